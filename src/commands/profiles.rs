@@ -1,0 +1,172 @@
+//! `mcp-connect profiles`: one row per profile, valid or not.
+
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+use crate::kubeconfig::{KubeconfigError, Loaded, Origin};
+use crate::profile::{Catalog, Entry, Profile, RouteKind};
+
+/// The kubeconfig as the listing reports it.
+#[derive(Debug, Serialize)]
+pub struct KubeconfigReport {
+    pub files: Vec<String>,
+    pub origin: Option<Origin>,
+    pub current_context: Option<String>,
+    pub error: Option<String>,
+}
+
+impl KubeconfigReport {
+    pub fn new(kube: &Result<Loaded, KubeconfigError>) -> Self {
+        match kube {
+            Ok(loaded) => KubeconfigReport {
+                files: loaded.files.iter().map(|p| p.display().to_string()).collect(),
+                origin: Some(loaded.origin),
+                current_context: loaded.current_context().map(str::to_owned),
+                error: None,
+            },
+            Err(err) => KubeconfigReport {
+                files: Vec::new(),
+                origin: None,
+                current_context: None,
+                error: Some(err.to_string()),
+            },
+        }
+    }
+}
+
+/// One profile as the listing shows it.
+#[derive(Debug, Serialize)]
+pub struct Row<'a> {
+    pub name: &'a str,
+    pub route: Option<RouteKind>,
+    pub target: Option<String>,
+    /// The kubeconfig context a port-forward runs in, when it is known.
+    pub context: Option<String>,
+    pub local_endpoint: Option<String>,
+    /// `built-in` or the file's path.
+    pub source: String,
+    pub replaces_builtin: bool,
+    /// `path:line:col: what is wrong, what was expected`.
+    pub error: Option<String>,
+    pub profile: Option<&'a Profile>,
+}
+
+impl<'a> Row<'a> {
+    pub fn new(entry: &'a Entry, kube: Option<&Loaded>, context_flag: Option<&str>) -> Self {
+        let profile = entry.profile.as_ref().ok();
+        let context = profile
+            .filter(|p| p.route_kind() == RouteKind::PortForward)
+            .and_then(|p| {
+                let current = kube.and_then(Loaded::current_context);
+                context_flag.or(p.context()).or(current).map(str::to_owned)
+            });
+        Row {
+            name: &entry.name,
+            route: profile.map(Profile::route_kind),
+            target: profile.map(Profile::target),
+            context,
+            local_endpoint: profile.map(|p| p.local_endpoint().to_string()),
+            source: entry.source.to_string(),
+            replaces_builtin: entry.replaces_builtin,
+            error: entry.profile.as_ref().err().map(ToString::to_string),
+            profile,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct Listing<'a> {
+    kubeconfig: KubeconfigReport,
+    profiles: Vec<Row<'a>>,
+}
+
+/// Writes the listing; answers whether every profile is valid.
+pub fn run(
+    catalog: &Catalog,
+    kube: &Result<Loaded, KubeconfigError>,
+    context_flag: Option<&str>,
+    json: bool,
+    out: &mut impl Write,
+) -> io::Result<bool> {
+    let rows: Vec<Row> = catalog
+        .entries()
+        .iter()
+        .map(|e| Row::new(e, kube.as_ref().ok(), context_flag))
+        .collect();
+    let valid = rows.iter().all(|r| r.error.is_none());
+    let listing = Listing { kubeconfig: KubeconfigReport::new(kube), profiles: rows };
+    if json {
+        serde_json::to_writer_pretty(&mut *out, &listing)?;
+        writeln!(out)?;
+    } else {
+        write_table(&listing, out)?;
+    }
+    Ok(valid)
+}
+
+fn write_table(listing: &Listing, out: &mut impl Write) -> io::Result<()> {
+    let kube = &listing.kubeconfig;
+    match &kube.error {
+        None => writeln!(
+            out,
+            "kubeconfig: {} (current context: {})",
+            kube.files.join(":"),
+            kube.current_context.as_deref().unwrap_or("none")
+        )?,
+        Some(error) => writeln!(out, "kubeconfig: {error}")?,
+    }
+    writeln!(out)?;
+
+    let dash = || "-".to_owned();
+    let cells: Vec<[String; 5]> = listing
+        .profiles
+        .iter()
+        .map(|row| {
+            let target = match (&row.target, &row.context) {
+                (Some(target), Some(context)) => format!("{target} @{context}"),
+                (Some(target), None) => target.clone(),
+                (None, _) => dash(),
+            };
+            let source = if row.replaces_builtin {
+                format!("{} (replaces built-in)", row.source)
+            } else {
+                row.source.clone()
+            };
+            [
+                row.name.to_owned(),
+                row.route.map_or_else(dash, |r| r.to_string()),
+                target,
+                row.local_endpoint.clone().unwrap_or_else(dash),
+                source,
+            ]
+        })
+        .collect();
+    let header = ["NAME", "ROUTE", "TARGET", "LOCAL ENDPOINT", "SOURCE"].map(str::to_owned);
+    let mut widths = header.clone().map(|h| h.chars().count());
+    for row in &cells {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let line = |cells: &[String; 5]| {
+        let padded: Vec<String> =
+            cells.iter().zip(widths).map(|(c, w)| format!("{c:<w$}")).collect();
+        padded.join("  ").trim_end().to_owned()
+    };
+    writeln!(out, "{}", line(&header))?;
+    for (row, cells) in listing.profiles.iter().zip(&cells) {
+        writeln!(out, "{}", line(cells))?;
+        if let Some(error) = &row.error {
+            writeln!(out, "  error: {error}")?;
+        }
+    }
+    let invalid = listing.profiles.iter().filter(|r| r.error.is_some()).count();
+    writeln!(out)?;
+    write!(out, "{} profiles", listing.profiles.len())?;
+    match invalid {
+        0 => writeln!(out),
+        n => writeln!(out, ", {n} invalid: fix the file at the position shown"),
+    }
+}
+

@@ -1,0 +1,166 @@
+//! Which kubeconfig and context a command uses, resolved as kubectl resolves them.
+//!
+//! `--kubeconfig FILE` wins, then `KUBECONFIG` (a list of files, merged, missing ones skipped),
+//! then `~/.kube/config`. A leading `~` is expanded everywhere, which kubectl users expect and
+//! some port-forward tools forget.
+
+use std::env;
+use std::path::{Path, PathBuf};
+
+use kube::config::Kubeconfig;
+
+/// Where the kubeconfig files came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Origin {
+    Flag,
+    Env,
+    Default,
+}
+
+/// A kubeconfig that was found and read.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    /// The files that were read, in merge order.
+    pub files: Vec<PathBuf>,
+    pub origin: Origin,
+    pub config: Kubeconfig,
+}
+
+impl Loaded {
+    pub fn current_context(&self) -> Option<&str> {
+        self.config.current_context.as_deref().filter(|c| !c.is_empty())
+    }
+
+    pub fn contexts(&self) -> impl Iterator<Item = &str> {
+        self.config.contexts.iter().map(|c| c.name.as_str())
+    }
+
+    /// The context a profile runs in: `--context`, else the profile's own, else the current.
+    pub fn effective_context<'a>(
+        &'a self,
+        flag: Option<&'a str>,
+        profile: Option<&'a str>,
+    ) -> Option<&'a str> {
+        flag.or(profile).or_else(|| self.current_context())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum KubeconfigError {
+    #[error("no kubeconfig found (tried {})", display_paths(.tried))]
+    NotFound { tried: Vec<PathBuf> },
+    #[error("cannot read kubeconfig {}: {cause}", .path.display())]
+    Invalid { path: PathBuf, cause: String },
+    #[error("no home directory to find ~/.kube/config in")]
+    NoHome,
+}
+
+impl KubeconfigError {
+    pub fn fix(&self) -> String {
+        match self {
+            KubeconfigError::NotFound { .. } | KubeconfigError::NoHome => {
+                "pass --kubeconfig FILE or set KUBECONFIG; to try mcp-connect without a cluster, \
+                 run `mcp-connect demo`"
+                    .to_owned()
+            }
+            KubeconfigError::Invalid { path, .. } => format!(
+                "check {} with `kubectl --kubeconfig {} config view`",
+                path.display(),
+                path.display()
+            ),
+        }
+    }
+}
+
+fn display_paths(paths: &[PathBuf]) -> String {
+    paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+}
+
+/// Finds and reads the kubeconfig the way kubectl would.
+pub fn load(flag: Option<&Path>) -> Result<Loaded, KubeconfigError> {
+    let home = env::home_dir();
+    let (candidates, origin) = candidates(flag, env::var_os("KUBECONFIG"), home.as_deref())?;
+    // Like kubectl: an explicit file must exist; files listed in KUBECONFIG may be missing.
+    let files: Vec<PathBuf> = match origin {
+        Origin::Env => candidates.iter().filter(|p| p.exists()).cloned().collect(),
+        Origin::Flag | Origin::Default => candidates.clone(),
+    };
+    if files.is_empty() || !files.iter().all(|p| p.exists()) {
+        return Err(KubeconfigError::NotFound { tried: candidates });
+    }
+    let mut merged = Kubeconfig::default();
+    for path in &files {
+        let next = Kubeconfig::read_from(path).map_err(|e| KubeconfigError::Invalid {
+            path: path.clone(),
+            cause: e.to_string(),
+        })?;
+        merged = merged.merge(next).map_err(|e| KubeconfigError::Invalid {
+            path: path.clone(),
+            cause: e.to_string(),
+        })?;
+    }
+    Ok(Loaded { files, origin, config: merged })
+}
+
+fn candidates(
+    flag: Option<&Path>,
+    kubeconfig_env: Option<std::ffi::OsString>,
+    home: Option<&Path>,
+) -> Result<(Vec<PathBuf>, Origin), KubeconfigError> {
+    if let Some(path) = flag {
+        return Ok((vec![expand_tilde(path, home)], Origin::Flag));
+    }
+    if let Some(value) = kubeconfig_env.filter(|v| !v.is_empty()) {
+        let paths: Vec<PathBuf> = env::split_paths(&value)
+            .filter(|p| !p.as_os_str().is_empty())
+            .map(|p| expand_tilde(&p, home))
+            .collect();
+        if !paths.is_empty() {
+            return Ok((paths, Origin::Env));
+        }
+    }
+    let home = home.ok_or(KubeconfigError::NoHome)?;
+    Ok((vec![home.join(".kube").join("config")], Origin::Default))
+}
+
+/// Expands a leading `~` or `~/` to the home directory.
+pub fn expand_tilde(path: &Path, home: Option<&Path>) -> PathBuf {
+    match (path.strip_prefix("~"), home) {
+        (Ok(rest), Some(home)) => home.join(rest),
+        _ => path.to_path_buf(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tilde_is_expanded_in_flag_and_env() {
+        let home = Path::new("/home/dev");
+        let (paths, origin) = candidates(Some(Path::new("~/k/config")), None, Some(home)).unwrap();
+        assert_eq!((paths, origin), (vec![PathBuf::from("/home/dev/k/config")], Origin::Flag));
+
+        let env = Some("~/a:/b/c::~".into());
+        let (paths, origin) = candidates(None, env, Some(home)).unwrap();
+        assert_eq!(origin, Origin::Env);
+        assert_eq!(paths, vec![
+            PathBuf::from("/home/dev/a"),
+            PathBuf::from("/b/c"),
+            PathBuf::from("/home/dev")
+        ]);
+    }
+
+    #[test]
+    fn default_is_home_kube_config() {
+        let (paths, origin) = candidates(None, Some("".into()), Some(Path::new("/h"))).unwrap();
+        assert_eq!((paths, origin), (vec![PathBuf::from("/h/.kube/config")], Origin::Default));
+        assert!(matches!(candidates(None, None, None), Err(KubeconfigError::NoHome)));
+    }
+
+    #[test]
+    fn a_tilde_inside_a_name_is_left_alone() {
+        assert_eq!(expand_tilde(Path::new("~user/x"), Some(Path::new("/h"))), PathBuf::from("~user/x"));
+    }
+}

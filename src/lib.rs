@@ -1,0 +1,12 @@
+//! mcp-connect: connects Claude Code to a remote Serena MCP server in Kubernetes, and keeps it
+//! connected.
+//!
+//! The engine (profiles, kubeconfig resolution, and the modules later issues add) knows
+//! nothing of the terminal; the command-line faces live in `cli` and `commands`.
+
+pub mod cli;
+pub mod commands;
+pub mod kubeconfig;
+pub mod logging;
+pub mod paths;
+pub mod profile;

@@ -1,0 +1,52 @@
+use std::io::{self, Write};
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use mcp_connect::cli::{Cli, Command};
+use mcp_connect::commands::{self, report};
+use mcp_connect::paths::Dirs;
+use mcp_connect::profile::{Catalog, UserDir};
+use mcp_connect::{kubeconfig, logging};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let dirs = match Dirs::discover() {
+        Ok(dirs) => dirs,
+        Err(err) => return report(&err, err.fix()),
+    };
+    let _log_guard = match logging::init(&dirs.logs(), cli.log_level.into()) {
+        Ok(guard) => Some(guard),
+        Err(err) => {
+            eprintln!("warning: not logging to {}: {err}", dirs.logs().display());
+            None
+        }
+    };
+    let user_dir = match &cli.profiles_dir {
+        Some(dir) => UserDir::Explicit(dir.clone()),
+        None => UserDir::Default(dirs.profiles()),
+    };
+    let catalog = match Catalog::load(&user_dir) {
+        Ok(catalog) => catalog,
+        Err(err) => return report(&err, &err.fix()),
+    };
+    for error in catalog.errors() {
+        tracing::warn!(%error, "profile not loaded");
+    }
+
+    match cli.command {
+        Command::Profiles { json } => {
+            let kube = kubeconfig::load(cli.kubeconfig.as_deref());
+            let mut out = io::stdout().lock();
+            let result = commands::profiles::run(&catalog, &kube, cli.context.as_deref(), json, &mut out)
+                .and_then(|valid| out.flush().map(|()| valid));
+            match result {
+                Ok(true) => ExitCode::SUCCESS,
+                Ok(false) => ExitCode::from(1),
+                // `mcp-connect profiles | head` is not an error.
+                Err(err) if err.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+                Err(err) => report(&err, "check that stdout is writable"),
+            }
+        }
+    }
+}

@@ -1,0 +1,271 @@
+//! Loading profiles: the built-ins compiled in, then the user's directory on top.
+
+use std::fmt;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use super::check;
+use super::locate::{Position, locate};
+use super::model::Profile;
+
+/// The built-in profiles, in the order the seed document presents the routes.
+const BUILT_INS: [(&str, &str); 4] = [
+    ("serena-direct.yaml", include_str!("../../profiles/serena-direct.yaml")),
+    ("gateway-port-forward.yaml", include_str!("../../profiles/gateway-port-forward.yaml")),
+    ("gateway-loadbalancer.yaml", include_str!("../../profiles/gateway-loadbalancer.yaml")),
+    ("router.yaml", include_str!("../../profiles/router.yaml")),
+];
+
+/// Where a profile came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    BuiltIn { file: &'static str },
+    User(PathBuf),
+}
+
+impl Source {
+    /// How the source is named in messages: `profiles/x.yaml (built-in)` or the user's path.
+    pub fn label(&self) -> String {
+        match self {
+            Source::BuiltIn { file } => format!("profiles/{file} (built-in)"),
+            Source::User(path) => path.display().to_string(),
+        }
+    }
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Source::BuiltIn { .. } => f.write_str("built-in"),
+            Source::User(path) => write!(f, "{}", path.display()),
+        }
+    }
+}
+
+/// A profile file that could not be used: where, and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{file}:{}:{}: {message}", .position.line, .position.column)]
+pub struct ProfileError {
+    pub file: String,
+    pub position: Position,
+    pub message: String,
+}
+
+/// One row of the catalog: a profile, or the error that keeps it from loading.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    /// The profile's name, or for a file that does not parse, its best guess.
+    pub name: String,
+    pub source: Source,
+    /// A user profile that took the place of the built-in of the same name.
+    pub replaces_builtin: bool,
+    pub profile: Result<Profile, ProfileError>,
+}
+
+/// Where user profiles live.
+#[derive(Debug, Clone)]
+pub enum UserDir {
+    /// `$XDG_CONFIG_HOME/mcp-connect/profiles`: may not exist yet.
+    Default(PathBuf),
+    /// `--profiles DIR`: must exist.
+    Explicit(PathBuf),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("profiles directory {} does not exist", .0.display())]
+    MissingDir(PathBuf),
+    #[error("cannot read profiles directory {}: {cause}", .path.display())]
+    Unreadable { path: PathBuf, cause: io::Error },
+}
+
+impl LoadError {
+    pub fn fix(&self) -> String {
+        match self {
+            LoadError::MissingDir(path) => format!(
+                "create it (mkdir -p {}) or pass an existing directory to --profiles",
+                path.display()
+            ),
+            LoadError::Unreadable { path, .. } => {
+                format!("check the permissions of {}", path.display())
+            }
+        }
+    }
+}
+
+/// Every profile that is known, valid or not.
+#[derive(Debug, Clone, Default)]
+pub struct Catalog {
+    entries: Vec<Entry>,
+}
+
+impl Catalog {
+    /// The built-ins, with the user's profiles from `dir` on top.
+    pub fn load(dir: &UserDir) -> Result<Catalog, LoadError> {
+        let (path, must_exist) = match dir {
+            UserDir::Default(path) => (path, false),
+            UserDir::Explicit(path) => (path, true),
+        };
+        let files = match profile_files(path) {
+            Err(cause) if cause.kind() == io::ErrorKind::NotFound => {
+                if must_exist {
+                    return Err(LoadError::MissingDir(path.clone()));
+                }
+                Vec::new()
+            }
+            Err(cause) => return Err(LoadError::Unreadable { path: path.clone(), cause }),
+            Ok(files) => files,
+        };
+        let mut catalog = Catalog::builtin();
+        for file in files {
+            let text = fs::read_to_string(&file);
+            catalog.add_user(file, text);
+        }
+        Ok(catalog)
+    }
+
+    /// The built-in profiles alone.
+    pub fn builtin() -> Catalog {
+        let entries = BUILT_INS
+            .iter()
+            .map(|(file, text)| {
+                let source = Source::BuiltIn { file };
+                let profile = parse(text, &source.label());
+                let stem = file.trim_end_matches(".yaml");
+                Entry { name: guess_name(text, stem), source, replaces_builtin: false, profile }
+            })
+            .collect();
+        Catalog { entries }
+    }
+
+    fn add_user(&mut self, path: PathBuf, text: io::Result<String>) {
+        let source = Source::User(path.clone());
+        let label = source.label();
+        let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let (name, profile) = match text {
+            Ok(text) => {
+                let name = guess_name(&text, &stem);
+                let profile = parse(&text, &label)
+                    .and_then(|p| self.unclaimed(&name, &text, &label).map(|()| p));
+                (name, profile)
+            }
+            Err(cause) => {
+                let message = format!("cannot read the file ({cause}), expected a readable file");
+                (stem, Err(ProfileError { file: label, position: Position::START, message }))
+            }
+        };
+        match self.entries.iter().position(|e| e.name == name) {
+            Some(i) if matches!(self.entries[i].source, Source::BuiltIn { .. }) => {
+                self.entries[i] = Entry { name, source, replaces_builtin: true, profile };
+            }
+            _ => self.entries.push(Entry { name, source, replaces_builtin: false, profile }),
+        }
+    }
+
+    /// Two user files may not claim one name: the first in file-name order keeps it.
+    fn unclaimed(&self, name: &str, text: &str, label: &str) -> Result<(), ProfileError> {
+        let first = self
+            .entries
+            .iter()
+            .find(|e| e.name == name && matches!(e.source, Source::User(_)));
+        match first {
+            None => Ok(()),
+            Some(first) => Err(ProfileError {
+                file: label.to_owned(),
+                position: locate(text, &["name"]).unwrap_or(Position::START),
+                message: format!(
+                    "duplicate profile name `{name}`, already used by {}; expected a name no \
+                     other profile file uses",
+                    first.source.label()
+                ),
+            }),
+        }
+    }
+
+    pub fn entries(&self) -> &[Entry] {
+        &self.entries
+    }
+
+    /// The entry a name refers to (the first, where a duplicate follows it).
+    pub fn get(&self, name: &str) -> Option<&Entry> {
+        self.entries.iter().find(|e| e.name == name)
+    }
+
+    pub fn errors(&self) -> impl Iterator<Item = &ProfileError> {
+        self.entries.iter().filter_map(|e| e.profile.as_ref().err())
+    }
+}
+
+/// The `*.yaml` and `*.yml` files of a directory, sorted by name.
+fn profile_files(dir: &Path) -> io::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for entry in fs::read_dir(dir)? {
+        let path = entry?.path();
+        let is_yaml = path.extension().is_some_and(|e| e == "yaml" || e == "yml");
+        if is_yaml && path.is_file() {
+            files.push(path);
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// The name a file means to have, even when the rest of it is broken.
+fn guess_name(text: &str, fallback: &str) -> String {
+    #[derive(Deserialize)]
+    struct NameOnly {
+        name: String,
+    }
+    match serde_yaml::from_str::<NameOnly>(text) {
+        Ok(n) if !n.name.trim().is_empty() => n.name,
+        _ => fallback.to_owned(),
+    }
+}
+
+/// Parses and checks one profile; `file` names it in the error.
+pub fn parse(text: &str, file: &str) -> Result<Profile, ProfileError> {
+    let error = |position: Position, message: String| ProfileError {
+        file: file.to_owned(),
+        position,
+        message,
+    };
+    if text.lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#')) {
+        return Err(error(
+            Position::START,
+            "the file is empty, expected a profile: a mapping with at least `name`, `title` and \
+             `link`"
+                .to_owned(),
+        ));
+    }
+    let profile: Profile = serde_yaml::from_str(text).map_err(|e| {
+        let position = e.location().map(Position::from).unwrap_or(Position::START);
+        error(position, explain(&e))
+    })?;
+    check::check(&profile).map_err(|failed| {
+        let position = locate(text, failed.keys).unwrap_or(Position::START);
+        error(position, failed.message)
+    })?;
+    Ok(profile)
+}
+
+/// serde_yaml's message without its trailing position, with what was expected where it
+/// does not say.
+fn explain(err: &serde_yaml::Error) -> String {
+    let mut message = err.to_string();
+    if let Some(loc) = err.location() {
+        let suffix = format!(" at line {} column {}", loc.line(), loc.column());
+        if let Some(stripped) = message.strip_suffix(&suffix) {
+            message = stripped.to_owned();
+        }
+    }
+    if message.contains("expected") {
+        return message;
+    }
+    if let Some(field) = message.split("missing field `").nth(1).and_then(|s| s.split('`').next()) {
+        return format!("{message}, expected `{field}: …` in this mapping");
+    }
+    format!("{message}, expected well-formed YAML (check indentation, quoting and `: ` after keys)")
+}

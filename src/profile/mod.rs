@@ -1,0 +1,14 @@
+//! Route profiles: the model, its validation, and loading built-in and user files.
+
+mod check;
+mod describe;
+mod load;
+mod locate;
+mod model;
+mod types;
+
+pub use describe::RouteKind;
+pub use load::{Catalog, Entry, LoadError, ProfileError, Source, UserDir, parse};
+pub use locate::{Position, locate};
+pub use model::*;
+pub use types::{BaseUrl, EnvVar, KubeName, Port, ProfileName, ServerName, Sha256Pin, Text, UrlPath};

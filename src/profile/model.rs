@@ -1,0 +1,281 @@
+//! The profile model: one YAML file per route.
+//!
+//! Every struct denies unknown fields, so a misspelt key is an error with its position, not
+//! a silently ignored setting.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::num::NonZeroU32;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+// Enums are written `link: {port_forward: {…}}` and `auth: none`, not with YAML tags.
+use serde_yaml::with::singleton_map;
+
+use super::types::{
+    BaseUrl, EnvVar, KubeName, Port, ProfileName, ServerName, Sha256Pin, Text, UrlPath, ip_addr,
+    non_empty, positive_duration, serialize_duration,
+};
+
+/// One route from Claude Code to Serena.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    pub name: ProfileName,
+    pub title: Text,
+    #[serde(default)]
+    pub summary: String,
+    #[serde(default)]
+    pub pros: Vec<String>,
+    #[serde(default)]
+    pub cons: Vec<String>,
+    #[serde(default)]
+    pub when_to_use: String,
+    #[serde(with = "singleton_map")]
+    pub link: Link,
+    #[serde(default)]
+    pub endpoint: Endpoint,
+    #[serde(default, with = "singleton_map")]
+    pub auth: Auth,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<Tls>,
+    #[serde(default)]
+    pub client: Client,
+}
+
+/// How the local machine reaches the MCP server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Link {
+    /// A native port-forward to a Service's Ready pod.
+    PortForward(PortForward),
+    /// A URL reachable as it is (a LoadBalancer, an ingress).
+    Direct(Direct),
+    /// A local router in front of a pool of gateways.
+    Router(Router),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PortForward {
+    /// The kubeconfig context; the current context when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<String>,
+    pub namespace: KubeName,
+    pub service: KubeName,
+    /// The Service's port (resolved to the pod's target port).
+    pub remote_port: Port,
+    pub local_port: Port,
+    #[serde(default = "loopback", deserialize_with = "ip_addr")]
+    pub local_address: IpAddr,
+    /// Whether the forwarded server speaks TLS (the gateway does, Serena does not).
+    #[serde(default)]
+    pub scheme: Scheme,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scheme {
+    #[default]
+    Http,
+    Https,
+}
+
+impl Scheme {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scheme::Http => "http",
+            Scheme::Https => "https",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Direct {
+    pub url: BaseUrl,
+}
+
+/// The router's settings, in the shape of the seed's `router-config.yaml`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Router {
+    pub local_port: Port,
+    #[serde(default = "loopback", deserialize_with = "ip_addr")]
+    pub local_address: IpAddr,
+    #[serde(deserialize_with = "non_empty")]
+    pub gateway_pools: Vec<GatewayPool>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GatewayPool {
+    pub name: Text,
+    #[serde(deserialize_with = "non_empty")]
+    pub gateways: Vec<Gateway>,
+    #[serde(default)]
+    pub health_check: HealthCheck,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Gateway {
+    pub url: BaseUrl,
+    #[serde(default = "default_weight")]
+    pub weight: NonZeroU32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HealthCheck {
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    #[serde(
+        default = "default_interval",
+        deserialize_with = "positive_duration",
+        serialize_with = "serialize_duration"
+    )]
+    pub interval: Duration,
+}
+
+impl Default for HealthCheck {
+    fn default() -> Self {
+        Self { enabled: true, interval: default_interval() }
+    }
+}
+
+/// Where on the server the MCP endpoint is, and how it speaks.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Endpoint {
+    #[serde(default)]
+    pub path: UrlPath,
+    #[serde(default)]
+    pub transport: Transport,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Transport {
+    /// Streamable HTTP first, legacy SSE as the fallback.
+    #[default]
+    Auto,
+    StreamableHttp,
+    Sse,
+}
+
+impl Transport {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Transport::Auto => "auto",
+            Transport::StreamableHttp => "streamable-http",
+            Transport::Sse => "sse",
+        }
+    }
+}
+
+/// The credentials a request carries.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Auth {
+    #[default]
+    None,
+    /// An HS256 token minted locally from a shared secret, as the MCP gateway expects.
+    Jwt(Jwt),
+    /// A ready-made bearer token from the environment.
+    Bearer(Bearer),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Jwt {
+    #[serde(with = "singleton_map")]
+    pub secret: SecretSource,
+    /// `iss`; the gateway accepts only `mcp-gateway`.
+    #[serde(default = "gateway_claim")]
+    pub issuer: Text,
+    /// `aud`; the gateway requires it to contain `mcp-gateway`.
+    #[serde(default = "gateway_claim")]
+    pub audience: Text,
+    /// `sub`; git `user.email`, else `$USER`, when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<Text>,
+    #[serde(
+        default = "default_ttl",
+        deserialize_with = "positive_duration",
+        serialize_with = "serialize_duration"
+    )]
+    pub ttl: Duration,
+    #[serde(default = "default_scopes")]
+    pub scopes: Vec<String>,
+}
+
+/// Where the JWT signing secret comes from. The secret itself never sits in a profile.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SecretSource {
+    Kubernetes(SecretRef),
+    Env(EnvVar),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecretRef {
+    pub namespace: KubeName,
+    pub name: KubeName,
+    pub key: Text,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Bearer {
+    pub env: EnvVar,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tls {
+    #[serde(default = "yes")]
+    pub verify: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<PathBuf>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pin_sha256: Option<Sha256Pin>,
+}
+
+/// How the route appears in Claude Code.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Client {
+    #[serde(default)]
+    pub server_name: ServerName,
+}
+
+fn loopback() -> IpAddr {
+    IpAddr::V4(Ipv4Addr::LOCALHOST)
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn default_weight() -> NonZeroU32 {
+    NonZeroU32::new(100).expect("100 is not zero")
+}
+
+fn default_interval() -> Duration {
+    Duration::from_secs(30)
+}
+
+fn default_ttl() -> Duration {
+    Duration::from_secs(3600)
+}
+
+fn gateway_claim() -> Text {
+    Text::try_from("mcp-gateway").expect("a non-empty literal")
+}
+
+/// The scopes the gateway's own token tool grants.
+fn default_scopes() -> Vec<String> {
+    vec!["mcp:*:read".to_owned(), "mcp:*:write".to_owned()]
+}
