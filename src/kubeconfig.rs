@@ -91,14 +91,11 @@ pub fn load(flag: Option<&Path>) -> Result<Loaded, KubeconfigError> {
     }
     let mut merged = Kubeconfig::default();
     for path in &files {
-        let next = Kubeconfig::read_from(path).map_err(|e| KubeconfigError::Invalid {
-            path: path.clone(),
-            cause: e.to_string(),
-        })?;
-        merged = merged.merge(next).map_err(|e| KubeconfigError::Invalid {
-            path: path.clone(),
-            cause: e.to_string(),
-        })?;
+        let next = Kubeconfig::read_from(path)
+            .map_err(|e| KubeconfigError::Invalid { path: path.clone(), cause: e.to_string() })?;
+        merged = merged
+            .merge(next)
+            .map_err(|e| KubeconfigError::Invalid { path: path.clone(), cause: e.to_string() })?;
     }
     Ok(Loaded { files, origin, config: merged })
 }
@@ -145,11 +142,10 @@ mod tests {
         let env = Some("~/a:/b/c::~".into());
         let (paths, origin) = candidates(None, env, Some(home)).unwrap();
         assert_eq!(origin, Origin::Env);
-        assert_eq!(paths, vec![
-            PathBuf::from("/home/dev/a"),
-            PathBuf::from("/b/c"),
-            PathBuf::from("/home/dev")
-        ]);
+        assert_eq!(
+            paths,
+            vec![PathBuf::from("/home/dev/a"), PathBuf::from("/b/c"), PathBuf::from("/home/dev")]
+        );
     }
 
     #[test]
@@ -161,6 +157,9 @@ mod tests {
 
     #[test]
     fn a_tilde_inside_a_name_is_left_alone() {
-        assert_eq!(expand_tilde(Path::new("~user/x"), Some(Path::new("/h"))), PathBuf::from("~user/x"));
+        assert_eq!(
+            expand_tilde(Path::new("~user/x"), Some(Path::new("/h"))),
+            PathBuf::from("~user/x")
+        );
     }
 }

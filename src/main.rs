@@ -38,8 +38,9 @@ fn main() -> ExitCode {
         Command::Profiles { json } => {
             let kube = kubeconfig::load(cli.kubeconfig.as_deref());
             let mut out = io::stdout().lock();
-            let result = commands::profiles::run(&catalog, &kube, cli.context.as_deref(), json, &mut out)
-                .and_then(|valid| out.flush().map(|()| valid));
+            let result =
+                commands::profiles::run(&catalog, &kube, cli.context.as_deref(), json, &mut out)
+                    .and_then(|valid| out.flush().map(|()| valid));
             match result {
                 Ok(true) => ExitCode::SUCCESS,
                 Ok(false) => ExitCode::from(1),

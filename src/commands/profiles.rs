@@ -55,12 +55,10 @@ pub struct Row<'a> {
 impl<'a> Row<'a> {
     pub fn new(entry: &'a Entry, kube: Option<&Loaded>, context_flag: Option<&str>) -> Self {
         let profile = entry.profile.as_ref().ok();
-        let context = profile
-            .filter(|p| p.route_kind() == RouteKind::PortForward)
-            .and_then(|p| {
-                let current = kube.and_then(Loaded::current_context);
-                context_flag.or(p.context()).or(current).map(str::to_owned)
-            });
+        let context = profile.filter(|p| p.route_kind() == RouteKind::PortForward).and_then(|p| {
+            let current = kube.and_then(Loaded::current_context);
+            context_flag.or(p.context()).or(current).map(str::to_owned)
+        });
         Row {
             name: &entry.name,
             route: profile.map(Profile::route_kind),
@@ -89,11 +87,8 @@ pub fn run(
     json: bool,
     out: &mut impl Write,
 ) -> io::Result<bool> {
-    let rows: Vec<Row> = catalog
-        .entries()
-        .iter()
-        .map(|e| Row::new(e, kube.as_ref().ok(), context_flag))
-        .collect();
+    let rows: Vec<Row> =
+        catalog.entries().iter().map(|e| Row::new(e, kube.as_ref().ok(), context_flag)).collect();
     let valid = rows.iter().all(|r| r.error.is_none());
     let listing = Listing { kubeconfig: KubeconfigReport::new(kube), profiles: rows };
     if json {
@@ -169,4 +164,3 @@ fn write_table(listing: &Listing, out: &mut impl Write) -> io::Result<()> {
         n => writeln!(out, ", {n} invalid: fix the file at the position shown"),
     }
 }
-

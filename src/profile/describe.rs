@@ -60,11 +60,7 @@ impl Profile {
             Link::Router(router) => {
                 let pools = router.gateway_pools.len();
                 let gateways: usize = router.gateway_pools.iter().map(|p| p.gateways.len()).sum();
-                format!(
-                    "{gateways} gateway{} in {pools} pool{}",
-                    plural(gateways),
-                    plural(pools)
-                )
+                format!("{gateways} gateway{} in {pools} pool{}", plural(gateways), plural(pools))
             }
         }
     }
@@ -77,9 +73,12 @@ impl Profile {
             }
             Link::Direct(direct) => direct.url.with_path(&self.endpoint.path),
             // The router serves standard MCP at /mcp whatever its gateways' path is.
-            Link::Router(router) => {
-                local_url(Scheme::Http, router.local_address, router.local_port, &UrlPath::default())
-            }
+            Link::Router(router) => local_url(
+                Scheme::Http,
+                router.local_address,
+                router.local_port,
+                &UrlPath::default(),
+            ),
         }
     }
 }

@@ -167,10 +167,8 @@ impl Catalog {
 
     /// Two user files may not claim one name: the first in file-name order keeps it.
     fn unclaimed(&self, name: &str, text: &str, label: &str) -> Result<(), ProfileError> {
-        let first = self
-            .entries
-            .iter()
-            .find(|e| e.name == name && matches!(e.source, Source::User(_)));
+        let first =
+            self.entries.iter().find(|e| e.name == name && matches!(e.source, Source::User(_)));
         match first {
             None => Ok(()),
             Some(first) => Err(ProfileError {

@@ -145,6 +145,9 @@ mod tests {
 
     #[test]
     fn flow_style_is_located_too() {
-        assert_eq!(locate("{title: t, name: x}", &["name"]), Some(Position { line: 1, column: 18 }));
+        assert_eq!(
+            locate("{title: t, name: x}", &["name"]),
+            Some(Position { line: 1, column: 18 })
+        );
     }
 }

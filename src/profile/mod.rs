@@ -11,4 +11,6 @@ pub use describe::RouteKind;
 pub use load::{Catalog, Entry, LoadError, ProfileError, Source, UserDir, parse};
 pub use locate::{Position, locate};
 pub use model::*;
-pub use types::{BaseUrl, EnvVar, KubeName, Port, ProfileName, ServerName, Sha256Pin, Text, UrlPath};
+pub use types::{
+    BaseUrl, EnvVar, KubeName, Port, ProfileName, ServerName, Sha256Pin, Text, UrlPath,
+};

@@ -56,9 +56,7 @@ impl ProfileName {
         let ok = !raw.is_empty()
             && raw.len() <= 63
             && raw.starts_with(|c: char| c.is_ascii_lowercase())
-            && raw
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            && raw.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
             && !raw.ends_with('-');
         if ok {
             Ok(Self(raw.to_owned()))
@@ -139,9 +137,7 @@ impl ServerName {
     fn parse(raw: &str) -> Result<Self, String> {
         let ok = !raw.is_empty()
             && raw.len() <= 64
-            && raw
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+            && raw.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
         if ok {
             Ok(Self(raw.to_owned()))
         } else {
@@ -211,9 +207,7 @@ impl BaseUrl {
             ));
         }
         if url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() {
-            return Err(format!(
-                "URL {raw:?} carries a query, fragment or user name, {expected}"
-            ));
+            return Err(format!("URL {raw:?} carries a query, fragment or user name, {expected}"));
         }
         Ok(Self(url))
     }

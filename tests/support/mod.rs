@@ -1,0 +1,67 @@
+//! Shared helpers for the integration tests.
+#![allow(dead_code)] // Each test binary uses its own subset.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use tempfile::TempDir;
+
+/// A throwaway home: HOME and the XDG directories point inside it, so no test reads or
+/// writes the real user's files.
+pub struct Home {
+    dir: TempDir,
+}
+
+impl Home {
+    pub fn new() -> Home {
+        Home { dir: tempfile::tempdir().expect("a temporary directory") }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// `$XDG_CONFIG_HOME/mcp-connect/profiles`, created.
+    pub fn user_profiles(&self) -> PathBuf {
+        let dir = self.path().join("config/mcp-connect/profiles");
+        std::fs::create_dir_all(&dir).expect("create the profiles directory");
+        dir
+    }
+
+    pub fn write(&self, relative: &str, text: &str) -> PathBuf {
+        let path = self.path().join(relative);
+        std::fs::create_dir_all(path.parent().expect("a parent")).expect("create parents");
+        std::fs::write(&path, text).expect("write the file");
+        path
+    }
+
+    /// The binary, with this home and no kubeconfig from the environment.
+    pub fn command(&self) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_mcp-connect"));
+        cmd.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.path())
+            .env("XDG_CONFIG_HOME", self.path().join("config"))
+            .env("XDG_STATE_HOME", self.path().join("state"));
+        cmd
+    }
+
+    pub fn run(&self, args: &[&str]) -> Run {
+        Run(self.command().args(args).output().expect("run mcp-connect"))
+    }
+}
+
+/// What a run of the binary did.
+pub struct Run(pub Output);
+
+impl Run {
+    pub fn code(&self) -> i32 {
+        self.0.status.code().expect("exited, not killed")
+    }
+    pub fn stdout(&self) -> String {
+        String::from_utf8(self.0.stdout.clone()).expect("UTF-8 stdout")
+    }
+    pub fn stderr(&self) -> String {
+        String::from_utf8(self.0.stderr.clone()).expect("UTF-8 stderr")
+    }
+}
