@@ -7,6 +7,7 @@
 pub mod cli;
 pub mod commands;
 pub mod kubeconfig;
+pub mod lab;
 pub mod logging;
 pub mod paths;
 pub mod profile;

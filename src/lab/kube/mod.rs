@@ -1,0 +1,1 @@
+//! Placeholder: the fake Kubernetes API server (being written).

@@ -1,0 +1,1 @@
+//! Placeholder: the reference MCP server (being written).

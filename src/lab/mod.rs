@@ -1,0 +1,7 @@
+//! The lab: the world the tests and `demo` run in when there is no cluster.
+//!
+//! A fake Kubernetes API server that speaks the real wire protocol (`kube`), and MCP backends
+//! (`mcp`). The engine never depends on this module.
+
+pub mod kube;
+pub mod mcp;
