@@ -65,3 +65,27 @@ impl Run {
         String::from_utf8(self.0.stderr.clone()).expect("UTF-8 stderr")
     }
 }
+
+/// Makes sure `tool` is on PATH, installing the Debian package `package` when it is not
+/// (CI machines start without it). Panics with what to do when that is impossible.
+pub fn ensure_tool(tool: &str, package: &str) {
+    static INSTALL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one_at_a_time = INSTALL.lock().unwrap_or_else(|p| p.into_inner());
+    let found = |t: &str| {
+        Command::new("sh")
+            .args(["-c", &format!("command -v {t}")])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if found(tool) {
+        return;
+    }
+    eprintln!("{tool} not found: installing the Debian package {package}");
+    let status = Command::new("sh")
+        .args(["-c", &format!("(apt-get update -qq || true) && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq {package}")])
+        .status();
+    assert!(
+        status.is_ok_and(|s| s.success()) && found(tool),
+        "{tool} is needed by this test and could not be installed: run `apt-get install {package}`"
+    );
+}
