@@ -235,6 +235,11 @@ async fn kubectl_gets_pods_services_and_the_secret_and_deletes_a_pod() {
     assert!(listing.contains(&lab.seeded.gateway_pod), "{listing}");
     assert!(listing.contains("service/serena-mcp"), "{listing}");
     assert!(listing.contains("service/mcp-gateway-mcp-bridge-gateway"), "{listing}");
+    // Server-side printing, as a real cluster does it.
+    let serena_row = listing.lines().find(|l| l.contains(&lab.seeded.serena_pod)).unwrap();
+    let cells: Vec<&str> = serena_row.split_whitespace().collect();
+    assert_eq!(cells[1..4], ["1/1", "Running", "0"], "{listing}");
+    assert!(listing.contains("8080/TCP,24282/TCP"), "{listing}");
 
     let secret = run(&[
         "get",

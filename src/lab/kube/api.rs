@@ -8,7 +8,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Path, Query, Request, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -26,6 +26,7 @@ use super::objects::{is_ready, name_of};
 use super::selector::{FieldSelector, Selector};
 use super::status::ApiError;
 use super::store::{Cluster, PodEvent};
+use super::table;
 
 /// What every handler shares.
 #[derive(Clone)]
@@ -172,9 +173,14 @@ fn namespace(params: &HashMap<String, String>) -> Option<&str> {
 async fn list_services(
     State(s): State<ApiState>,
     Path(p): Path<HashMap<String, String>>,
+    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     s.faults.authorize("list", "services", None, namespace(&p).unwrap_or_default())?;
-    Ok(list("ServiceList", s.cluster.resource_version(), s.cluster.services(namespace(&p))))
+    let (services, rv) = (s.cluster.services(namespace(&p)), s.cluster.resource_version());
+    if table::wanted(&headers) {
+        return Ok(json_ok(table::services(&services, rv)));
+    }
+    Ok(list("ServiceList", rv, services))
 }
 
 async fn get_service(
@@ -227,6 +233,7 @@ fn endpoints_of(cluster: &Cluster, ns: &str, name: &str) -> Option<Endpoints> {
     endpoints.metadata.name = Some(name.to_owned());
     endpoints.metadata.namespace = Some(ns.to_owned());
     endpoints.metadata.labels = service.metadata.labels.clone();
+    endpoints.metadata.creation_timestamp = service.metadata.creation_timestamp.clone();
     endpoints.subsets = Some(vec![EndpointSubset {
         addresses: (!ready.is_empty()).then_some(ready),
         not_ready_addresses: (!not_ready.is_empty()).then_some(not_ready),
@@ -319,6 +326,7 @@ async fn list_pods(
     State(s): State<ApiState>,
     Path(p): Path<HashMap<String, String>>,
     Query(q): Params,
+    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let ns = namespace(&p);
     let filter = PodFilter::new(ns, &q)?;
@@ -329,6 +337,9 @@ async fn list_pods(
     s.faults.authorize("list", "pods", None, ns.unwrap_or_default())?;
     let (pods, rv) = s.cluster.pods(ns);
     let items: Vec<Pod> = pods.into_iter().filter(|p| filter.matches(p)).collect();
+    if table::wanted(&headers) {
+        return Ok(json_ok(table::pods(&items, rv)));
+    }
     Ok(list("PodList", rv, items))
 }
 

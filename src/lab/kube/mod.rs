@@ -10,6 +10,7 @@ pub mod seed;
 pub mod selector;
 pub mod status;
 pub mod store;
+pub mod table;
 
 use std::io;
 use std::net::SocketAddr;
