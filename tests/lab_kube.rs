@@ -271,3 +271,35 @@ async fn kubectl_gets_pods_services_and_the_secret_and_deletes_a_pod() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+#[tokio::test]
+async fn added_latency_slows_every_api_response() {
+    let lab = lab().await;
+    let list = || async { pods(&lab).list(&ListParams::default()).await.unwrap() };
+    list().await;
+    lab.server.faults().set_latency(Duration::from_millis(300));
+    let started = std::time::Instant::now();
+    list().await;
+    assert!(started.elapsed() >= Duration::from_millis(300), "{:?}", started.elapsed());
+}
+
+#[tokio::test]
+async fn a_pod_marked_not_ready_is_modified_and_leaves_the_endpoints() {
+    let lab = lab().await;
+    let config = watcher::Config::default().labels("app=serena-mcp");
+    let mut events = watcher::watcher(pods(&lab), config).boxed();
+    while !matches!(events.try_next().await.unwrap().unwrap(), Event::InitDone) {}
+    let name = lab.seeded.serena_pod.clone();
+    lab.server.cluster().set_ready("mcp", &name, false).unwrap();
+    let event = tokio::time::timeout(Duration::from_secs(5), events.try_next()).await.unwrap();
+    let Some(Event::Apply(pod)) = event.unwrap() else { panic!("a MODIFIED pod") };
+    assert_eq!(pod.metadata.name.as_deref(), Some(name.as_str()));
+    assert!(!is_ready(&pod));
+
+    let endpoints: Api<k8s_openapi::api::core::v1::Endpoints> =
+        Api::namespaced(lab.client.clone(), "mcp");
+    let subset = endpoints.get("serena-mcp").await.unwrap().subsets.unwrap().remove(0);
+    assert!(subset.addresses.is_none(), "no Ready address");
+    let not_ready = subset.not_ready_addresses.unwrap();
+    assert_eq!(not_ready[0].target_ref.as_ref().unwrap().name.as_deref(), Some(name.as_str()));
+}
