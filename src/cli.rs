@@ -40,6 +40,13 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Run the lab: a fake Kubernetes API server with Serena's and the gateway's Services,
+    /// backed by local MCP servers, until Ctrl-C. Prints the kubeconfig to point tools at.
+    Lab {
+        /// Back `serena-mcp` with real Serena (`serena` on PATH) instead of the reference server.
+        #[arg(long)]
+        serena: bool,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

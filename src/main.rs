@@ -5,6 +5,7 @@ use clap::Parser;
 
 use mcp_connect::cli::{Cli, Command};
 use mcp_connect::commands::{self, report};
+use mcp_connect::lab::world::{LabOptions, SerenaBackend};
 use mcp_connect::paths::Dirs;
 use mcp_connect::profile::{Catalog, UserDir};
 use mcp_connect::{kubeconfig, logging};
@@ -49,5 +50,17 @@ fn main() -> ExitCode {
                 Err(err) => report(&err, "check that stdout is writable"),
             }
         }
+        Command::Lab { serena } => {
+            let serena = if serena { SerenaBackend::RealSerena } else { SerenaBackend::Reference };
+            let options = LabOptions { serena, ..LabOptions::default() };
+            runtime().block_on(commands::lab::run(options))
+        }
     }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("the async runtime starts")
 }

@@ -1,5 +1,6 @@
 //! The headless commands: each turns engine results into lines on stdout.
 
+pub mod lab;
 pub mod profiles;
 
 use std::process::ExitCode;

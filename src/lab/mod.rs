@@ -6,3 +6,4 @@
 pub mod kube;
 pub mod mcp;
 pub mod tls;
+pub mod world;

@@ -1,5 +1,6 @@
 //! Shared helpers for the integration tests.
 #![allow(dead_code)] // Each test binary uses its own subset.
+pub mod peers;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -1,0 +1,60 @@
+//! `mcp-connect lab`: the lab, headless, until SIGINT or SIGTERM.
+
+use std::io::{self, Write};
+use std::process::ExitCode;
+
+use crate::lab::kube::seed::{GATEWAY, GATEWAY_SECRET, GATEWAY_SECRET_KEY, NAMESPACE, SERENA};
+use crate::lab::world::{Lab, LabOptions};
+
+use super::report;
+
+pub async fn run(options: LabOptions) -> ExitCode {
+    let lab = match Lab::start(options).await {
+        Ok(lab) => lab,
+        Err(err) => return report(&err, &err.fix()),
+    };
+    if let Err(err) = describe(&lab, &mut io::stdout().lock()) {
+        return report(&err, "check that stdout is writable");
+    }
+    tracing::info!(kubeconfig = %lab.kubeconfig().display(), "lab ready");
+    wait_for_shutdown().await;
+    drop(lab);
+    ExitCode::SUCCESS
+}
+
+fn describe(lab: &Lab, out: &mut impl Write) -> io::Result<()> {
+    writeln!(out, "kubeconfig: {}", lab.kubeconfig().display())?;
+    writeln!(out, "api-server: {} (context lab, namespace {NAMESPACE})", lab.api.url())?;
+    writeln!(
+        out,
+        "service {NAMESPACE}/{SERENA}:8080 -> pod {} ({}, {})",
+        lab.seeded.serena_pod,
+        lab.serena_backend(),
+        lab.serena_url
+    )?;
+    writeln!(
+        out,
+        "service {NAMESPACE}/{GATEWAY}:8443 -> pod {} (no backend yet: forwards report \
+         connection refused)",
+        lab.seeded.gateway_pod
+    )?;
+    writeln!(out, "secret {NAMESPACE}/{GATEWAY_SECRET} (key {GATEWAY_SECRET_KEY})")?;
+    writeln!(out, "lab ready")?;
+    out.flush()
+}
+
+/// Resolves on Ctrl-C (SIGINT) or SIGTERM.
+pub async fn wait_for_shutdown() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(term) => term,
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}

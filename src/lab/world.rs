@@ -1,0 +1,206 @@
+//! A whole lab: MCP backends, the fake API server seeded with the seed document's objects,
+//! and a kubeconfig that points at it. Dropping it stops everything and removes its files.
+
+use std::io;
+use std::net::{Ipv4Addr, SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+use super::kube::FakeApiServer;
+use super::kube::seed::{self, Backends, NAMESPACE, SERENA, Seeded};
+use super::kube::store::Cluster;
+use super::mcp::{McpServer, McpServerOptions};
+
+/// What serves Serena's Service in the lab.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SerenaBackend {
+    /// The lab's reference MCP server.
+    #[default]
+    Reference,
+    /// Real Serena (`serena` on PATH), as the cluster runs it.
+    RealSerena,
+}
+
+#[derive(Debug, Clone)]
+pub struct LabOptions {
+    pub serena: SerenaBackend,
+    /// How long a replacement pod takes to turn Ready.
+    pub ready_delay: Duration,
+}
+
+impl Default for LabOptions {
+    fn default() -> Self {
+        LabOptions { serena: SerenaBackend::Reference, ready_delay: Duration::from_millis(500) }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LabError {
+    #[error("cannot start the lab's {what}: {cause}")]
+    Start { what: &'static str, cause: io::Error },
+    #[error("real Serena did not start: {0}")]
+    Serena(String),
+}
+
+impl LabError {
+    pub fn fix(&self) -> String {
+        match self {
+            LabError::Start { .. } => {
+                "check that 127.0.0.1 has free ports and /tmp is writable".into()
+            }
+            LabError::Serena(_) => {
+                "install Serena (`pip install serena-agent`) so that `serena` is \
+                                    on PATH, or run the lab without --serena"
+                    .into()
+            }
+        }
+    }
+}
+
+/// What serves Serena's pod; held so that it keeps serving until the lab is dropped.
+enum Backend {
+    Reference { _server: McpServer },
+    Serena(Child),
+}
+
+/// A running lab.
+pub struct Lab {
+    pub api: FakeApiServer,
+    pub seeded: Seeded,
+    /// The MCP URL Serena's pod serves, as seen from this machine.
+    pub serena_url: String,
+    kubeconfig: PathBuf,
+    backend: Backend,
+    _dir: tempfile::TempDir,
+}
+
+impl Lab {
+    pub async fn start(options: LabOptions) -> Result<Lab, LabError> {
+        let start = |what| move |cause| LabError::Start { what, cause };
+        let dir = tempfile::Builder::new()
+            .prefix("mcp-connect-lab-")
+            .tempdir()
+            .map_err(start("directory"))?;
+        let (backend, serena_addr) = match options.serena {
+            SerenaBackend::Reference => {
+                let options = McpServerOptions::default();
+                let server = McpServer::start(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), options)
+                    .await
+                    .map_err(start("reference MCP server"))?;
+                let addr = server.addr();
+                (Backend::Reference { _server: server }, addr)
+            }
+            SerenaBackend::RealSerena => {
+                let (child, addr) = start_serena(dir.path()).await?;
+                (Backend::Serena(child), addr)
+            }
+        };
+        let cluster = Cluster::default();
+        let backends = Backends { serena: Some(serena_addr), ..Backends::default() };
+        let seeded = seed::seed(&cluster, &backends, options.ready_delay);
+        let api = FakeApiServer::start(cluster).await.map_err(start("API server"))?;
+        let kubeconfig = dir.path().join("kubeconfig");
+        api.write_kubeconfig(&kubeconfig, NAMESPACE).map_err(start("kubeconfig"))?;
+        let mut lab = Lab {
+            api,
+            seeded,
+            serena_url: format!("http://{serena_addr}/mcp"),
+            kubeconfig,
+            backend,
+            _dir: dir,
+        };
+        lab.pipe_serena_output();
+        Ok(lab)
+    }
+
+    /// The kubeconfig that points at the lab (context `lab`, namespace `mcp`).
+    pub fn kubeconfig(&self) -> &Path {
+        &self.kubeconfig
+    }
+
+    pub fn cluster(&self) -> &Cluster {
+        self.api.cluster()
+    }
+
+    /// What serves Serena's pod, in a few words.
+    pub fn serena_backend(&self) -> &'static str {
+        match self.backend {
+            Backend::Reference { .. } => "reference MCP server",
+            Backend::Serena(_) => "real Serena",
+        }
+    }
+
+    /// Real Serena's output becomes the log of Serena's live pods, as in a cluster.
+    fn pipe_serena_output(&mut self) {
+        let Backend::Serena(child) = &mut self.backend else { return };
+        let streams: Vec<Box<dyn tokio::io::AsyncRead + Send + Unpin>> = [
+            child
+                .stdout
+                .take()
+                .map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Send + Unpin>),
+            child
+                .stderr
+                .take()
+                .map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Send + Unpin>),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        for stream in streams {
+            let cluster = self.cluster().clone();
+            tokio::spawn(async move {
+                let mut lines = BufReader::new(stream).lines();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    let (pods, _) = cluster.pods(Some(NAMESPACE));
+                    for pod in pods.iter().filter(|p| p.metadata.deletion_timestamp.is_none()) {
+                        let name = pod.metadata.name.as_deref().unwrap_or_default();
+                        if name.starts_with(SERENA) {
+                            cluster.append_log(NAMESPACE, name, line.clone());
+                        }
+                    }
+                }
+            });
+        }
+    }
+}
+
+/// A free port on 127.0.0.1 (free when asked; the caller binds it soon after).
+fn free_port() -> io::Result<u16> {
+    Ok(TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?.local_addr()?.port())
+}
+
+/// Starts `serena start-mcp-server` over streamable HTTP on a free port and waits for it.
+async fn start_serena(home: &Path) -> Result<(Child, SocketAddr), LabError> {
+    let port = free_port().map_err(|e| LabError::Serena(e.to_string()))?;
+    let mut child = Command::new("serena")
+        .args(["start-mcp-server", "--transport", "streamable-http", "--host", "127.0.0.1"])
+        .args(["--port", &port.to_string()])
+        .args(["--enable-web-dashboard", "false", "--open-web-dashboard", "false"])
+        .env("HOME", home)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| LabError::Serena(format!("cannot run `serena`: {e}")))?;
+    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        if tokio::net::TcpStream::connect(addr).await.is_ok() {
+            return Ok((child, addr));
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            return Err(LabError::Serena(format!(
+                "`serena start-mcp-server` exited with {status}"
+            )));
+        }
+        if tokio::time::Instant::now() > deadline {
+            return Err(LabError::Serena(format!("nothing listened on {addr} within 60 s")));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

@@ -1,0 +1,84 @@
+//! The real peers, as the helper in `support::peers` provides them, behave as FACTS.md says:
+//! Serena serves MCP only at `/mcp`, and Claude Code connects to that URL and not to `/`.
+#![cfg(unix)]
+
+mod support;
+
+use reqwest::StatusCode;
+use reqwest::header::{ACCEPT, CONTENT_TYPE};
+use serde_json::{Value, json};
+use support::Home;
+use support::peers::{Claude, SERENA_VERSION, Serena};
+
+/// The JSON-RPC message in an answer that is either JSON or SSE-framed (`data: {...}`).
+fn message(content_type: &str, body: &str) -> Value {
+    let json = match content_type.starts_with("text/event-stream") {
+        true => body.lines().find_map(|line| line.strip_prefix("data:")).expect("a data line"),
+        false => body,
+    };
+    serde_json::from_str(json.trim()).unwrap_or_else(|e| panic!("{e}: {body}"))
+}
+
+#[tokio::test]
+async fn serena_answers_initialize_at_mcp_and_404_at_root() {
+    let serena = Serena::start(None);
+    let client = reqwest::Client::builder().no_proxy().build().expect("an HTTP client");
+    let initialize = json!({
+        "jsonrpc": "2.0", "id": 1, "method": "initialize",
+        "params": {
+            "protocolVersion": "2025-06-18",
+            "capabilities": {},
+            "clientInfo": {"name": "mcp-connect-tests", "version": "0"}
+        }
+    });
+
+    let response = client
+        .post(serena.url())
+        .header(ACCEPT, "application/json, text/event-stream")
+        .header(CONTENT_TYPE, "application/json")
+        .body(initialize.to_string())
+        .send()
+        .await
+        .expect("POST initialize");
+    assert_eq!(response.status(), StatusCode::OK, "Serena's log:\n{}", serena.log());
+    let session = response.headers().get("mcp-session-id").expect("an mcp-session-id header");
+    assert!(!session.is_empty());
+    let content_type =
+        response.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let content_type = content_type.to_owned();
+    let answer = message(&content_type, &response.text().await.expect("the body"));
+    assert_eq!(answer["id"], 1, "{answer}");
+    assert_eq!(answer["result"]["serverInfo"]["name"], "Serena", "{answer}");
+    assert_eq!(answer["result"]["serverInfo"]["version"], SERENA_VERSION, "{answer}");
+
+    let root = format!("http://127.0.0.1:{}/", serena.port());
+    let response = client.get(root).send().await.expect("GET /");
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+}
+
+#[test]
+fn claude_connects_to_serena_at_mcp_and_fails_at_root() {
+    let serena = Serena::start(None);
+    let home = Home::new();
+    let claude = Claude::new(home.path());
+    let wrong = format!("http://127.0.0.1:{}/", serena.port());
+
+    let url = serena.url();
+    claude.run_ok(&["mcp", "add", "--transport", "http", "--scope", "local", "serena", &url]);
+    claude.run_ok(&["mcp", "add", "--transport", "http", "--scope", "user", "wrong-path", &wrong]);
+    let list = claude.run_ok(&["mcp", "list"]);
+
+    let line = |name: &str| {
+        let prefix = format!("{name}: ");
+        let found = list.lines().find(|line| line.starts_with(&prefix));
+        found.unwrap_or_else(|| panic!("no {name} in `claude mcp list`:\n{list}")).to_owned()
+    };
+    let serena_line = line("serena");
+    assert!(serena_line.contains(&url), "{serena_line}");
+    assert!(serena_line.ends_with("- ✔ Connected"), "{list}\nSerena's log:\n{}", serena.log());
+    assert!(line("wrong-path").ends_with("- ✘ Failed to connect"), "{list}");
+
+    let get = claude.run_ok(&["mcp", "get", "serena"]);
+    assert!(get.contains("Status: ✔ Connected"), "{get}");
+    assert!(!claude.cwd().join(".mcp.json").exists(), "local scope must not write .mcp.json");
+}
