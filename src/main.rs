@@ -51,7 +51,10 @@ fn main() -> ExitCode {
             }
         }
         Command::Lab { serena } => {
-            let serena = if serena { SerenaBackend::RealSerena } else { SerenaBackend::Reference };
+            let serena = match serena {
+                true => SerenaBackend::RealSerena { program: "serena".into() },
+                false => SerenaBackend::Reference,
+            };
             let options = LabOptions { serena, ..LabOptions::default() };
             runtime().block_on(commands::lab::run(options))
         }

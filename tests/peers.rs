@@ -82,3 +82,51 @@ fn claude_connects_to_serena_at_mcp_and_fails_at_root() {
     assert!(get.contains("Status: ✔ Connected"), "{get}");
     assert!(!claude.cwd().join(".mcp.json").exists(), "local scope must not write .mcp.json");
 }
+
+/// Real Serena behind the lab's `serena-mcp` Service: an MCP initialize sent through a kube-rs
+/// port-forward reaches it, and its output is the pod's log.
+#[tokio::test]
+async fn the_lab_serves_real_serena_through_a_port_forward() {
+    use k8s_openapi::api::core::v1::Pod;
+    use kube::config::{KubeConfigOptions, Kubeconfig};
+    use mcp_connect::lab::world::{Lab, LabOptions, SerenaBackend};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let program = support::peers::serena_bin().to_path_buf();
+    let options =
+        LabOptions { serena: SerenaBackend::RealSerena { program }, ..LabOptions::default() };
+    let lab = Lab::start(options).await.expect("the lab starts with real Serena");
+    let kubeconfig = Kubeconfig::read_from(lab.kubeconfig()).unwrap();
+    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
+        .await
+        .unwrap();
+    let pods: kube::Api<Pod> =
+        kube::Api::default_namespaced(kube::Client::try_from(config).unwrap());
+
+    let mut forwarder = pods.portforward(&lab.seeded.serena_pod, &[8080]).await.unwrap();
+    let mut stream = forwarder.take_stream(8080).unwrap();
+    let body = json!({
+        "jsonrpc": "2.0", "id": 1, "method": "initialize",
+        "params": {"protocolVersion": "2025-06-18", "capabilities": {},
+                   "clientInfo": {"name": "mcp-connect-tests", "version": "0"}}
+    })
+    .to_string();
+    // What a client of a local forward sends: Host is the local end, which Serena accepts.
+    let request = format!(
+        "POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nAccept: application/json, \
+         text/event-stream\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
+         Connection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = String::new();
+    let read = stream.read_to_string(&mut answer);
+    tokio::time::timeout(std::time::Duration::from_secs(30), read).await.unwrap().unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.to_ascii_lowercase().contains("mcp-session-id:"), "{answer}");
+    assert!(answer.contains(r#""name":"Serena""#), "{answer}");
+
+    // Serena's own output is the pod's log, after the lab's first line.
+    let (lines, _, _) = lab.cluster().logs("mcp", &lab.seeded.serena_pod).unwrap();
+    assert!(lines.len() > 1, "Serena's output reaches the pod log: {lines:?}");
+}

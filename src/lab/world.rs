@@ -16,13 +16,13 @@ use super::kube::store::Cluster;
 use super::mcp::{McpServer, McpServerOptions};
 
 /// What serves Serena's Service in the lab.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum SerenaBackend {
     /// The lab's reference MCP server.
     #[default]
     Reference,
-    /// Real Serena (`serena` on PATH), as the cluster runs it.
-    RealSerena,
+    /// Real Serena, as the cluster runs it: `program` is its `serena` command.
+    RealSerena { program: PathBuf },
 }
 
 #[derive(Debug, Clone)]
@@ -94,8 +94,8 @@ impl Lab {
                 let addr = server.addr();
                 (Backend::Reference { _server: server }, addr)
             }
-            SerenaBackend::RealSerena => {
-                let (child, addr) = start_serena(dir.path()).await?;
+            SerenaBackend::RealSerena { program } => {
+                let (child, addr) = start_serena(&program, dir.path()).await?;
                 (Backend::Serena(child), addr)
             }
         };
@@ -168,25 +168,47 @@ impl Lab {
     }
 }
 
+impl Drop for Lab {
+    fn drop(&mut self) {
+        // Serena and whatever it started (language servers) share its process group. It can
+        // ignore SIGTERM while a session is open, and holds nothing worth saving here.
+        if let Backend::Serena(child) = &self.backend
+            && let Some(pid) = child.id()
+        {
+            let group = format!("-{pid}");
+            let _ = std::process::Command::new("kill")
+                .args(["-KILL", "--", &group])
+                .stderr(Stdio::null())
+                .status();
+        }
+    }
+}
+
 /// A free port on 127.0.0.1 (free when asked; the caller binds it soon after).
 fn free_port() -> io::Result<u16> {
     Ok(TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?.local_addr()?.port())
 }
 
-/// Starts `serena start-mcp-server` over streamable HTTP on a free port and waits for it.
-async fn start_serena(home: &Path) -> Result<(Child, SocketAddr), LabError> {
+/// Starts `serena start-mcp-server` over streamable HTTP on a free port, in its own process
+/// group with the lab's directory as its home, and waits until it accepts connections.
+async fn start_serena(program: &Path, home: &Path) -> Result<(Child, SocketAddr), LabError> {
     let port = free_port().map_err(|e| LabError::Serena(e.to_string()))?;
-    let mut child = Command::new("serena")
+    let mut child = Command::new(program)
         .args(["start-mcp-server", "--transport", "streamable-http", "--host", "127.0.0.1"])
         .args(["--port", &port.to_string()])
         .args(["--enable-web-dashboard", "false", "--open-web-dashboard", "false"])
+        .args(["--enable-gui-log-window", "false"])
         .env("HOME", home)
+        // Serena reports usage to its vendor on every start unless told not to.
+        .env("SERENA_USAGE_REPORTING", "false")
+        .current_dir(home)
+        .process_group(0)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true)
         .spawn()
-        .map_err(|e| LabError::Serena(format!("cannot run `serena`: {e}")))?;
+        .map_err(|e| LabError::Serena(format!("cannot run `{}`: {e}", program.display())))?;
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     loop {
