@@ -40,6 +40,18 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Run a profile's link headless (a port-forward to its Service's Ready pod), printing one
+    /// line per event; `ready: URL (pod NAME)` is the line to wait for. Ctrl-C stops it.
+    Up {
+        /// The profile to run (see `mcp-connect profiles`).
+        profile: String,
+        /// Listen on this local port instead of the profile's.
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+        local_port: Option<u16>,
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+    },
     /// Run the lab: a fake Kubernetes API server with Serena's and the gateway's Services,
     /// backed by local MCP servers, until Ctrl-C. Prints the kubeconfig to point tools at.
     Lab {

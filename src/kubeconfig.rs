@@ -7,7 +7,7 @@
 use std::env;
 use std::path::{Path, PathBuf};
 
-use kube::config::Kubeconfig;
+use kube::config::{KubeConfigOptions, Kubeconfig};
 
 /// Where the kubeconfig files came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -36,6 +36,29 @@ impl Loaded {
         self.config.contexts.iter().map(|c| c.name.as_str())
     }
 
+    /// A client for `context` (the current context when `None`).
+    pub async fn client(&self, context: Option<&str>) -> Result<kube::Client, KubeconfigError> {
+        let files = self.files.clone();
+        let Some(context) = context.or_else(|| self.current_context()) else {
+            return Err(KubeconfigError::NoContext { files });
+        };
+        if !self.contexts().any(|c| c == context) {
+            let available = self.contexts().map(str::to_owned).collect();
+            return Err(KubeconfigError::UnknownContext {
+                context: context.into(),
+                files,
+                available,
+            });
+        }
+        let options = KubeConfigOptions { context: Some(context.into()), ..Default::default() };
+        let path = std::env::join_paths(&files).map(PathBuf::from).unwrap_or_default();
+        let invalid = |cause: String| KubeconfigError::Invalid { path: path.clone(), cause };
+        let config = kube::Config::from_custom_kubeconfig(self.config.clone(), &options)
+            .await
+            .map_err(|e| invalid(e.to_string()))?;
+        kube::Client::try_from(config).map_err(|e| invalid(e.to_string()))
+    }
+
     /// The context a profile runs in: `--context`, else the profile's own, else the current.
     pub fn effective_context<'a>(
         &'a self,
@@ -54,6 +77,10 @@ pub enum KubeconfigError {
     Invalid { path: PathBuf, cause: String },
     #[error("no home directory to find ~/.kube/config in")]
     NoHome,
+    #[error("context {context:?} is not in the kubeconfig ({})", display_paths(.files))]
+    UnknownContext { context: String, files: Vec<PathBuf>, available: Vec<String> },
+    #[error("no context given and no current-context in the kubeconfig ({})", display_paths(.files))]
+    NoContext { files: Vec<PathBuf> },
 }
 
 impl KubeconfigError {
@@ -63,6 +90,17 @@ impl KubeconfigError {
                 "pass --kubeconfig FILE or set KUBECONFIG; to try mcp-connect without a cluster, \
                  run `mcp-connect demo`"
                     .to_owned()
+            }
+            KubeconfigError::UnknownContext { available, .. } if available.is_empty() => {
+                "the kubeconfig has no contexts: pass another with --kubeconfig".into()
+            }
+            KubeconfigError::UnknownContext { available, .. } => format!(
+                "use one of its contexts ({}) with --context or in the profile",
+                available.join(", ")
+            ),
+            KubeconfigError::NoContext { .. } => {
+                "pass --context NAME, set one in the profile, or run `kubectl config use-context NAME`"
+                    .into()
             }
             KubeconfigError::Invalid { path, .. } => format!(
                 "check {} with `kubectl --kubeconfig {} config view`",

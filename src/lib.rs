@@ -6,8 +6,10 @@
 
 pub mod cli;
 pub mod commands;
+pub mod forward;
 pub mod kubeconfig;
 pub mod lab;
 pub mod logging;
 pub mod paths;
 pub mod profile;
+pub mod supervisor;

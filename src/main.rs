@@ -8,6 +8,7 @@ use mcp_connect::commands::{self, report};
 use mcp_connect::lab::world::{LabOptions, SerenaBackend};
 use mcp_connect::paths::Dirs;
 use mcp_connect::profile::{Catalog, UserDir};
+use mcp_connect::supervisor::RunOptions;
 use mcp_connect::{kubeconfig, logging};
 
 fn main() -> ExitCode {
@@ -49,6 +50,23 @@ fn main() -> ExitCode {
                 Err(err) if err.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
                 Err(err) => report(&err, "check that stdout is writable"),
             }
+        }
+        Command::Up { profile, local_port, json } => {
+            let Some(entry) = catalog.get(&profile) else {
+                let known: Vec<&str> = catalog.entries().iter().map(|e| e.name.as_str()).collect();
+                let cause = format!("no profile named {profile:?}");
+                return report(&cause, &format!("use one of: {}", known.join(", ")));
+            };
+            let profile = match &entry.profile {
+                Ok(profile) => profile,
+                Err(err) => return report(err, "fix the profile file at the position shown"),
+            };
+            let options = RunOptions {
+                kubeconfig: cli.kubeconfig.clone(),
+                context: cli.context.clone(),
+                local_port,
+            };
+            runtime().block_on(commands::up::run(profile, options, json))
         }
         Command::Lab { serena } => {
             let serena = match serena {

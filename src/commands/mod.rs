@@ -2,6 +2,7 @@
 
 pub mod lab;
 pub mod profiles;
+pub mod up;
 
 use std::process::ExitCode;
 

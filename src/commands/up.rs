@@ -1,0 +1,124 @@
+//! `mcp-connect up PROFILE`: runs a profile's link headless, one line per event.
+
+use std::io::{self, Write};
+use std::process::ExitCode;
+
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::forward::{ForwardEvent, ForwardState};
+use crate::profile::Profile;
+use crate::supervisor::{self, Plan, RunOptions};
+
+use super::lab::wait_for_shutdown;
+use super::report;
+
+pub async fn run(profile: &Profile, options: RunOptions, json: bool) -> ExitCode {
+    let (spec, context) = match supervisor::plan(profile, &options) {
+        Plan::Forward { spec, context } => (spec, context),
+        Plan::Direct { url } => {
+            let event = json!({"event": "ready", "url": url, "pod": null});
+            let line = if json {
+                event.to_string()
+            } else {
+                format!("ready: {url} (direct: nothing runs locally)")
+            };
+            println!("{line}");
+            return ExitCode::SUCCESS;
+        }
+        Plan::Router => {
+            let cause =
+                format!("profile {} is a router route, which `up` cannot run yet", profile.name);
+            return report(&cause, "use a port_forward or direct profile");
+        }
+    };
+    let (tx, mut rx) = mpsc::channel(1024);
+    let cancel = CancellationToken::new();
+    let forward = tokio::spawn(supervisor::run_forward(
+        spec,
+        context,
+        options.kubeconfig,
+        tx,
+        cancel.clone(),
+    ));
+    let shutdown = wait_for_shutdown();
+    tokio::pin!(shutdown);
+    let (mut code, mut stopping) = (ExitCode::SUCCESS, false);
+    let mut out = io::stdout().lock();
+    loop {
+        let event = tokio::select! {
+            _ = &mut shutdown, if !stopping => {
+                stopping = true;
+                cancel.cancel();
+                continue;
+            }
+            event = rx.recv() => event,
+        };
+        let Some(event) = event else { break };
+        tracing::info!(?event, "forward");
+        let line = if json { json_line(&event).to_string() } else { text_line(&event) };
+        if writeln!(out, "{line}").and_then(|()| out.flush()).is_err() {
+            cancel.cancel();
+        }
+        match event {
+            ForwardEvent::State(ForwardState::Failed { .. }) => {
+                code = ExitCode::from(1);
+                cancel.cancel();
+                break;
+            }
+            ForwardEvent::State(ForwardState::Stopped) => break,
+            _ => {}
+        }
+    }
+    let _ = forward.await;
+    code
+}
+
+/// The event as one line of text.
+pub fn text_line(event: &ForwardEvent) -> String {
+    match event {
+        ForwardEvent::State(state) => match state {
+            ForwardState::Starting => "starting: connecting to the cluster".into(),
+            ForwardState::WaitingForPod { .. } => format!("waiting: {}", state.hint()),
+            ForwardState::Listening { url, pod } => format!("ready: {url} (pod {pod})"),
+            ForwardState::Reconnecting { why } => format!("reconnecting: {why}"),
+            ForwardState::Failed { cause, fix } => format!("failed: {cause}\n  fix: {fix}"),
+            ForwardState::Stopped => "stopped".into(),
+        },
+        ForwardEvent::PodLog { pod, line } => format!("log [{pod}] {line}"),
+        ForwardEvent::ConnectionError { pod, message } if pod.is_empty() => {
+            format!("connection error: {message}")
+        }
+        ForwardEvent::ConnectionError { pod, message } => {
+            format!("connection error [{pod}]: {message}")
+        }
+        ForwardEvent::Warning { message } => format!("warning: {message}"),
+    }
+}
+
+/// The event as one JSON object; the line that matters is `{"event":"ready","url":…,"pod":…}`.
+pub fn json_line(event: &ForwardEvent) -> Value {
+    match event {
+        ForwardEvent::State(state) => match state {
+            ForwardState::Starting => json!({"event": "starting"}),
+            ForwardState::WaitingForPod { service, namespace, selector } => json!({
+                "event": "waiting", "service": service, "namespace": namespace, "selector": selector,
+                "hint": state.hint(),
+            }),
+            ForwardState::Listening { url, pod } => {
+                json!({"event": "ready", "url": url, "pod": pod})
+            }
+            ForwardState::Reconnecting { why } => json!({"event": "reconnecting", "why": why}),
+            ForwardState::Failed { cause, fix } => {
+                json!({"event": "failed", "cause": cause, "fix": fix})
+            }
+            ForwardState::Stopped => json!({"event": "stopped"}),
+        },
+        ForwardEvent::PodLog { pod, line } => json!({"event": "log", "pod": pod, "line": line}),
+        ForwardEvent::ConnectionError { pod, message } => {
+            json!({"event": "connection-error", "pod": pod, "message": message})
+        }
+        ForwardEvent::Warning { message } => json!({"event": "warning", "message": message}),
+    }
+}

@@ -1,0 +1,70 @@
+//! What a forward tells its faces: plain data, no terminal in sight.
+
+use serde::Serialize;
+
+/// The named states of a forward; each has a hint for the user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", rename_all = "kebab-case")]
+pub enum ForwardState {
+    Starting,
+    /// No Ready pod behind the Service (yet).
+    WaitingForPod {
+        service: String,
+        namespace: String,
+        selector: String,
+    },
+    /// Accepting connections at `url`, forwarding to `pod`.
+    Listening {
+        url: String,
+        pod: String,
+    },
+    /// Something went away; it is being brought back.
+    Reconnecting {
+        why: String,
+    },
+    /// It cannot go on without the user: what is wrong and how to fix it.
+    Failed {
+        cause: String,
+        fix: String,
+    },
+    Stopped,
+}
+
+impl ForwardState {
+    /// A short line for the user: what is happening, and what (if anything) to do.
+    pub fn hint(&self) -> String {
+        match self {
+            ForwardState::Starting => "connecting to the cluster".into(),
+            ForwardState::WaitingForPod { service, namespace, selector } => format!(
+                "waiting for a Ready pod of svc/{service} in {namespace} (selector {selector}); \
+                 check `kubectl get pods -n {namespace} -l {selector}`"
+            ),
+            ForwardState::Listening { url, pod } => format!("forwarding {url} to pod {pod}"),
+            ForwardState::Reconnecting { why } => format!("reconnecting: {why}"),
+            ForwardState::Failed { cause, fix } => format!("{cause}; fix: {fix}"),
+            ForwardState::Stopped => "stopped".into(),
+        }
+    }
+}
+
+/// Everything a forward reports.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "event", rename_all = "kebab-case")]
+pub enum ForwardEvent {
+    State(ForwardState),
+    /// A line of the forwarded pod's log.
+    PodLog {
+        pod: String,
+        line: String,
+    },
+    /// A connection through the forward failed: a message on the port-forward's error
+    /// channel, or the stream could not be opened.
+    ConnectionError {
+        pod: String,
+        message: String,
+    },
+    /// Something worth knowing that does not change the state.
+    Warning {
+        message: String,
+    },
+}

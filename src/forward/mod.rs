@@ -1,0 +1,290 @@
+//! The native port-forward: a local listener whose every connection is carried to a Ready pod
+//! behind a Service over its own kube-rs port-forward stream. It follows the Service to new
+//! pods as they turn Ready, reports what it does as [`ForwardEvent`]s, and follows the pod's
+//! log. Engine code: no terminal here.
+
+pub mod backoff;
+pub mod bind;
+pub mod event;
+pub mod explain;
+mod logs;
+mod opened;
+mod relay;
+pub mod target;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::Pod;
+use kube::{Api, Client};
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+pub use event::{ForwardEvent, ForwardState};
+use explain::{Doing, Explained, explain};
+use opened::Opened;
+use target::{Target, Tracking};
+
+/// How long a connection waits for a Ready pod before it is closed.
+const WAIT_FOR_POD: Duration = Duration::from_secs(30);
+
+/// What to forward, and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForwardSpec {
+    pub namespace: String,
+    pub service: String,
+    /// The Service's port.
+    pub remote_port: u16,
+    /// The local end.
+    pub local: SocketAddr,
+    /// How clients reach it: `http` or `https`, and the MCP path, for the URL in events.
+    pub scheme: &'static str,
+    pub path: String,
+}
+
+impl ForwardSpec {
+    pub fn url(&self, local: SocketAddr) -> String {
+        format!("{}://{local}{}", self.scheme, self.path)
+    }
+}
+
+/// Runs the forward until `cancel`. Every outcome, failure included, arrives as events; the
+/// last is `State(Stopped)` or `State(Failed)`.
+pub async fn run(
+    spec: ForwardSpec,
+    client: Client,
+    events: mpsc::Sender<ForwardEvent>,
+    cancel: CancellationToken,
+) {
+    let send = |state: ForwardState| {
+        let events = events.clone();
+        async move {
+            let _ = events.send(ForwardEvent::State(state)).await;
+        }
+    };
+    send(ForwardState::Starting).await;
+    // A busy port is an error before anything else starts.
+    let listener = match bind::bind(spec.local).await {
+        Ok(listener) => listener,
+        Err(err) => {
+            return send(ForwardState::Failed { cause: err.to_string(), fix: err.fix() }).await;
+        }
+    };
+    let local = listener.local_addr().unwrap_or(spec.local);
+    let url = spec.url(local);
+
+    let selected = loop {
+        match target::resolve(&client, &spec.namespace, &spec.service, spec.remote_port).await {
+            Ok(selected) => break selected,
+            Err(e) if !e.transient => {
+                return send(ForwardState::Failed { cause: e.cause, fix: e.fix }).await;
+            }
+            Err(e) => {
+                send(ForwardState::Reconnecting { why: e.cause }).await;
+                tokio::select! {
+                    _ = cancel.cancelled() => return send(ForwardState::Stopped).await,
+                    _ = tokio::time::sleep(backoff::MAX) => {}
+                }
+            }
+        }
+    };
+    let waiting = ForwardState::WaitingForPod {
+        service: spec.service.clone(),
+        namespace: spec.namespace.clone(),
+        selector: selected.selector(),
+    };
+    let tracking =
+        target::track(client.clone(), spec.namespace.clone(), selected, cancel.child_token());
+    let pods: Api<Pod> = Api::namespaced(client, &spec.namespace);
+    tokio::spawn(logs::follow(
+        pods.clone(),
+        spec.namespace.clone(),
+        tracking.clone(),
+        events.clone(),
+        cancel.child_token(),
+    ));
+
+    let mut forward = Forwarder {
+        pods,
+        namespace: spec.namespace.clone(),
+        tracking,
+        events: events.clone(),
+        spare: None,
+        opening: None,
+        trouble: None,
+        backoff: backoff::CappedBackoff::default(),
+        state: ForwardState::Starting,
+        url,
+        waiting,
+    };
+    forward.update().await;
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => break,
+            changed = forward.tracking.changed() => {
+                if changed.is_err() {
+                    break;
+                }
+                forward.update().await;
+            }
+            opened = async { forward.opening.as_mut().expect("guarded").await }, if forward.opening.is_some() => {
+                forward.opening = None;
+                forward.opened(opened).await;
+            }
+            accepted = listener.accept() => {
+                if let Ok((tcp, _)) = accepted {
+                    forward.connect(tcp);
+                }
+            }
+        }
+    }
+    send(ForwardState::Stopped).await;
+}
+
+/// The accept loop's state.
+struct Forwarder {
+    pods: Api<Pod>,
+    namespace: String,
+    tracking: watch::Receiver<Tracking>,
+    events: mpsc::Sender<ForwardEvent>,
+    /// A stream opened ahead for the next connection.
+    spare: Option<Opened>,
+    /// A spare being opened.
+    opening: Option<JoinHandle<Result<Opened, Explained>>>,
+    /// Why the last spare could not be opened.
+    trouble: Option<Explained>,
+    backoff: backoff::CappedBackoff,
+    state: ForwardState,
+    url: String,
+    waiting: ForwardState,
+}
+
+impl Forwarder {
+    fn target(&self) -> Option<Target> {
+        self.tracking.borrow().target.clone()
+    }
+
+    /// Reacts to a new choice of pod (or trouble): drops a spare for another pod, opens one
+    /// for this pod, and reports the state.
+    async fn update(&mut self) {
+        let target = self.target();
+        if self.spare.as_ref().is_some_and(|s| Some(&s.pod) != target.as_ref().map(|t| &t.pod)) {
+            self.spare = None;
+        }
+        if target.is_some() && self.spare.is_none() && self.opening.is_none() {
+            self.open_spare(Duration::ZERO);
+        }
+        self.report().await;
+    }
+
+    async fn report(&mut self) {
+        let tracking = self.tracking.borrow().clone();
+        let state = match (tracking.trouble.or_else(|| self.trouble.clone()), tracking.target) {
+            (Some(t), _) if !t.transient => ForwardState::Failed { cause: t.cause, fix: t.fix },
+            (Some(t), _) => ForwardState::Reconnecting { why: t.cause },
+            (None, Some(target)) => {
+                ForwardState::Listening { url: self.url.clone(), pod: target.pod }
+            }
+            (None, None) => match &self.state {
+                ForwardState::Listening { pod, .. } => ForwardState::Reconnecting {
+                    why: format!("pod {pod} is no longer Ready; waiting for another Ready pod"),
+                },
+                ForwardState::Reconnecting { .. } => self.state.clone(),
+                _ => self.waiting.clone(),
+            },
+        };
+        if state != self.state {
+            self.state = state.clone();
+            let _ = self.events.send(ForwardEvent::State(state)).await;
+        }
+    }
+
+    fn open_spare(&mut self, delay: Duration) {
+        let Some(target) = self.target() else { return };
+        let (pods, namespace) = (self.pods.clone(), self.namespace.clone());
+        self.opening = Some(tokio::spawn(async move {
+            tokio::time::sleep(delay).await;
+            Opened::open(&pods, &target).await.map_err(|e| {
+                explain(&e, Doing::PortForward { namespace: &namespace, pod: &target.pod })
+            })
+        }));
+    }
+
+    async fn opened(&mut self, result: Result<Result<Opened, Explained>, tokio::task::JoinError>) {
+        match result {
+            Ok(Ok(opened)) if self.target().is_some_and(|t| t.pod == opened.pod) => {
+                self.spare = Some(opened);
+                self.trouble = None;
+                self.backoff = backoff::CappedBackoff::default();
+            }
+            // Opened for a pod that is no longer the target: open for the new one.
+            Ok(Ok(_)) => self.open_spare(Duration::ZERO),
+            Ok(Err(explained)) => {
+                self.trouble = Some(explained);
+                let delay = self.backoff.next().unwrap_or(backoff::MAX);
+                self.open_spare(delay);
+            }
+            Err(_) => self.open_spare(backoff::MAX),
+        }
+        self.report().await;
+    }
+
+    /// Carries a new connection: on the spare when it is still good, else on a stream opened
+    /// for it; then opens the next spare.
+    fn connect(&mut self, tcp: TcpStream) {
+        let _ = tcp.set_nodelay(true);
+        let spare = self
+            .spare
+            .take()
+            .filter(|_| self.trouble.is_none())
+            .and_then(|mut s| s.usable().then_some(s));
+        if self.opening.is_none() {
+            self.open_spare(Duration::ZERO);
+        }
+        let (pods, namespace, tracking, events) =
+            (self.pods.clone(), self.namespace.clone(), self.tracking.clone(), self.events.clone());
+        tokio::spawn(async move {
+            let opened = match spare {
+                Some(spare) => spare,
+                None => match open_for_connection(&pods, &namespace, tracking.clone()).await {
+                    Ok(opened) => opened,
+                    Err((pod, message)) => {
+                        let _ = events.send(ForwardEvent::ConnectionError { pod, message }).await;
+                        return;
+                    }
+                },
+            };
+            relay::relay(tcp, opened, tracking, events).await;
+        });
+    }
+}
+
+/// Opens a stream for one connection, waiting (a while) for a Ready pod when there is none.
+async fn open_for_connection(
+    pods: &Api<Pod>,
+    namespace: &str,
+    mut tracking: watch::Receiver<Tracking>,
+) -> Result<Opened, (String, String)> {
+    let ready = tokio::time::timeout(WAIT_FOR_POD, tracking.wait_for(|t| t.target.is_some()))
+        .await
+        .ok()
+        .and_then(|waited| waited.ok().and_then(|t| t.target.clone()));
+    let target = match ready {
+        Some(target) => target,
+        None => {
+            return Err((
+                String::new(),
+                format!(
+                    "no Ready pod within {} s; the connection was closed",
+                    WAIT_FOR_POD.as_secs()
+                ),
+            ));
+        }
+    };
+    Opened::open(pods, &target).await.map_err(|e| {
+        let explained = explain(&e, Doing::PortForward { namespace, pod: &target.pod });
+        (target.pod.clone(), format!("{}; {}", explained.cause, explained.fix))
+    })
+}

@@ -1,0 +1,75 @@
+//! Runs a profile's link and reports what happens, for any face (TUI or headless).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::forward::{self, ForwardEvent, ForwardSpec, ForwardState};
+use crate::kubeconfig;
+use crate::profile::{Link, Profile};
+
+/// What the user chose on the command line or in the TUI, over the profile.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    pub kubeconfig: Option<PathBuf>,
+    /// Overrides the profile's context.
+    pub context: Option<String>,
+    /// Overrides the profile's local port.
+    pub local_port: Option<u16>,
+}
+
+/// What a profile's link needs to run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Plan {
+    /// A native port-forward, in this kubeconfig context (`None`: the current one).
+    Forward { spec: ForwardSpec, context: Option<String> },
+    /// A URL reachable as it is: nothing runs locally.
+    Direct { url: String },
+    /// The local router (not part of this release yet).
+    Router,
+}
+
+pub fn plan(profile: &Profile, options: &RunOptions) -> Plan {
+    match &profile.link {
+        Link::PortForward(pf) => {
+            let port = options.local_port.unwrap_or(pf.local_port.get());
+            Plan::Forward {
+                spec: ForwardSpec {
+                    namespace: pf.namespace.to_string(),
+                    service: pf.service.to_string(),
+                    remote_port: pf.remote_port.get(),
+                    local: SocketAddr::new(pf.local_address, port),
+                    scheme: pf.scheme.as_str(),
+                    path: profile.endpoint.path.to_string(),
+                },
+                context: options.context.clone().or_else(|| pf.context.clone()),
+            }
+        }
+        Link::Direct(_) => Plan::Direct { url: profile.local_endpoint().to_string() },
+        Link::Router(_) => Plan::Router,
+    }
+}
+
+/// Runs a port-forward plan until `cancel`; every outcome arrives as events.
+pub async fn run_forward(
+    spec: ForwardSpec,
+    context: Option<String>,
+    kubeconfig: Option<PathBuf>,
+    events: mpsc::Sender<ForwardEvent>,
+    cancel: CancellationToken,
+) {
+    let failed =
+        |cause: String, fix: String| ForwardEvent::State(ForwardState::Failed { cause, fix });
+    let client = match kubeconfig::load(kubeconfig.as_deref()) {
+        Ok(loaded) => loaded.client(context.as_deref()).await,
+        Err(err) => Err(err),
+    };
+    match client {
+        Ok(client) => forward::run(spec, client, events, cancel).await,
+        Err(err) => {
+            let _ = events.send(failed(err.to_string(), err.fix())).await;
+        }
+    }
+}
