@@ -130,3 +130,42 @@ async fn the_lab_serves_real_serena_through_a_port_forward() {
     let (lines, _, _) = lab.cluster().logs("mcp", &lab.seeded.serena_pod).unwrap();
     assert!(lines.len() > 1, "Serena's output reaches the pod log: {lines:?}");
 }
+
+/// Real Serena through the native forward: an MCP session with Serena's own tools.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_mcp_session_with_real_serena_runs_through_the_forward() {
+    use mcp_connect::forward::{ForwardEvent, ForwardSpec, ForwardState};
+    use mcp_connect::lab::world::{Lab, LabOptions, SerenaBackend};
+    use support::mcp::{McpSession, http_client};
+
+    let program = support::peers::serena_bin().to_path_buf();
+    let options =
+        LabOptions { serena: SerenaBackend::RealSerena { program }, ..LabOptions::default() };
+    let lab = Lab::start(options).await.expect("the lab starts with real Serena");
+    let spec = ForwardSpec {
+        namespace: "mcp".into(),
+        service: "serena-mcp".into(),
+        remote_port: 8080,
+        local: "127.0.0.1:0".parse().unwrap(),
+        scheme: "http",
+        path: "/mcp".into(),
+    };
+    let (tx, mut events) = tokio::sync::mpsc::channel(1024);
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let kubeconfig = Some(lab.kubeconfig().to_path_buf());
+    tokio::spawn(mcp_connect::supervisor::run_forward(spec, None, kubeconfig, tx, cancel.clone()));
+    let url = loop {
+        match events.recv().await.expect("the forward runs") {
+            ForwardEvent::State(ForwardState::Listening { url, .. }) => break url,
+            ForwardEvent::State(ForwardState::Failed { cause, .. }) => panic!("{cause}"),
+            _ => {}
+        }
+    };
+    let mut session = McpSession::connect(&http_client(), &url).await.expect("initialize");
+    assert_eq!(session.server_name(), "Serena");
+    let tools = session.tools_list().await.expect("tools/list");
+    // Without an active project Serena offers few tools; activate_project is always one.
+    assert!(tools.iter().any(|t| t == "activate_project"), "Serena's tools: {tools:?}");
+    session.close().await.expect("DELETE the session");
+    cancel.cancel();
+}

@@ -74,7 +74,11 @@ impl FakeApiServer {
                 let tcp = tokio::select! {
                     _ = stopping.cancelled() => return,
                     accepted = listener.accept() => match accepted {
-                        Ok((tcp, _)) => tcp,
+                        // As Go's net package does for the real API server.
+                        Ok((tcp, _)) => {
+                            let _ = tcp.set_nodelay(true);
+                            tcp
+                        }
                         Err(_) => continue,
                     },
                 };

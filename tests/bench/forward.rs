@@ -1,0 +1,226 @@
+//! The forward's cost, measured against a direct connection in the same run:
+//! `cargo bench --bench forward`.
+//!
+//! P1 tools/list round trip (p50, p95), P2 new connection to first byte, P3 bulk throughput,
+//! each through the forward ÷ direct to the lab's reference MCP server; P4 the time from a
+//! replacement pod turning Ready to the forward serving again.
+
+// Test support shared with the integration tests; the bench uses part of it.
+#[allow(dead_code)]
+#[path = "../support/mcp.rs"]
+mod mcp;
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::time::{Duration, Instant};
+
+use mcp::{McpSession, http_client};
+use mcp_connect::forward::{ForwardEvent, ForwardSpec, ForwardState};
+use mcp_connect::lab::world::{Lab, LabOptions};
+use mcp_connect::supervisor;
+use serde_json::json;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+const RTT_SAMPLES: usize = 2000;
+const CONNECT_SAMPLES: usize = 300;
+const BLOB: u64 = 8 * 1024 * 1024;
+const BLOB_CALLS: usize = 8;
+const REPLACEMENTS: usize = 5;
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let lab = Lab::start(LabOptions::default()).await.expect("the lab starts");
+    let (tx, mut events) = mpsc::channel(4096);
+    let cancel = CancellationToken::new();
+    let spec = ForwardSpec {
+        namespace: "mcp".into(),
+        service: "serena-mcp".into(),
+        remote_port: 8080,
+        local: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+        scheme: "http",
+        path: "/mcp".into(),
+    };
+    let kubeconfig = Some(lab.kubeconfig().to_path_buf());
+    tokio::spawn(supervisor::run_forward(spec, None, kubeconfig, tx, cancel.clone()));
+    let forward = loop {
+        match events.recv().await.expect("the forward runs") {
+            ForwardEvent::State(ForwardState::Listening { url, .. }) => break url,
+            ForwardEvent::State(ForwardState::Failed { cause, .. }) => panic!("{cause}"),
+            _ => {}
+        }
+    };
+    let direct = lab.serena_url.clone();
+    println!("forward benchmark: lab reference MCP server, direct {direct} vs forward {forward}");
+
+    let (d, f) = (rtt(&direct).await, rtt(&forward).await);
+    let (d50, d95, f50, f95) = (pct(&d, 50), pct(&d, 95), pct(&f, 50), pct(&f, 95));
+    println!(
+        "P1 tools/list RTT ({RTT_SAMPLES}): direct p50 {} p95 {} | forward p50 {} p95 {} | ratio p50 {:.2} p95 {:.2} (target <= 1.10) {}",
+        ms(d50),
+        ms(d95),
+        ms(f50),
+        ms(f95),
+        ratio(f50, d50),
+        ratio(f95, d95),
+        verdict(ratio(f50, d50) <= 1.10)
+    );
+
+    let (d, f) = (first_byte(&direct).await, first_byte(&forward).await);
+    let (d50, f50) = (pct(&d, 50), pct(&f, 50));
+    println!(
+        "P2 new connection -> first byte ({CONNECT_SAMPLES}): direct p50 {} | forward p50 {} | ratio {:.2} (target <= 3) {}",
+        ms(d50),
+        ms(f50),
+        ratio(f50, d50),
+        verdict(ratio(f50, d50) <= 3.0)
+    );
+
+    let (d, f) = (throughput(&direct).await, throughput(&forward).await);
+    println!(
+        "P3 bulk ({BLOB_CALLS} x {} MiB blob): direct {:.0} MiB/s | forward {:.0} MiB/s | ratio {:.2} (target >= 0.70) {}",
+        BLOB >> 20,
+        d,
+        f,
+        f / d,
+        verdict(f / d >= 0.70)
+    );
+
+    let mut worst = Duration::ZERO;
+    for _ in 0..REPLACEMENTS {
+        worst = worst.max(replacement(&lab, &forward, &mut events).await);
+    }
+    println!(
+        "P4 pod replaced -> serving again after the new pod is Ready (worst of {REPLACEMENTS}): {} (target <= 1.0 s) {}",
+        ms(worst),
+        verdict(worst <= Duration::from_secs(1))
+    );
+    cancel.cancel();
+}
+
+fn verdict(met: bool) -> &'static str {
+    if met { "MET" } else { "MISSED" }
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.3} ms", d.as_secs_f64() * 1000.0)
+}
+
+fn ratio(a: Duration, b: Duration) -> f64 {
+    a.as_secs_f64() / b.as_secs_f64()
+}
+
+fn pct(samples: &[Duration], p: usize) -> Duration {
+    let mut sorted = samples.to_vec();
+    sorted.sort();
+    sorted[(sorted.len() - 1) * p / 100]
+}
+
+async fn rtt(url: &str) -> Vec<Duration> {
+    let client = http_client();
+    let mut session = McpSession::connect(&client, url).await.expect("a session");
+    for _ in 0..100 {
+        session.tools_list().await.expect("warm-up");
+    }
+    let mut samples = Vec::with_capacity(RTT_SAMPLES);
+    for _ in 0..RTT_SAMPLES {
+        let started = Instant::now();
+        session.tools_list().await.expect("tools/list");
+        samples.push(started.elapsed());
+    }
+    samples
+}
+
+/// A fresh TCP connection each time: connect, send initialize, wait for the first byte back.
+async fn first_byte(url: &str) -> Vec<Duration> {
+    let addr: SocketAddr =
+        url.trim_start_matches("http://").trim_end_matches("/mcp").parse().unwrap();
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "bench", "version": "0"}}})
+    .to_string();
+    let request = format!(
+        "POST /mcp HTTP/1.1\r\nHost: {addr}\r\nAccept: application/json, text/event-stream\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let mut samples = Vec::with_capacity(CONNECT_SAMPLES);
+    for i in 0..CONNECT_SAMPLES + 20 {
+        let started = Instant::now();
+        let mut tcp = TcpStream::connect(addr).await.expect("connect");
+        tcp.set_nodelay(true).unwrap();
+        tcp.write_all(request.as_bytes()).await.unwrap();
+        let mut byte = [0u8; 1];
+        tcp.read_exact(&mut byte).await.expect("a first byte");
+        if i >= 20 {
+            samples.push(started.elapsed());
+        }
+        let mut rest = Vec::new();
+        let _ = tcp.read_to_end(&mut rest).await;
+        // Give the forward's spare time to be replaced, as between real client connections.
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    samples
+}
+
+/// MiB/s of blob results.
+async fn throughput(url: &str) -> f64 {
+    let client = http_client();
+    let mut session = McpSession::connect(&client, url).await.expect("a session");
+    session.call_tool("blob", json!({"bytes": BLOB})).await.expect("warm-up");
+    let started = Instant::now();
+    for _ in 0..BLOB_CALLS {
+        let result = session.call_tool("blob", json!({"bytes": BLOB})).await.expect("blob");
+        let text = result["content"][0]["text"].as_str().expect("text");
+        assert_eq!(text.len() as u64, BLOB);
+    }
+    (BLOB * BLOB_CALLS as u64) as f64 / (1 << 20) as f64 / started.elapsed().as_secs_f64()
+}
+
+/// Replaces the forwarded pod; answers how long after the replacement turned Ready a new
+/// session first succeeded.
+async fn replacement(lab: &Lab, url: &str, events: &mut mpsc::Receiver<ForwardEvent>) -> Duration {
+    let old = loop {
+        let (pods, _) = lab.cluster().pods(Some("mcp"));
+        let ready = pods.iter().find(|p| {
+            p.metadata.name.as_deref().is_some_and(|n| n.starts_with("serena-mcp"))
+                && mcp_connect::lab::kube::objects::is_ready(p)
+        });
+        if let Some(pod) = ready {
+            break pod.metadata.name.clone().unwrap();
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    while events.try_recv().is_ok() {}
+    lab.cluster().delete_pod("mcp", &old).unwrap();
+    // Connections may still reach the old pod while it terminates: count from the moment the
+    // forward has moved to the replacement.
+    loop {
+        match events.recv().await.expect("the forward runs") {
+            ForwardEvent::State(ForwardState::Listening { pod, .. }) if pod != old => break,
+            _ => {}
+        }
+    }
+    let serving_at = loop {
+        let client = http_client();
+        let attempt =
+            tokio::time::timeout(Duration::from_millis(500), McpSession::connect(&client, url))
+                .await;
+        if let Ok(Ok(mut session)) = attempt
+            && session.tools_list().await.is_ok()
+        {
+            break Instant::now();
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    };
+    let new = lab.cluster().pods(Some("mcp")).0.into_iter().find(|p| {
+        p.metadata.name.as_deref().is_some_and(|n| n.starts_with("serena-mcp") && n != old)
+            && mcp_connect::lab::kube::objects::is_ready(p)
+    });
+    let ready = new.expect("a Ready replacement").status.unwrap().conditions.unwrap();
+    let at =
+        ready.iter().find(|c| c.type_ == "Ready").unwrap().last_transition_time.clone().unwrap().0;
+    let ago = k8s_openapi::jiff::Timestamp::now().duration_since(at);
+    let ready_at = Instant::now() - Duration::try_from(ago).unwrap_or_default();
+    serving_at.saturating_duration_since(ready_at)
+}

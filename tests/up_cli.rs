@@ -1,0 +1,99 @@
+//! `mcp-connect up PROFILE` against the lab: the ready line, JSON events, a clean stop.
+
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use mcp_connect::lab::world::{Lab, LabOptions};
+use serde_json::Value;
+use support::Home;
+use support::mcp::{McpSession, http_client};
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn stop(child: &mut Child) -> i32 {
+    Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status.code().expect("exited");
+        }
+        assert!(Instant::now() < deadline, "up did not stop on SIGTERM");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn up_prints_ready_serves_mcp_and_stops_cleanly_on_sigterm() {
+    let lab = Lab::start(LabOptions::default()).await.unwrap();
+    let home = Home::new();
+    let port = free_port();
+    let mut child = home
+        .command()
+        .arg("--kubeconfig")
+        .arg(lab.kubeconfig())
+        .args(["up", "serena-direct", "--local-port", &port.to_string()])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let ready = tokio::task::block_in_place(|| {
+        lines.by_ref().map(Result::unwrap).find(|l| l.starts_with("ready: "))
+    });
+    let expected = format!("ready: http://127.0.0.1:{port}/mcp (pod {})", lab.seeded.serena_pod);
+    assert_eq!(ready.as_deref(), Some(expected.as_str()));
+
+    let url = format!("http://127.0.0.1:{port}/mcp");
+    let mut session = McpSession::connect(&http_client(), &url).await.unwrap();
+    assert!(session.tools_list().await.unwrap().contains(&"echo".to_owned()));
+
+    let code = tokio::task::block_in_place(|| stop(&mut child));
+    assert_eq!(code, 0);
+    let rest: Vec<String> = lines.map(Result::unwrap).collect();
+    assert_eq!(rest.last().map(String::as_str), Some("stopped"), "{rest:?}");
+    assert!(std::net::TcpListener::bind(("127.0.0.1", port)).is_ok(), "the port is released");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn up_json_emits_one_object_per_line_and_fails_with_exit_1() {
+    let lab = Lab::start(LabOptions::default()).await.unwrap();
+    let home = Home::new();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let out = tokio::task::block_in_place(|| {
+        home.command()
+            .arg("--kubeconfig")
+            .arg(lab.kubeconfig())
+            .args(["up", "serena-direct", "--json", "--local-port", &port])
+            .output()
+            .unwrap()
+    });
+    assert_eq!(out.status.code(), Some(1));
+    let events: Vec<Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect();
+    assert_eq!(events[0]["event"], "starting");
+    let failed = events.last().unwrap();
+    assert_eq!(failed["event"], "failed", "{events:?}");
+    assert!(failed["cause"].as_str().unwrap().contains(&format!("local port {port}")));
+    assert!(failed["fix"].as_str().unwrap().contains("--local-port"));
+}
+
+#[test]
+fn up_names_the_profiles_there_are_when_one_is_unknown() {
+    let home = Home::new();
+    let out = home.run(&["up", "serena"]);
+    assert_eq!(out.code(), 2);
+    assert!(out.stderr().contains("error: no profile named \"serena\""), "{}", out.stderr());
+    assert!(
+        out.stderr().contains("fix: use one of: serena-direct, gateway-port-forward"),
+        "{}",
+        out.stderr()
+    );
+}
