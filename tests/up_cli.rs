@@ -97,3 +97,18 @@ fn up_names_the_profiles_there_are_when_one_is_unknown() {
         out.stderr()
     );
 }
+
+#[test]
+fn up_without_a_kubeconfig_says_which_files_it_tried() {
+    let home = Home::new();
+    let out = home.run(&["up", "serena-direct", "--local-port", &free_port().to_string()]);
+    assert_eq!(out.code(), 1);
+    let tried = home.path().join(".kube/config");
+    let expected = format!("failed: no kubeconfig found (tried {})", tried.display());
+    assert!(out.stdout().contains(&expected), "{}", out.stdout());
+    assert!(
+        out.stdout().contains("fix: pass --kubeconfig FILE or set KUBECONFIG"),
+        "{}",
+        out.stdout()
+    );
+}
