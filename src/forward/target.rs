@@ -100,7 +100,8 @@ pub async fn resolve(
     Ok(Selected { selector, port })
 }
 
-fn is_ready(pod: &Pod) -> bool {
+/// Whether a pod takes traffic: its Ready condition is True and it is not terminating.
+pub fn is_ready(pod: &Pod) -> bool {
     pod.metadata.deletion_timestamp.is_none()
         && pod
             .status

@@ -10,6 +10,9 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference,
 use k8s_openapi::jiff::Timestamp;
 use rand::Rng;
 
+/// Readiness as the engine judges it; the lab's endpoints and tests use the same rule.
+pub use crate::forward::target::is_ready;
+
 /// What a pod is made from: what a Deployment's template would say.
 #[derive(Debug, Clone)]
 pub struct PodTemplate {
@@ -145,15 +148,6 @@ pub fn with_ready(mut pod: Pod, ready: bool) -> Pod {
         container.ready = ready;
     }
     pod
-}
-
-pub fn is_ready(pod: &Pod) -> bool {
-    pod.metadata.deletion_timestamp.is_none()
-        && pod
-            .status
-            .as_ref()
-            .and_then(|s| s.conditions.as_ref())
-            .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
 }
 
 pub fn name_of(pod: &Pod) -> &str {
