@@ -3,10 +3,8 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::Router;
-use axum::body::Body;
 use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::{self, Next};
@@ -16,17 +14,15 @@ use k8s_openapi::api::core::v1::{
     EndpointAddress, EndpointPort, EndpointSubset, Endpoints, ObjectReference, Pod,
 };
 use serde::Serialize;
-use serde_json::{Value, json};
-use tokio::sync::{broadcast, mpsc};
-use tokio_stream::wrappers::ReceiverStream;
+use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
 use super::faults::Faults;
 use super::objects::{is_ready, name_of};
 use super::selector::{FieldSelector, Selector};
 use super::status::ApiError;
-use super::store::{Cluster, PodEvent};
-use super::table;
+use super::store::Cluster;
+use super::{streams, table};
 
 /// What every handler shares.
 #[derive(Clone)]
@@ -63,7 +59,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/pods", get(list_pods))
         .route(&format!("{ns}/pods"), get(list_pods))
         .route(&format!("{ns}/pods/{{name}}"), get(get_pod).delete(delete_pod))
-        .route(&format!("{ns}/pods/{{name}}/log"), get(pod_log))
+        .route(&format!("{ns}/pods/{{name}}/log"), get(streams::pod_log))
         .route(&format!("{ns}/pods/{{name}}/portforward"), get(super::portforward::handle))
         .route("/api/v1/secrets", get(list_secrets))
         .route(&format!("{ns}/secrets"), get(list_secrets))
@@ -299,7 +295,7 @@ async fn delete_pod(
 }
 
 /// Filters on a pod list or watch.
-struct PodFilter {
+pub(super) struct PodFilter {
     ns: Option<String>,
     labels: Selector,
     fields: FieldSelector,
@@ -314,7 +310,7 @@ impl PodFilter {
         Ok(PodFilter { ns: ns.map(str::to_owned), labels, fields })
     }
 
-    fn matches(&self, pod: &Pod) -> bool {
+    pub(super) fn matches(&self, pod: &Pod) -> bool {
         let ns = pod.metadata.namespace.as_deref().unwrap_or_default();
         self.ns.as_deref().is_none_or(|n| n == ns)
             && self.labels.matches(pod.metadata.labels.as_ref())
@@ -332,7 +328,7 @@ async fn list_pods(
     let filter = PodFilter::new(ns, &q)?;
     if matches!(q.get("watch").map(String::as_str), Some("true" | "1")) {
         s.faults.authorize("watch", "pods", None, ns.unwrap_or_default())?;
-        return watch_pods(s, filter, &q);
+        return streams::watch_pods(s, filter, &q);
     }
     s.faults.authorize("list", "pods", None, ns.unwrap_or_default())?;
     let (pods, rv) = s.cluster.pods(ns);
@@ -341,121 +337,4 @@ async fn list_pods(
         return Ok(json_ok(table::pods(&items, rv)));
     }
     Ok(list("PodList", rv, items))
-}
-
-fn watch_pods(
-    s: ApiState,
-    filter: PodFilter,
-    q: &HashMap<String, String>,
-) -> Result<Response, ApiError> {
-    let since = match q.get("resourceVersion").filter(|v| !v.is_empty()) {
-        None => None,
-        Some(v) => Some(
-            v.parse::<u64>()
-                .map_err(|_| ApiError::bad_request(format!("invalid resourceVersion {v:?}")))?,
-        ),
-    };
-    let bookmarks = q.get("allowWatchBookmarks").is_some_and(|v| v == "true");
-    let timeout = q
-        .get("timeoutSeconds")
-        .and_then(|t| t.parse::<u64>().ok())
-        .map_or(Duration::from_secs(1800), Duration::from_secs);
-    let (tx, rx) = mpsc::channel::<Result<String, std::io::Error>>(64);
-    let line =
-        |kind: &str, object: Value| Ok(format!("{}\n", json!({"type": kind, "object": object})));
-    match s.cluster.watch_pods(since) {
-        // A resource version that has left the history: the watch answers with an ERROR event.
-        Err(gone) => {
-            let _ = tx.try_send(line("ERROR", gone.to_status()));
-        }
-        Ok((backlog, mut live)) => {
-            tokio::spawn(async move {
-                let mut last_rv = since.unwrap_or_default();
-                let event_line = |e: &PodEvent| {
-                    line(e.kind.as_str(), serde_json::to_value(&e.pod).unwrap_or_default())
-                };
-                for event in backlog.iter().filter(|e| filter.matches(&e.pod)) {
-                    last_rv = last_rv.max(event.rv);
-                    if tx.send(event_line(event)).await.is_err() {
-                        return;
-                    }
-                }
-                let deadline = tokio::time::sleep(timeout);
-                tokio::pin!(deadline);
-                let mut tick = tokio::time::interval(Duration::from_secs(1));
-                loop {
-                    let next = tokio::select! {
-                        _ = &mut deadline => return,
-                        _ = s.stopping.cancelled() => return,
-                        _ = tick.tick(), if bookmarks => {
-                            let rv = s.cluster.resource_version().max(last_rv);
-                            let bookmark = json!({"kind": "Pod", "apiVersion": "v1", "metadata": {"resourceVersion": rv.to_string()}});
-                            line("BOOKMARK", bookmark)
-                        }
-                        event = live.recv() => match event {
-                            Ok(event) if event.rv > last_rv && filter.matches(&event.pod) => {
-                                last_rv = event.rv;
-                                event_line(&event)
-                            }
-                            Ok(_) => continue,
-                            // A watcher that falls behind is closed; it resumes from its last version.
-                            Err(broadcast::error::RecvError::Lagged(_) | broadcast::error::RecvError::Closed) => return,
-                        },
-                    };
-                    if tx.send(next).await.is_err() {
-                        return;
-                    }
-                }
-            });
-        }
-    }
-    Ok(Response::builder()
-        .header(header::CONTENT_TYPE, "application/json")
-        .header(header::CACHE_CONTROL, "no-cache, private")
-        .body(Body::from_stream(ReceiverStream::new(rx)))
-        .unwrap_or_default())
-}
-
-/// `pods/log`: the log so far (`tailLines` of it), then with `follow=true` each new line
-/// until the pod is gone.
-async fn pod_log(
-    State(s): State<ApiState>,
-    Path((ns, name)): Path<(String, String)>,
-    Query(q): Params,
-) -> Result<Response, ApiError> {
-    s.faults.authorize("get", "pods/log", Some(&name), &ns)?;
-    let (mut lines, mut live, gone) = s.cluster.logs(&ns, &name)?;
-    if let Some(tail) = q.get("tailLines").and_then(|t| t.parse::<usize>().ok()) {
-        lines = lines.split_off(lines.len().saturating_sub(tail));
-    }
-    let follow = matches!(q.get("follow").map(String::as_str), Some("true" | "1"));
-    let (tx, rx) = mpsc::channel::<Result<String, std::io::Error>>(256);
-    tokio::spawn(async move {
-        for line in lines {
-            if tx.send(Ok(format!("{line}\n"))).await.is_err() {
-                return;
-            }
-        }
-        if !follow {
-            return;
-        }
-        loop {
-            let line = tokio::select! {
-                _ = gone.cancelled() => return,
-                _ = s.stopping.cancelled() => return,
-                line = live.recv() => match line {
-                    Ok(line) => line,
-                    Err(broadcast::error::RecvError::Lagged(_)) => continue,
-                    Err(broadcast::error::RecvError::Closed) => return,
-                },
-            };
-            if tx.send(Ok(format!("{line}\n"))).await.is_err() {
-                return;
-            }
-        }
-    });
-    Ok(Response::builder()
-        .header(header::CONTENT_TYPE, "text/plain")
-        .body(Body::from_stream(ReceiverStream::new(rx)))
-        .unwrap_or_default())
 }

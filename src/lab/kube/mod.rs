@@ -10,6 +10,7 @@ pub mod seed;
 pub mod selector;
 pub mod status;
 pub mod store;
+mod streams;
 pub mod table;
 
 use std::io;
