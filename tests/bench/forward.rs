@@ -67,6 +67,27 @@ async fn main() {
         verdict(ratio(f50, d50) <= 1.10)
     );
 
+    // Where the forward's time goes: the same calls over a bare kube-rs port-forward stream
+    // (the cluster path: API server and kubelet, here the lab's) without our listener.
+    // One lean HTTP/1.1 client (hyper) over each path, so that only the path differs.
+    let tcp = |url: &str| {
+        let addr: SocketAddr =
+            url.trim_start_matches("http://").trim_end_matches("/mcp").parse().unwrap();
+        async move { TcpStream::connect(addr).await.unwrap() }
+    };
+    let hd = pct(&rtt_hyper(tcp(&direct).await).await, 50);
+    let hf = pct(&rtt_hyper(tcp(&forward).await).await, 50);
+    let hb = pct(&rtt_hyper(bare_stream(&lab).await).await, 50);
+    println!(
+        "P1b tools/list RTT p50, one hyper connection ({RTT_SAMPLES}): direct {} | forward {} | bare kube-rs stream {} | forward/direct {:.2}, bare/direct {:.2} (the cluster path), forward/bare {:.2} (our listener)",
+        ms(hd),
+        ms(hf),
+        ms(hb),
+        ratio(hf, hd),
+        ratio(hb, hd),
+        ratio(hf, hb)
+    );
+
     let (d, f) = (first_byte(&direct).await, first_byte(&forward).await);
     let (d50, f50) = (pct(&d, 50), pct(&f, 50));
     println!(
@@ -128,6 +149,61 @@ async fn rtt(url: &str) -> Vec<Duration> {
         let started = Instant::now();
         session.tools_list().await.expect("tools/list");
         samples.push(started.elapsed());
+    }
+    samples
+}
+
+/// A bare kube-rs port-forward stream to Serena's pod: the cluster path, no listener.
+async fn bare_stream(lab: &Lab) -> tokio::io::DuplexStream {
+    use k8s_openapi::api::core::v1::Pod;
+    let loaded = mcp_connect::kubeconfig::load(Some(lab.kubeconfig())).unwrap();
+    let pods: kube::Api<Pod> = kube::Api::namespaced(loaded.client(None).await.unwrap(), "mcp");
+    let mut forwarder = pods.portforward(&lab.seeded.serena_pod, &[8080]).await.unwrap();
+    forwarder.take_stream(8080).unwrap()
+}
+
+/// tools/list round trips with HTTP/1.1 spoken by hyper directly on `io`.
+async fn rtt_hyper<T>(io: T) -> Vec<Duration>
+where
+    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static,
+{
+    use http_body_util::{BodyExt, Full};
+    use hyper::body::Bytes;
+    use hyper_util::rt::TokioIo;
+
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(TokioIo::new(io)).await.unwrap();
+    tokio::spawn(connection);
+    let mut call = async |body: serde_json::Value, session: &Option<String>| {
+        let mut request = hyper::Request::post("/mcp")
+            .header("host", "127.0.0.1:8080")
+            .header("accept", "application/json, text/event-stream")
+            .header("content-type", "application/json")
+            .header("mcp-protocol-version", "2025-06-18");
+        if let Some(id) = session {
+            request = request.header("mcp-session-id", id);
+        }
+        let request = request.body(Full::new(Bytes::from(body.to_string()))).unwrap();
+        sender.ready().await.unwrap();
+        let response = sender.send_request(request).await.unwrap();
+        let id = response.headers().get("mcp-session-id").map(|v| v.to_str().unwrap().to_owned());
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        (id, body)
+    };
+    let init = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "bench", "version": "0"}}});
+    let session = call(init, &None).await.0;
+    call(json!({"jsonrpc": "2.0", "method": "notifications/initialized"}), &session).await;
+    let list = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"});
+    for _ in 0..100 {
+        call(list.clone(), &session).await;
+    }
+    let mut samples = Vec::with_capacity(RTT_SAMPLES);
+    for _ in 0..RTT_SAMPLES {
+        let started = Instant::now();
+        let (_, body) = call(list.clone(), &session).await;
+        samples.push(started.elapsed());
+        assert!(body.len() > 100, "a tools/list answer");
     }
     samples
 }
