@@ -58,15 +58,15 @@ impl Loaded {
             .map_err(|e| invalid(e.to_string()))?;
         client_for(config).map_err(|e| invalid(e.to_string()))
     }
+}
 
-    /// The context a profile runs in: `--context`, else the profile's own, else the current.
-    pub fn effective_context<'a>(
-        &'a self,
-        flag: Option<&'a str>,
-        profile: Option<&'a str>,
-    ) -> Option<&'a str> {
-        flag.or(profile).or_else(|| self.current_context())
-    }
+/// The context a profile runs in: `--context`, else the profile's own, else the current one.
+pub fn effective_context<'a>(
+    flag: Option<&'a str>,
+    profile: Option<&'a str>,
+    current: Option<&'a str>,
+) -> Option<&'a str> {
+    flag.or(profile).or(current)
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use crate::lab::kube::seed::{GATEWAY, GATEWAY_SECRET, GATEWAY_SECRET_KEY, NAMESPACE, SERENA};
 use crate::lab::world::{Lab, LabOptions};
 
-use super::report;
+use super::{report, wait_for_shutdown};
 
 pub async fn run(options: LabOptions) -> ExitCode {
     let lab = match Lab::start(options).await {
@@ -41,20 +41,4 @@ fn describe(lab: &Lab, out: &mut impl Write) -> io::Result<()> {
     writeln!(out, "secret {NAMESPACE}/{GATEWAY_SECRET} (key {GATEWAY_SECRET_KEY})")?;
     writeln!(out, "lab ready")?;
     out.flush()
-}
-
-/// Resolves on Ctrl-C (SIGINT) or SIGTERM.
-pub async fn wait_for_shutdown() {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut term = match signal(SignalKind::terminate()) {
-        Ok(term) => term,
-        Err(_) => {
-            let _ = tokio::signal::ctrl_c().await;
-            return;
-        }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
-    }
 }

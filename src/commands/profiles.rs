@@ -4,7 +4,7 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use crate::kubeconfig::{KubeconfigError, Loaded, Origin};
+use crate::kubeconfig::{KubeconfigError, Loaded, Origin, effective_context};
 use crate::profile::{Catalog, Entry, Profile, RouteKind};
 
 /// The kubeconfig as the listing reports it.
@@ -57,7 +57,7 @@ impl<'a> Row<'a> {
         let profile = entry.profile.as_ref().ok();
         let context = profile.filter(|p| p.route_kind() == RouteKind::PortForward).and_then(|p| {
             let current = kube.and_then(Loaded::current_context);
-            context_flag.or(p.context()).or(current).map(str::to_owned)
+            effective_context(context_flag, p.context(), current).map(str::to_owned)
         });
         Row {
             name: &entry.name,

@@ -11,8 +11,7 @@ use crate::forward::{ForwardEvent, ForwardState};
 use crate::profile::Profile;
 use crate::supervisor::{self, Plan, RunOptions};
 
-use super::lab::wait_for_shutdown;
-use super::report;
+use super::{report, wait_for_shutdown};
 
 pub async fn run(profile: &Profile, options: RunOptions, json: bool) -> ExitCode {
     let (spec, context) = match supervisor::plan(profile, &options) {

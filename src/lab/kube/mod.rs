@@ -123,10 +123,6 @@ impl FakeApiServer {
         self.addr
     }
 
-    pub fn token(&self) -> &str {
-        &self.token
-    }
-
     pub fn ca_pem(&self) -> &str {
         &self.tls.ca_pem
     }
