@@ -78,6 +78,7 @@ async fn main() {
     let hd = pct(&rtt_hyper(tcp(&direct).await).await, 50);
     let hf = pct(&rtt_hyper(tcp(&forward).await).await, 50);
     let hb = pct(&rtt_hyper(bare_stream(&lab).await).await, 50);
+    let hr = pct(&rtt_hyper(tcp(&plain_relay(&direct).await).await).await, 50);
     println!(
         "P1b tools/list RTT p50, one hyper connection ({RTT_SAMPLES}): direct {} | forward {} | bare kube-rs stream {} | forward/direct {:.2}, bare/direct {:.2} (the cluster path), forward/bare {:.2} (our listener)",
         ms(hd),
@@ -86,6 +87,13 @@ async fn main() {
         ratio(hf, hd),
         ratio(hb, hd),
         ratio(hf, hb)
+    );
+    // The floor: one bare loopback TCP relay (accept, copy both ways), which any forward needs
+    // at least once before the cluster path adds its own legs.
+    println!(
+        "P1c floor, one plain TCP relay in front of the server: {} | relay/direct {:.2}",
+        ms(hr),
+        ratio(hr, hd)
     );
 
     let (d, f) = (first_byte(&direct).await, first_byte(&forward).await);
@@ -160,6 +168,26 @@ async fn bare_stream(lab: &Lab) -> tokio::io::DuplexStream {
     let pods: kube::Api<Pod> = kube::Api::namespaced(loaded.client(None).await.unwrap(), "mcp");
     let mut forwarder = pods.portforward(&lab.seeded.serena_pod, &[8080]).await.unwrap();
     forwarder.take_stream(8080).unwrap()
+}
+
+/// A plain TCP relay to `url`'s server: one accept, `copy_bidirectional`, TCP_NODELAY both
+/// sides. Answers the relay's URL.
+async fn plain_relay(url: &str) -> String {
+    let upstream: SocketAddr =
+        url.trim_start_matches("http://").trim_end_matches("/mcp").parse().unwrap();
+    let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.unwrap();
+    let local = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut client, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut server = TcpStream::connect(upstream).await.unwrap();
+                client.set_nodelay(true).unwrap();
+                server.set_nodelay(true).unwrap();
+                let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+            });
+        }
+    });
+    format!("http://{local}/mcp")
 }
 
 /// tools/list round trips with HTTP/1.1 spoken by hyper directly on `io`.
