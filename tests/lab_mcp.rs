@@ -5,7 +5,8 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use mcp_connect::lab::mcp::{McpServer, McpServerOptions};
-use reqwest::{Client, Method, RequestBuilder, Response, StatusCode};
+use mcp_connect::lab::tls::{LabCa, LabTls};
+use reqwest::{Certificate, Client, Method, RequestBuilder, Response, StatusCode};
 use serde_json::{Value, json};
 
 const ACCEPT_BOTH: &str = "application/json, text/event-stream";
@@ -331,4 +332,159 @@ async fn shutdown_closes_the_port_and_open_connections() {
     assert!(!matches!(after, Ok(Some(_))), "the SSE stream ends: {after:?}");
     let refused = tokio::time::timeout(PATIENCE, client.request(Method::POST, url).send()).await;
     assert!(refused.expect("refused in time").is_err());
+}
+
+#[tokio::test]
+async fn expired_sessions_answer_404_and_a_new_initialize_works() {
+    let server = start(McpServerOptions::default()).await;
+    let client = Client::new();
+    let first = open_session(&client, &server).await;
+    let second = open_session(&client, &server).await;
+    let ping = request(2, "ping", json!({}));
+    assert_eq!(send(post(&client, &server, Some(&first), &ping)).await.status(), StatusCode::OK);
+
+    assert_eq!(server.expire_sessions().await, 2);
+    for old in [&first, &second] {
+        let after = send(post(&client, &server, Some(old), &ping)).await;
+        assert_eq!(after.status(), StatusCode::NOT_FOUND, "session {old}");
+    }
+    let fresh = open_session(&client, &server).await;
+    assert_ne!(fresh, first);
+    let pong = answer(send(post(&client, &server, Some(&fresh), &ping)).await).await;
+    assert_eq!(pong["id"], 2);
+    assert_eq!(server.expire_sessions().await, 1);
+}
+
+#[tokio::test]
+async fn a_delay_holds_back_every_answer() {
+    let delay = Duration::from_millis(300);
+    let server = start(McpServerOptions { delay, ..Default::default() }).await;
+    let client = Client::new();
+
+    let started = Instant::now();
+    let response = send(post(&client, &server, None, &initialize(VERSION))).await;
+    let took = started.elapsed();
+    assert_eq!(answer(response).await["result"]["serverInfo"]["name"], "mcp-connect-lab");
+    assert!(took >= delay, "initialize answered after {took:?}, before the {delay:?} delay");
+
+    // Errors too: a wrong path is a late 404.
+    let started = Instant::now();
+    let missing = send(client.get(format!("http://{}/nowhere", server.addr()))).await;
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    assert!(started.elapsed() >= delay, "the 404 came after {:?}", started.elapsed());
+}
+
+/// A client that trusts only `pem` (no system roots).
+fn trusting(pem: &str) -> reqwest::ClientBuilder {
+    let cert = Certificate::from_pem(pem.as_bytes()).expect("a PEM certificate");
+    Client::builder().no_proxy().tls_certs_only([cert])
+}
+
+/// The whole error chain of a failed request, as a user would read it.
+fn refusal(error: reqwest::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(&error);
+    while let Some(cause) = source {
+        text = format!("{text}: {cause}");
+        source = cause.source();
+    }
+    text
+}
+
+/// The name the server gives on `initialize` sent by `client`.
+async fn initialize_with(client: &Client, server: &McpServer) -> String {
+    let response = send(post(client, server, None, &initialize(VERSION))).await;
+    answer(response).await["result"]["serverInfo"]["name"].as_str().unwrap().to_owned()
+}
+
+/// Why `client` gave up on `initialize` to `server` (the TLS handshake must fail).
+async fn refused_by(client: &Client, server: &McpServer) -> String {
+    let sent = post(client, server, None, &initialize(VERSION)).send();
+    match tokio::time::timeout(PATIENCE, sent).await.expect("an outcome in time") {
+        Ok(response) => panic!("the TLS handshake succeeded: HTTP {}", response.status()),
+        Err(error) => refusal(error),
+    }
+}
+
+#[tokio::test]
+async fn https_with_the_labs_ca_and_refused_without_it() {
+    let tls = LabTls::issue("lab MCP test CA").unwrap();
+    let opts = McpServerOptions { tls: Some(tls.server.clone()), ..Default::default() };
+    let server = start(opts).await;
+    assert_eq!(server.url(), format!("https://{}/mcp", server.addr()));
+
+    let stranger = LabCa::new("some other CA").unwrap();
+    let refused = refused_by(&trusting(stranger.pem()).build().unwrap(), &server).await;
+    assert!(refused.contains("UnknownIssuer"), "{refused}");
+    // A plain-HTTP client gets no answer: the server drops what is not a TLS handshake.
+    let plain = client_for_plain_http(&server).await;
+    assert!(plain.is_err(), "plain HTTP to the TLS port: {plain:?}");
+
+    // The failed handshakes did not stop the server.
+    let client = trusting(&tls.ca_pem).build().unwrap();
+    assert_eq!(initialize_with(&client, &server).await, "mcp-connect-lab");
+    let leaf = Certificate::from_der(&tls.leaf_der);
+    assert!(leaf.is_ok(), "the leaf DER parses");
+}
+
+/// `POST http://ADDR/mcp` to a server that speaks TLS.
+async fn client_for_plain_http(server: &McpServer) -> Result<StatusCode, String> {
+    let url = format!("http://{}/mcp", server.addr());
+    let sent = Client::new().post(url).header("accept", ACCEPT_BOTH).send();
+    let outcome = tokio::time::timeout(PATIENCE, sent).await.expect("an outcome in time");
+    outcome.map(|r| r.status()).map_err(refusal)
+}
+
+#[tokio::test]
+async fn a_self_signed_certificate_is_trusted_only_by_itself() {
+    let tls = LabTls::self_signed("lab self-signed").unwrap();
+    let server = start(McpServerOptions { tls: Some(tls.server), ..Default::default() }).await;
+
+    let other = LabTls::self_signed("another self-signed").unwrap();
+    let refused = refused_by(&trusting(&other.ca_pem).build().unwrap(), &server).await;
+    assert!(refused.contains("UnknownIssuer"), "{refused}");
+    let client = trusting(&tls.ca_pem).build().unwrap();
+    assert_eq!(initialize_with(&client, &server).await, "mcp-connect-lab");
+}
+
+#[tokio::test]
+async fn a_certificate_for_another_host_is_a_name_mismatch_on_127_0_0_1() {
+    let ca = LabCa::new("lab gateway CA").unwrap();
+    let tls = ca.issue(&["gateway.example.internal"]).unwrap();
+    let server = start(McpServerOptions { tls: Some(tls.server), ..Default::default() }).await;
+    assert_eq!(tls.ca_pem, ca.pem());
+
+    let refused = refused_by(&trusting(ca.pem()).build().unwrap(), &server).await;
+    assert!(refused.contains("not valid for name \"127.0.0.1\""), "{refused}");
+    assert!(refused.contains("gateway.example.internal"), "{refused}");
+
+    // Dialled by the name it was issued for, the same certificate is accepted.
+    let by_name = trusting(ca.pem()).resolve("gateway.example.internal", server.addr());
+    let by_name = by_name.build().unwrap();
+    let url = format!("https://gateway.example.internal:{}/mcp", server.addr().port());
+    let response = by_name
+        .post(url)
+        .header("accept", ACCEPT_BOTH)
+        .header("content-type", "application/json")
+        .body(initialize(VERSION).to_string());
+    assert_eq!(
+        answer(send(response).await).await["result"]["serverInfo"]["name"],
+        "mcp-connect-lab"
+    );
+}
+
+#[tokio::test]
+async fn an_expired_certificate_is_refused_as_expired() {
+    let ca = LabCa::new("lab expiry CA").unwrap();
+    let tls = ca.issue_expired(&["127.0.0.1", "localhost"]).unwrap();
+    let server = start(McpServerOptions { tls: Some(tls.server), ..Default::default() }).await;
+
+    let refused = refused_by(&trusting(ca.pem()).build().unwrap(), &server).await;
+    assert!(refused.contains("certificate expired"), "{refused}");
+
+    // A good certificate from the same CA on another server: accepted.
+    let good = ca.issue(&["127.0.0.1"]).unwrap();
+    let server = start(McpServerOptions { tls: Some(good.server), ..Default::default() }).await;
+    let client = trusting(ca.pem()).build().unwrap();
+    assert_eq!(initialize_with(&client, &server).await, "mcp-connect-lab");
 }

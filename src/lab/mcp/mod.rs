@@ -4,10 +4,14 @@
 //! - `/mcp`: streamable HTTP, served by rmcp's `StreamableHttpService` (stateful sessions).
 //! - `/sse` + `/messages`: the legacy HTTP+SSE transport (see [`sse`]).
 //! - Tools `echo`, `sleep`, `blob` (see [`tools`]).
-//! - Optionally Serena's localhost-only Host check (see [`host_check`]).
+//! - Optionally Serena's localhost-only Host check (see [`host_check`]), HTTPS, and a fixed
+//!   delay before every answer (see [`delay`]).
+//! - [`McpServer::expire_sessions`] forgets every streamable HTTP session, as a restarted
+//!   server does: the next request with an old `Mcp-Session-Id` gets 404.
 //!
 //! Every other path answers 404.
 
+pub mod delay;
 pub mod host_check;
 mod serve;
 pub mod sse;
@@ -16,12 +20,16 @@ pub mod tools;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
+use rmcp::transport::streamable_http_server::session::SessionManager;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
+use tokio_rustls::TlsAcceptor;
+use tokio_rustls::rustls::ServerConfig;
 use tokio_util::sync::CancellationToken;
 
 use tools::LabTools;
@@ -34,11 +42,22 @@ pub struct McpServerOptions {
     pub localhost_only: bool,
     /// The `serverInfo.name` it announces.
     pub name: String,
+    /// Serve HTTPS with this configuration (see `lab::tls` for certificates): every connection
+    /// starts with a TLS handshake, and one that fails it is closed. `None`: plain HTTP.
+    pub tls: Option<Arc<ServerConfig>>,
+    /// How long every request waits before it is served, standing for a server far away: each
+    /// answer comes this much later (see [`delay`]). Zero: no wait.
+    pub delay: Duration,
 }
 
 impl Default for McpServerOptions {
     fn default() -> Self {
-        McpServerOptions { localhost_only: false, name: "mcp-connect-lab".to_owned() }
+        McpServerOptions {
+            localhost_only: false,
+            name: "mcp-connect-lab".to_owned(),
+            tls: None,
+            delay: Duration::ZERO,
+        }
     }
 }
 
@@ -47,6 +66,8 @@ impl Default for McpServerOptions {
 #[derive(Debug)]
 pub struct McpServer {
     addr: SocketAddr,
+    https: bool,
+    sessions: Arc<LocalSessionManager>,
     stopping: CancellationToken,
     task: Option<JoinHandle<()>>,
 }
@@ -57,9 +78,12 @@ impl McpServer {
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let stopping = CancellationToken::new();
-        let app = router(&opts, stopping.clone());
-        let task = tokio::spawn(serve::accept_loop(listener, app, stopping.clone()));
-        Ok(McpServer { addr, stopping, task: Some(task) })
+        let sessions = Arc::new(LocalSessionManager::default());
+        let app = router(&opts, sessions.clone(), stopping.clone());
+        let tls = opts.tls.clone().map(TlsAcceptor::from);
+        let task = tokio::spawn(serve::accept_loop(listener, tls, app, stopping.clone()));
+        let https = opts.tls.is_some();
+        Ok(McpServer { addr, https, sessions, stopping, task: Some(task) })
     }
 
     /// The address it listens on.
@@ -67,9 +91,25 @@ impl McpServer {
         self.addr
     }
 
-    /// The streamable HTTP endpoint, `http://ADDR/mcp`.
+    /// The streamable HTTP endpoint, `http://ADDR/mcp` (`https://` when serving TLS).
     pub fn url(&self) -> String {
-        format!("http://{}/mcp", self.addr)
+        let scheme = if self.https { "https" } else { "http" };
+        format!("{scheme}://{}/mcp", self.addr)
+    }
+
+    /// Ends every live streamable HTTP session, as a server restart does: the next request
+    /// carrying one of their `Mcp-Session-Id`s gets 404, and the client must initialize
+    /// again. Returns how many sessions there were. Legacy SSE sessions are not touched.
+    pub async fn expire_sessions(&self) -> usize {
+        let ids: Vec<_> = self.sessions.sessions.read().await.keys().cloned().collect();
+        for id in &ids {
+            // It is out of the table before this fails: an error only means its worker had
+            // already stopped.
+            if let Err(error) = self.sessions.close_session(id).await {
+                tracing::debug!(%error, "lab session {id} was already ending");
+            }
+        }
+        ids.len()
     }
 
     /// Stops listening, ends all sessions and closes all connections.
@@ -90,8 +130,12 @@ impl Drop for McpServer {
     }
 }
 
-/// All routes, behind the Host check when asked for.
-fn router(opts: &McpServerOptions, stopping: CancellationToken) -> Router {
+/// All routes, behind the Host check and the delay when asked for.
+fn router(
+    opts: &McpServerOptions,
+    sessions: Arc<LocalSessionManager>,
+    stopping: CancellationToken,
+) -> Router {
     let name: Arc<str> = opts.name.as_str().into();
     // rmcp has its own Host allow-list (403 for non-loopback by default); the lab does
     // Serena's check (421) itself, so rmcp's is turned off.
@@ -101,13 +145,15 @@ fn router(opts: &McpServerOptions, stopping: CancellationToken) -> Router {
     let factory_name = name.clone();
     let mcp = StreamableHttpService::new(
         move || Ok(LabTools::new(factory_name.clone())),
-        Arc::new(LocalSessionManager::default()),
+        sessions,
         config,
     );
-    let app = Router::new().route_service("/mcp", mcp).merge(sse::router(name, stopping));
+    let mut app = Router::new().route_service("/mcp", mcp).merge(sse::router(name, stopping));
     if opts.localhost_only {
-        app.layer(axum::middleware::from_fn(host_check::require_loopback_host))
-    } else {
-        app
+        app = app.layer(axum::middleware::from_fn(host_check::require_loopback_host));
     }
+    if !opts.delay.is_zero() {
+        app = app.layer(axum::middleware::from_fn_with_state(opts.delay, delay::hold_back));
+    }
+    app
 }

@@ -1,5 +1,8 @@
 //! The accept loop. Connections are tasks of a `JoinSet` owned by the loop, so ending the loop
-//! (cancel or abort) closes every open connection at once, as a stopped Serena would.
+//! (cancel or abort) closes every open connection at once, as a stopped Serena would. With a
+//! TLS acceptor each connection is a TLS handshake first; one that fails it is closed after
+//! rustls's TLS alert, with nothing logged (a plain-HTTP client reads the alert as a malformed
+//! answer).
 
 use std::time::Duration;
 
@@ -7,12 +10,20 @@ use axum::Router;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder;
 use hyper_util::service::TowerToHyperService;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
+use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 
-/// Serves `app` on `listener` (HTTP/1.1 and h2c) until `stopping` is cancelled.
-pub async fn accept_loop(listener: TcpListener, app: Router, stopping: CancellationToken) {
+/// Serves `app` on `listener` (HTTP/1.1 and h2c, or HTTPS with `tls`) until `stopping` is
+/// cancelled.
+pub async fn accept_loop(
+    listener: TcpListener,
+    tls: Option<TlsAcceptor>,
+    app: Router,
+    stopping: CancellationToken,
+) {
     let mut connections = JoinSet::new();
     loop {
         tokio::select! {
@@ -21,11 +32,16 @@ pub async fn accept_loop(listener: TcpListener, app: Router, stopping: Cancellat
                 Ok((tcp, _)) => {
                     // Small JSON-RPC messages: do not wait to fill packets.
                     let _ = tcp.set_nodelay(true);
-                    let service = TowerToHyperService::new(app.clone());
+                    let (tls, app) = (tls.clone(), app.clone());
                     connections.spawn(async move {
-                        let _ = Builder::new(TokioExecutor::new())
-                            .serve_connection_with_upgrades(TokioIo::new(tcp), service)
-                            .await;
+                        match tls {
+                            None => serve_connection(tcp, app).await,
+                            Some(acceptor) => {
+                                if let Ok(stream) = acceptor.accept(tcp).await {
+                                    serve_connection(stream, app).await;
+                                }
+                            }
+                        }
                     });
                 }
                 // Out of file descriptors and the like: let it pass.
@@ -35,4 +51,15 @@ pub async fn accept_loop(listener: TcpListener, app: Router, stopping: Cancellat
         }
     }
     connections.shutdown().await;
+}
+
+/// Serves `app` on one connection until the client closes it.
+async fn serve_connection<S>(stream: S, app: Router)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let service = TowerToHyperService::new(app);
+    let _ = Builder::new(TokioExecutor::new())
+        .serve_connection_with_upgrades(TokioIo::new(stream), service)
+        .await;
 }
