@@ -1,5 +1,6 @@
 //! The real peers, as the helper in `support::peers` provides them, behave as FACTS.md says:
-//! Serena serves MCP only at `/mcp`, and Claude Code connects to that URL and not to `/`.
+//! Serena serves MCP only at `/mcp`, and Claude Code connects to that URL and not to `/`; the
+//! reference server "everything" speaks legacy HTTP+SSE on 127.0.0.1 only.
 #![cfg(unix)]
 
 mod support;
@@ -8,7 +9,7 @@ use reqwest::StatusCode;
 use reqwest::header::{ACCEPT, CONTENT_TYPE};
 use serde_json::{Value, json};
 use support::Home;
-use support::peers::{Claude, SERENA_VERSION, Serena};
+use support::peers::{Claude, Everything, SERENA_VERSION, Serena};
 
 /// The JSON-RPC message in an answer that is either JSON or SSE-framed (`data: {...}`).
 fn message(content_type: &str, body: &str) -> Value {
@@ -168,4 +169,73 @@ async fn an_mcp_session_with_real_serena_runs_through_the_forward() {
     assert!(tools.iter().any(|t| t == "activate_project"), "Serena's tools: {tools:?}");
     session.close().await.expect("DELETE the session");
     cancel.cancel();
+}
+
+/// The next SSE event (`event`, `data`) on a streaming response, within five seconds.
+async fn next_event(response: &mut reqwest::Response, buffer: &mut String) -> (String, String) {
+    loop {
+        if let Some(end) = buffer.find("\n\n") {
+            let block: String = buffer.drain(..end + 2).collect();
+            let field = |name: &str| {
+                block.lines().find_map(|l| l.strip_prefix(name)).map(|v| v.trim().to_owned())
+            };
+            match (field("event:"), field("data:")) {
+                (Some(event), Some(data)) => return (event, data),
+                _ => continue, // a comment or keep-alive
+            }
+        }
+        let chunk = tokio::time::timeout(std::time::Duration::from_secs(5), response.chunk());
+        let chunk = chunk.await.expect("an event in time").expect("the stream");
+        buffer.push_str(std::str::from_utf8(&chunk.expect("the stream stays open")).unwrap());
+    }
+}
+
+#[tokio::test]
+async fn everything_speaks_legacy_sse_and_listens_on_127_0_0_1_only() {
+    let everything = Everything::start_sse();
+    let client = reqwest::Client::builder().no_proxy().build().expect("an HTTP client");
+    let base = format!("http://127.0.0.1:{}", everything.port());
+
+    let mut stream = client.get(everything.url()).send().await.expect("GET /sse");
+    assert_eq!(stream.status(), StatusCode::OK, "its log:\n{}", everything.log());
+    let content_type = stream.headers()[CONTENT_TYPE].to_str().unwrap().to_owned();
+    assert!(content_type.starts_with("text/event-stream"), "{content_type}");
+    let mut buffer = String::new();
+    let (event, endpoint) = next_event(&mut stream, &mut buffer).await;
+    assert_eq!(event, "endpoint");
+    assert!(endpoint.starts_with("/message?sessionId="), "{endpoint}");
+
+    let initialize = json!({
+        "jsonrpc": "2.0", "id": 1, "method": "initialize",
+        "params": {"protocolVersion": "2024-11-05", "capabilities": {},
+                   "clientInfo": {"name": "mcp-connect-tests", "version": "0"}}
+    });
+    let posted = client
+        .post(format!("{base}{endpoint}"))
+        .header(CONTENT_TYPE, "application/json")
+        .body(initialize.to_string())
+        .send()
+        .await
+        .expect("POST initialize");
+    assert_eq!(posted.status(), StatusCode::ACCEPTED);
+    let (event, data) = next_event(&mut stream, &mut buffer).await;
+    assert_eq!(event, "message");
+    let answer: Value = serde_json::from_str(&data).unwrap();
+    assert_eq!(answer["id"], 1, "{answer}");
+    assert_eq!(answer["result"]["protocolVersion"], "2024-11-05", "{answer}");
+    assert_eq!(answer["result"]["serverInfo"]["name"], "mcp-servers/everything", "{answer}");
+
+    // Streamable HTTP is not there: a POST to /sse is a 404.
+    let streamable = client.post(everything.url()).header(CONTENT_TYPE, "application/json");
+    let streamable = streamable.body(initialize.to_string()).send().await.expect("POST /sse");
+    assert_eq!(streamable.status(), StatusCode::NOT_FOUND);
+
+    // On its own it would listen on every interface; another loopback address of this machine
+    // must not reach it.
+    if cfg!(target_os = "linux") {
+        let elsewhere = std::net::SocketAddr::from(([127, 0, 0, 2], everything.port()));
+        let timeout = std::time::Duration::from_secs(1);
+        let reached = std::net::TcpStream::connect_timeout(&elsewhere, timeout);
+        assert!(reached.is_err(), "the everything server also listens on {elsewhere}");
+    }
 }

@@ -1,19 +1,20 @@
-//! The real peers mcp-connect sits between, for tests: Serena (PyPI `serena-agent`) and the
-//! Claude Code CLI (npm `@anthropic-ai/claude-code`).
+//! The real peers mcp-connect sits between, for tests: Serena (PyPI `serena-agent`), the
+//! Claude Code CLI (npm `@anthropic-ai/claude-code`) and the MCP reference server
+//! "everything" (npm `@modelcontextprotocol/server-everything`, for its legacy SSE mode).
 //!
-//! Both are installed on first use into `<cargo target dir>/peers/<package>-<version>/` (the
+//! All are installed on first use into `<cargo target dir>/peers/<package>-<version>/` (the
 //! parent of `CARGO_TARGET_TMPDIR`, so `CARGO_TARGET_DIR` is honoured), under a per-package
 //! file lock so parallel test binaries and threads install only once. A `.installed` marker
 //! is written last; a directory without it is a half install and is redone. Needs `python3`
 //! (3.11–3.14, with venv) and `npm`, and network access to PyPI and npm the first time.
 //!
-//! Both run with a throwaway HOME and telemetry, usage reporting and auto-update off, so they
+//! Serena and Claude run with a throwaway HOME and telemetry, usage reporting and auto-update off, so they
 //! touch neither the real home nor the internet (Serena's usage ping is off via
 //! `SERENA_USAGE_REPORTING=false`; Claude's via `CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC`).
 #![cfg(unix)]
 
 use std::fs::{self, File};
-use std::io::ErrorKind;
+use std::io::{ErrorKind, Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -28,9 +29,13 @@ use tempfile::TempDir;
 pub const SERENA_VERSION: &str = "2.1.0";
 /// The pinned `@anthropic-ai/claude-code` version (npm). Later ones need Node 22.
 pub const CLAUDE_VERSION: &str = "2.1.197";
+/// The pinned `@modelcontextprotocol/server-everything` version (npm); needs Node 18+.
+pub const EVERYTHING_VERSION: &str = "2026.8.31";
 
 /// How long Serena may take to accept connections.
 const SERENA_START_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long the everything server may take to answer HTTP.
+const EVERYTHING_START_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long one `claude` command may take (`mcp list` checks every server).
 const CLAUDE_RUN_TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -56,6 +61,17 @@ pub fn claude_bin() -> &'static Path {
     static BIN: OnceLock<Result<PathBuf, String>> = OnceLock::new();
     let bin = BIN.get_or_init(|| {
         installed("claude-code", CLAUDE_VERSION, "node_modules/.bin/claude", install_claude)
+    });
+    bin.as_deref().unwrap_or_else(|error| panic!("{error}"))
+}
+
+/// The installed everything server's entry point (a Node script), installing it first if
+/// needed.
+pub fn everything_bin() -> &'static Path {
+    static BIN: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    let bin = BIN.get_or_init(|| {
+        let bin = "node_modules/@modelcontextprotocol/server-everything/dist/index.js";
+        installed("server-everything", EVERYTHING_VERSION, bin, install_everything)
     });
     bin.as_deref().unwrap_or_else(|error| panic!("{error}"))
 }
@@ -168,6 +184,23 @@ fn install_claude(dir: &Path) -> Result<(), String> {
         )?;
     }
     expect_version(&claude_version()?, CLAUDE_VERSION)
+}
+
+/// `npm install --prefix DIR @modelcontextprotocol/server-everything@EVERYTHING_VERSION`.
+/// It has no `--version`; its `package.json` says which version landed.
+fn install_everything(dir: &Path) -> Result<(), String> {
+    run_step(
+        Command::new("npm")
+            .args(["install", "--no-fund", "--no-audit", "--loglevel=error", "--prefix"])
+            .arg(dir)
+            .arg(format!("@modelcontextprotocol/server-everything@{EVERYTHING_VERSION}")),
+        "install Node.js 18+ and npm (Debian/Ubuntu: apt-get install nodejs npm)",
+        "is the npm registry reachable? (npm honours npm_config_registry and HTTPS_PROXY)",
+    )?;
+    let manifest = dir.join("node_modules/@modelcontextprotocol/server-everything/package.json");
+    let manifest = fs::read_to_string(&manifest)
+        .map_err(|e| format!("read {}: {e}; npm installed nothing?", manifest.display()))?;
+    expect_version(&manifest, &format!("\"version\": \"{EVERYTHING_VERSION}\""))
 }
 
 fn expect_version(output: &str, version: &str) -> Result<(), String> {
@@ -300,11 +333,147 @@ impl Serena {
 impl Drop for Serena {
     fn drop(&mut self) {
         // Its process group: Serena and any language server it started.
-        let group = format!("-{}", self.child.id());
-        let _ = Command::new("kill").args(["-KILL", "--", &group]).stderr(Stdio::null()).status();
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        kill_process_group(&mut self.child);
     }
+}
+
+/// Kills `child`'s process group (it was started with `process_group(0)`) and reaps it.
+fn kill_process_group(child: &mut Child) {
+    let group = format!("-{}", child.id());
+    let _ = Command::new("kill").args(["-KILL", "--", &group]).stderr(Stdio::null()).status();
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// Loaded into the everything server's Node before its code (`node --require`): it calls
+/// `app.listen(process.env.PORT || 3001)` with no host, which listens on every interface
+/// (`*:PORT`, IPv4 and IPv6), and has no setting for the host. This makes every TCP server in
+/// the process listen on 127.0.0.1 instead.
+const LOOPBACK_ONLY_JS: &str = r#"const net = require("node:net");
+const listen = net.Server.prototype.listen;
+net.Server.prototype.listen = function (...args) {
+  const [first, second] = args;
+  if (first !== null && typeof first === "object" && first.path === undefined) {
+    args[0] = { ...first, host: "127.0.0.1" };
+  } else if (typeof first === "number" || /^[0-9]+$/.test(String(first))) {
+    if (typeof second === "string") args[1] = "127.0.0.1";
+    else args.splice(1, 0, "127.0.0.1");
+  }
+  return listen.apply(this, args);
+};
+"#;
+
+/// The MCP reference server "everything" in legacy HTTP+SSE mode (2024-11-05) on 127.0.0.1:
+/// `GET /sse` answers `event: endpoint` / `data: /message?sessionId=UUID`, and messages are
+/// POSTed there (202, answers come as `event: message` on the stream). Its quirk: a POST for
+/// an unknown session id gets no answer at all (the request hangs). Killed, with its process
+/// group, on drop.
+pub struct Everything {
+    child: Child,
+    port: u16,
+    /// HOME, the loopback preload, and `everything.log` with its stdout and stderr.
+    home: TempDir,
+}
+
+impl Everything {
+    /// Starts it in SSE mode on a free port and waits until it answers HTTP.
+    pub fn start_sse() -> Everything {
+        let bin = everything_bin();
+        // A free port can be taken between choosing and binding it: try a few.
+        let mut last_error = String::new();
+        for _ in 0..3 {
+            match Everything::try_start(bin, free_port()) {
+                Ok(everything) => return everything,
+                Err(error) => last_error = error,
+            }
+        }
+        panic!("{last_error}")
+    }
+
+    fn try_start(bin: &Path, port: u16) -> Result<Everything, String> {
+        let home = tempfile::tempdir().expect("a temporary HOME for the everything server");
+        let preload = home.path().join("loopback-only.cjs");
+        fs::write(&preload, LOOPBACK_ONLY_JS).expect("write the loopback preload");
+        let log = File::create(home.path().join("everything.log")).expect("create its log");
+        let mut cmd = Command::new("node");
+        cmd.arg("--require").arg(&preload).arg(bin).arg("sse");
+        // Only PATH from the environment: its `get-env` tool shows its environment to clients.
+        cmd.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", home.path())
+            .env("PORT", port.to_string())
+            .current_dir(home.path())
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("clone the log file"))
+            .stderr(log)
+            .process_group(0);
+        eprintln!("peers: starting {cmd:?}");
+        let child = cmd.spawn().map_err(|e| match e.kind() {
+            ErrorKind::NotFound => "node not found: install Node.js 18+".to_owned(),
+            _ => format!("cannot run node: {e}"),
+        })?;
+        let mut everything = Everything { child, port, home };
+        everything.wait_until_answering()?;
+        Ok(everything)
+    }
+
+    /// Until `GET /` gets an HTTP answer (Express's 404).
+    fn wait_until_answering(&mut self) -> Result<(), String> {
+        let address = SocketAddr::from((Ipv4Addr::LOCALHOST, self.port));
+        let deadline = Instant::now() + EVERYTHING_START_TIMEOUT;
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Err(format!(
+                    "the everything server exited ({status}) before answering:\n{}",
+                    self.log()
+                ));
+            }
+            if answers_http(address) {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                return Err(format!(
+                    "the everything server did not answer HTTP on {address} within {:?}:\n{}",
+                    EVERYTHING_START_TIMEOUT,
+                    tail(&self.log(), 40)
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Its legacy SSE endpoint, `http://127.0.0.1:PORT/sse`.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/sse", self.port)
+    }
+
+    /// What it printed so far.
+    pub fn log(&self) -> String {
+        fs::read_to_string(self.home.path().join("everything.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Everything {
+    fn drop(&mut self) {
+        kill_process_group(&mut self.child);
+    }
+}
+
+/// Whether `GET /` on `address` gets an HTTP status line back within a second.
+fn answers_http(address: SocketAddr) -> bool {
+    let Ok(mut tcp) = TcpStream::connect_timeout(&address, Duration::from_millis(200)) else {
+        return false;
+    };
+    let _ = tcp.set_read_timeout(Some(Duration::from_secs(1)));
+    let request = format!("GET / HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n");
+    let mut head = [0u8; 5];
+    tcp.write_all(request.as_bytes()).is_ok()
+        && tcp.read_exact(&mut head).is_ok()
+        && &head == b"HTTP/"
 }
 
 /// A port nothing listens on right now.
