@@ -11,5 +11,6 @@ pub mod kubeconfig;
 pub mod lab;
 pub mod logging;
 pub mod paths;
+pub mod probe;
 pub mod profile;
 pub mod supervisor;

@@ -7,9 +7,9 @@ use mcp_connect::cli::{Cli, Command};
 use mcp_connect::commands::{self, report};
 use mcp_connect::lab::world::{LabOptions, SerenaBackend};
 use mcp_connect::paths::Dirs;
-use mcp_connect::profile::{Catalog, UserDir};
+use mcp_connect::profile::{Catalog, Profile, UserDir};
 use mcp_connect::supervisor::RunOptions;
-use mcp_connect::{kubeconfig, logging};
+use mcp_connect::{kubeconfig, logging, probe};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -52,14 +52,9 @@ fn main() -> ExitCode {
             }
         }
         Command::Up { profile, local_port, json } => {
-            let Some(entry) = catalog.get(&profile) else {
-                let known: Vec<&str> = catalog.entries().iter().map(|e| e.name.as_str()).collect();
-                let cause = format!("no profile named {profile:?}");
-                return report(&cause, &format!("use one of: {}", known.join(", ")));
-            };
-            let profile = match &entry.profile {
+            let profile = match find_profile(&catalog, &profile) {
                 Ok(profile) => profile,
-                Err(err) => return report(err, "fix the profile file at the position shown"),
+                Err(code) => return code,
             };
             let options = RunOptions {
                 kubeconfig: cli.kubeconfig.clone(),
@@ -67,6 +62,55 @@ fn main() -> ExitCode {
                 local_port,
             };
             runtime().block_on(commands::up::run(profile, options, json))
+        }
+        Command::Probe {
+            url,
+            profile,
+            local_port,
+            headers,
+            ca,
+            insecure,
+            transport,
+            timeout,
+            json,
+        } => {
+            let (mut target, hints) = match (url, profile) {
+                (Some(url), _) => (probe::Target::new(url), probe::Hints::default()),
+                (None, Some(name)) => {
+                    let profile = match find_profile(&catalog, &name) {
+                        Ok(profile) => profile,
+                        Err(code) => return code,
+                    };
+                    match probe::from_profile::target(profile, local_port) {
+                        Ok(found) => found,
+                        Err(err) => return report(&err.cause, &err.fix),
+                    }
+                }
+                (None, None) => return report(&"no URL or --profile", "name what to probe"),
+            };
+            if !matches!(target.url.scheme(), "http" | "https") {
+                let cause = format!("{} is not an http:// or https:// URL", target.url);
+                return report(
+                    &cause,
+                    "give the MCP endpoint's URL, e.g. http://127.0.0.1:8080/mcp",
+                );
+            }
+            for header in &headers {
+                if let Err(cause) = target.add_header(header) {
+                    return report(&cause, "write each --header as 'Name: value'");
+                }
+            }
+            for file in &ca {
+                if let Err(cause) = target.tls.add_ca_file(file) {
+                    return report(&cause, "give --ca a PEM file of CA certificates");
+                }
+            }
+            target.tls.insecure |= insecure;
+            if let Some(transport) = transport {
+                target.transport = transport.into();
+            }
+            target.timeout = timeout;
+            runtime().block_on(commands::probe::run(target, hints, json))
         }
         Command::Lab { serena } => {
             let serena = match serena {
@@ -77,6 +121,16 @@ fn main() -> ExitCode {
             runtime().block_on(commands::lab::run(options))
         }
     }
+}
+
+/// The valid profile named `name`, or the exit code of the error reported.
+fn find_profile<'c>(catalog: &'c Catalog, name: &str) -> Result<&'c Profile, ExitCode> {
+    let Some(entry) = catalog.get(name) else {
+        let known: Vec<&str> = catalog.entries().iter().map(|e| e.name.as_str()).collect();
+        let cause = format!("no profile named {name:?}");
+        return Err(report(&cause, &format!("use one of: {}", known.join(", "))));
+    };
+    entry.profile.as_ref().map_err(|err| report(err, "fix the profile file at the position shown"))
 }
 
 fn runtime() -> tokio::runtime::Runtime {

@@ -1,6 +1,7 @@
 //! The headless commands: each turns engine results into lines on stdout.
 
 pub mod lab;
+pub mod probe;
 pub mod profiles;
 pub mod up;
 

@@ -1,0 +1,284 @@
+//! Turns a failure into one sentence of cause and one of fix. When the URL is merely the wrong
+//! place, looks at the usual ones (`/mcp`, `/sse`, `/`) on the same server and names the right
+//! URL: the seed's "404 problem" is a path, not a broken server.
+
+use super::failure::Failure;
+use super::http::{Http, Target};
+use super::jwt::{self, Expected};
+use super::session::{Session, Wire};
+use super::tls::{Refusal, Seen};
+use crate::profile::Transport;
+
+/// A failure as the user should read it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Diagnosis {
+    pub cause: String,
+    pub fix: String,
+}
+
+/// What the caller knows that makes a fix more exact.
+#[derive(Debug, Clone, Default)]
+pub struct Hints {
+    /// The profile probed, when it was one.
+    pub profile: Option<String>,
+    /// Whether the profile's link is a port-forward mcp-connect runs.
+    pub forwarded: bool,
+    pub jwt: Expected,
+}
+
+/// The usual places an MCP server answers, in the order they are tried.
+const KNOWN: [(&str, Transport); 3] = [
+    ("/mcp", Transport::StreamableHttp),
+    ("/sse", Transport::Sse),
+    ("/", Transport::StreamableHttp),
+];
+
+pub async fn diagnose(http: &Http, target: &Target, failure: &Failure, hints: &Hints) -> Diagnosis {
+    if failure.is_wrong_place()
+        && let Some(found) = look_around(http, target).await
+    {
+        return found.explain(target, failure, hints);
+    }
+    explain(target, failure, hints)
+}
+
+/// Explains `failure` from what it says alone.
+pub fn explain(target: &Target, failure: &Failure, hints: &Hints) -> Diagnosis {
+    let d = |cause: String, fix: String| Diagnosis { cause, fix };
+    match failure {
+        Failure::Connect { authority, detail, refused } => {
+            let cause = if *refused {
+                format!("nothing is listening at {authority} (connection refused)")
+            } else if detail.contains("lookup") || detail.contains("resolve") {
+                format!("cannot resolve the host of {authority}: {detail}")
+            } else {
+                format!("cannot connect to {authority}: {detail}")
+            };
+            d(cause, start_fix(hints))
+        }
+        Failure::Timeout { url, after } => d(
+            format!("no answer from {url} within {}", humantime::format_duration(*after)),
+            "check that the host is reachable from here (VPN, firewall, security group) and \
+             that the server is not stuck"
+                .to_owned(),
+        ),
+        Failure::Tls { url, seen } => tls(url, seen, hints),
+        Failure::Status { status: 421, url, .. } => d(
+            format!(
+                "{url} rejects Host {:?} (421 Invalid Host header): the server is bound to \
+                 localhost and accepts only Host 127.0.0.1, localhost or [::1]",
+                target.host_header()
+            ),
+            "start it listening on all interfaces, e.g. `serena start-mcp-server --transport \
+             streamable-http --host 0.0.0.0 --port 8080`"
+                .to_owned(),
+        ),
+        Failure::Status { status: status @ (401 | 403), url, body, .. } => {
+            auth(target, url, *status, body, hints)
+        }
+        Failure::Status { status: 406, url, .. } => d(
+            format!("{url} refused the request's Accept header (406 Not Acceptable)"),
+            "an MCP client must send `Accept: application/json, text/event-stream` with every \
+             POST"
+                .to_owned(),
+        ),
+        Failure::Status { status: 415, url, .. } => d(
+            format!("{url} refused the request's Content-Type (415 Unsupported Media Type)"),
+            "an MCP client must send `Content-Type: application/json` with every POST".to_owned(),
+        ),
+        Failure::Status { method, status, url, body, wanted } => d(
+            format!(
+                "{method} {url} answered {status}{}, not {wanted}; no MCP endpoint found at \
+                     /mcp, /sse or / either",
+                said(body)
+            ),
+            "check the URL: the server's MCP endpoint is usually /mcp (streamable HTTP) or /sse \
+             (legacy)"
+                .to_owned(),
+        ),
+        Failure::SessionExpired => d(
+            "the server forgot the session (404 with a session id) and a new one could not be \
+             started"
+                .to_owned(),
+            "retry; if it keeps happening the server is restarting or dropping sessions".to_owned(),
+        ),
+        Failure::Rpc { method, code, message } => d(
+            format!("{} answered {method} with JSON-RPC error {code}: {message}", target.url),
+            "the request was well-formed MCP; the server's log says why it refused".to_owned(),
+        ),
+        Failure::Protocol { url, detail } => d(
+            format!("{url} answered, but not as an MCP server: {detail}"),
+            "point the URL at the MCP endpoint (usually /mcp, or /sse for the legacy transport)"
+                .to_owned(),
+        ),
+    }
+}
+
+fn start_fix(hints: &Hints) -> String {
+    match (&hints.profile, hints.forwarded) {
+        (Some(name), true) => {
+            format!("start the route's port-forward: `mcp-connect up {name}` (or its TUI entry)")
+        }
+        _ => "check the address and port, and that the server (or the port-forward to it) is \
+              running"
+            .to_owned(),
+    }
+}
+
+fn said(body: &str) -> String {
+    if body.is_empty() { String::new() } else { format!(" ({body:?})") }
+}
+
+fn tls(url: &str, seen: &Seen, hints: &Hints) -> Diagnosis {
+    let c = &seen.cert;
+    let who = format!(
+        "subject {}, issuer {}, valid {} to {}, SHA-256 {}",
+        c.subject, c.issuer, c.not_before, c.not_after, c.sha256
+    );
+    let pin = match &hints.profile {
+        Some(name) => format!("set `tls: {{pin_sha256: \"{}\"}}` in profile {name}", c.sha256),
+        None => format!("pass --ca with the PEM that signed it, or pin SHA-256 {}", c.sha256),
+    };
+    let (cause, fix) = match seen.refusal.as_ref() {
+        Some(Refusal::UnknownIssuer) => (
+            format!(
+                "{url} presented a {} certificate no trusted CA signed ({who})",
+                if c.self_signed { "self-signed" } else { "privately issued" }
+            ),
+            format!("if that fingerprint is the server's, trust it: {pin}"),
+        ),
+        Some(Refusal::WrongName { host }) => (
+            format!(
+                "{url} presented a certificate for {}, not for {host} ({who})",
+                if c.names.is_empty() { "no names".to_owned() } else { c.names.join(", ") }
+            ),
+            format!(
+                "connect by one of its names, reissue it with {host} in subjectAltName, or {pin}"
+            ),
+        ),
+        Some(Refusal::Expired) => (
+            format!("{url} presented a certificate that expired on {} ({who})", c.not_after),
+            "renew the server's certificate (or correct this machine's clock)".to_owned(),
+        ),
+        Some(Refusal::NotYetValid) => (
+            format!("{url} presented a certificate not valid before {} ({who})", c.not_before),
+            "correct the clock of this machine or of the server that issued it".to_owned(),
+        ),
+        Some(Refusal::PinMismatch { pinned }) => (
+            format!(
+                "{url} presented a certificate other than the pinned one ({who}; pinned {pinned})"
+            ),
+            "if the server's certificate was renewed on purpose, pin the new fingerprint; \
+             otherwise something is intercepting the connection"
+                .to_owned(),
+        ),
+        Some(Refusal::Other(detail)) => {
+            (format!("{url} presented a certificate that was refused: {detail} ({who})"), pin)
+        }
+        None => (format!("the TLS handshake with {url} failed ({who})"), pin),
+    };
+    Diagnosis { cause, fix }
+}
+
+fn auth(target: &Target, url: &str, status: u16, body: &str, hints: &Hints) -> Diagnosis {
+    let reason = said(body);
+    let Some(token) = target.bearer() else {
+        return Diagnosis {
+            cause: format!(
+                "{url} needs authentication ({status}{reason}) and no bearer token was sent"
+            ),
+            fix: "send `Authorization: Bearer <JWT>` (--header), or use a profile with `auth: jwt`"
+                .to_owned(),
+        };
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+    match jwt::problems(token, &hints.jwt, now) {
+        Ok(problems) if !problems.is_empty() => Diagnosis {
+            cause: format!(
+                "{url} refused the bearer token ({status}{reason}): {}",
+                problems.join("; ")
+            ),
+            fix: format!(
+                "mint a token with iss {:?}, aud {:?} and an exp in the future, signed with the \
+                 gateway's secret",
+                hints.jwt.issuer, hints.jwt.audience
+            ),
+        },
+        Ok(_) => Diagnosis {
+            cause: format!(
+                "{url} refused a bearer token whose claims look right ({status}{reason}): the \
+                 signature does not match the server's secret"
+            ),
+            fix: "sign with the gateway's current secret (Secret mcp-gateway-mcp-bridge-secrets, \
+                  key jwt-secret-key)"
+                .to_owned(),
+        },
+        Err(unreadable) => Diagnosis {
+            cause: format!("{url} refused the bearer token ({status}{reason}): {unreadable}"),
+            fix: "send a JWT (three base64url parts) minted from the gateway's secret".to_owned(),
+        },
+    }
+}
+
+/// An MCP endpoint found elsewhere on the same server.
+struct Found {
+    url: String,
+    wire: Wire,
+}
+
+async fn look_around(http: &Http, target: &Target) -> Option<Found> {
+    for (path, transport) in KNOWN {
+        let tried_already = target.url.path() == path
+            && (target.transport == transport || target.transport == Transport::Auto);
+        if tried_already {
+            continue;
+        }
+        let candidate = Target { transport, ..target.at_path(path) };
+        if let Ok(session) = Session::open(http, &candidate).await {
+            let found = Found { url: candidate.url.to_string(), wire: session.handshake.wire };
+            session.close().await;
+            return Some(found);
+        }
+    }
+    None
+}
+
+impl Found {
+    fn explain(&self, target: &Target, failure: &Failure, hints: &Hints) -> Diagnosis {
+        let got = match failure {
+            Failure::Status { method, status, .. } => format!("{method} answered {status}"),
+            Failure::Protocol { detail, .. } => detail.clone(),
+            _ => "no MCP answer".to_owned(),
+        };
+        let path = url::Url::parse(&self.url).map(|u| u.path().to_owned()).unwrap_or_default();
+        let setting = match &hints.profile {
+            Some(name) => format!(" (profile {name}: set `endpoint.path: {path}`)"),
+            None => String::new(),
+        };
+        match self.wire {
+            Wire::StreamableHttp => Diagnosis {
+                cause: format!(
+                    "{got} at {}: the server serves streamable HTTP at {path}",
+                    target.url
+                ),
+                fix: format!(
+                    "use {}{setting}; in Claude Code: {{\"type\":\"http\",\"url\":\"{}\"}}",
+                    self.url, self.url
+                ),
+            },
+            Wire::Sse => Diagnosis {
+                cause: format!(
+                    "{got} at {}: the server speaks only the legacy HTTP+SSE transport, at {path}",
+                    target.url
+                ),
+                fix: format!(
+                    "use {} with transport sse{setting}; in Claude Code: \
+                     {{\"type\":\"sse\",\"url\":\"{}\"}}",
+                    self.url, self.url
+                ),
+            },
+        }
+    }
+}

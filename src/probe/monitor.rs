@@ -1,0 +1,167 @@
+//! Live health of a running route: one kept session, a `ping` every interval, latency figures
+//! after each, and the health state whenever it changes. Plain events out; no terminal.
+
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::diagnose::{Diagnosis, Hints, diagnose};
+use super::failure::Failure;
+use super::http::{Http, Target};
+use super::rpc::ServerInfo;
+use super::session::{Session, Wire};
+use super::stats::{Latency, LatencySummary};
+
+#[derive(Debug, Clone)]
+pub struct MonitorOptions {
+    pub interval: Duration,
+    /// A ping slower than this makes the state Slow.
+    pub slow_after: Duration,
+    /// Samples the percentiles are taken over.
+    pub window: usize,
+    /// Samples kept for a sparkline.
+    pub history: usize,
+    pub hints: Hints,
+}
+
+impl Default for MonitorOptions {
+    fn default() -> Self {
+        MonitorOptions {
+            interval: Duration::from_secs(2),
+            slow_after: Duration::from_millis(500),
+            window: 30,
+            history: 120,
+            hints: Hints::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Health {
+    Healthy { server: ServerInfo, wire: Wire, tools: usize },
+    Slow { server: ServerInfo, wire: Wire, tools: usize, threshold: Duration },
+    Down(Diagnosis),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProbeEvent {
+    /// The state changed.
+    Health(Health),
+    /// After every sample.
+    Latency(LatencySummary),
+    /// Something worth a log line that is not a state change.
+    Note(String),
+}
+
+/// Watches `target` until `cancel`; ends its session on the way out.
+pub async fn monitor(
+    target: Target,
+    options: MonitorOptions,
+    events: mpsc::Sender<ProbeEvent>,
+    cancel: CancellationToken,
+) {
+    let http = match Http::new(&target) {
+        Ok(http) => http,
+        Err(cause) => {
+            let fix = "check the TLS settings (CA file, pin) of the profile".to_owned();
+            let _ = events.send(ProbeEvent::Health(Health::Down(Diagnosis { cause, fix }))).await;
+            return;
+        }
+    };
+    let mut watch = Watch { http, target, options, latency: None, session: None };
+    let mut last: Option<Health> = None;
+    loop {
+        let checked = tokio::select! {
+            _ = cancel.cancelled() => break,
+            checked = watch.check() => checked,
+        };
+        let (health, sample, note) = checked;
+        if let Some(note) = note {
+            let _ = events.send(ProbeEvent::Note(note)).await;
+        }
+        if sample && let Some(latency) = &watch.latency {
+            let _ = events.send(ProbeEvent::Latency(latency.summary())).await;
+        }
+        if last.as_ref() != Some(&health) {
+            let _ = events.send(ProbeEvent::Health(health.clone())).await;
+            last = Some(health);
+        }
+        tokio::select! {
+            _ = cancel.cancelled() => break,
+            _ = tokio::time::sleep(watch.options.interval) => {}
+        }
+    }
+    if let Some((session, _)) = watch.session.take() {
+        session.close().await;
+    }
+}
+
+struct Watch {
+    http: Http,
+    target: Target,
+    options: MonitorOptions,
+    latency: Option<Latency>,
+    session: Option<(Session, usize)>,
+}
+
+impl Watch {
+    /// One check: a ping on the kept session, or a fresh handshake when there is none.
+    /// Answers the health, whether a latency sample was taken, and a note.
+    async fn check(&mut self) -> (Health, bool, Option<String>) {
+        let latency = self
+            .latency
+            .get_or_insert_with(|| Latency::new(self.options.window, self.options.history));
+        let result = match self.session.as_mut() {
+            Some((session, tools)) => {
+                let before = session.reinitialized;
+                session.ping().await.map(|took| {
+                    let note = (session.reinitialized > before).then(|| {
+                        "the server had forgotten the session; a new one was initialized".to_owned()
+                    });
+                    (took, *tools, note, session.handshake.clone())
+                })
+            }
+            None => match open(&self.http, &self.target).await {
+                Ok((session, tools, took)) => {
+                    let handshake = session.handshake.clone();
+                    self.session = Some((session, tools));
+                    Ok((took, tools, None, handshake))
+                }
+                Err(failure) => Err(failure),
+            },
+        };
+        match result {
+            Ok((took, tools, note, handshake)) => {
+                latency.record(took);
+                let (server, wire) = (handshake.server, handshake.wire);
+                let health = if took > self.options.slow_after {
+                    Health::Slow { server, wire, tools, threshold: self.options.slow_after }
+                } else {
+                    Health::Healthy { server, wire, tools }
+                };
+                (health, true, note)
+            }
+            Err(failure) => {
+                if let Some((session, _)) = self.session.take() {
+                    session.close().await;
+                }
+                let diagnosis =
+                    diagnose(&self.http, &self.target, &failure, &self.options.hints).await;
+                (Health::Down(diagnosis), false, None)
+            }
+        }
+    }
+}
+
+/// A handshake and a tools/list; the sample is the tools/list round trip.
+async fn open(http: &Http, target: &Target) -> Result<(Session, usize, Duration), Failure> {
+    let mut session = Session::open(http, target).await?;
+    match session.tool_count().await {
+        Ok((tools, took)) => Ok((session, tools, took)),
+        Err(failure) => {
+            session.close().await;
+            Err(failure)
+        }
+    }
+}

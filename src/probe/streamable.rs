@@ -1,0 +1,174 @@
+//! Streamable HTTP (spec 2025-06-18): one endpoint, a POST per message, answers as JSON or as
+//! an SSE stream, the session id in `Mcp-Session-Id`.
+
+use futures::StreamExt;
+use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderValue};
+use reqwest::{Response, StatusCode};
+use rmcp::model::JsonObject;
+use serde_json::Value;
+use sse_stream::SseStream;
+
+use super::failure::Failure;
+use super::http::Http;
+use super::rpc::{self, RpcError};
+
+pub const ACCEPT_BOTH: &str = "application/json, text/event-stream";
+const SESSION: &str = "mcp-session-id";
+const VERSION: &str = "mcp-protocol-version";
+
+pub struct Streamable {
+    http: Http,
+    url: String,
+    session: Option<HeaderValue>,
+    protocol_version: Option<String>,
+}
+
+impl Streamable {
+    pub fn new(http: Http, url: &str) -> Streamable {
+        Streamable { http, url: url.to_owned(), session: None, protocol_version: None }
+    }
+
+    pub fn set_protocol_version(&mut self, version: &str) {
+        self.protocol_version = Some(version.to_owned());
+    }
+
+    async fn post(&self, body: &Value) -> Result<Response, Failure> {
+        let mut request = self
+            .http
+            .client
+            .post(&self.url)
+            .timeout(self.http.timeout)
+            .header(ACCEPT, ACCEPT_BOTH)
+            .header(CONTENT_TYPE, "application/json")
+            .body(body.to_string());
+        if let Some(session) = &self.session {
+            request = request.header(SESSION, session.clone());
+        }
+        if let Some(version) = &self.protocol_version {
+            request = request.header(VERSION, version.as_str());
+        }
+        request.send().await.map_err(|e| self.failure(e))
+    }
+
+    fn failure(&self, error: reqwest::Error) -> Failure {
+        Failure::from_reqwest(error, &self.url, &self.http.seen, self.http.timeout)
+    }
+
+    /// Sends a request and reads its answer, JSON or SSE-framed.
+    pub async fn request(
+        &mut self,
+        id: i64,
+        method: &str,
+        params: Option<Value>,
+    ) -> Result<Result<JsonObject, RpcError>, Failure> {
+        let response = self.post(&rpc::request(id, method, params)).await?;
+        let status = response.status();
+        if status == StatusCode::NOT_FOUND && self.session.is_some() {
+            return Err(Failure::SessionExpired);
+        }
+        if status != StatusCode::OK {
+            return Err(self.status_failure(response, "200 with the answer").await);
+        }
+        if method == "initialize"
+            && let Some(session) = response.headers().get(SESSION)
+        {
+            self.session = Some(session.clone());
+        }
+        let kind = content_type(&response);
+        match kind.as_str() {
+            "application/json" => {
+                let text = response.text().await.map_err(|e| self.failure(e))?;
+                let message: Value = serde_json::from_str(&text).map_err(|e| self.protocol(format!("invalid JSON in the answer to {method}: {e}")))?;
+                // A batch answer is an array; a single request gets a single object.
+                let found = match &message {
+                    Value::Array(items) => items.iter().find_map(|m| rpc::answer_for(m, id)),
+                    single => rpc::answer_for(single, id),
+                };
+                found.ok_or_else(|| self.protocol(format!("the answer to {method} is not a JSON-RPC response to it")))
+            }
+            "text/event-stream" => self.read_sse(response, id, method).await,
+            other => Err(self.protocol(format!(
+                "the answer to {method} has Content-Type {other:?}, not application/json or text/event-stream"
+            ))),
+        }
+    }
+
+    /// Reads SSE events until the one that answers `id`; others (server notifications,
+    /// priming events) are passed over.
+    async fn read_sse(
+        &self,
+        response: Response,
+        id: i64,
+        method: &str,
+    ) -> Result<Result<JsonObject, RpcError>, Failure> {
+        let mut events = Box::pin(SseStream::from_bytes_stream(response.bytes_stream()));
+        while let Some(event) = events.next().await {
+            let event = event.map_err(|e| self.protocol(format!("the event stream broke: {e}")))?;
+            let Some(data) = event.data.filter(|d| !d.trim().is_empty()) else { continue };
+            let Ok(message) = serde_json::from_str::<Value>(&data) else { continue };
+            if let Some(answer) = rpc::answer_for(&message, id) {
+                return Ok(answer);
+            }
+        }
+        Err(self.protocol(format!("the event stream ended without an answer to {method}")))
+    }
+
+    /// Sends a notification, which the server acknowledges with 202.
+    pub async fn notify(&self, method: &str) -> Result<(), Failure> {
+        let response = self.post(&rpc::notification(method)).await?;
+        match response.status() {
+            StatusCode::ACCEPTED | StatusCode::OK | StatusCode::NO_CONTENT => Ok(()),
+            StatusCode::NOT_FOUND if self.session.is_some() => Err(Failure::SessionExpired),
+            _ => Err(self.status_failure(response, "202 Accepted").await),
+        }
+    }
+
+    /// Ends the session on the server (DELETE), when there is one. Best effort.
+    pub async fn close(&mut self) {
+        if let Some(session) = self.session.take() {
+            let _ = self
+                .http
+                .client
+                .delete(&self.url)
+                .timeout(self.http.timeout)
+                .header(SESSION, session)
+                .send()
+                .await;
+        }
+    }
+
+    async fn status_failure(&self, response: Response, wanted: &'static str) -> Failure {
+        let status = response.status().as_u16();
+        let body = response.text().await.unwrap_or_default();
+        Failure::Status {
+            method: "POST",
+            url: self.url.clone(),
+            status,
+            body: snippet(&body),
+            wanted,
+        }
+    }
+
+    fn protocol(&self, detail: String) -> Failure {
+        Failure::Protocol { url: self.url.clone(), detail }
+    }
+}
+
+/// The media type of a response, without parameters, lowercase.
+pub fn content_type(response: &Response) -> String {
+    response
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+        .unwrap_or_default()
+}
+
+/// The start of a body, on one line, for messages.
+pub fn snippet(body: &str) -> String {
+    let flat: String = body.split_whitespace().collect::<Vec<_>>().join(" ");
+    match flat.char_indices().nth(200) {
+        Some((cut, _)) => format!("{}…", &flat[..cut]),
+        None => flat,
+    }
+}
