@@ -51,6 +51,9 @@ pub enum Command {
         /// One JSON object per line.
         #[arg(long)]
         json: bool,
+        /// How often to ping the route's MCP endpoint once it listens; `off` to not watch it.
+        #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = health_interval)]
+        health_interval: HealthInterval,
     },
     /// Check that a URL, or a profile's endpoint, is a working MCP server: a full handshake,
     /// tools/list and ping, with latency. When it is not, says why and how to fix it.
@@ -91,6 +94,21 @@ pub enum Command {
         #[arg(long)]
         serena: bool,
     },
+}
+
+/// How often `up` checks health: `None` when off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HealthInterval(pub Option<std::time::Duration>);
+
+/// A positive duration ("2s", "500ms"), or `off`.
+fn health_interval(raw: &str) -> Result<HealthInterval, String> {
+    if raw == "off" {
+        return Ok(HealthInterval(None));
+    }
+    match humantime::parse_duration(raw) {
+        Ok(d) if !d.is_zero() => Ok(HealthInterval(Some(d))),
+        _ => Err(format!("{raw:?} is not a positive duration such as 2s or 500ms, or off")),
+    }
 }
 
 /// The MCP transports, as the command line names them.

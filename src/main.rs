@@ -51,7 +51,7 @@ fn main() -> ExitCode {
                 Err(err) => report(&err, "check that stdout is writable"),
             }
         }
-        Command::Up { profile, local_port, json } => {
+        Command::Up { profile, local_port, json, health_interval } => {
             let profile = match find_profile(&catalog, &profile) {
                 Ok(profile) => profile,
                 Err(code) => return code,
@@ -61,7 +61,10 @@ fn main() -> ExitCode {
                 context: cli.context.clone(),
                 local_port,
             };
-            runtime().block_on(commands::up::run(profile, options, json))
+            let health = health_interval
+                .0
+                .map(|interval| probe::MonitorOptions { interval, ..Default::default() });
+            runtime().block_on(commands::up::run(profile, options, json, health))
         }
         Command::Probe {
             url,

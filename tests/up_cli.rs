@@ -4,6 +4,7 @@ mod support;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::RecvTimeoutError;
 use std::time::{Duration, Instant};
 
 use mcp_connect::lab::world::{Lab, LabOptions};
@@ -46,6 +47,27 @@ async fn up_prints_ready_serves_mcp_and_stops_cleanly_on_sigterm() {
     });
     let expected = format!("ready: http://127.0.0.1:{port}/mcp (pod {})", lab.seeded.serena_pod);
     assert_eq!(ready.as_deref(), Some(expected.as_str()));
+
+    // Once it listens, the route's MCP endpoint is watched. Should that line never come, the
+    // watchdog ends the run and the assertion fails rather than the test hanging.
+    let pid = child.id().to_string();
+    let (done, wait) = std::sync::mpsc::channel::<()>();
+    let watchdog = std::thread::spawn(move || {
+        if wait.recv_timeout(Duration::from_secs(30)) == Err(RecvTimeoutError::Timeout) {
+            let _ = Command::new("kill").args(["-KILL", &pid]).status();
+        }
+    });
+    let health = tokio::task::block_in_place(|| {
+        lines.by_ref().map(Result::unwrap).find(|l| l.starts_with("health: "))
+    });
+    assert_eq!(
+        health.as_deref(),
+        Some(
+            "health: healthy, mcp-connect-lab 0.1.0 (streamable-http, protocol 2025-06-18, 3 tools)"
+        )
+    );
+    drop(done);
+    watchdog.join().unwrap();
 
     let url = format!("http://127.0.0.1:{port}/mcp");
     let mut session = McpSession::connect(&http_client(), &url).await.unwrap();

@@ -1,5 +1,6 @@
 //! The headless commands: each turns engine results into lines on stdout.
 
+pub mod health;
 pub mod lab;
 pub mod probe;
 pub mod profiles;

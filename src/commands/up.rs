@@ -8,12 +8,19 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::forward::{ForwardEvent, ForwardState};
+use crate::probe::{self, MonitorOptions};
 use crate::profile::Profile;
 use crate::supervisor::{self, Plan, RunOptions};
 
-use super::{report, wait_for_shutdown};
+use super::{health, report, wait_for_shutdown};
 
-pub async fn run(profile: &Profile, options: RunOptions, json: bool) -> ExitCode {
+/// `health`: watch the route's MCP endpoint once it listens, and print its state changes.
+pub async fn run(
+    profile: &Profile,
+    options: RunOptions,
+    json: bool,
+    health: Option<MonitorOptions>,
+) -> ExitCode {
     let (spec, context) = match supervisor::plan(profile, &options) {
         Plan::Forward { spec, context } => (spec, context),
         Plan::Direct { url } => {
@@ -45,6 +52,9 @@ pub async fn run(profile: &Profile, options: RunOptions, json: bool) -> ExitCode
     tokio::pin!(shutdown);
     let (mut code, mut stopping) = (ExitCode::SUCCESS, false);
     let mut out = io::stdout().lock();
+    let (health_tx, mut health_rx) = mpsc::channel(64);
+    // Taken when the monitor starts, so that it starts once.
+    let mut health = health.map(|options| (options, health_tx));
     loop {
         let event = tokio::select! {
             _ = &mut shutdown, if !stopping => {
@@ -52,13 +62,42 @@ pub async fn run(profile: &Profile, options: RunOptions, json: bool) -> ExitCode
                 cancel.cancel();
                 continue;
             }
+            Some(event) = health_rx.recv(), if !stopping => {
+                tracing::info!(?event, "health");
+                let line = if json {
+                    health::json_line(&event).map(|v| v.to_string())
+                } else {
+                    health::text_line(&event)
+                };
+                if let Some(line) = line {
+                    emit(&mut out, &line, &cancel);
+                }
+                continue;
+            }
             event = rx.recv() => event,
         };
         let Some(event) = event else { break };
         tracing::info!(?event, "forward");
         let line = if json { json_line(&event).to_string() } else { text_line(&event) };
-        if writeln!(out, "{line}").and_then(|()| out.flush()).is_err() {
-            cancel.cancel();
+        emit(&mut out, &line, &cancel);
+        if let ForwardEvent::State(ForwardState::Listening { .. }) = &event
+            && let Some((monitor_options, tx)) = health.take()
+        {
+            match probe::from_profile::target(profile, options.local_port) {
+                Ok((target, hints)) => {
+                    let monitor_options = MonitorOptions { hints, ..monitor_options };
+                    tokio::spawn(probe::monitor(target, monitor_options, tx, cancel.clone()));
+                }
+                Err(why) => {
+                    let line = if json {
+                        json!({"event": "warning", "message": format!("health not watched: {}", why.cause)})
+                            .to_string()
+                    } else {
+                        format!("warning: health not watched: {}", why.cause)
+                    };
+                    emit(&mut out, &line, &cancel);
+                }
+            }
         }
         match event {
             ForwardEvent::State(ForwardState::Failed { .. }) => {
@@ -72,6 +111,13 @@ pub async fn run(profile: &Profile, options: RunOptions, json: bool) -> ExitCode
     }
     let _ = forward.await;
     code
+}
+
+/// Writes one line; a closed stdout stops the run.
+fn emit(out: &mut impl Write, line: &str, cancel: &CancellationToken) {
+    if writeln!(out, "{line}").and_then(|()| out.flush()).is_err() {
+        cancel.cancel();
+    }
 }
 
 /// The event as one line of text.
