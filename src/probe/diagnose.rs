@@ -86,6 +86,13 @@ pub fn explain(target: &Target, failure: &Failure, hints: &Hints) -> Diagnosis {
             format!("{url} refused the request's Content-Type (415 Unsupported Media Type)"),
             "an MCP client must send `Content-Type: application/json` with every POST".to_owned(),
         ),
+        Failure::Status { method: "POST", status: 400, url, body, .. } => d(
+            format!("{url} refused the request as malformed ({})", status_text(400, body)),
+            "an MCP client must POST JSON-RPC `initialize` first (with `Content-Type: \
+             application/json`), then send the `Mcp-Session-Id` it got and a protocol version \
+             the server supports (`MCP-Protocol-Version`) with every request"
+                .to_owned(),
+        ),
         Failure::Status { method, status, url, body, wanted } => d(
             format!(
                 "{method} {url} answered {status}{}, not {wanted}; no MCP endpoint found at \
@@ -127,6 +134,11 @@ fn start_fix(hints: &Hints) -> String {
 
 fn said(body: &str) -> String {
     if body.is_empty() { String::new() } else { format!(" ({body:?})") }
+}
+
+/// `401`, or `401: "invalid issuer"` when the server said why.
+fn status_text(status: u16, body: &str) -> String {
+    if body.is_empty() { status.to_string() } else { format!("{status}: {body:?}") }
 }
 
 fn tls(url: &str, seen: &Seen, hints: &Hints) -> Diagnosis {
@@ -180,13 +192,11 @@ fn tls(url: &str, seen: &Seen, hints: &Hints) -> Diagnosis {
     Diagnosis { cause, fix }
 }
 
-fn auth(target: &Target, url: &str, status: u16, body: &str, hints: &Hints) -> Diagnosis {
-    let reason = said(body);
+fn auth(target: &Target, url: &str, code: u16, body: &str, hints: &Hints) -> Diagnosis {
+    let status = status_text(code, body);
     let Some(token) = target.bearer() else {
         return Diagnosis {
-            cause: format!(
-                "{url} needs authentication ({status}{reason}) and no bearer token was sent"
-            ),
+            cause: format!("{url} needs authentication ({status}) and no bearer token was sent"),
             fix: "send `Authorization: Bearer <JWT>` (--header), or use a profile with `auth: jwt`"
                 .to_owned(),
         };
@@ -196,10 +206,7 @@ fn auth(target: &Target, url: &str, status: u16, body: &str, hints: &Hints) -> D
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
     match jwt::problems(token, &hints.jwt, now) {
         Ok(problems) if !problems.is_empty() => Diagnosis {
-            cause: format!(
-                "{url} refused the bearer token ({status}{reason}): {}",
-                problems.join("; ")
-            ),
+            cause: format!("{url} refused the bearer token ({status}): {}", problems.join("; ")),
             fix: format!(
                 "mint a token with iss {:?}, aud {:?} and an exp in the future, signed with the \
                  gateway's secret",
@@ -208,7 +215,7 @@ fn auth(target: &Target, url: &str, status: u16, body: &str, hints: &Hints) -> D
         },
         Ok(_) => Diagnosis {
             cause: format!(
-                "{url} refused a bearer token whose claims look right ({status}{reason}): the \
+                "{url} refused a bearer token whose claims look right ({status}): the \
                  signature does not match the server's secret"
             ),
             fix: "sign with the gateway's current secret (Secret mcp-gateway-mcp-bridge-secrets, \
@@ -216,7 +223,7 @@ fn auth(target: &Target, url: &str, status: u16, body: &str, hints: &Hints) -> D
                 .to_owned(),
         },
         Err(unreadable) => Diagnosis {
-            cause: format!("{url} refused the bearer token ({status}{reason}): {unreadable}"),
+            cause: format!("{url} refused the bearer token ({status}): {unreadable}"),
             fix: "send a JWT (three base64url parts) minted from the gateway's secret".to_owned(),
         },
     }
@@ -280,5 +287,95 @@ impl Found {
                 ),
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use serde_json::json;
+
+    use super::*;
+
+    fn status(status: u16, body: &str) -> Failure {
+        Failure::Status {
+            method: "POST",
+            url: "https://gw:8443/mcp".into(),
+            status,
+            body: body.into(),
+            wanted: "200 with the answer",
+        }
+    }
+
+    fn target(headers: &[&str]) -> Target {
+        let mut target = Target::new("https://gw:8443/mcp".parse().unwrap());
+        for header in headers {
+            target.add_header(header).unwrap();
+        }
+        target
+    }
+
+    #[test]
+    fn unauthorized_without_a_token_asks_for_one() {
+        let d = explain(&target(&[]), &status(401, "Unauthorized"), &Hints::default());
+        assert_eq!(
+            d.cause,
+            "https://gw:8443/mcp needs authentication (401: \"Unauthorized\") and no bearer token \
+             was sent"
+        );
+        assert!(d.fix.contains("Authorization: Bearer"), "{}", d.fix);
+    }
+
+    #[test]
+    fn the_seeds_token_is_refused_for_its_missing_claims() {
+        let claims =
+            URL_SAFE_NO_PAD.encode(json!({"sub": "dev", "exp": 4_000_000_000u64}).to_string());
+        let token = format!("eyJhbGciOiJIUzI1NiJ9.{claims}.c2ln");
+        let auth = format!("Authorization: Bearer {token}");
+        let d = explain(&target(&[&auth]), &status(401, "invalid issuer"), &Hints::default());
+        assert!(
+            d.cause.contains("refused the bearer token (401: \"invalid issuer\")"),
+            "{}",
+            d.cause
+        );
+        assert!(d.cause.contains("`iss` is missing; it must be \"mcp-gateway\""), "{}", d.cause);
+        assert!(d.cause.contains("`aud` is missing"), "{}", d.cause);
+        assert!(!d.cause.contains(&token) && !d.fix.contains(&token), "the token is not repeated");
+    }
+
+    #[test]
+    fn header_refusals_say_what_a_client_must_send() {
+        let hints = Hints::default();
+        let d = explain(&target(&[]), &status(406, ""), &hints);
+        assert!(d.fix.contains("Accept: application/json, text/event-stream"), "{}", d.fix);
+        let d = explain(&target(&[]), &status(415, ""), &hints);
+        assert!(d.fix.contains("Content-Type: application/json"), "{}", d.fix);
+        let d = explain(
+            &target(&[]),
+            &status(400, "Bad Request: unsupported protocol version"),
+            &hints,
+        );
+        assert!(d.cause.contains("unsupported protocol version"), "{}", d.cause);
+        assert!(d.fix.contains("MCP-Protocol-Version"), "{}", d.fix);
+    }
+
+    #[test]
+    fn a_timeout_and_a_refused_forward_name_what_to_check() {
+        let timeout = Failure::Timeout {
+            url: "http://lb:8443/mcp".into(),
+            after: std::time::Duration::from_secs(10),
+        };
+        let d = explain(&target(&[]), &timeout, &Hints::default());
+        assert_eq!(d.cause, "no answer from http://lb:8443/mcp within 10s");
+        let refused = Failure::Connect {
+            authority: "127.0.0.1:8080".into(),
+            detail: String::new(),
+            refused: true,
+        };
+        let hints =
+            Hints { profile: Some("serena-direct".into()), forwarded: true, ..Hints::default() };
+        let d = explain(&target(&[]), &refused, &hints);
+        assert!(d.fix.contains("`mcp-connect up serena-direct`"), "{}", d.fix);
     }
 }
