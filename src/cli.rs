@@ -87,6 +87,10 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Write, show or remove the Claude Code MCP entry of a route, keeping everything else in
+    /// the file as it was (a backup of the old file is kept).
+    #[command(subcommand)]
+    Config(ConfigCommand),
     /// Run the lab: a fake Kubernetes API server with Serena's and the gateway's Services,
     /// backed by local MCP servers, until Ctrl-C. Prints the kubeconfig to point tools at.
     Lab {
@@ -94,6 +98,68 @@ pub enum Command {
         #[arg(long)]
         serena: bool,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Add or update the entry for PROFILE, pointing at its local endpoint.
+    Write {
+        /// The profile whose endpoint the entry names.
+        profile: String,
+        #[command(flatten)]
+        target: ScopeArgs,
+        /// The server name in Claude Code (default: the profile's `client.server_name`).
+        #[arg(long, value_name = "NAME")]
+        name: Option<String>,
+        /// The local port the route listens on, when not the profile's.
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+        local_port: Option<u16>,
+        /// Show the change as a diff; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Replace an entry of the same name that mcp-connect did not write.
+        #[arg(long)]
+        force: bool,
+    },
+    /// List the MCP entries of a scope (default: all), which are mcp-connect's, and whether
+    /// they still match their profile.
+    Show {
+        #[arg(long, value_enum)]
+        scope: Option<ScopeArg>,
+        /// The project directory (default: the current one).
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
+    /// Remove the entry NAME.
+    Remove {
+        name: String,
+        #[command(flatten)]
+        target: ScopeArgs,
+        /// Show the change as a diff; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Remove it even though mcp-connect did not write it.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ScopeArgs {
+    /// project: DIR/.mcp.json; local: ~/.claude.json for DIR only; user: ~/.claude.json for
+    /// every project.
+    #[arg(long, value_enum)]
+    pub scope: ScopeArg,
+    /// The project directory (default: the current one).
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ScopeArg {
+    Project,
+    Local,
+    User,
 }
 
 /// How often `up` checks health: `None` when off.

@@ -5,6 +5,7 @@
 //! nothing of the terminal; the command-line faces live in `cli` and `commands`.
 
 pub mod cli;
+pub mod clientconfig;
 pub mod commands;
 pub mod forward;
 pub mod kubeconfig;

@@ -7,7 +7,7 @@ use mcp_connect::cli::{Cli, Command};
 use mcp_connect::commands::{self, report};
 use mcp_connect::lab::world::{LabOptions, SerenaBackend};
 use mcp_connect::paths::Dirs;
-use mcp_connect::profile::{Catalog, Profile, UserDir};
+use mcp_connect::profile::{Catalog, UserDir};
 use mcp_connect::supervisor::RunOptions;
 use mcp_connect::{kubeconfig, logging, probe};
 
@@ -52,7 +52,7 @@ fn main() -> ExitCode {
             }
         }
         Command::Up { profile, local_port, json, health_interval } => {
-            let profile = match find_profile(&catalog, &profile) {
+            let profile = match commands::find_profile(&catalog, &profile) {
                 Ok(profile) => profile,
                 Err(code) => return code,
             };
@@ -80,7 +80,7 @@ fn main() -> ExitCode {
             let (mut target, hints) = match (url, profile) {
                 (Some(url), _) => (probe::Target::new(url), probe::Hints::default()),
                 (None, Some(name)) => {
-                    let profile = match find_profile(&catalog, &name) {
+                    let profile = match commands::find_profile(&catalog, &name) {
                         Ok(profile) => profile,
                         Err(code) => return code,
                     };
@@ -115,6 +115,7 @@ fn main() -> ExitCode {
             target.timeout = timeout;
             runtime().block_on(commands::probe::run(target, hints, json))
         }
+        Command::Config(command) => commands::config::run(command, &catalog, &dirs.state),
         Command::Lab { serena } => {
             let serena = match serena {
                 true => SerenaBackend::RealSerena { program: "serena".into() },
@@ -124,16 +125,6 @@ fn main() -> ExitCode {
             runtime().block_on(commands::lab::run(options))
         }
     }
-}
-
-/// The valid profile named `name`, or the exit code of the error reported.
-fn find_profile<'c>(catalog: &'c Catalog, name: &str) -> Result<&'c Profile, ExitCode> {
-    let Some(entry) = catalog.get(name) else {
-        let known: Vec<&str> = catalog.entries().iter().map(|e| e.name.as_str()).collect();
-        let cause = format!("no profile named {name:?}");
-        return Err(report(&cause, &format!("use one of: {}", known.join(", "))));
-    };
-    entry.profile.as_ref().map_err(|err| report(err, "fix the profile file at the position shown"))
 }
 
 fn runtime() -> tokio::runtime::Runtime {

@@ -1,5 +1,6 @@
 //! The headless commands: each turns engine results into lines on stdout.
 
+pub mod config;
 pub mod health;
 pub mod lab;
 pub mod probe;
@@ -7,6 +8,8 @@ pub mod profiles;
 pub mod up;
 
 use std::process::ExitCode;
+
+use crate::profile::{Catalog, Profile};
 
 /// The one place an error reaches the user: what went wrong, then what to do about it.
 pub fn report(cause: &dyn std::fmt::Display, fix: &str) -> ExitCode {
@@ -29,4 +32,14 @@ pub async fn wait_for_shutdown() {
         _ = tokio::signal::ctrl_c() => {}
         _ = term.recv() => {}
     }
+}
+
+/// The valid profile named `name`, or the exit code of the error reported.
+pub fn find_profile<'c>(catalog: &'c Catalog, name: &str) -> Result<&'c Profile, ExitCode> {
+    let Some(entry) = catalog.get(name) else {
+        let known: Vec<&str> = catalog.entries().iter().map(|e| e.name.as_str()).collect();
+        let cause = format!("no profile named {name:?}");
+        return Err(report(&cause, &format!("use one of: {}", known.join(", "))));
+    };
+    entry.profile.as_ref().map_err(|err| report(err, "fix the profile file at the position shown"))
 }

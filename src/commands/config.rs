@@ -1,0 +1,164 @@
+//! `mcp-connect config write | show | remove`: Claude Code entries, with the equivalent
+//! `claude mcp …` command for those who prefer it.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use crate::cli::{ConfigCommand, ScopeArg, ScopeArgs};
+use crate::clientconfig::{Change, Edit, Entry, Op, Outcome, Scope, Writer};
+use crate::profile::{Catalog, Profile};
+
+use super::report;
+
+pub fn run(command: ConfigCommand, catalog: &Catalog, state: &Path) -> ExitCode {
+    let Some(home) = etcetera::home_dir().ok() else {
+        return report(&"cannot find the home directory", "set HOME");
+    };
+    let writer = Writer::new(&home, state);
+    match command {
+        ConfigCommand::Write { profile, target, name, local_port, dry_run, force } => {
+            let profile = match super::find_profile(catalog, &profile) {
+                Ok(profile) => profile,
+                Err(code) => return code,
+            };
+            let entry = match Entry::for_profile(profile, local_port) {
+                Ok(entry) => entry,
+                Err(why) => return report(&why.cause, &why.fix),
+            };
+            let scope = match scope(&target.scope, target.dir.as_deref()) {
+                Ok(scope) => scope,
+                Err(code) => return code,
+            };
+            let name = name.unwrap_or_else(|| profile.client.server_name.to_string());
+            let command = entry.claude_add_command(&name, &scope);
+            let edit = Edit { scope, name, op: Op::Put(entry), force };
+            apply(&writer, &edit, dry_run, &command)
+        }
+        ConfigCommand::Remove { name, target: ScopeArgs { scope: arg, dir }, dry_run, force } => {
+            let scope = match scope(&arg, dir.as_deref()) {
+                Ok(scope) => scope,
+                Err(code) => return code,
+            };
+            let command = scope.in_project(&shell_words::join([
+                "claude",
+                "mcp",
+                "remove",
+                "--scope",
+                scope.name(),
+                &name,
+            ]));
+            let edit = Edit { scope, name, op: Op::Remove, force };
+            apply(&writer, &edit, dry_run, &command)
+        }
+        ConfigCommand::Show { scope: arg, dir } => {
+            let args = match arg {
+                Some(arg) => vec![arg],
+                None => vec![ScopeArg::Project, ScopeArg::Local, ScopeArg::User],
+            };
+            let mut code = ExitCode::SUCCESS;
+            for arg in args {
+                let scope = match scope(&arg, dir.as_deref()) {
+                    Ok(scope) => scope,
+                    Err(code) => return code,
+                };
+                code = show(&writer, &scope, catalog);
+            }
+            code
+        }
+    }
+}
+
+/// The scope, with its directory made absolute and real (Claude Code keys projects by it).
+fn scope(arg: &ScopeArg, dir: Option<&Path>) -> Result<Scope, ExitCode> {
+    let dir = dir.map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
+    let dir = std::fs::canonicalize(&dir).map_err(|e| {
+        report(
+            &format!("project directory {}: {e}", dir.display()),
+            "give --dir an existing directory",
+        )
+    });
+    Ok(match arg {
+        ScopeArg::Project => Scope::Project { dir: dir? },
+        ScopeArg::Local => Scope::Local { dir: dir? },
+        ScopeArg::User => Scope::User,
+    })
+}
+
+fn apply(writer: &Writer, edit: &Edit, dry_run: bool, command: &str) -> ExitCode {
+    let result = if dry_run { writer.preview(edit) } else { writer.commit(edit) };
+    let change = match result {
+        Ok(change) => change,
+        Err(err) => return report(&err, &err.fix()),
+    };
+    println!("{}", summary(edit, &change, dry_run));
+    if dry_run {
+        print!("{}", change.diff());
+    } else if let Some(backup) = &change.backup {
+        println!("  backup: {}", backup.display());
+    }
+    println!("equivalent: {command}");
+    ExitCode::SUCCESS
+}
+
+fn summary(edit: &Edit, change: &Change, dry_run: bool) -> String {
+    let (verb, preposition) = match (change.outcome, dry_run) {
+        (Outcome::Unchanged, _) => ("already up to date:", "in"),
+        (Outcome::Removed, true) => ("would remove", "from"),
+        (Outcome::Removed, false) => ("removed", "from"),
+        (Outcome::Added, true) => ("would add", "to"),
+        (Outcome::Added, false) => ("added", "to"),
+        (Outcome::Replaced, true) => ("would replace", "in"),
+        (Outcome::Replaced, false) => ("replaced", "in"),
+    };
+    let nothing = if dry_run { "; nothing written" } else { "" };
+    format!(
+        "{verb} {} {preposition} {} ({} scope){nothing}",
+        edit.name,
+        change.file.display(),
+        edit.scope.name()
+    )
+}
+
+fn show(writer: &Writer, scope: &Scope, catalog: &Catalog) -> ExitCode {
+    let file = writer.file(scope);
+    let listed = match writer.list(scope) {
+        Ok(listed) => listed,
+        Err(err) => return report(&err, &err.fix()),
+    };
+    let place = match scope {
+        Scope::Local { dir } => format!("{} → projects[{:?}]", file.display(), dir.display()),
+        _ => file.display().to_string(),
+    };
+    println!("{} ({place}):", scope.name());
+    if listed.is_empty() {
+        println!("  (no MCP servers)");
+    }
+    let width = listed.iter().map(|l| l.name.len()).max().unwrap_or(0);
+    for item in listed {
+        let status = if item.ours {
+            match matching_profile(catalog, &item.name, &item.entry) {
+                Some(profile) => format!("mcp-connect's, matches profile {}", profile.name),
+                None => {
+                    "mcp-connect's, matches no profile now (rewrite it with `config write`)".into()
+                }
+            }
+        } else {
+            "not written by mcp-connect".to_owned()
+        };
+        println!("  {:width$}  {status}  {}", item.name, item.entry);
+    }
+    ExitCode::SUCCESS
+}
+
+/// The profile whose entry (at its own port) is `entry`.
+fn matching_profile<'c>(
+    catalog: &'c Catalog,
+    name: &str,
+    entry: &serde_json::Value,
+) -> Option<&'c Profile> {
+    let profiles = catalog.entries().iter().filter_map(|e| e.profile.as_ref().ok());
+    let mut candidates =
+        profiles.filter(|p| Entry::for_profile(p, None).is_ok_and(|e| e.to_json() == *entry));
+    let first = candidates.clone().find(|p| p.client.server_name.as_str() == name);
+    first.or_else(|| candidates.next())
+}
