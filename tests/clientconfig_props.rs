@@ -257,3 +257,19 @@ fn concurrent_writers_leave_valid_json_with_both_entries() {
     assert_eq!(value["mcpServers"]["one"]["url"], "http://127.0.0.1:8039/mcp");
     assert_eq!(value["mcpServers"]["two"]["url"], "http://127.0.0.1:8039/mcp");
 }
+
+#[test]
+fn the_seeds_broken_entry_is_named_when_it_blocks_ours() {
+    let home = tempfile::tempdir().unwrap();
+    let writer = Writer::new(home.path(), &home.path().join("state"));
+    let seed = r#"{"mcpServers": {"serena": {"command": "npx", "args": ["-y", "@modelcontextprotocol/server-http-client", "http://localhost:8080"]}}}"#;
+    std::fs::write(home.path().join(".claude.json"), seed).unwrap();
+    let err = writer.commit(&put(&Scope::User, "serena", 8080)).unwrap_err();
+    assert!(
+        err.to_string().ends_with(
+            "which does not exist on npm (the seed document's entry): it can never connect"
+        ),
+        "{err}"
+    );
+    assert_eq!(err.fix(), "pass --force to replace it (the old file is backed up)");
+}

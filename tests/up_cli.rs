@@ -3,9 +3,9 @@
 mod support;
 
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::mpsc::RecvTimeoutError;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use mcp_connect::lab::world::{Lab, LabOptions};
 use serde_json::Value;
@@ -14,18 +14,6 @@ use support::mcp::{McpSession, http_client};
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-fn stop(child: &mut Child) -> i32 {
-    Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status.code().expect("exited");
-        }
-        assert!(Instant::now() < deadline, "up did not stop on SIGTERM");
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -73,7 +61,7 @@ async fn up_prints_ready_serves_mcp_and_stops_cleanly_on_sigterm() {
     let mut session = McpSession::connect(&http_client(), &url).await.unwrap();
     assert!(session.tools_list().await.unwrap().contains(&"echo".to_owned()));
 
-    let code = tokio::task::block_in_place(|| stop(&mut child));
+    let code = tokio::task::block_in_place(|| support::stop(&mut child));
     assert_eq!(code, 0);
     let rest: Vec<String> = lines.map(Result::unwrap).collect();
     assert_eq!(rest.last().map(String::as_str), Some("stopped"), "{rest:?}");

@@ -23,11 +23,24 @@ struct Ledger {
     written: Vec<Record>,
 }
 
-/// The SHA-256 of an entry's compact JSON.
+/// The SHA-256 of an entry's compact JSON with its keys sorted: reordering keys does not make
+/// an entry someone else's.
 pub fn hash(entry: &Value) -> String {
-    let text = entry.to_string();
+    let text = sorted(entry).to_string();
     let digest = ::aws_lc_rs::digest::digest(&::aws_lc_rs::digest::SHA256, text.as_bytes());
     digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn sorted(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => {
+            let mut pairs: Vec<(&String, &Value)> = map.iter().collect();
+            pairs.sort_by(|a, b| a.0.cmp(b.0));
+            Value::Object(pairs.into_iter().map(|(k, v)| (k.clone(), sorted(v))).collect())
+        }
+        Value::Array(items) => Value::Array(items.iter().map(sorted).collect()),
+        other => other.clone(),
+    }
 }
 
 fn path(store: &Store) -> PathBuf {

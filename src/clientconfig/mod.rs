@@ -9,6 +9,7 @@
 mod document;
 pub mod entry;
 mod ledger;
+pub mod lint;
 pub mod scope;
 mod store;
 
@@ -94,8 +95,8 @@ pub struct Listed {
 pub enum ConfigError {
     #[error("{}:{source}", path.display())]
     Malformed { path: PathBuf, source: DocError },
-    #[error("{} already has an entry {name:?} that mcp-connect did not write", path.display())]
-    NotOurs { path: PathBuf, name: String },
+    #[error("{} already has an entry {name:?} that mcp-connect did not write{}", path.display(), problem.as_ref().map(|p| format!("; {p}")).unwrap_or_default())]
+    NotOurs { path: PathBuf, name: String, problem: Option<String> },
     #[error("{} has no entry {name:?} in the {scope} scope", path.display())]
     NotFound { path: PathBuf, name: String, scope: &'static str },
     #[error("{}: {source}", path.display())]
@@ -108,6 +109,9 @@ impl ConfigError {
             ConfigError::Malformed { .. } => "fix the file at that position (Claude Code cannot \
                 read it either); mcp-connect left it untouched"
                 .to_owned(),
+            ConfigError::NotOurs { problem: Some(_), .. } => {
+                "pass --force to replace it (the old file is backed up)".to_owned()
+            }
             ConfigError::NotOurs { .. } => "choose another name with --name, or pass --force to \
                 replace it (the old file is backed up)"
                 .to_owned(),
@@ -203,8 +207,11 @@ impl Writer {
                 .map_err(|source| ConfigError::Io { path: file.to_path_buf(), source })?;
             Ok(ours || edit.force)
         };
-        let not_ours =
-            || ConfigError::NotOurs { path: file.to_path_buf(), name: edit.name.clone() };
+        let not_ours = || ConfigError::NotOurs {
+            path: file.to_path_buf(),
+            name: edit.name.clone(),
+            problem: existing.as_ref().and_then(lint::problem),
+        };
         let outcome = match (&edit.op, &existing) {
             (Op::Put(entry), Some(old)) if *old == entry.to_json() => Outcome::Unchanged,
             (Op::Put(_), Some(old)) if !owned(old)? => return Err(not_ours()),

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use crate::cli::{ConfigCommand, ScopeArg, ScopeArgs};
-use crate::clientconfig::{Change, Edit, Entry, Op, Outcome, Scope, Writer};
+use crate::clientconfig::{Change, Edit, Entry, Op, Outcome, Scope, Writer, lint};
 use crate::profile::{Catalog, Profile};
 
 use super::report;
@@ -133,32 +133,52 @@ fn show(writer: &Writer, scope: &Scope, catalog: &Catalog) -> ExitCode {
     if listed.is_empty() {
         println!("  (no MCP servers)");
     }
-    let width = listed.iter().map(|l| l.name.len()).max().unwrap_or(0);
-    for item in listed {
-        let status = if item.ours {
-            match matching_profile(catalog, &item.name, &item.entry) {
-                Some(profile) => format!("mcp-connect's, matches profile {}", profile.name),
-                None => {
-                    "mcp-connect's, matches no profile now (rewrite it with `config write`)".into()
+    let rows: Vec<(String, String, String)> = listed
+        .into_iter()
+        .map(|item| {
+            let status = if item.ours {
+                match matching_profile(catalog, &item.name, &item.entry) {
+                    Some(matched) => format!("mcp-connect's, matches profile {matched}"),
+                    None => {
+                        "mcp-connect's, matches no profile now (rewrite it with `config write`)"
+                            .into()
+                    }
                 }
-            }
-        } else {
-            "not written by mcp-connect".to_owned()
-        };
-        println!("  {:width$}  {status}  {}", item.name, item.entry);
+            } else {
+                match lint::problem(&item.entry) {
+                    Some(problem) => format!("not written by mcp-connect; {problem}"),
+                    None => "not written by mcp-connect".to_owned(),
+                }
+            };
+            (item.name, status, item.entry.to_string())
+        })
+        .collect();
+    let name_width = rows.iter().map(|r| r.0.len()).max().unwrap_or(0);
+    let status_width = rows.iter().map(|r| r.1.chars().count()).max().unwrap_or(0);
+    for (name, status, entry) in rows {
+        println!("  {name:name_width$}  {status:status_width$}  {entry}");
     }
     ExitCode::SUCCESS
 }
 
-/// The profile whose entry (at its own port) is `entry`.
-fn matching_profile<'c>(
-    catalog: &'c Catalog,
-    name: &str,
-    entry: &serde_json::Value,
-) -> Option<&'c Profile> {
-    let profiles = catalog.entries().iter().filter_map(|e| e.profile.as_ref().ok());
-    let mut candidates =
-        profiles.filter(|p| Entry::for_profile(p, None).is_ok_and(|e| e.to_json() == *entry));
-    let first = candidates.clone().find(|p| p.client.server_name.as_str() == name);
-    first.or_else(|| candidates.next())
+/// The profile whose entry `entry` is, at whatever local port it was written for: its name,
+/// and the port when it is not the profile's own.
+fn matching_profile(catalog: &Catalog, name: &str, entry: &serde_json::Value) -> Option<String> {
+    let port = entry
+        .get("url")
+        .and_then(|u| u.as_str())
+        .and_then(|u| url::Url::parse(u).ok())
+        .and_then(|u| u.port_or_known_default());
+    let matches = |p: &Profile| Entry::for_profile(p, port).is_ok_and(|e| e.to_json() == *entry);
+    let profiles: Vec<&Profile> =
+        catalog.entries().iter().filter_map(|e| e.profile.as_ref().ok()).collect();
+    let found = profiles
+        .iter()
+        .find(|p| matches(p) && p.client.server_name.as_str() == name)
+        .or_else(|| profiles.iter().find(|p| matches(p)))?;
+    let own = found.local_endpoint().port_or_known_default();
+    Some(match port {
+        Some(port) if Some(port) != own => format!("{} (local port {port})", found.name),
+        _ => found.name.to_string(),
+    })
 }

@@ -91,3 +91,18 @@ pub fn ensure_tool(tool: &str, package: &str) {
         "{tool} is needed by this test and could not be installed: run `apt-get install {package}`"
     );
 }
+
+/// Sends SIGTERM to `child` and answers its exit code; fails unless it exits within ten
+/// seconds of its own accord.
+pub fn stop(child: &mut std::process::Child) -> i32 {
+    let pid = child.id().to_string();
+    Command::new("kill").args(["-TERM", &pid]).status().expect("run kill");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        if let Some(status) = child.try_wait().expect("wait for the child") {
+            return status.code().expect("exited, not killed by a signal");
+        }
+        assert!(std::time::Instant::now() < deadline, "it did not stop on SIGTERM");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
