@@ -55,15 +55,21 @@ pub fn run(command: ConfigCommand, catalog: &Catalog, state: &Path) -> ExitCode 
                 Some(arg) => vec![arg],
                 None => vec![ScopeArg::Project, ScopeArg::Local, ScopeArg::User],
             };
-            let mut code = ExitCode::SUCCESS;
+            let mut first = None;
             for arg in args {
                 let scope = match scope(&arg, dir.as_deref()) {
                     Ok(scope) => scope,
                     Err(code) => return code,
                 };
-                code = show(&writer, &scope, catalog);
+                if let Err(code) = show(&writer, &scope, catalog) {
+                    return code;
+                }
+                first.get_or_insert(scope);
             }
-            code
+            if let Some(scope) = first {
+                println!("equivalent: {}", scope.in_project("claude mcp list"));
+            }
+            ExitCode::SUCCESS
         }
     }
 }
@@ -119,11 +125,11 @@ fn summary(edit: &Edit, change: &Change, dry_run: bool) -> String {
     )
 }
 
-fn show(writer: &Writer, scope: &Scope, catalog: &Catalog) -> ExitCode {
+fn show(writer: &Writer, scope: &Scope, catalog: &Catalog) -> Result<(), ExitCode> {
     let file = writer.file(scope);
     let listed = match writer.list(scope) {
         Ok(listed) => listed,
-        Err(err) => return report(&err, &err.fix()),
+        Err(err) => return Err(report(&err, &err.fix())),
     };
     let place = match scope {
         Scope::Local { dir } => format!("{} → projects[{:?}]", file.display(), dir.display()),
@@ -158,7 +164,7 @@ fn show(writer: &Writer, scope: &Scope, catalog: &Catalog) -> ExitCode {
     for (name, status, entry) in rows {
         println!("  {name:name_width$}  {status:status_width$}  {entry}");
     }
-    ExitCode::SUCCESS
+    Ok(())
 }
 
 /// The profile whose entry `entry` is, at whatever local port it was written for: its name,
