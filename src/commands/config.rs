@@ -55,21 +55,22 @@ pub fn run(command: ConfigCommand, catalog: &Catalog, state: &Path) -> ExitCode 
                 Some(arg) => vec![arg],
                 None => vec![ScopeArg::Project, ScopeArg::Local, ScopeArg::User],
             };
-            let mut first = None;
+            let (mut first, mut code) = (None, ExitCode::SUCCESS);
             for arg in args {
                 let scope = match scope(&arg, dir.as_deref()) {
                     Ok(scope) => scope,
                     Err(code) => return code,
                 };
-                if let Err(code) = show(&writer, &scope, catalog) {
-                    return code;
+                // One unreadable file does not hide the other scopes.
+                if let Err(failed) = show(&writer, &scope, catalog) {
+                    code = failed;
                 }
                 first.get_or_insert(scope);
             }
             if let Some(scope) = first {
                 println!("equivalent: {}", scope.in_project("claude mcp list"));
             }
-            ExitCode::SUCCESS
+            code
         }
     }
 }
