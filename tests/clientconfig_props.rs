@@ -273,3 +273,39 @@ fn the_seeds_broken_entry_is_named_when_it_blocks_ours() {
     );
     assert_eq!(err.fix(), "pass --force to replace it (the old file is backed up)");
 }
+
+#[test]
+fn a_symlinked_config_is_written_through_and_a_literal_credential_makes_it_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let home = tempfile::tempdir().unwrap();
+    let writer = Writer::new(home.path(), &home.path().join("state"));
+    let dotfiles = home.path().join("dotfiles");
+    std::fs::create_dir_all(&dotfiles).unwrap();
+    std::fs::write(dotfiles.join("claude.json"), "{\"keep\": 1}").unwrap();
+    let link = home.path().join(".claude.json");
+    std::os::unix::fs::symlink(dotfiles.join("claude.json"), &link).unwrap();
+    writer.commit(&put(&Scope::User, "serena", 8080)).unwrap();
+    assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink(), "still a link");
+    let target: Value =
+        serde_json::from_str(&std::fs::read_to_string(dotfiles.join("claude.json")).unwrap())
+            .unwrap();
+    assert_eq!(target["keep"], 1);
+    assert_eq!(target["mcpServers"]["serena"]["type"], "http");
+
+    let project = home.path().join("p");
+    std::fs::create_dir_all(&project).unwrap();
+    let secret = Entry::Http {
+        url: "https://gw:8443/mcp".into(),
+        headers: vec![("Authorization".into(), "Bearer literal-token".into())],
+        headers_helper: None,
+    };
+    let edit = Edit {
+        scope: Scope::Project { dir: project.clone() },
+        name: "gw".into(),
+        op: Op::Put(secret),
+        force: false,
+    };
+    writer.commit(&edit).unwrap();
+    let mode = std::fs::metadata(project.join(".mcp.json")).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+}

@@ -69,7 +69,8 @@ pub async fn monitor(
             return;
         }
     };
-    let mut watch = Watch { http, target, options, latency: None, session: None };
+    let latency = Latency::new(options.window, options.history);
+    let mut watch = Watch { http, target, options, latency, session: None };
     let mut last: Option<Health> = None;
     loop {
         let checked = tokio::select! {
@@ -80,8 +81,8 @@ pub async fn monitor(
         if let Some(note) = note {
             let _ = events.send(ProbeEvent::Note(note)).await;
         }
-        if sample && let Some(latency) = &watch.latency {
-            let _ = events.send(ProbeEvent::Latency(latency.summary())).await;
+        if sample {
+            let _ = events.send(ProbeEvent::Latency(watch.latency.summary())).await;
         }
         if last.as_ref() != Some(&health) {
             let _ = events.send(ProbeEvent::Health(health.clone())).await;
@@ -101,7 +102,7 @@ struct Watch {
     http: Http,
     target: Target,
     options: MonitorOptions,
-    latency: Option<Latency>,
+    latency: Latency,
     session: Option<(Session, usize)>,
 }
 
@@ -109,9 +110,6 @@ impl Watch {
     /// One check: a ping on the kept session, or a fresh handshake when there is none.
     /// Answers the health, whether a latency sample was taken, and a note.
     async fn check(&mut self) -> (Health, bool, Option<String>) {
-        let latency = self
-            .latency
-            .get_or_insert_with(|| Latency::new(self.options.window, self.options.history));
         let result = match self.session.as_mut() {
             Some((session, tools)) => {
                 let before = session.reinitialized;
@@ -133,7 +131,7 @@ impl Watch {
         };
         match result {
             Ok((took, tools, note, handshake)) => {
-                latency.record(took);
+                self.latency.record(took);
                 let (server, wire) = (handshake.server, handshake.wire);
                 let health = if took > self.options.slow_after {
                     Health::Slow { server, wire, tools, threshold: self.options.slow_after }
