@@ -28,7 +28,7 @@ pub use session::{Handshake, Session, Wire};
 pub use tls::{CertInfo, TlsOptions};
 
 /// A healthy endpoint, as one probe found it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Report {
     pub url: String,
     pub handshake: Handshake,
@@ -43,7 +43,7 @@ pub struct Report {
     pub tls_warning: Option<String>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     Healthy(Box<Report>),
     Unhealthy { url: String, diagnosis: Diagnosis },

@@ -1,5 +1,7 @@
 //! Runs a profile's link and reports what happens, for any face (TUI or headless).
 
+pub mod hub;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 

@@ -1,0 +1,382 @@
+//! The engine behind the TUI: runs any number of routes, one active at a time, and answers
+//! commands. Faces send [`Command`]s and read [`Event`]s — plain data both ways; nothing here
+//! waits on a face, and no face waits on the network.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use super::{Plan, RunOptions, plan, run_forward};
+use crate::clientconfig::{self, Edit, Entry, Op, Scope, Writer};
+use crate::forward::{ForwardEvent, ForwardState};
+use crate::probe::{self, MonitorOptions, ProbeEvent};
+use crate::profile::Profile;
+
+/// What a face asks of the engine. Every answer comes back as [`Event`]s.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// Start this route and stop the one active before it (one-key switching).
+    Activate(String),
+    Stop(String),
+    Restart(String),
+    /// One full probe of the route's endpoint, with a diagnosis when it fails.
+    Diagnose(String),
+    /// Write (or with `dry_run` preview) the route's Claude Code entry.
+    WriteConfig {
+        profile: String,
+        scope: Scope,
+        name: Option<String>,
+        dry_run: bool,
+        force: bool,
+    },
+    /// Run the route in another kubeconfig context / on another local port from now on;
+    /// restarts it when it runs.
+    Override {
+        profile: String,
+        context: Option<String>,
+        local_port: Option<u16>,
+    },
+    /// Stop every route; [`Event::ShutDown`] follows when all have stopped.
+    Shutdown,
+}
+
+/// What the engine reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    Route {
+        profile: String,
+        event: RouteEvent,
+    },
+    /// The answer to [`Command::Diagnose`].
+    Diagnosis {
+        profile: String,
+        outcome: Result<probe::Outcome, String>,
+    },
+    /// The answer to [`Command::WriteConfig`].
+    Config {
+        profile: String,
+        result: Result<ConfigWritten, Refused>,
+    },
+    /// Every route has stopped after [`Command::Shutdown`].
+    ShutDown,
+}
+
+/// Something that happened to one route.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RouteEvent {
+    Lifecycle(Lifecycle),
+    Forward(ForwardEvent),
+    Probe(ProbeEvent),
+}
+
+/// A route's own life, apart from its link's and its health's details.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lifecycle {
+    Starting,
+    /// Serving at `url` (a forward's local end, or a direct URL).
+    Running {
+        url: String,
+    },
+    /// It cannot run: cause and fix.
+    Failed {
+        cause: String,
+        fix: String,
+    },
+    Stopped,
+}
+
+/// A config change made or previewed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigWritten {
+    pub file: PathBuf,
+    pub outcome: clientconfig::Outcome,
+    pub diff: String,
+    pub dry_run: bool,
+    pub backup: Option<PathBuf>,
+    pub claude_command: String,
+}
+
+/// Why something was not done: cause and fix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refused {
+    pub cause: String,
+    pub fix: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct HubOptions {
+    pub kubeconfig: Option<PathBuf>,
+    /// How health is watched once a route runs.
+    pub monitor: MonitorOptions,
+    /// Where client configs are written (`None`: writing is refused).
+    pub writer: Option<Writer>,
+}
+
+struct Running {
+    cancel: CancellationToken,
+    task: JoinHandle<()>,
+}
+
+/// Starts the engine for `profiles`. Drop the command sender or send [`Command::Shutdown`] to
+/// end it.
+pub fn spawn(
+    profiles: Vec<Profile>,
+    options: HubOptions,
+) -> (mpsc::Sender<Command>, mpsc::Receiver<Event>, JoinHandle<()>) {
+    let (commands, command_rx) = mpsc::channel(64);
+    let (event_tx, events) = mpsc::channel(4096);
+    let hub = Hub {
+        profiles,
+        options,
+        overrides: HashMap::new(),
+        running: HashMap::new(),
+        active: None,
+        events: event_tx,
+    };
+    let task = tokio::spawn(hub.run(command_rx));
+    (commands, events, task)
+}
+
+struct Hub {
+    profiles: Vec<Profile>,
+    options: HubOptions,
+    overrides: HashMap<String, RunOptions>,
+    running: HashMap<String, Running>,
+    active: Option<String>,
+    events: mpsc::Sender<Event>,
+}
+
+impl Hub {
+    async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
+        while let Some(command) = commands.recv().await {
+            match command {
+                Command::Activate(name) => {
+                    if let Some(previous) = self.active.take().filter(|p| *p != name) {
+                        self.stop(&previous).await;
+                    }
+                    if !self.running.contains_key(&name) {
+                        self.start(&name);
+                    }
+                    self.active = Some(name);
+                }
+                Command::Stop(name) => {
+                    self.stop(&name).await;
+                    if self.active.as_deref() == Some(&name) {
+                        self.active = None;
+                    }
+                }
+                Command::Restart(name) => {
+                    self.stop(&name).await;
+                    self.start(&name);
+                }
+                Command::Diagnose(name) => self.diagnose(&name),
+                Command::WriteConfig { profile, scope, name, dry_run, force } => {
+                    self.write_config(profile, scope, name, dry_run, force);
+                }
+                Command::Override { profile, context, local_port } => {
+                    let options = self.overrides.entry(profile.clone()).or_default();
+                    options.context = context.or(options.context.take());
+                    options.local_port = local_port.or(options.local_port);
+                    if self.running.contains_key(&profile) {
+                        self.stop(&profile).await;
+                        self.start(&profile);
+                    }
+                }
+                Command::Shutdown => break,
+            }
+        }
+        let names: Vec<String> = self.running.keys().cloned().collect();
+        for name in names {
+            self.stop(&name).await;
+        }
+        let _ = self.events.send(Event::ShutDown).await;
+    }
+
+    fn profile(&self, name: &str) -> Option<&Profile> {
+        self.profiles.iter().find(|p| p.name.as_str() == name)
+    }
+
+    fn run_options(&self, name: &str) -> RunOptions {
+        RunOptions {
+            kubeconfig: self.options.kubeconfig.clone(),
+            ..self.overrides.get(name).cloned().unwrap_or_default()
+        }
+    }
+
+    fn start(&mut self, name: &str) {
+        let Some(profile) = self.profile(name).cloned() else { return };
+        let cancel = CancellationToken::new();
+        let route = Route {
+            profile,
+            options: self.run_options(name),
+            monitor: self.options.monitor.clone(),
+            events: self.events.clone(),
+        };
+        let task = tokio::spawn(route.run(cancel.clone()));
+        self.running.insert(name.to_owned(), Running { cancel, task });
+    }
+
+    /// Stops a route and waits (briefly) for it to finish, so that its port is free again.
+    async fn stop(&mut self, name: &str) {
+        if let Some(running) = self.running.remove(name) {
+            running.cancel.cancel();
+            if tokio::time::timeout(Duration::from_secs(5), running.task).await.is_err() {
+                tracing::warn!(route = name, "a route took over 5 s to stop");
+            }
+        }
+    }
+
+    fn diagnose(&self, name: &str) {
+        let Some(profile) = self.profile(name) else { return };
+        let (profile, port) = (profile.clone(), self.run_options(name).local_port);
+        let events = self.events.clone();
+        tokio::spawn(async move {
+            let outcome = match probe::from_profile::target(&profile, port) {
+                Ok((target, hints)) => probe::check(&target, &hints).await,
+                Err(why) => Err(format!("{}; {}", why.cause, why.fix)),
+            };
+            let _ =
+                events.send(Event::Diagnosis { profile: profile.name.to_string(), outcome }).await;
+        });
+    }
+
+    fn write_config(
+        &self,
+        name: String,
+        scope: Scope,
+        server: Option<String>,
+        dry_run: bool,
+        force: bool,
+    ) {
+        let events = self.events.clone();
+        let refuse = |cause: String, fix: &str| Event::Config {
+            profile: name.clone(),
+            result: Err(Refused { cause, fix: fix.to_owned() }),
+        };
+        let Some(writer) = self.options.writer.clone() else {
+            let _ = events.try_send(refuse("no config directory is set".into(), "set HOME"));
+            return;
+        };
+        let Some(profile) = self.profile(&name) else { return };
+        let entry = match Entry::for_profile(profile, self.run_options(&name).local_port) {
+            Ok(entry) => entry,
+            Err(why) => {
+                let _ = events.try_send(refuse(why.cause, &why.fix));
+                return;
+            }
+        };
+        let server = server.unwrap_or_else(|| profile.client.server_name.to_string());
+        let claude_command = entry.claude_add_command(&server, &scope);
+        let edit = Edit { scope, name: server, op: Op::Put(entry), force };
+        tokio::task::spawn_blocking(move || {
+            let result = if dry_run { writer.preview(&edit) } else { writer.commit(&edit) };
+            let result = result
+                .map(|change| ConfigWritten {
+                    diff: change.diff(),
+                    file: change.file,
+                    outcome: change.outcome,
+                    dry_run,
+                    backup: change.backup,
+                    claude_command,
+                })
+                .map_err(|err| Refused { fix: err.fix(), cause: err.to_string() });
+            let _ = events.blocking_send(Event::Config { profile: name, result });
+        });
+    }
+}
+
+/// One running route: its link, then its health.
+struct Route {
+    profile: Profile,
+    options: RunOptions,
+    monitor: MonitorOptions,
+    events: mpsc::Sender<Event>,
+}
+
+impl Route {
+    async fn send(&self, event: RouteEvent) {
+        let profile = self.profile.name.to_string();
+        let _ = self.events.send(Event::Route { profile, event }).await;
+    }
+
+    async fn run(self, cancel: CancellationToken) {
+        self.send(RouteEvent::Lifecycle(Lifecycle::Starting)).await;
+        match plan(&self.profile, &self.options) {
+            Plan::Forward { spec, context } => {
+                let (tx, mut rx) = mpsc::channel(256);
+                let forward = tokio::spawn(run_forward(
+                    spec,
+                    context,
+                    self.options.kubeconfig.clone(),
+                    tx,
+                    cancel.clone(),
+                ));
+                let mut watching = false;
+                while let Some(event) = rx.recv().await {
+                    let lifecycle = match &event {
+                        ForwardEvent::State(ForwardState::Listening { url, .. }) => {
+                            Some(Lifecycle::Running { url: url.clone() })
+                        }
+                        ForwardEvent::State(ForwardState::Failed { cause, fix }) => {
+                            Some(Lifecycle::Failed { cause: cause.clone(), fix: fix.clone() })
+                        }
+                        _ => None,
+                    };
+                    let listening = matches!(lifecycle, Some(Lifecycle::Running { .. }));
+                    self.send(RouteEvent::Forward(event)).await;
+                    if let Some(lifecycle) = lifecycle {
+                        self.send(RouteEvent::Lifecycle(lifecycle)).await;
+                    }
+                    if listening && !watching {
+                        watching = true;
+                        self.watch(cancel.clone());
+                    }
+                }
+                let _ = forward.await;
+            }
+            Plan::Direct { url } => {
+                self.send(RouteEvent::Lifecycle(Lifecycle::Running { url })).await;
+                self.watch(cancel.clone());
+                cancel.cancelled().await;
+            }
+            Plan::Router => {
+                let cause = format!(
+                    "profile {} is a router route, which this version cannot run yet",
+                    self.profile.name
+                );
+                let fix = "use serena-direct meanwhile".to_owned();
+                self.send(RouteEvent::Lifecycle(Lifecycle::Failed { cause, fix })).await;
+                cancel.cancelled().await;
+            }
+        }
+        self.send(RouteEvent::Lifecycle(Lifecycle::Stopped)).await;
+    }
+
+    /// Watches the route's health until `cancel`.
+    fn watch(&self, cancel: CancellationToken) {
+        let (tx, mut rx) = mpsc::channel(64);
+        let (events, name) = (self.events.clone(), self.profile.name.to_string());
+        match probe::from_profile::target(&self.profile, self.options.local_port) {
+            Ok((target, hints)) => {
+                let options = MonitorOptions { hints, ..self.monitor.clone() };
+                tokio::spawn(probe::monitor(target, options, tx, cancel));
+            }
+            Err(why) => {
+                let note = ProbeEvent::Note(format!("health not watched: {}", why.cause));
+                let _ = tx.try_send(note);
+            }
+        }
+        tokio::spawn(async move {
+            while let Some(event) = rx.recv().await {
+                let event = Event::Route { profile: name.clone(), event: RouteEvent::Probe(event) };
+                if events.send(event).await.is_err() {
+                    break;
+                }
+            }
+        });
+    }
+}

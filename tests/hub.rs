@@ -1,0 +1,149 @@
+//! The engine behind the TUI, against the lab: one-key switching between routes, health once a
+//! route runs, a diagnosis on demand, config writes previewed and made, a clean shutdown.
+
+mod support;
+
+use std::time::Duration;
+
+use mcp_connect::clientconfig::{Outcome, Scope, Writer};
+use mcp_connect::lab::world::{Lab, LabOptions};
+use mcp_connect::probe::{self, Health, MonitorOptions, ProbeEvent};
+use mcp_connect::profile::{Catalog, Profile, UserDir};
+use mcp_connect::supervisor::hub::{self, Command, Event, HubOptions, Lifecycle, RouteEvent};
+use tokio::sync::mpsc;
+
+fn builtins() -> Vec<Profile> {
+    let none = tempfile::tempdir().unwrap();
+    let catalog = Catalog::load(&UserDir::Default(none.path().join("none"))).unwrap();
+    catalog.entries().iter().filter_map(|e| e.profile.clone().ok()).collect()
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// The next event matching `want`, within ten seconds.
+async fn expect<T>(
+    events: &mut mpsc::Receiver<Event>,
+    mut want: impl FnMut(&Event) -> Option<T>,
+) -> T {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let event = tokio::time::timeout_at(deadline, events.recv()).await;
+        let event = event.expect("the awaited event in time").expect("the hub runs");
+        if let Some(found) = want(&event) {
+            return found;
+        }
+    }
+}
+
+fn route<'e>(event: &'e Event, name: &str) -> Option<&'e RouteEvent> {
+    match event {
+        Event::Route { profile, event } if profile == name => Some(event),
+        _ => None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn routes_switch_with_one_command_and_report_health_configs_and_shutdown() {
+    let lab = Lab::start(LabOptions::default()).await.unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let project = home.path().join("demo-project");
+    std::fs::create_dir_all(&project).unwrap();
+    let options = HubOptions {
+        kubeconfig: Some(lab.kubeconfig().to_path_buf()),
+        monitor: MonitorOptions {
+            interval: Duration::from_millis(200),
+            ..MonitorOptions::default()
+        },
+        writer: Some(Writer::new(home.path(), &home.path().join("state"))),
+    };
+    let (commands, mut events, engine) = hub::spawn(builtins(), options);
+    let (direct, gateway) = (free_port(), free_port());
+    for (name, port) in [("serena-direct", direct), ("gateway-port-forward", gateway)] {
+        let profile = name.to_owned();
+        commands
+            .send(Command::Override { profile, context: None, local_port: Some(port) })
+            .await
+            .unwrap();
+    }
+
+    commands.send(Command::Activate("serena-direct".into())).await.unwrap();
+    let url = expect(&mut events, |e| match route(e, "serena-direct") {
+        Some(RouteEvent::Lifecycle(Lifecycle::Running { url })) => Some(url.clone()),
+        _ => None,
+    })
+    .await;
+    assert_eq!(url, format!("http://127.0.0.1:{direct}/mcp"));
+    let tools = expect(&mut events, |e| match route(e, "serena-direct") {
+        Some(RouteEvent::Probe(ProbeEvent::Health(Health::Healthy { tools, .. }))) => Some(*tools),
+        _ => None,
+    })
+    .await;
+    assert_eq!(tools, 3);
+    expect(&mut events, |e| match route(e, "serena-direct") {
+        Some(RouteEvent::Probe(ProbeEvent::Latency(summary))) => summary.last,
+        _ => None,
+    })
+    .await;
+
+    commands.send(Command::Diagnose("serena-direct".into())).await.unwrap();
+    let outcome = expect(&mut events, |e| match e {
+        Event::Diagnosis { profile, outcome } if profile == "serena-direct" => {
+            Some(outcome.clone())
+        }
+        _ => None,
+    })
+    .await;
+    assert!(matches!(outcome, Ok(probe::Outcome::Healthy(_))), "{outcome:?}");
+
+    let scope = Scope::Project { dir: project.clone() };
+    let write = |dry_run| Command::WriteConfig {
+        profile: "serena-direct".into(),
+        scope: scope.clone(),
+        name: None,
+        dry_run,
+        force: false,
+    };
+    commands.send(write(true)).await.unwrap();
+    let preview = expect(&mut events, |e| match e {
+        Event::Config { result, .. } => Some(result.clone()),
+        _ => None,
+    })
+    .await
+    .unwrap();
+    assert!(
+        preview.dry_run && preview.diff.contains(&format!("+      \"url\": \"{url}\"")),
+        "{}",
+        preview.diff
+    );
+    assert!(!project.join(".mcp.json").exists(), "a preview writes nothing");
+    commands.send(write(false)).await.unwrap();
+    let written = expect(&mut events, |e| match e {
+        Event::Config { result, .. } => Some(result.clone()),
+        _ => None,
+    })
+    .await
+    .unwrap();
+    assert_eq!(written.outcome, Outcome::Added);
+    assert!(std::fs::read_to_string(project.join(".mcp.json")).unwrap().contains(&url));
+
+    // One command switches: the gateway route starts, the direct one stops and frees its port.
+    commands.send(Command::Activate("gateway-port-forward".into())).await.unwrap();
+    expect(&mut events, |e| match route(e, "serena-direct") {
+        Some(RouteEvent::Lifecycle(Lifecycle::Stopped)) => Some(()),
+        _ => None,
+    })
+    .await;
+    assert!(std::net::TcpListener::bind(("127.0.0.1", direct)).is_ok(), "the old port is free");
+    expect(&mut events, |e| match route(e, "gateway-port-forward") {
+        Some(RouteEvent::Lifecycle(Lifecycle::Running { .. })) => Some(()),
+        _ => None,
+    })
+    .await;
+
+    commands.send(Command::Shutdown).await.unwrap();
+    expect(&mut events, |e| matches!(e, Event::ShutDown).then_some(())).await;
+    engine.await.unwrap();
+    assert!(std::net::TcpListener::bind(("127.0.0.1", gateway)).is_ok(), "every port is free");
+}
