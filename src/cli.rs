@@ -34,6 +34,16 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// The terminal UI over your kubeconfig: the routes, their health and logs, one key to
+    /// switch, config writing. `q` quits and stops every route.
+    Tui,
+    /// The terminal UI over the lab (a fake cluster with a reference MCP server): no cluster
+    /// needed. Configs go into a demo directory it prints, never into your Claude Code config.
+    Demo {
+        /// Back `serena-mcp` with real Serena (`serena` on PATH) instead of the reference server.
+        #[arg(long)]
+        serena: bool,
+    },
     /// List the route profiles: built-in and your own, with any errors in them.
     Profiles {
         /// One JSON document instead of a table.

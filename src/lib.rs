@@ -15,3 +15,4 @@ pub mod paths;
 pub mod probe;
 pub mod profile;
 pub mod supervisor;
+pub mod tui;

@@ -1,10 +1,12 @@
 //! The headless commands: each turns engine results into lines on stdout.
 
 pub mod config;
+pub mod demo;
 pub mod health;
 pub mod lab;
 pub mod probe;
 pub mod profiles;
+pub mod tui;
 pub mod up;
 
 use std::process::ExitCode;

@@ -105,6 +105,8 @@ pub struct ConfigWritten {
 pub struct Refused {
     pub cause: String,
     pub fix: String,
+    /// Forcing would get past it (the entry of that name is not mcp-connect's).
+    pub forcible: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -255,7 +257,7 @@ impl Hub {
         let events = self.events.clone();
         let refuse = |cause: String, fix: &str| Event::Config {
             profile: name.clone(),
-            result: Err(Refused { cause, fix: fix.to_owned() }),
+            result: Err(Refused { cause, fix: fix.to_owned(), forcible: false }),
         };
         let Some(writer) = self.options.writer.clone() else {
             let _ = events.try_send(refuse("no config directory is set".into(), "set HOME"));
@@ -283,7 +285,11 @@ impl Hub {
                     backup: change.backup,
                     claude_command,
                 })
-                .map_err(|err| Refused { fix: err.fix(), cause: err.to_string() });
+                .map_err(|err| Refused {
+                    fix: err.fix(),
+                    cause: err.to_string(),
+                    forcible: matches!(err, clientconfig::ConfigError::NotOurs { .. }),
+                });
             let _ = events.blocking_send(Event::Config { profile: name, result });
         });
     }

@@ -1,0 +1,50 @@
+//! `mcp-connect tui` and `demo`: the engine in tasks, the terminal face on top.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use crate::clientconfig::Writer;
+use crate::probe::MonitorOptions;
+use crate::profile::Catalog;
+use crate::supervisor::hub::{self, Command, HubOptions};
+use crate::tui::app::App;
+use crate::tui::panes::header::Header;
+use crate::tui::theme::Theme;
+
+use super::report;
+
+/// What the screen runs over.
+pub struct Launch<'c> {
+    pub catalog: &'c Catalog,
+    pub kubeconfig: Option<PathBuf>,
+    pub header: Header,
+    pub writer: Writer,
+    /// Where project-scope configs go.
+    pub project_dir: PathBuf,
+    /// Sent to the engine before the first frame (e.g. the demo's free local ports).
+    pub setup: Vec<Command>,
+}
+
+pub async fn run(launch: Launch<'_>) -> ExitCode {
+    let profiles = launch.catalog.entries().iter().filter_map(|e| e.profile.clone().ok()).collect();
+    let options = HubOptions {
+        kubeconfig: launch.kubeconfig,
+        monitor: MonitorOptions::default(),
+        writer: Some(launch.writer),
+    };
+    let (commands, events, engine) = hub::spawn(profiles, options);
+    for command in launch.setup {
+        if commands.send(command).await.is_err() {
+            return report(&"the engine stopped before the screen opened", "see the log file");
+        }
+    }
+    let app =
+        App::from_catalog(launch.catalog, launch.header, launch.project_dir, Theme::from_env());
+    let result = crate::tui::run::run(app, commands, events).await;
+    // The command channel is closed now: the engine stops every route and ends.
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(6), engine).await;
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => report(&format!("the terminal failed: {err}"), "run it in a terminal (a TTY)"),
+    }
+}

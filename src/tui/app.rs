@@ -1,0 +1,246 @@
+//! The whole UI state, and nothing else: no terminal, no network, no clock. Keys come in
+//! through [`App::on_key`] (which answers the engine commands they mean), engine events
+//! through [`App::on_event`]; [`App::draw`] is a pure function of the state, and
+//! [`App::dirty`] says whether a frame is needed at all.
+
+mod journal;
+mod keys;
+mod popup_keys;
+
+use std::path::PathBuf;
+
+use ratatui::Frame;
+
+use super::panes::detail::Detail;
+use super::panes::logs::Logs;
+use super::panes::profiles::Profiles;
+use super::popups::Popup;
+use super::route::{Diagnosis, RouteView, Row};
+use super::theme::Theme;
+use crate::profile::{Catalog, Profile};
+use crate::supervisor::hub::{Command, Event};
+
+pub use super::panes::header::Header;
+
+/// Which pane the movement keys act on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Focus {
+    Profiles,
+    Detail,
+    Logs,
+}
+
+impl Focus {
+    fn next(self) -> Focus {
+        match self {
+            Focus::Profiles => Focus::Detail,
+            Focus::Detail => Focus::Logs,
+            Focus::Logs => Focus::Profiles,
+        }
+    }
+
+    fn prev(self) -> Focus {
+        self.next().next()
+    }
+}
+
+/// The TUI's state.
+#[derive(Debug)]
+pub struct App {
+    pub(super) rows: Vec<Row>,
+    pub(super) header: Header,
+    /// The project directory configs are written for (project and local scopes).
+    pub(super) config_dir: PathBuf,
+    pub(super) theme: Theme,
+    pub(super) focus: Focus,
+    pub(super) profiles: Profiles,
+    pub(super) detail: Detail,
+    pub(super) logs: Logs,
+    pub(super) popup: Option<Popup>,
+    /// The route Enter started last (the engine keeps one active at a time).
+    pub(super) active: Option<String>,
+    /// A short note for the status bar, until the next key.
+    pub(super) note: Option<String>,
+    quitting: bool,
+    /// The user pressed quit twice: leave without waiting for the engine.
+    forced: bool,
+    shut_down: bool,
+    dirty: bool,
+}
+
+impl App {
+    /// The state for `profiles` and, listed after them, the profiles that do not load
+    /// (`(name, error text)`).
+    pub fn new(
+        profiles: Vec<Profile>,
+        broken: Vec<(String, String)>,
+        header: Header,
+        config_dir: PathBuf,
+        theme: Theme,
+    ) -> App {
+        let rows = profiles
+            .into_iter()
+            .map(Row::new)
+            .chain(broken.into_iter().map(|(name, error)| Row::broken(name, error)))
+            .collect();
+        App {
+            rows,
+            header,
+            config_dir,
+            theme,
+            focus: Focus::Profiles,
+            profiles: Profiles::default(),
+            detail: Detail::default(),
+            logs: Logs::default(),
+            popup: None,
+            active: None,
+            note: None,
+            quitting: false,
+            forced: false,
+            shut_down: false,
+            dirty: true,
+        }
+    }
+
+    /// Every entry of `catalog`, in its order, broken ones with their error.
+    pub fn from_catalog(
+        catalog: &Catalog,
+        header: Header,
+        config_dir: PathBuf,
+        theme: Theme,
+    ) -> App {
+        let mut app = App::new(Vec::new(), Vec::new(), header, config_dir, theme);
+        app.rows = catalog
+            .entries()
+            .iter()
+            .map(|entry| match &entry.profile {
+                Ok(profile) => Row::new(profile.clone()),
+                Err(error) => Row::broken(entry.name.clone(), error.to_string()),
+            })
+            .collect();
+        app
+    }
+
+    /// Takes in an override decided before the screen opened (the demo's free local ports, a
+    /// `--context` flag), as `e` and `x` would have made it.
+    pub fn preset(&mut self, command: &Command) {
+        if let Command::Override { profile, context, local_port } = command
+            && let Some(row) = self.rows.iter_mut().find(|r| r.name == *profile)
+        {
+            if context.is_some() {
+                row.overrides.context.clone_from(context);
+            }
+            if local_port.is_some() {
+                row.overrides.local_port = *local_port;
+            }
+        }
+    }
+
+    /// Takes in one engine event.
+    pub fn on_event(&mut self, event: Event) {
+        self.dirty = true;
+        for line in journal::lines(&event) {
+            self.logs.push(line);
+        }
+        match event {
+            Event::Route { profile, event } => {
+                if let Some(row) = self.row_mut(&profile) {
+                    row.view.apply(&event);
+                }
+            }
+            Event::Diagnosis { profile, outcome } => {
+                if let Some(row) = self.row_mut(&profile) {
+                    row.view.diagnosis = Some(Diagnosis::from_outcome(&outcome));
+                }
+            }
+            Event::Config { profile, result } => {
+                if let Some(Popup::WriteConfig(popup)) = &mut self.popup
+                    && popup.profile == profile
+                {
+                    popup.answer(result);
+                }
+            }
+            Event::ShutDown => self.shut_down = true,
+        }
+    }
+
+    /// The terminal changed size: the next frame is drawn for the new size.
+    pub fn on_resize(&mut self) {
+        self.dirty = true;
+    }
+
+    /// The loop's low tick. Nothing on screen depends on the clock, so it changes nothing and
+    /// an idle UI stays idle.
+    pub fn on_tick(&mut self) {}
+
+    /// True once the engine has stopped every route (after `q`), or after `q` twice.
+    pub fn should_quit(&self) -> bool {
+        self.shut_down || self.forced
+    }
+
+    /// Whether anything changed since the last call: take-and-clear.
+    pub fn dirty(&mut self) -> bool {
+        std::mem::take(&mut self.dirty)
+    }
+
+    /// Whether anything changed since [`App::dirty`] was last called, without clearing it.
+    pub fn dirty_peek(&self) -> bool {
+        self.dirty
+    }
+
+    /// Draws the whole screen; changes nothing.
+    pub fn draw(&self, frame: &mut Frame) {
+        super::view::draw(frame, self);
+    }
+
+    /// The selected route's name.
+    pub fn selected(&self) -> Option<&str> {
+        self.selected_row().map(|r| r.name.as_str())
+    }
+
+    /// A route's view state, by profile name.
+    pub fn route(&self, name: &str) -> Option<&RouteView> {
+        self.rows.iter().find(|r| r.name == name).map(|r| &r.view)
+    }
+
+    pub fn logs(&self) -> &Logs {
+        &self.logs
+    }
+
+    pub fn popup(&self) -> Option<&Popup> {
+        self.popup.as_ref()
+    }
+
+    pub fn focus(&self) -> Focus {
+        self.focus
+    }
+
+    pub fn active(&self) -> Option<&str> {
+        self.active.as_deref()
+    }
+
+    /// Whether `q` was pressed and the engine is stopping the routes.
+    pub fn quitting(&self) -> bool {
+        self.quitting
+    }
+
+    pub(super) fn selected_row(&self) -> Option<&Row> {
+        self.rows.get(self.profiles.selected)
+    }
+
+    fn row_mut(&mut self, name: &str) -> Option<&mut Row> {
+        self.rows.iter_mut().find(|r| r.name == name)
+    }
+}
+
+#[cfg(test)]
+#[path = "fixtures.rs"]
+mod fixtures;
+
+#[cfg(test)]
+#[path = "key_tests.rs"]
+mod key_tests;
+
+#[cfg(test)]
+#[path = "screen_tests.rs"]
+mod screen_tests;

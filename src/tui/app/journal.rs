@@ -1,0 +1,101 @@
+//! What each engine event says in the log pane: one tagged line (two for a config write), none
+//! for latency samples, which the health pane shows instead.
+
+use crate::forward::ForwardEvent;
+use crate::probe::{Health, Outcome, ProbeEvent};
+use crate::supervisor::hub::{Event, Lifecycle, RouteEvent};
+use crate::tui::panes::logs::{LogLine, Source};
+use crate::tui::route::millis;
+
+/// The log lines for `event`.
+pub fn lines(event: &Event) -> Vec<LogLine> {
+    match event {
+        Event::Route { profile, event } => route(profile, event).into_iter().collect(),
+        Event::Diagnosis { profile, outcome } => {
+            let text = match outcome {
+                Ok(Outcome::Healthy(report)) => format!(
+                    "diagnose: healthy at {}: {} {} ({}, {} tools, ping {})",
+                    report.url,
+                    report.handshake.server.name,
+                    report.handshake.server.version,
+                    report.handshake.wire.as_str(),
+                    report.tools,
+                    millis(report.ping_time)
+                ),
+                Ok(Outcome::Unhealthy { url, diagnosis }) => {
+                    format!("diagnose: {url}: {}; fix: {}", diagnosis.cause, diagnosis.fix)
+                }
+                Err(why) => format!("diagnose could not start: {why}"),
+            };
+            vec![LogLine::new(Source::Probe, Some(profile), text)]
+        }
+        Event::Config { profile, result } => {
+            let line = |text: String| LogLine::new(Source::Config, Some(profile), text);
+            match result {
+                Ok(w) if w.dry_run => {
+                    vec![line(format!(
+                        "{}: would be {} (preview)",
+                        w.file.display(),
+                        w.outcome.as_str()
+                    ))]
+                }
+                Ok(w) => {
+                    let backup = w
+                        .backup
+                        .as_ref()
+                        .map(|b| format!("; backup {}", b.display()))
+                        .unwrap_or_default();
+                    vec![
+                        line(format!("{}: {}{backup}", w.file.display(), w.outcome.as_str())),
+                        line(format!("same with the claude CLI: {}", w.claude_command)),
+                    ]
+                }
+                Err(refused) => {
+                    vec![line(format!("refused: {}; fix: {}", refused.cause, refused.fix))]
+                }
+            }
+        }
+        Event::ShutDown => vec![LogLine::new(Source::Engine, None, "every route stopped")],
+    }
+}
+
+fn route(profile: &str, event: &RouteEvent) -> Option<LogLine> {
+    let (source, text) = match event {
+        RouteEvent::Lifecycle(lifecycle) => (
+            Source::Engine,
+            match lifecycle {
+                Lifecycle::Starting => "starting".to_owned(),
+                Lifecycle::Running { url } => format!("running at {url}"),
+                Lifecycle::Failed { cause, fix } => format!("failed: {cause}; fix: {fix}"),
+                Lifecycle::Stopped => "stopped".to_owned(),
+            },
+        ),
+        RouteEvent::Forward(event) => match event {
+            ForwardEvent::State(state) => (Source::Forward, state.hint()),
+            ForwardEvent::PodLog { pod, line } => (Source::Pod, format!("[{pod}] {line}")),
+            ForwardEvent::ConnectionError { pod, message } => {
+                (Source::Forward, format!("a connection to {pod} failed: {message}"))
+            }
+            ForwardEvent::Warning { message } => (Source::Forward, format!("warning: {message}")),
+        },
+        RouteEvent::Probe(event) => (
+            Source::Probe,
+            match event {
+                ProbeEvent::Health(Health::Healthy { server, wire, tools }) => format!(
+                    "healthy: {} {} ({}, protocol {}, {tools} tools)",
+                    server.name,
+                    server.version,
+                    wire.as_str(),
+                    server.protocol_version
+                ),
+                ProbeEvent::Health(Health::Slow { threshold, .. }) => {
+                    format!("slow: a check took over {}", millis(*threshold))
+                }
+                ProbeEvent::Health(Health::Down(d)) => format!("down: {}; fix: {}", d.cause, d.fix),
+                ProbeEvent::Latency(_) => return None,
+                ProbeEvent::Note(note) => note.clone(),
+            },
+        ),
+    };
+    Some(LogLine::new(source, Some(profile), text))
+}

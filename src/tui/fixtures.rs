@@ -1,0 +1,173 @@
+//! Test fixtures: an [`App`] over the built-in profiles, keys, and the engine events of each
+//! route state, with fixed figures so that screens are deterministic.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::{App, Header};
+use crate::clientconfig::Outcome;
+use crate::forward::{ForwardEvent, ForwardState};
+use crate::probe::rpc::ServerInfo;
+use crate::probe::stats::LatencySummary;
+use crate::probe::{Diagnosis, Health, ProbeEvent, Wire};
+use crate::profile::Catalog;
+use crate::supervisor::hub::{ConfigWritten, Event, Lifecycle, RouteEvent};
+use crate::tui::theme::Theme;
+
+pub const DIR: &str = "/demo/project";
+pub const ROUTE: &str = "serena-direct";
+
+/// The four built-in routes, a lab kubeconfig with two contexts, no colour.
+pub fn app() -> App {
+    let header = Header {
+        kubeconfig_files: vec![PathBuf::from("/lab/kubeconfig")],
+        current_context: Some("lab".to_owned()),
+        contexts: vec!["lab".to_owned(), "staging".to_owned()],
+    };
+    App::from_catalog(&Catalog::builtin(), header, PathBuf::from(DIR), Theme::plain())
+}
+
+pub fn key(code: KeyCode) -> KeyEvent {
+    KeyEvent::new(code, KeyModifiers::NONE)
+}
+
+pub fn ch(c: char) -> KeyEvent {
+    key(KeyCode::Char(c))
+}
+
+/// Types `text` key by key, asserting no key sends a command.
+pub fn type_text(app: &mut App, text: &str) {
+    for c in text.chars() {
+        assert_eq!(app.on_key(ch(c)), []);
+    }
+}
+
+pub fn route(event: RouteEvent) -> Event {
+    Event::Route { profile: ROUTE.to_owned(), event }
+}
+
+pub fn lifecycle(l: Lifecycle) -> Event {
+    route(RouteEvent::Lifecycle(l))
+}
+
+pub fn forward(state: ForwardState) -> Event {
+    route(RouteEvent::Forward(ForwardEvent::State(state)))
+}
+
+pub fn probe(event: ProbeEvent) -> Event {
+    route(RouteEvent::Probe(event))
+}
+
+fn server() -> ServerInfo {
+    ServerInfo {
+        name: "mcp-connect-lab".to_owned(),
+        version: "0.1.0".to_owned(),
+        protocol_version: "2025-06-18".to_owned(),
+    }
+}
+
+/// Fixed latency figures: a gentle wave around 0.4 ms, one spike.
+pub fn latency() -> LatencySummary {
+    let history_us: Vec<u64> =
+        (0..60).map(|i| 350 + (i * 37 % 9) * 25 + if i == 41 { 900 } else { 0 }).collect();
+    LatencySummary {
+        last: Some(Duration::from_micros(420)),
+        p50: Some(Duration::from_micros(410)),
+        p95: Some(Duration::from_micros(1_250)),
+        history_us,
+    }
+}
+
+/// A route starting: the forward waits for a Ready pod.
+pub fn starting() -> Vec<Event> {
+    vec![
+        lifecycle(Lifecycle::Starting),
+        forward(ForwardState::Starting),
+        forward(ForwardState::WaitingForPod {
+            service: "serena-mcp".to_owned(),
+            namespace: "mcp".to_owned(),
+            selector: "app=serena-mcp".to_owned(),
+        }),
+    ]
+}
+
+/// A route serving, before any health check.
+pub fn listening() -> Vec<Event> {
+    let url = "http://127.0.0.1:8080/mcp".to_owned();
+    let mut events = starting();
+    events.extend([
+        forward(ForwardState::Listening {
+            url: url.clone(),
+            pod: "serena-mcp-7d9f6b5c4-x2x7q".to_owned(),
+        }),
+        lifecycle(Lifecycle::Running { url }),
+        route(RouteEvent::Forward(ForwardEvent::PodLog {
+            pod: "serena-mcp-7d9f6b5c4-x2x7q".to_owned(),
+            line: "INFO POST /mcp 200".to_owned(),
+        })),
+    ]);
+    events
+}
+
+pub fn healthy() -> Vec<Event> {
+    let mut events = listening();
+    let health = Health::Healthy { server: server(), wire: Wire::StreamableHttp, tools: 3 };
+    events.extend([probe(ProbeEvent::Health(health)), probe(ProbeEvent::Latency(latency()))]);
+    events
+}
+
+pub fn slow() -> Vec<Event> {
+    let mut events = healthy();
+    let threshold = Duration::from_millis(500);
+    let health = Health::Slow { server: server(), wire: Wire::StreamableHttp, tools: 3, threshold };
+    let mut figures = latency();
+    figures.last = Some(Duration::from_millis(742));
+    figures.history_us.push(742_000);
+    events.extend([probe(ProbeEvent::Latency(figures)), probe(ProbeEvent::Health(health))]);
+    events
+}
+
+pub fn down() -> Vec<Event> {
+    let mut events = healthy();
+    let diagnosis = Diagnosis {
+        cause: "connection refused at 127.0.0.1:8080".to_owned(),
+        fix: "start the forward: mcp-connect up serena-direct".to_owned(),
+    };
+    events.push(probe(ProbeEvent::Health(Health::Down(diagnosis))));
+    events
+}
+
+pub fn failed() -> Vec<Event> {
+    let (cause, fix) = (
+        "RBAC denies `create` on `pods/portforward` in namespace mcp".to_owned(),
+        "ask for a Role granting create on pods/portforward in mcp".to_owned(),
+    );
+    let mut events = starting();
+    events.extend([
+        forward(ForwardState::Failed { cause: cause.clone(), fix: fix.clone() }),
+        lifecycle(Lifecycle::Failed { cause, fix }),
+        lifecycle(Lifecycle::Stopped),
+    ]);
+    events
+}
+
+/// The engine's answer to a dry run of serena-direct in the project scope.
+pub fn preview() -> ConfigWritten {
+    let file = PathBuf::from(DIR).join(".mcp.json");
+    let diff = "--- /demo/project/.mcp.json\n+++ /demo/project/.mcp.json\n@@ -0,0 +1,8 @@\n\
+        +{\n+  \"mcpServers\": {\n+    \"serena\": {\n+      \"type\": \"http\",\n\
+        +      \"url\": \"http://127.0.0.1:8080/mcp\"\n+    }\n+  }\n+}\n"
+        .to_owned();
+    ConfigWritten {
+        file,
+        outcome: Outcome::Added,
+        diff,
+        dry_run: true,
+        backup: None,
+        claude_command: "cd /demo/project && claude mcp add --scope project --transport http \
+            serena http://127.0.0.1:8080/mcp"
+            .to_owned(),
+    }
+}

@@ -1,0 +1,240 @@
+//! The UI's state machine, key by key and event by event: the commands keys send, and what
+//! the engine's answers change.
+
+use std::path::PathBuf;
+
+use crossterm::event::{KeyCode, KeyModifiers};
+
+use super::fixtures::{self, DIR, ROUTE, app, ch, key, type_text};
+use crate::clientconfig::Scope;
+use crate::forward::ForwardEvent;
+use crate::supervisor::hub::{Command, Event, Refused, RouteEvent};
+use crate::tui::panes::logs::{CAPACITY, Source};
+use crate::tui::popups::Popup;
+use crate::tui::popups::write_config::Step;
+use crate::tui::route::Status;
+
+fn write(dry_run: bool, force: bool) -> Command {
+    let scope = Scope::Project { dir: PathBuf::from(DIR) };
+    Command::WriteConfig { profile: ROUTE.to_owned(), scope, name: None, dry_run, force }
+}
+
+fn step(app: &super::App) -> Option<Step> {
+    match app.popup() {
+        Some(Popup::WriteConfig(w)) => Some(w.step.clone()),
+        _ => None,
+    }
+}
+
+#[test]
+fn enter_activates_the_selected_route_and_j_k_move() {
+    let mut app = app();
+    assert_eq!(app.on_key(key(KeyCode::Enter)), [Command::Activate(ROUTE.to_owned())]);
+    assert_eq!(app.active(), Some(ROUTE));
+    app.on_key(ch('j'));
+    app.on_key(key(KeyCode::Down));
+    assert_eq!(app.selected(), Some("gateway-loadbalancer"));
+    assert_eq!(app.on_key(key(KeyCode::Enter)), [Command::Activate("gateway-loadbalancer".into())]);
+    for _ in 0..10 {
+        app.on_key(ch('k'));
+    }
+    assert_eq!(app.selected(), Some(ROUTE));
+    app.on_key(ch('G'));
+    assert_eq!(app.selected(), Some("router"));
+    assert_eq!(app.on_key(ch('s')), [Command::Stop("router".into())]);
+    assert_eq!(app.on_key(ch('r')), [Command::Restart("router".into())]);
+}
+
+#[test]
+fn events_drive_a_routes_state() {
+    let mut app = app();
+    let status = |app: &super::App| app.route(ROUTE).map(|r| r.status);
+    assert_eq!(status(&app), Some(Status::Stopped));
+    fixtures::starting().into_iter().for_each(|e| app.on_event(e));
+    assert_eq!(status(&app), Some(Status::Starting));
+    fixtures::healthy().into_iter().for_each(|e| app.on_event(e));
+    assert_eq!(status(&app), Some(Status::Healthy));
+    assert_eq!(app.route(ROUTE).and_then(|r| r.pod.as_deref()), Some("serena-mcp-7d9f6b5c4-x2x7q"));
+    fixtures::down().into_iter().for_each(|e| app.on_event(e));
+    assert_eq!(status(&app), Some(Status::Down));
+    fixtures::failed().into_iter().for_each(|e| app.on_event(e));
+    assert_eq!(status(&app), Some(Status::Failed));
+    assert_eq!(app.on_key(ch('s')), [Command::Stop(ROUTE.into())]);
+    assert_eq!(status(&app), Some(Status::Stopped), "s dismisses a failure");
+}
+
+#[test]
+fn write_config_previews_then_writes() {
+    let mut app = app();
+    assert_eq!(app.on_key(ch('w')), []);
+    assert_eq!(step(&app), Some(Step::Choose));
+    assert_eq!(app.on_key(key(KeyCode::Enter)), [write(true, false)]);
+    assert_eq!(step(&app), Some(Step::Previewing));
+    // Enter while waiting does nothing.
+    assert_eq!(app.on_key(key(KeyCode::Enter)), []);
+    let preview = fixtures::preview();
+    app.on_event(Event::Config { profile: ROUTE.into(), result: Ok(preview.clone()) });
+    assert_eq!(step(&app), Some(Step::Preview(preview.clone())));
+    assert_eq!(app.on_key(key(KeyCode::Enter)), [write(false, false)]);
+    let written = crate::supervisor::hub::ConfigWritten { dry_run: false, ..preview };
+    app.on_event(Event::Config { profile: ROUTE.into(), result: Ok(written.clone()) });
+    assert_eq!(step(&app), Some(Step::Written(written)));
+    assert_eq!(app.on_key(key(KeyCode::Enter)), []);
+    assert!(app.popup().is_none());
+    let logged: Vec<_> = app.logs().visible().filter(|l| l.source == Source::Config).collect();
+    assert!(logged.iter().any(|l| l.text.contains("claude mcp add")), "{logged:?}");
+}
+
+#[test]
+fn a_refusal_shows_and_f_forces_past_a_foreign_entry() {
+    let mut app = app();
+    app.on_key(ch('w'));
+    app.on_key(ch('u'));
+    let user = |dry_run, force| Command::WriteConfig {
+        profile: ROUTE.into(),
+        scope: Scope::User,
+        name: None,
+        dry_run,
+        force,
+    };
+    assert_eq!(app.on_key(key(KeyCode::Enter)), [user(true, false)]);
+    let refused = Refused {
+        cause: "~/.claude.json already has an entry \"serena\" that mcp-connect did not write"
+            .into(),
+        fix: "choose another name with --name, or pass --force to replace it".into(),
+        forcible: true,
+    };
+    app.on_event(Event::Config { profile: ROUTE.into(), result: Err(refused.clone()) });
+    assert_eq!(step(&app), Some(Step::Refused(refused)));
+    assert_eq!(app.on_key(ch('f')), [user(true, true)]);
+    assert_eq!(app.on_key(key(KeyCode::Esc)), []);
+    assert!(app.popup().is_none());
+}
+
+#[test]
+fn quit_asks_the_engine_and_leaves_once_it_has_stopped() {
+    let mut app = app();
+    assert!(!app.should_quit());
+    assert_eq!(app.on_key(ch('q')), [Command::Shutdown]);
+    assert!(!app.should_quit(), "routes are still stopping");
+    // Other keys do nothing while quitting.
+    assert_eq!(app.on_key(key(KeyCode::Enter)), []);
+    app.on_event(Event::ShutDown);
+    assert!(app.should_quit());
+
+    let mut impatient = fixtures::app();
+    assert_eq!(impatient.on_key(KeyEventExt::ctrl('c')), [Command::Shutdown]);
+    assert_eq!(impatient.on_key(ch('q')), []);
+    assert!(impatient.should_quit(), "quit twice leaves without waiting");
+}
+
+struct KeyEventExt;
+impl KeyEventExt {
+    fn ctrl(c: char) -> crossterm::event::KeyEvent {
+        crossterm::event::KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL)
+    }
+}
+
+#[test]
+fn slash_filters_the_logs_and_esc_clears_the_filter() {
+    let mut app = app();
+    fixtures::healthy().into_iter().for_each(|e| app.on_event(e));
+    let all = app.logs().visible().count();
+    assert_eq!(app.on_key(ch('/')), []);
+    assert!(app.logs().editing);
+    // Keys go into the filter, not to the keymap: `s` does not stop anything.
+    type_text(&mut app, "post");
+    assert_eq!(
+        app.logs().visible().map(|l| l.text.as_str()).collect::<Vec<_>>(),
+        ["[serena-mcp-7d9f6b5c4-x2x7q] INFO POST /mcp 200"]
+    );
+    app.on_key(key(KeyCode::Enter));
+    assert!(!app.logs().editing);
+    assert_eq!(app.logs().filter.value(), "post");
+    app.on_key(ch('/'));
+    app.on_key(key(KeyCode::Esc));
+    assert_eq!(app.logs().visible().count(), all);
+    app.on_key(ch('t'));
+    assert!(app.logs().visible().all(|l| l.source == Source::Forward));
+}
+
+#[test]
+fn the_log_stays_bounded_after_a_flood() {
+    let mut app = app();
+    for n in 0..100_000 {
+        let line = ForwardEvent::PodLog { pod: "p".into(), line: format!("line {n}") };
+        app.on_event(fixtures::route(RouteEvent::Forward(line)));
+    }
+    assert_eq!(app.logs().len(), CAPACITY);
+    assert_eq!(app.logs().visible().next().map(|l| l.text.as_str()), Some("[p] line 99999"));
+}
+
+#[test]
+fn x_switches_the_routes_context_and_e_its_local_port() {
+    let mut app = app();
+    app.on_key(ch('x'));
+    assert!(matches!(app.popup(), Some(Popup::Contexts(_))));
+    app.on_key(ch('j'));
+    let context = Command::Override {
+        profile: ROUTE.into(),
+        context: Some("staging".into()),
+        local_port: None,
+    };
+    assert_eq!(app.on_key(key(KeyCode::Enter)), [context]);
+    // Choosing the context in use changes nothing.
+    app.on_key(ch('x'));
+    assert_eq!(app.on_key(key(KeyCode::Enter)), []);
+
+    app.on_key(ch('e'));
+    app.on_key(key(KeyCode::Tab));
+    for _ in 0..4 {
+        app.on_key(key(KeyCode::Backspace));
+    }
+    type_text(&mut app, "0");
+    assert_eq!(app.on_key(key(KeyCode::Enter)), [], "port 0 is refused");
+    app.on_key(key(KeyCode::Backspace));
+    type_text(&mut app, "18080");
+    let port = Command::Override { profile: ROUTE.into(), context: None, local_port: Some(18080) };
+    assert_eq!(app.on_key(key(KeyCode::Enter)), [port]);
+    assert!(app.popup().is_none());
+}
+
+#[test]
+fn d_diagnoses_and_an_invalid_or_direct_route_refuses_what_it_cannot_do() {
+    let mut app = app();
+    assert_eq!(app.on_key(ch('d')), [Command::Diagnose(ROUTE.into())]);
+    app.on_key(ch('j'));
+    app.on_key(ch('j'));
+    assert_eq!(app.on_key(ch('x')), [], "a direct route uses no context");
+    assert!(app.popup().is_none());
+    let mut broken = super::App::new(
+        Vec::new(),
+        vec![("mine".into(), "mine.yaml:3:1: unknown field `lnk`".into())],
+        super::Header::default(),
+        PathBuf::from(DIR),
+        crate::tui::theme::Theme::plain(),
+    );
+    assert_eq!(broken.on_key(key(KeyCode::Enter)), []);
+}
+
+#[test]
+fn dirty_is_taken_once_and_set_by_keys_and_events() {
+    let mut app = app();
+    assert!(app.dirty(), "the first frame");
+    assert!(!app.dirty(), "idle: nothing to draw");
+    app.on_key(ch('j'));
+    assert!(app.dirty());
+    app.on_event(Event::ShutDown);
+    assert!(app.dirty_peek() && app.dirty() && !app.dirty_peek());
+    app.on_tick();
+    assert!(!app.dirty());
+}
+
+#[test]
+fn help_opens_and_closes() {
+    let mut app = app();
+    app.on_key(ch('?'));
+    assert!(matches!(app.popup(), Some(Popup::Help(_))));
+    assert_eq!(app.on_key(ch('q')), [], "q closes a popup rather than quitting");
+    assert!(app.popup().is_none());
+}

@@ -1,0 +1,11 @@
+//! The terminal face: the engine's events in, its commands out (`run`), and the screen's
+//! state and drawing apart (`app`, `view`, one module per pane and popup, one keymap table).
+
+pub mod app;
+pub mod keymap;
+pub mod panes;
+pub mod popups;
+pub mod route;
+pub mod run;
+pub mod theme;
+pub mod view;

@@ -1,0 +1,143 @@
+//! The detail pane: what the selected route is and when to use it, what it reaches, where
+//! Claude Code connects, its auth and TLS, and the Claude Code entry it would write.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Wrap};
+
+use crate::profile::{Auth, Link, Profile, Scheme, SecretSource};
+use crate::tui::route::Row;
+use crate::tui::theme::Theme;
+
+/// The pane's state: how far it is scrolled.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Detail {
+    pub scroll: u16,
+}
+
+impl Detail {
+    pub fn up(&mut self, lines: u16) {
+        self.scroll = self.scroll.saturating_sub(lines);
+    }
+
+    pub fn down(&mut self, lines: u16) {
+        self.scroll = self.scroll.saturating_add(lines).min(200);
+    }
+}
+
+/// `Label    value`, the label padded so values line up.
+fn field<'a>(label: &'a str, value: impl Into<String>, theme: &Theme) -> Line<'a> {
+    Line::from(vec![Span::styled(format!("{label:<9}"), theme.label()), Span::raw(value.into())])
+}
+
+/// How requests authenticate.
+pub fn auth_summary(profile: &Profile) -> String {
+    match &profile.auth {
+        Auth::None => "none".to_owned(),
+        Auth::Bearer(bearer) => format!("bearer token from ${}", bearer.env),
+        Auth::Jwt(jwt) => {
+            let secret = match &jwt.secret {
+                SecretSource::Kubernetes(r) => {
+                    format!("secret {}/{} key {}", r.namespace, r.name, r.key)
+                }
+                SecretSource::Env(var) => format!("${var}"),
+            };
+            format!("JWT (iss {}, aud {}) signed with {secret}", jwt.issuer, jwt.audience)
+        }
+    }
+}
+
+/// Whether and how the server's certificate is checked.
+pub fn tls_summary(profile: &Profile) -> String {
+    let https = match &profile.link {
+        Link::PortForward(pf) => pf.scheme == Scheme::Https,
+        Link::Direct(direct) => direct.url.as_str().starts_with("https:"),
+        Link::Router(router) => router
+            .gateway_pools
+            .iter()
+            .flat_map(|p| &p.gateways)
+            .any(|g| g.url.as_str().starts_with("https:")),
+    };
+    match &profile.tls {
+        _ if !https => "none (plain HTTP)".to_owned(),
+        Some(tls) if !tls.verify => "NOT verified (tls.verify: false)".to_owned(),
+        Some(tls) if tls.pin_sha256.is_some() => {
+            let pin = tls.pin_sha256.as_ref().map(|p| p.as_str()).unwrap_or_default();
+            format!("verified, pinned to sha256 {}…", pin.get(..16).unwrap_or(pin))
+        }
+        Some(tls) if tls.ca_file.is_some() => {
+            let ca = tls.ca_file.as_ref().map(|p| p.display().to_string()).unwrap_or_default();
+            format!("verified with CA {ca}")
+        }
+        _ => "verified (system roots)".to_owned(),
+    }
+}
+
+/// Every line of the pane for `row`.
+pub fn lines<'a>(row: &'a Row, current_context: Option<&str>, theme: &Theme) -> Vec<Line<'a>> {
+    let profile = match &row.profile {
+        Ok(profile) => profile,
+        Err(error) => {
+            return vec![
+                Line::styled(format!("{} does not load", row.name), theme.title()),
+                Line::styled(error.as_str(), theme.error()),
+                Line::styled("fix the file and start mcp-connect again", theme.fix()),
+            ];
+        }
+    };
+    let mut lines = vec![Line::styled(profile.title.as_str(), theme.title())];
+    let transport = profile.endpoint.transport.as_str();
+    lines.push(field("Route", format!("{}, {transport}", profile.route_kind()), theme));
+    lines.push(field("Target", profile.target(), theme));
+    if let Some((context, why)) = row.context(current_context) {
+        lines.push(field("Context", format!("{context} ({why})"), theme));
+    }
+    if let Some(pod) = &row.view.pod {
+        lines.push(field("Pod", pod.as_str(), theme));
+    }
+    lines.push(field("Local", row.endpoint().unwrap_or_default(), theme));
+    lines.push(field("Auth", auth_summary(profile), theme));
+    lines.push(field("TLS", tls_summary(profile), theme));
+    if !profile.summary.is_empty() {
+        lines.push(Line::raw(profile.summary.as_str()));
+    }
+    let list = |lines: &mut Vec<Line<'a>>, label: &'a str, mark: &str, items: &'a [String]| {
+        for (i, item) in items.iter().enumerate() {
+            let label = if i == 0 { label } else { "" };
+            lines.push(field(label, format!("{mark} {item}"), theme));
+        }
+    };
+    list(&mut lines, "Good", "+", &profile.pros);
+    list(&mut lines, "Bad", "-", &profile.cons);
+    if !profile.when_to_use.is_empty() {
+        lines.push(field("When", profile.when_to_use.as_str(), theme));
+    }
+    let server = profile.client.server_name.as_str();
+    lines.push(Line::styled(format!("Claude Code entry \"{server}\":"), theme.label()));
+    match row.entry() {
+        Some(Ok(entry)) => lines.push(Line::raw(entry.to_json().to_string())),
+        Some(Err(none)) => {
+            lines.push(Line::styled(format!("none yet: {}", none.cause), theme.error()));
+            lines.push(Line::styled(format!("fix: {}", none.fix), theme.fix()));
+        }
+        None => {}
+    }
+    lines
+}
+
+pub fn draw(
+    frame: &mut Frame,
+    area: Rect,
+    row: Option<&Row>,
+    state: &Detail,
+    current_context: Option<&str>,
+    focused: bool,
+    theme: &Theme,
+) {
+    let block = super::block(" Route ", focused, theme);
+    let lines = row.map(|row| lines(row, current_context, theme)).unwrap_or_default();
+    let paragraph =
+        Paragraph::new(lines).block(block).wrap(Wrap { trim: false }).scroll((state.scroll, 0));
+    frame.render_widget(paragraph, area);
+}

@@ -1,0 +1,32 @@
+//! `c`: the `claude mcp add …` command that makes the same entry as `w` would (project scope),
+//! for a user who prefers Claude Code's own CLI. The same text also goes to the log.
+
+use ratatui::Frame;
+use ratatui::text::Line;
+use ratatui::widgets::{Paragraph, Wrap};
+
+use crate::tui::theme::Theme;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claude {
+    pub profile: String,
+    /// The command, or why there is none (cause and fix).
+    pub command: Result<String, (String, String)>,
+}
+
+pub fn draw(frame: &mut Frame, state: &Claude, theme: &Theme) {
+    let title = format!("claude mcp add: {}", state.profile);
+    let inner = super::frame_area(frame, 100, 10, &title, theme);
+    let lines = match &state.command {
+        Ok(command) => vec![
+            Line::raw(command.as_str()),
+            Line::raw(""),
+            Line::styled("(also in the log; w writes it without the claude CLI)", theme.dim()),
+        ],
+        Err((cause, fix)) => vec![
+            Line::styled(cause.as_str(), theme.error()),
+            Line::styled(format!("fix: {fix}"), theme.fix()),
+        ],
+    };
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+}

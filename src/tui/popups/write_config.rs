@@ -1,0 +1,211 @@
+//! `w`: write the route's Claude Code entry. Choose the scope, Enter previews it (a dry run,
+//! shown as a diff), Enter again writes it; a refusal shows its cause and fix, and `f` forces
+//! past an entry mcp-connect did not write.
+
+use std::path::PathBuf;
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Wrap};
+
+use crate::clientconfig::{Outcome, Scope};
+use crate::supervisor::hub::{Command, ConfigWritten, Refused};
+use crate::tui::theme::Theme;
+
+/// The scopes, in the order shown.
+pub const SCOPES: [&str; 3] = ["project", "local", "user"];
+
+/// Where the popup is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    Choose,
+    /// The dry run was sent.
+    Previewing,
+    Preview(ConfigWritten),
+    /// The write was sent.
+    Writing,
+    Written(ConfigWritten),
+    Refused(Refused),
+}
+
+/// What the popup wants after a key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Next {
+    Send(Command),
+    Close,
+    Stay,
+}
+
+#[derive(Debug, Clone)]
+pub struct WriteConfig {
+    pub profile: String,
+    /// The project directory of the project and local scopes.
+    pub dir: PathBuf,
+    /// Index into [`SCOPES`].
+    pub scope: usize,
+    pub force: bool,
+    pub step: Step,
+    /// How far the diff is scrolled.
+    pub scroll: u16,
+}
+
+impl WriteConfig {
+    pub fn new(profile: String, dir: PathBuf) -> WriteConfig {
+        WriteConfig { profile, dir, scope: 0, force: false, step: Step::Choose, scroll: 0 }
+    }
+
+    pub fn scope(&self) -> Scope {
+        match self.scope {
+            0 => Scope::Project { dir: self.dir.clone() },
+            1 => Scope::Local { dir: self.dir.clone() },
+            _ => Scope::User,
+        }
+    }
+
+    fn command(&self, dry_run: bool) -> Command {
+        let (profile, scope, force) = (self.profile.clone(), self.scope(), self.force);
+        Command::WriteConfig { profile, scope, name: None, dry_run, force }
+    }
+
+    /// Picks a scope; anything shown for another scope is dropped.
+    pub fn select(&mut self, scope: usize) {
+        if matches!(self.step, Step::Previewing | Step::Writing) || scope >= SCOPES.len() {
+            return;
+        }
+        (self.scope, self.step, self.force, self.scroll) = (scope, Step::Choose, false, 0);
+    }
+
+    /// Enter: preview, then write, then close.
+    pub fn confirm(&mut self) -> Next {
+        match &self.step {
+            Step::Choose | Step::Refused(_) => {
+                self.step = Step::Previewing;
+                Next::Send(self.command(true))
+            }
+            Step::Preview(preview) if preview.outcome == Outcome::Unchanged => Next::Close,
+            Step::Preview(_) => {
+                self.step = Step::Writing;
+                Next::Send(self.command(false))
+            }
+            Step::Written(_) => Next::Close,
+            Step::Previewing | Step::Writing => Next::Stay,
+        }
+    }
+
+    /// `f`: preview again, replacing an entry that is not mcp-connect's.
+    pub fn force(&mut self) -> Next {
+        match &self.step {
+            Step::Refused(refused) if forcible(refused) => {
+                self.force = true;
+                self.step = Step::Previewing;
+                Next::Send(self.command(true))
+            }
+            _ => Next::Stay,
+        }
+    }
+
+    /// The engine's answer to the command sent last.
+    pub fn answer(&mut self, result: Result<ConfigWritten, Refused>) {
+        self.scroll = 0;
+        self.step = match (&self.step, result) {
+            (Step::Previewing | Step::Writing, Err(refused)) => Step::Refused(refused),
+            (Step::Previewing, Ok(written)) => Step::Preview(written),
+            (Step::Writing, Ok(written)) => Step::Written(written),
+            // Not waiting for anything: an answer to an earlier popup.
+            (step, _) => step.clone(),
+        };
+    }
+
+    pub fn up(&mut self) {
+        match self.step {
+            Step::Choose => self.select(self.scope.saturating_sub(1)),
+            _ => self.scroll = self.scroll.saturating_sub(1),
+        }
+    }
+
+    pub fn down(&mut self) {
+        match self.step {
+            Step::Choose => self.select(self.scope + 1),
+            _ => self.scroll = self.scroll.saturating_add(1),
+        }
+    }
+}
+
+/// Whether forcing would get past the refusal (the entry is someone else's).
+pub fn forcible(refused: &Refused) -> bool {
+    refused.forcible
+}
+
+fn scope_lines<'a>(state: &WriteConfig, theme: &Theme) -> Vec<Line<'a>> {
+    let dir = state.dir.display();
+    let files = [
+        format!("{dir}/.mcp.json (shared with the project)"),
+        format!("~/.claude.json, projects[\"{dir}\"] (you, here)"),
+        "~/.claude.json (you, every project)".to_owned(),
+    ];
+    let lines = SCOPES.iter().zip(files).enumerate().map(|(i, (scope, file))| {
+        let chosen = i == state.scope;
+        let mark = if chosen { "› " } else { "  " };
+        let name = Span::styled(
+            format!("{mark}{scope:<8}"),
+            if chosen { theme.selected() } else { theme.key() },
+        );
+        Line::from(vec![name, Span::styled(format!(" {file}"), theme.dim())])
+    });
+    lines.collect()
+}
+
+fn step_lines<'a>(state: &'a WriteConfig, theme: &Theme) -> Vec<Line<'a>> {
+    let outcome = |w: &ConfigWritten, verb: &str| {
+        Line::styled(format!("{}: {} {verb}", w.file.display(), w.outcome.as_str()), theme.title())
+    };
+    match &state.step {
+        Step::Choose => {
+            vec![Line::styled("p/l/u or j/k choose · enter previews the change", theme.dim())]
+        }
+        Step::Previewing => vec![Line::raw("previewing…")],
+        Step::Writing => vec![Line::raw("writing…")],
+        Step::Preview(w) if w.outcome == Outcome::Unchanged => vec![
+            outcome(w, "(nothing to write)"),
+            Line::styled("already exactly so · enter closes", theme.dim()),
+        ],
+        Step::Preview(w) => {
+            let mut lines = vec![outcome(w, "(preview) · enter writes it · esc cancels")];
+            lines.extend(w.diff.lines().map(|l| Line::styled(l, theme.diff_line(l))));
+            lines
+        }
+        Step::Written(w) => {
+            let mut lines = vec![outcome(w, "· written")];
+            if let Some(backup) = &w.backup {
+                lines.push(Line::styled(format!("backup: {}", backup.display()), theme.dim()));
+            }
+            lines.push(Line::styled("the same with Claude Code's CLI:", theme.dim()));
+            lines.push(Line::raw(w.claude_command.as_str()));
+            lines.push(Line::styled("enter closes", theme.dim()));
+            lines
+        }
+        Step::Refused(refused) => {
+            let mut lines = vec![
+                Line::styled(refused.cause.as_str(), theme.error()),
+                Line::styled(format!("fix: {}", refused.fix), theme.fix()),
+            ];
+            if forcible(refused) {
+                lines.push(Line::styled("f forces it (the old file is backed up)", theme.key()));
+            }
+            lines
+        }
+    }
+}
+
+pub fn draw(frame: &mut Frame, state: &WriteConfig, theme: &Theme) {
+    let area = frame.area();
+    let (width, height) = (area.width.saturating_sub(4).min(100), area.height);
+    let title = format!("Write {}'s Claude Code entry", state.profile);
+    let inner = super::frame_area(frame, width, height, &title, theme);
+    let [scopes, body] =
+        Layout::vertical([Constraint::Length(4), Constraint::Fill(1)]).areas(inner);
+    frame.render_widget(Paragraph::new(scope_lines(state, theme)), scopes);
+    let body_text = Paragraph::new(step_lines(state, theme)).wrap(Wrap { trim: false });
+    frame.render_widget(body_text.scroll((state.scroll, 0)), body);
+}

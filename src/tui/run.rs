@@ -1,0 +1,116 @@
+//! The terminal and the event loop: keys, engine events and a low tick in one `select!`; a
+//! frame only when something changed, at most one per [`FRAME`]; nothing in here awaits the
+//! network. The terminal is restored on quit, on panic (ratatui's hook), and on SIGTERM/SIGHUP.
+
+use std::io;
+use std::time::Duration;
+
+use crossterm::event::{Event as TermEvent, EventStream, KeyEventKind};
+use futures::StreamExt;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::mpsc;
+use tokio::time::{Instant, sleep_until};
+
+use super::app::App;
+use crate::supervisor::hub::{Command, Event};
+
+/// The shortest time between two frames (~60 per second at most).
+const FRAME: Duration = Duration::from_millis(16);
+/// How often the UI wakes with nothing else happening (clocks, spinners).
+const TICK: Duration = Duration::from_secs(1);
+/// How long quitting waits for the engine to stop every route.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(6);
+
+/// Runs the UI until the user quits or a signal ends it; the terminal is restored either way.
+pub async fn run(
+    app: App,
+    commands: mpsc::Sender<Command>,
+    events: mpsc::Receiver<Event>,
+) -> io::Result<()> {
+    let mut terminal = ratatui::try_init()?;
+    let result = event_loop(&mut terminal, app, commands, events).await;
+    let restored = ratatui::try_restore();
+    result.and(restored)
+}
+
+async fn event_loop(
+    terminal: &mut ratatui::DefaultTerminal,
+    mut app: App,
+    commands: mpsc::Sender<Command>,
+    mut events: mpsc::Receiver<Event>,
+) -> io::Result<()> {
+    let mut keys = EventStream::new();
+    let mut term = signal(SignalKind::terminate())?;
+    let mut hup = signal(SignalKind::hangup())?;
+    let mut tick = tokio::time::interval(TICK);
+    let mut quitting: Option<Instant> = None;
+    let mut next_frame = Instant::now();
+    terminal.draw(|frame| app.draw(frame))?;
+    loop {
+        let frame_due = app.dirty_peek().then_some(next_frame);
+        tokio::select! {
+            key = keys.next() => match key {
+                Some(Ok(TermEvent::Key(key))) if key.kind == KeyEventKind::Press => {
+                    for command in app.on_key(key) {
+                        if command == Command::Shutdown {
+                            quitting.get_or_insert_with(Instant::now);
+                        }
+                        send(&commands, command);
+                    }
+                }
+                Some(Ok(TermEvent::Resize(..))) => app.on_resize(),
+                Some(Ok(_)) => {}
+                // The terminal is gone: stop as for a signal.
+                Some(Err(_)) | None => {
+                    quitting.get_or_insert_with(Instant::now);
+                    send(&commands, Command::Shutdown);
+                }
+            },
+            event = events.recv() => match event {
+                Some(Event::ShutDown) | None => break,
+                Some(event) => {
+                    app.on_event(event);
+                    // Take what else is waiting, so a burst costs one frame, not one each.
+                    for _ in 0..4096 {
+                        match events.try_recv() {
+                            Ok(Event::ShutDown) => return Ok(()),
+                            Ok(event) => app.on_event(event),
+                            Err(_) => break,
+                        }
+                    }
+                }
+            },
+            _ = tick.tick() => app.on_tick(),
+            _ = term.recv() => {
+                quitting.get_or_insert_with(Instant::now);
+                send(&commands, Command::Shutdown);
+            }
+            _ = hup.recv() => {
+                quitting.get_or_insert_with(Instant::now);
+                send(&commands, Command::Shutdown);
+            }
+            () = sleep_until(frame_due.unwrap_or_else(far_future)), if frame_due.is_some() => {}
+        }
+        if app.should_quit() || quitting.is_some_and(|at| at.elapsed() > SHUTDOWN_GRACE) {
+            break;
+        }
+        if app.dirty_peek() && Instant::now() >= next_frame {
+            app.dirty();
+            terminal.draw(|frame| app.draw(frame))?;
+            next_frame = Instant::now() + FRAME;
+        }
+    }
+    Ok(())
+}
+
+/// Hands a command to the engine without waiting: the engine drains its queue quickly, and a
+/// full queue means the user is pressing faster than anything can happen.
+fn send(commands: &mpsc::Sender<Command>, command: Command) {
+    if let Err(error) = commands.try_send(command) {
+        tracing::warn!(%error, "engine busy; command dropped");
+    }
+}
+
+fn far_future() -> Instant {
+    Instant::now() + Duration::from_secs(86_400)
+}

@@ -1,0 +1,129 @@
+//! The screen as a user sees it, as committed insta snapshots (ratatui's `TestBackend`): the
+//! main screen in each route state, the help popup and the write-config popup, at 80×24 and
+//! 120×40. Latency figures are fixed by the fixtures, so nothing volatile reaches a snapshot.
+
+use crossterm::event::KeyCode;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::style::Color;
+
+use super::App;
+use super::fixtures::{self, ROUTE, app, ch, key};
+use crate::supervisor::hub::Event;
+use crate::tui::theme::Theme;
+
+const SIZES: [(u16, u16); 2] = [(80, 24), (120, 40)];
+
+fn terminal(app: &App, (width, height): (u16, u16)) -> Terminal<TestBackend> {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("a test terminal");
+    terminal.draw(|frame| app.draw(frame)).expect("drawing into a test buffer");
+    terminal
+}
+
+/// Snapshots `app` at each size as `NAME_WxH`.
+fn snapshot(name: &str, app: &App) {
+    let mut settings = insta::Settings::clone_current();
+    settings.set_prepend_module_to_snapshot(false);
+    settings.set_omit_expression(true);
+    settings.bind(|| {
+        for size in SIZES {
+            let terminal = terminal(app, size);
+            insta::assert_snapshot!(format!("{name}_{}x{}", size.0, size.1), terminal.backend());
+        }
+    });
+}
+
+fn with_events(events: Vec<Event>) -> App {
+    let mut app = app();
+    events.into_iter().for_each(|e| app.on_event(e));
+    app
+}
+
+#[test]
+fn main_screen_stopped() {
+    snapshot("main_stopped", &app());
+}
+
+#[test]
+fn main_screen_starting() {
+    snapshot("main_starting", &with_events(fixtures::starting()));
+}
+
+#[test]
+fn main_screen_healthy_with_latency() {
+    let mut app = with_events(fixtures::healthy());
+    app.on_key(key(KeyCode::Enter));
+    snapshot("main_healthy", &app);
+}
+
+#[test]
+fn main_screen_slow() {
+    snapshot("main_slow", &with_events(fixtures::slow()));
+}
+
+#[test]
+fn main_screen_down_with_cause_and_fix() {
+    snapshot("main_down", &with_events(fixtures::down()));
+}
+
+#[test]
+fn main_screen_failed() {
+    snapshot("main_failed", &with_events(fixtures::failed()));
+}
+
+#[test]
+fn help_popup() {
+    let mut app = app();
+    app.on_key(ch('?'));
+    snapshot("help", &app);
+}
+
+#[test]
+fn write_config_popup_with_diff() {
+    let mut app = app();
+    app.on_key(ch('w'));
+    app.on_key(key(KeyCode::Enter));
+    app.on_event(Event::Config { profile: ROUTE.into(), result: Ok(fixtures::preview()) });
+    snapshot("write_config_preview", &app);
+}
+
+#[test]
+fn no_color_draws_no_colour_and_the_colour_theme_does() {
+    let colours = |theme: Theme| {
+        let mut app = with_events(fixtures::down());
+        app.theme = theme;
+        let terminal = terminal(&app, (80, 24));
+        let cells = terminal.backend().buffer().content().to_vec();
+        cells.iter().filter(|c| c.fg != Color::Reset || c.bg != Color::Reset).count()
+    };
+    assert_eq!(colours(Theme::plain()), 0);
+    assert!(colours(Theme::colored()) > 0);
+}
+
+#[test]
+fn a_profile_that_does_not_load_is_listed_with_its_error() {
+    let header = super::Header::default();
+    let broken = vec![("mine".to_owned(), "mine.yaml:3:1: unknown field `lnk`".to_owned())];
+    let app = App::new(Vec::new(), broken, header, fixtures::DIR.into(), Theme::plain());
+    let screen = terminal(&app, (80, 24)).backend().to_string();
+    assert!(screen.contains("! mine"), "{screen}");
+    assert!(screen.contains("mine.yaml:3:1: unknown field"), "{screen}");
+    assert!(screen.contains("kubeconfig none found  context none"), "{screen}");
+}
+
+#[test]
+fn every_popup_draws_at_any_size() {
+    let mut app = with_events(fixtures::healthy());
+    for size in [(1, 1), (20, 5), (40, 10), (80, 3), (80, 24), (200, 60)] {
+        terminal(&app, size);
+        for popup in ['?', 'w', 'x', 'e', 'c'] {
+            app.on_key(ch(popup));
+            assert!(app.popup().is_some(), "{popup} opens a popup");
+            terminal(&app, size);
+            app.on_key(key(KeyCode::Esc));
+        }
+        app.on_key(ch('/'));
+        terminal(&app, size);
+        app.on_key(key(KeyCode::Esc));
+    }
+}
