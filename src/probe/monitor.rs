@@ -1,9 +1,10 @@
 //! Live health of a running route: one kept session, a `ping` every interval, latency figures
 //! after each, and the health state whenever it changes. Plain events out; no terminal.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::mpsc;
+use tokio::sync::{Notify, mpsc};
 use tokio_util::sync::CancellationToken;
 
 use super::diagnose::{Diagnosis, Hints, diagnose};
@@ -23,6 +24,9 @@ pub struct MonitorOptions {
     /// Samples kept for a sparkline.
     pub history: usize,
     pub hints: Hints,
+    /// Notified when the caller learns of trouble (a forward lost its pod, a connection
+    /// failed): the next check runs at once instead of at the end of the interval.
+    pub check_now: Option<Arc<Notify>>,
 }
 
 impl Default for MonitorOptions {
@@ -33,6 +37,7 @@ impl Default for MonitorOptions {
             window: 30,
             history: 120,
             hints: Hints::default(),
+            check_now: None,
         }
     }
 }
@@ -88,9 +93,16 @@ pub async fn monitor(
             let _ = events.send(ProbeEvent::Health(health.clone())).await;
             last = Some(health);
         }
+        let poked = async {
+            match &watch.options.check_now {
+                Some(notify) => notify.notified().await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             _ = cancel.cancelled() => break,
             _ = tokio::time::sleep(watch.options.interval) => {}
+            () = poked => {}
         }
     }
     if let Some((session, _)) = watch.session.take() {

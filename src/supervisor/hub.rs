@@ -4,9 +4,10 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::mpsc;
+use tokio::sync::{Notify, mpsc};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -209,8 +210,19 @@ impl Hub {
         }
     }
 
+    /// Answers a command about a profile the engine does not know, so no face waits forever.
+    fn unknown(&self, name: &str) {
+        let cause = format!("no profile named {name:?}");
+        let fix = "reload the profiles (restart mcp-connect)".to_owned();
+        let event = RouteEvent::Lifecycle(Lifecycle::Failed { cause, fix });
+        let _ = self.events.try_send(Event::Route { profile: name.to_owned(), event });
+    }
+
     fn start(&mut self, name: &str) {
-        let Some(profile) = self.profile(name).cloned() else { return };
+        let Some(profile) = self.profile(name).cloned() else {
+            self.unknown(name);
+            return;
+        };
         let cancel = CancellationToken::new();
         let route = Route {
             profile,
@@ -233,7 +245,10 @@ impl Hub {
     }
 
     fn diagnose(&self, name: &str) {
-        let Some(profile) = self.profile(name) else { return };
+        let Some(profile) = self.profile(name) else {
+            self.unknown(name);
+            return;
+        };
         let (profile, port) = (profile.clone(), self.run_options(name).local_port);
         let events = self.events.clone();
         tokio::spawn(async move {
@@ -263,7 +278,11 @@ impl Hub {
             let _ = events.try_send(refuse("no config directory is set".into(), "set HOME"));
             return;
         };
-        let Some(profile) = self.profile(&name) else { return };
+        let Some(profile) = self.profile(&name) else {
+            let _ = events
+                .try_send(refuse(format!("no profile named {name:?}"), "restart mcp-connect"));
+            return;
+        };
         let entry = match Entry::for_profile(profile, self.run_options(&name).local_port) {
             Ok(entry) => entry,
             Err(why) => {
@@ -314,14 +333,11 @@ impl Route {
         match plan(&self.profile, &self.options) {
             Plan::Forward { spec, context } => {
                 let (tx, mut rx) = mpsc::channel(256);
-                let forward = tokio::spawn(run_forward(
-                    spec,
-                    context,
-                    self.options.kubeconfig.clone(),
-                    tx,
-                    cancel.clone(),
-                ));
-                let mut watching = false;
+                let kubeconfig = self.options.kubeconfig.clone();
+                let forward =
+                    tokio::spawn(run_forward(spec, context, kubeconfig, tx, cancel.clone()));
+                let trouble = Arc::new(Notify::new());
+                let mut watching = None;
                 while let Some(event) = rx.recv().await {
                     let lifecycle = match &event {
                         ForwardEvent::State(ForwardState::Listening { url, .. }) => {
@@ -332,22 +348,34 @@ impl Route {
                         }
                         _ => None,
                     };
+                    // Trouble on the link: health is checked now, not at the next interval.
+                    if matches!(
+                        event,
+                        ForwardEvent::ConnectionError { .. }
+                            | ForwardEvent::State(
+                                ForwardState::Reconnecting { .. }
+                                    | ForwardState::WaitingForPod { .. }
+                            )
+                    ) {
+                        trouble.notify_one();
+                    }
                     let listening = matches!(lifecycle, Some(Lifecycle::Running { .. }));
                     self.send(RouteEvent::Forward(event)).await;
                     if let Some(lifecycle) = lifecycle {
                         self.send(RouteEvent::Lifecycle(lifecycle)).await;
                     }
-                    if listening && !watching {
-                        watching = true;
-                        self.watch(cancel.clone());
+                    if listening && watching.is_none() {
+                        watching = Some(self.watch(cancel.clone(), Some(trouble.clone())));
                     }
                 }
                 let _ = forward.await;
+                finish(watching).await;
             }
             Plan::Direct { url } => {
                 self.send(RouteEvent::Lifecycle(Lifecycle::Running { url })).await;
-                self.watch(cancel.clone());
+                let watching = self.watch(cancel.clone(), None);
                 cancel.cancelled().await;
+                finish(Some(watching)).await;
             }
             Plan::Router => {
                 let cause = format!(
@@ -362,13 +390,14 @@ impl Route {
         self.send(RouteEvent::Lifecycle(Lifecycle::Stopped)).await;
     }
 
-    /// Watches the route's health until `cancel`.
-    fn watch(&self, cancel: CancellationToken) {
+    /// Watches the route's health until `cancel`; the handle ends once every health event of
+    /// this run has been passed on.
+    fn watch(&self, cancel: CancellationToken, trouble: Option<Arc<Notify>>) -> JoinHandle<()> {
         let (tx, mut rx) = mpsc::channel(64);
         let (events, name) = (self.events.clone(), self.profile.name.to_string());
         match probe::from_profile::target(&self.profile, self.options.local_port) {
             Ok((target, hints)) => {
-                let options = MonitorOptions { hints, ..self.monitor.clone() };
+                let options = MonitorOptions { hints, check_now: trouble, ..self.monitor.clone() };
                 tokio::spawn(probe::monitor(target, options, tx, cancel));
             }
             Err(why) => {
@@ -383,6 +412,13 @@ impl Route {
                     break;
                 }
             }
-        });
+        })
+    }
+}
+
+/// Waits for a run's health events to be passed on, so that none arrives after `Stopped`.
+async fn finish(watching: Option<JoinHandle<()>>) {
+    if let Some(watching) = watching {
+        let _ = tokio::time::timeout(Duration::from_secs(5), watching).await;
     }
 }
