@@ -9,9 +9,7 @@ use mcp_connect::lab::world::{LabOptions, SerenaBackend};
 use mcp_connect::paths::Dirs;
 use mcp_connect::profile::{Catalog, UserDir};
 use mcp_connect::supervisor::RunOptions;
-use mcp_connect::supervisor::hub;
-use mcp_connect::tui::panes::header::Header;
-use mcp_connect::{clientconfig, kubeconfig, logging, probe};
+use mcp_connect::{kubeconfig, logging, probe};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -119,42 +117,16 @@ fn main() -> ExitCode {
         }
         Command::Config(command) => commands::config::run(command, &catalog, &dirs.state),
         Command::Tui => {
-            let kube = kubeconfig::load(cli.kubeconfig.as_deref());
-            let header = match &kube {
-                Ok(loaded) => Header {
-                    kubeconfig_files: loaded.files.clone(),
-                    current_context: cli
-                        .context
-                        .clone()
-                        .or(loaded.current_context().map(str::to_owned)),
-                    contexts: loaded.contexts().map(str::to_owned).collect(),
-                },
-                Err(_) => Header::default(),
-            };
-            let (Ok(home), Ok(cwd)) = (etcetera::home_dir(), std::env::current_dir()) else {
-                return report(&"cannot find the home or current directory", "set HOME");
-            };
-            let setup = match &cli.context {
-                Some(context) => catalog
-                    .entries()
-                    .iter()
-                    .map(|e| hub::Command::Override {
-                        profile: e.name.clone(),
-                        context: Some(context.clone()),
-                        local_port: None,
-                    })
-                    .collect(),
-                None => Vec::new(),
-            };
-            let launch = commands::tui::Launch {
-                catalog: &catalog,
-                kubeconfig: cli.kubeconfig.clone(),
-                header,
-                writer: clientconfig::Writer::new(&home, &dirs.state),
-                project_dir: cwd,
-                setup,
-            };
-            runtime().block_on(commands::tui::run(launch))
+            let launch = commands::tui::over_kubeconfig(
+                &catalog,
+                cli.kubeconfig.clone(),
+                cli.context.clone(),
+                &dirs.state,
+            );
+            match launch {
+                Ok(launch) => runtime().block_on(commands::tui::run(launch)),
+                Err(code) => code,
+            }
         }
         Command::Demo { serena } => {
             let serena = match serena {

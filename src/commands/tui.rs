@@ -1,6 +1,6 @@
 //! `mcp-connect tui` and `demo`: the engine in tasks, the terminal face on top.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use crate::clientconfig::Writer;
@@ -23,6 +23,42 @@ pub struct Launch<'c> {
     pub project_dir: PathBuf,
     /// Sent to the engine before the first frame (e.g. the demo's free local ports).
     pub setup: Vec<Command>,
+}
+
+/// The screen over the user's kubeconfig (`--kubeconfig`, `$KUBECONFIG`, `~/.kube/config`),
+/// writing configs for the current directory's project and the user's own Claude Code files.
+pub fn over_kubeconfig<'c>(
+    catalog: &'c Catalog,
+    kubeconfig: Option<PathBuf>,
+    context: Option<String>,
+    state: &Path,
+) -> Result<Launch<'c>, ExitCode> {
+    // A missing kubeconfig is not fatal here: the screen shows each route's error and fix.
+    let header = match crate::kubeconfig::load(kubeconfig.as_deref()) {
+        Ok(loaded) => Header {
+            kubeconfig_files: loaded.files.clone(),
+            current_context: context.clone().or(loaded.current_context().map(str::to_owned)),
+            contexts: loaded.contexts().map(str::to_owned).collect(),
+        },
+        Err(_) => Header::default(),
+    };
+    let (Ok(home), Ok(project_dir)) = (etcetera::home_dir(), std::env::current_dir()) else {
+        return Err(report(&"cannot find the home or current directory", "set HOME"));
+    };
+    let setup = match context {
+        Some(context) => catalog
+            .entries()
+            .iter()
+            .map(|e| Command::Override {
+                profile: e.name.clone(),
+                context: Some(context.clone()),
+                local_port: None,
+            })
+            .collect(),
+        None => Vec::new(),
+    };
+    let writer = Writer::new(&home, state);
+    Ok(Launch { catalog, kubeconfig, header, writer, project_dir, setup })
 }
 
 pub async fn run(launch: Launch<'_>) -> ExitCode {
