@@ -82,6 +82,11 @@ pub enum Lifecycle {
     Running {
         url: String,
     },
+    /// Running, but its health cannot be watched (e.g. it needs a token this version cannot
+    /// mint): why.
+    Unwatched {
+        reason: String,
+    },
     /// It cannot run: cause and fix.
     Failed {
         cause: String,
@@ -401,8 +406,8 @@ impl Route {
                 tokio::spawn(probe::monitor(target, options, tx, cancel));
             }
             Err(why) => {
-                let note = ProbeEvent::Note(format!("health not watched: {}", why.cause));
-                let _ = tx.try_send(note);
+                let event = RouteEvent::Lifecycle(Lifecycle::Unwatched { reason: why.cause });
+                let _ = self.events.try_send(Event::Route { profile: name.clone(), event });
             }
         }
         tokio::spawn(async move {

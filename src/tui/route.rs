@@ -16,6 +16,8 @@ use crate::supervisor::hub::{Lifecycle, RouteEvent};
 pub enum Status {
     Stopped,
     Starting,
+    /// Running, with its health not watched.
+    Running,
     Healthy,
     Slow,
     Down,
@@ -30,6 +32,7 @@ impl Status {
         match self {
             Status::Stopped => "○",
             Status::Starting => "◌",
+            Status::Running => "◎",
             Status::Healthy => "●",
             Status::Slow => "◐",
             Status::Down => "▼",
@@ -42,6 +45,7 @@ impl Status {
         match self {
             Status::Stopped => "stopped",
             Status::Starting => "starting",
+            Status::Running => "running",
             Status::Healthy => "healthy",
             Status::Slow => "slow",
             Status::Down => "down",
@@ -52,7 +56,10 @@ impl Status {
 
     /// Whether the route is running (its health events still count).
     fn live(self) -> bool {
-        matches!(self, Status::Starting | Status::Healthy | Status::Slow | Status::Down)
+        matches!(
+            self,
+            Status::Starting | Status::Running | Status::Healthy | Status::Slow | Status::Down
+        )
     }
 }
 
@@ -170,6 +177,10 @@ impl RouteView {
                 if self.status == Status::Starting {
                     self.hint = Some(format!("serving at {url}; first health check…"));
                 }
+            }
+            Lifecycle::Unwatched { reason } => {
+                self.status = Status::Running;
+                self.hint = Some(format!("health not watched: {reason}"));
             }
             Lifecycle::Failed { cause, fix } => {
                 self.status = Status::Failed;

@@ -45,6 +45,7 @@ impl Theme {
         match status {
             Status::Stopped => self.fg(Color::DarkGray),
             Status::Starting => self.fg(Color::Cyan),
+            Status::Running => self.fg(Color::Blue),
             Status::Healthy => self.fg(Color::Green),
             Status::Slow => self.fg(Color::Yellow),
             Status::Down | Status::Failed => self.fg(Color::Red).add_modifier(Modifier::BOLD),

@@ -66,6 +66,7 @@ fn route(profile: &str, event: &RouteEvent) -> Option<LogLine> {
             match lifecycle {
                 Lifecycle::Starting => "starting".to_owned(),
                 Lifecycle::Running { url } => format!("running at {url}"),
+                Lifecycle::Unwatched { reason } => format!("health not watched: {reason}"),
                 Lifecycle::Failed { cause, fix } => format!("failed: {cause}; fix: {fix}"),
                 Lifecycle::Stopped => "stopped".to_owned(),
             },
