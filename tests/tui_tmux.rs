@@ -249,6 +249,9 @@ fn demo_in_a_real_terminal_activates_writes_switches_and_quits_cleanly() {
         Some("○ stopped — enter starts it, d probes it"),
         "{screen}"
     );
+    // The demo runs its forwards on free ports, and the screen shows the port they will use.
+    let planned = local_port(&screen).expect("the detail pane shows the local endpoint");
+    assert_ne!(planned, 8080, "the demo's own port, not the profile's:\n{screen}");
     assert_eq!(tmux.display("#{alternate_on}"), "1", "the TUI draws on the alternate screen");
     assert_eq!(tmux.display("#{cursor_flag}"), "0", "the TUI hides the cursor");
 
@@ -277,7 +280,9 @@ fn demo_in_a_real_terminal_activates_writes_switches_and_quits_cleanly() {
     assert_eq!([stats[0], stats[2], stats[4]], ["last", "p50", "p95"], "{screen}");
     assert!([stats[1], stats[3], stats[5]].into_iter().all(is_latency), "{screen}");
     let port = local_port(&screen).expect("the detail pane shows the local endpoint");
+    assert_eq!(port, planned, "the route runs where the screen said it would");
     let url = format!("http://127.0.0.1:{port}/mcp");
+    assert!(screen.contains(&format!("\"url\":\"{url}\"")), "the entry it would write:\n{screen}");
     assert!(
         screen.contains(&format!("engine  serena-direct: running at {url}")),
         "the log pane says where it runs:\n{screen}"

@@ -69,13 +69,15 @@ pub async fn run(launch: Launch<'_>) -> ExitCode {
         writer: Some(launch.writer),
     };
     let (commands, events, engine) = hub::spawn(profiles, options);
+    let mut app =
+        App::from_catalog(launch.catalog, launch.header, launch.project_dir, Theme::from_env());
     for command in launch.setup {
+        // The screen shows what the engine runs: the same ports and contexts.
+        app.preset(&command);
         if commands.send(command).await.is_err() {
             return report(&"the engine stopped before the screen opened", "see the log file");
         }
     }
-    let app =
-        App::from_catalog(launch.catalog, launch.header, launch.project_dir, Theme::from_env());
     let result = crate::tui::run::run(app, commands, events).await;
     // The command channel is closed now: the engine stops every route and ends.
     let _ = tokio::time::timeout(std::time::Duration::from_secs(6), engine).await;
