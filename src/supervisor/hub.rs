@@ -353,13 +353,15 @@ impl Route {
                         }
                         _ => None,
                     };
-                    // Trouble on the link: health is checked now, not at the next interval.
+                    // Trouble on the link, or back on a pod after it: health is checked now,
+                    // not at the next interval.
                     if matches!(
                         event,
                         ForwardEvent::ConnectionError { .. }
                             | ForwardEvent::State(
                                 ForwardState::Reconnecting { .. }
                                     | ForwardState::WaitingForPod { .. }
+                                    | ForwardState::Listening { .. }
                             )
                     ) {
                         trouble.notify_one();

@@ -218,6 +218,18 @@ impl RouteView {
                 self.problem = Some(Problem { cause: cause.clone(), fix: fix.clone() });
             }
             ForwardState::Stopped => {}
+            // The link lost its pod under a working route: down now, not at the next check.
+            ForwardState::WaitingForPod { .. } | ForwardState::Reconnecting { .. }
+                if matches!(self.status, Status::Healthy | Status::Slow | Status::Running) =>
+            {
+                self.status = Status::Down;
+                self.problem = Some(Problem {
+                    cause: state.hint(),
+                    fix: "nothing to do if a pod comes back: the forward follows it on its own"
+                        .to_owned(),
+                });
+                self.hint = None;
+            }
             ForwardState::Starting
             | ForwardState::WaitingForPod { .. }
             | ForwardState::Reconnecting { .. } => self.hint = Some(state.hint()),
@@ -306,5 +318,25 @@ mod tests {
             ..LatencySummary::default()
         })));
         assert_eq!(view.latency, LatencySummary::default());
+    }
+
+    #[test]
+    fn a_healthy_route_that_loses_its_pod_is_down_at_once_and_comes_back() {
+        use crate::probe::rpc::ServerInfo;
+        use crate::probe::{Health, Wire};
+        let mut view = RouteView::default();
+        view.apply(&RouteEvent::Lifecycle(Lifecycle::Starting));
+        let server =
+            ServerInfo { name: "s".into(), version: "1".into(), protocol_version: "p".into() };
+        let healthy = Health::Healthy { server, wire: Wire::StreamableHttp, tools: 3 };
+        view.apply(&RouteEvent::Probe(ProbeEvent::Health(healthy.clone())));
+        assert_eq!(view.status, Status::Healthy);
+        let why = "pod serena-mcp-1 is no longer Ready".to_owned();
+        view.apply(&RouteEvent::Forward(ForwardEvent::State(ForwardState::Reconnecting { why })));
+        assert_eq!(view.status, Status::Down);
+        let cause = view.problem.as_ref().map(|p| p.cause.as_str());
+        assert_eq!(cause, Some("reconnecting: pod serena-mcp-1 is no longer Ready"));
+        view.apply(&RouteEvent::Probe(ProbeEvent::Health(healthy)));
+        assert_eq!((view.status, view.problem.is_none()), (Status::Healthy, true));
     }
 }
