@@ -265,3 +265,23 @@ async fn a_profile_whose_forward_is_not_running_says_to_start_it() {
     assert!(run.stdout().contains("nothing is listening at 127.0.0.1:"), "{}", run.stdout());
     assert!(run.stdout().contains("`mcp-connect up serena-direct`"), "{}", run.stdout());
 }
+
+#[tokio::test]
+async fn a_check_asked_for_is_answered_at_once_even_when_nothing_changed() {
+    let lab = server(McpServerOptions::default()).await;
+    let poke = std::sync::Arc::new(tokio::sync::Notify::new());
+    let options = MonitorOptions {
+        interval: Duration::from_secs(3600),
+        check_now: Some(poke.clone()),
+        ..MonitorOptions::default()
+    };
+    let (tx, mut events) = mpsc::channel(64);
+    let cancel = CancellationToken::new();
+    let watched = tokio::spawn(probe::monitor(target(&lab.url()), options, tx, cancel.clone()));
+    assert!(matches!(next_health(&mut events).await, Health::Healthy { .. }));
+    // An hour to the next check: only the poke can bring an answer within the deadline.
+    poke.notify_one();
+    assert!(matches!(next_health(&mut events).await, Health::Healthy { .. }));
+    cancel.cancel();
+    watched.await.unwrap();
+}

@@ -59,7 +59,8 @@ pub enum ProbeEvent {
     Note(String),
 }
 
-/// Watches `target` until `cancel`; ends its session on the way out.
+/// Watches `target` until `cancel`; ends its session on the way out. Health is sent when it
+/// changes, and after every check asked for through [`MonitorOptions::check_now`].
 pub async fn monitor(
     target: Target,
     options: MonitorOptions,
@@ -77,6 +78,9 @@ pub async fn monitor(
     let latency = Latency::new(options.window, options.history);
     let mut watch = Watch { http, target, options, latency, session: None };
     let mut last: Option<Health> = None;
+    // A check asked for through `check_now` is answered even when nothing changed: the caller
+    // may have shown trouble of its own meanwhile.
+    let mut asked = false;
     loop {
         let checked = tokio::select! {
             _ = cancel.cancelled() => break,
@@ -89,7 +93,7 @@ pub async fn monitor(
         if sample {
             let _ = events.send(ProbeEvent::Latency(watch.latency.summary())).await;
         }
-        if last.as_ref() != Some(&health) {
+        if asked || last.as_ref() != Some(&health) {
             let _ = events.send(ProbeEvent::Health(health.clone())).await;
             last = Some(health);
         }
@@ -99,11 +103,11 @@ pub async fn monitor(
                 None => std::future::pending().await,
             }
         };
-        tokio::select! {
+        asked = tokio::select! {
             _ = cancel.cancelled() => break,
-            _ = tokio::time::sleep(watch.options.interval) => {}
-            () = poked => {}
-        }
+            _ = tokio::time::sleep(watch.options.interval) => false,
+            () = poked => true,
+        };
     }
     if let Some((session, _)) = watch.session.take() {
         session.close().await;
