@@ -78,6 +78,10 @@ pub async fn run(
         };
         let Some(event) = event else { break };
         tracing::info!(?event, "forward");
+        // Routine (idle connections closed by the server): logged, not printed.
+        if matches!(event, ForwardEvent::PodClosed { .. }) {
+            continue;
+        }
         let line = if json { json_line(&event).to_string() } else { text_line(&event) };
         emit(&mut out, &line, &cancel);
         if let ForwardEvent::State(ForwardState::Listening { .. }) = &event
@@ -139,6 +143,7 @@ pub fn text_line(event: &ForwardEvent) -> String {
             format!("connection error [{pod}]: {message}")
         }
         ForwardEvent::Warning { message } => format!("warning: {message}"),
+        ForwardEvent::PodClosed { pod } => format!("closed by the pod's side [{pod}]"),
     }
 }
 
@@ -165,5 +170,6 @@ pub fn json_line(event: &ForwardEvent) -> Value {
             json!({"event": "connection-error", "pod": pod, "message": message})
         }
         ForwardEvent::Warning { message } => json!({"event": "warning", "message": message}),
+        ForwardEvent::PodClosed { pod } => json!({"event": "pod-closed", "pod": pod}),
     }
 }

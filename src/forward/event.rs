@@ -67,4 +67,9 @@ pub enum ForwardEvent {
     Warning {
         message: String,
     },
+    /// The pod's side ended a connection before the local client did: a server closing an idle
+    /// connection, or a backend that went away. Not shown on its own; a health check follows.
+    PodClosed {
+        pod: String,
+    },
 }

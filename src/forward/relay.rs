@@ -1,6 +1,6 @@
 //! One local connection carried to the pod over its own port-forward stream.
 
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncWriteExt, DuplexStream};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch};
 
@@ -22,14 +22,16 @@ pub async fn relay(
         return;
     }
     let mut carried = false;
+    let mut pod_first = false;
     let outcome = {
-        let copy = tokio::io::copy_bidirectional(&mut tcp, &mut stream);
+        let copy = two_way(&mut tcp, &mut stream);
         tokio::pin!(copy);
         let mut error_seen = false;
         loop {
             tokio::select! {
-                copied = &mut copy => {
+                (copied, pod_closed_first) = &mut copy => {
                     carried = copied.as_ref().is_ok_and(|(up, down)| *up > 0 || *down > 0);
+                    pod_first = pod_closed_first;
                     break copied.err().map(|e| e.to_string());
                 }
                 message = &mut error, if !error_seen => {
@@ -50,7 +52,44 @@ pub async fn relay(
         )),
         (None, _) => None,
     };
-    if let Some(message) = message {
-        let _ = events.send(ForwardEvent::ConnectionError { pod, message }).await;
+    match message {
+        Some(message) => {
+            let _ = events.send(ForwardEvent::ConnectionError { pod, message }).await;
+        }
+        None if pod_first && carried => {
+            let _ = events.send(ForwardEvent::PodClosed { pod }).await;
+        }
+        None => {}
+    }
+}
+
+/// Copies both ways, as `copy_bidirectional` does (one side's end shuts the other's writing
+/// half down, then the other direction drains), and also answers whether the pod's side ended
+/// first.
+async fn two_way(
+    tcp: &mut TcpStream,
+    pod: &mut DuplexStream,
+) -> (std::io::Result<(u64, u64)>, bool) {
+    let (mut from_client, mut to_client) = tcp.split();
+    let (mut from_pod, mut to_pod) = tokio::io::split(pod);
+    let up = async {
+        let n = tokio::io::copy(&mut from_client, &mut to_pod).await?;
+        to_pod.shutdown().await.map(|()| n)
+    };
+    let down = async {
+        let n = tokio::io::copy(&mut from_pod, &mut to_client).await?;
+        to_client.shutdown().await.map(|()| n)
+    };
+    tokio::pin!(up, down);
+    tokio::select! {
+        up_done = &mut up => {
+            let down_done = down.await;
+            (up_done.and_then(|u| down_done.map(|d| (u, d))), false)
+        }
+        down_done = &mut down => {
+            let pod_first = down_done.is_ok();
+            let up_done = up.await;
+            (up_done.and_then(|u| down_done.map(|d| (u, d))), pod_first)
+        }
     }
 }

@@ -358,6 +358,7 @@ impl Route {
                     if matches!(
                         event,
                         ForwardEvent::ConnectionError { .. }
+                            | ForwardEvent::PodClosed { .. }
                             | ForwardEvent::State(
                                 ForwardState::Reconnecting { .. }
                                     | ForwardState::WaitingForPod { .. }

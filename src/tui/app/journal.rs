@@ -78,6 +78,8 @@ fn route(profile: &str, event: &RouteEvent) -> Option<LogLine> {
                 (Source::Forward, format!("a connection to {pod} failed: {message}"))
             }
             ForwardEvent::Warning { message } => (Source::Forward, format!("warning: {message}")),
+            // Routine on its own; the health check it triggers says whether it mattered.
+            ForwardEvent::PodClosed { .. } => return None,
         },
         RouteEvent::Probe(event) => (
             Source::Probe,
