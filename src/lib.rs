@@ -7,6 +7,7 @@
 pub mod cli;
 pub mod clientconfig;
 pub mod commands;
+pub mod files;
 pub mod forward;
 pub mod kubeconfig;
 pub mod lab;

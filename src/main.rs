@@ -7,7 +7,7 @@ use mcp_connect::cli::{Cli, Command};
 use mcp_connect::commands::{self, report};
 use mcp_connect::lab::world::{LabOptions, SerenaBackend};
 use mcp_connect::paths::Dirs;
-use mcp_connect::profile::{Catalog, UserDir};
+use mcp_connect::profile::{Catalog, ProfileStore, UserDir};
 use mcp_connect::supervisor::RunOptions;
 use mcp_connect::{kubeconfig, logging, probe};
 
@@ -122,6 +122,7 @@ fn main() -> ExitCode {
                 cli.kubeconfig.clone(),
                 cli.context.clone(),
                 &dirs.state,
+                ProfileStore::new(user_dir.path().to_owned(), &dirs.state),
             );
             match launch {
                 Ok(launch) => runtime().block_on(commands::tui::run(launch)),
@@ -134,7 +135,7 @@ fn main() -> ExitCode {
                 false => SerenaBackend::Reference,
             };
             let options = LabOptions { serena, ..LabOptions::default() };
-            runtime().block_on(commands::demo::run(&catalog, &dirs.state, options))
+            runtime().block_on(commands::demo::run(&dirs.state, options))
         }
         Command::Lab { serena } => {
             let serena = match serena {

@@ -8,8 +8,10 @@ use std::time::Duration;
 use mcp_connect::clientconfig::{Outcome, Scope, Writer};
 use mcp_connect::lab::world::{Lab, LabOptions};
 use mcp_connect::probe::{self, Health, MonitorOptions, ProbeEvent};
-use mcp_connect::profile::{Catalog, Profile, UserDir};
-use mcp_connect::supervisor::hub::{self, Command, Event, HubOptions, Lifecycle, RouteEvent};
+use mcp_connect::profile::{Catalog, Link, Port, Profile, ProfileStore, UserDir};
+use mcp_connect::supervisor::hub::{
+    self, Command, Event, HubOptions, Lifecycle, RouteEvent, SavedProfile,
+};
 use tokio::sync::mpsc;
 
 fn builtins() -> Vec<Profile> {
@@ -57,6 +59,7 @@ async fn routes_switch_with_one_command_and_report_health_configs_and_shutdown()
             ..MonitorOptions::default()
         },
         writer: Some(Writer::new(home.path(), &home.path().join("state"))),
+        profiles: None,
     };
     let (commands, mut events, engine) = hub::spawn(builtins(), options);
     let (direct, gateway) = (free_port(), free_port());
@@ -146,4 +149,71 @@ async fn routes_switch_with_one_command_and_report_health_configs_and_shutdown()
     expect(&mut events, |e| matches!(e, Event::ShutDown).then_some(())).await;
     engine.await.unwrap();
     assert!(std::net::TcpListener::bind(("127.0.0.1", gateway)).is_ok(), "every port is free");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_saved_profile_is_written_reloads_as_saved_and_the_running_route_moves_to_it() {
+    let lab = Lab::start(LabOptions::default()).await.unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let store = ProfileStore::new(root.path().join("profiles"), &root.path().join("state"));
+    let options = HubOptions {
+        kubeconfig: Some(lab.kubeconfig().to_path_buf()),
+        profiles: Some(store.clone()),
+        ..HubOptions::default()
+    };
+    let (commands, mut events, _engine) = hub::spawn(builtins(), options);
+    let (before, after) = (free_port(), free_port());
+    let profile = "serena-direct".to_owned();
+    let over =
+        Command::Override { profile: profile.clone(), context: None, local_port: Some(before) };
+    commands.send(over).await.unwrap();
+    commands.send(Command::Activate(profile.clone())).await.unwrap();
+    expect(&mut events, |e| match route(e, "serena-direct") {
+        Some(RouteEvent::Lifecycle(Lifecycle::Running { .. })) => Some(()),
+        _ => None,
+    })
+    .await;
+
+    let mut changed = builtins().into_iter().find(|p| p.name.as_str() == profile).unwrap();
+    let Link::PortForward(pf) = &mut changed.link else { panic!("route 1 is a forward") };
+    pf.context = Some("lab".to_owned());
+    pf.local_port = Port::new(after).unwrap();
+    let save = Command::SaveProfile { profile: Box::new(changed.clone()), from: None };
+    commands.send(save).await.unwrap();
+    // The answer first, then the route restarted on the saved port (no override left).
+    let mut order = Vec::new();
+    let saved = expect(&mut events, |e| match e {
+        Event::ProfileSaved { result, .. } => Some(result.clone()),
+        Event::Route { event: RouteEvent::Lifecycle(Lifecycle::Running { url }), .. } => {
+            order.push(url.clone());
+            None
+        }
+        _ => None,
+    })
+    .await;
+    assert!(order.is_empty(), "the route restarted before the answer: {order:?}");
+    let SavedProfile { file, backup, profile: back } = saved.expect("saved");
+    assert_eq!((file.clone(), backup), (store.dir.join("serena-direct.yaml"), None));
+    assert_eq!(*back, changed);
+    let url = expect(&mut events, |e| match route(e, "serena-direct") {
+        Some(RouteEvent::Lifecycle(Lifecycle::Running { url })) => Some(url.clone()),
+        _ => None,
+    })
+    .await;
+    assert_eq!(url, format!("http://127.0.0.1:{after}/mcp"));
+    let catalog = Catalog::load(&UserDir::Explicit(store.dir.clone())).unwrap();
+    let entry = catalog.get("serena-direct").unwrap();
+    assert!(entry.replaces_builtin);
+    assert_eq!(entry.profile.as_ref().unwrap(), &changed);
+
+    // Without a profiles directory, saving is refused with a fix and nothing changes.
+    let (commands, mut events, _engine) = hub::spawn(builtins(), HubOptions::default());
+    let save = Command::SaveProfile { profile: Box::new(changed), from: None };
+    commands.send(save).await.unwrap();
+    let refused = expect(&mut events, |e| match e {
+        Event::ProfileSaved { result: Err(refused), .. } => Some(refused.clone()),
+        _ => None,
+    })
+    .await;
+    assert!(refused.fix.contains("--profiles"), "{refused:?}");
 }

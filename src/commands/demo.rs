@@ -6,19 +6,25 @@ use std::process::ExitCode;
 
 use crate::clientconfig::Writer;
 use crate::lab::world::{Lab, LabOptions};
-use crate::profile::{Catalog, Link};
+use crate::profile::{Catalog, Link, ProfileStore, UserDir};
 use crate::supervisor::hub::Command;
 use crate::tui::panes::header::Header;
 
 use super::report;
 use super::tui::Launch;
 
-pub async fn run(catalog: &Catalog, state: &Path, options: LabOptions) -> ExitCode {
+/// The demo's profiles are the built-ins and what `e` saved in earlier demos, never the user's.
+pub async fn run(state: &Path, options: LabOptions) -> ExitCode {
+    let demo = state.join("demo");
+    let store = ProfileStore::new(demo.join("profiles"), &demo.join("state"));
+    let catalog = match Catalog::load(&UserDir::Default(store.dir.clone())) {
+        Ok(catalog) => catalog,
+        Err(err) => return report(&err, &err.fix()),
+    };
     let lab = match Lab::start(options).await {
         Ok(lab) => lab,
         Err(err) => return report(&err, &err.fix()),
     };
-    let demo = state.join("demo");
     let (home, project) = (demo.join("home"), demo.join("project"));
     for dir in [&home, &project] {
         if let Err(err) = std::fs::create_dir_all(dir) {
@@ -44,7 +50,7 @@ pub async fn run(catalog: &Catalog, state: &Path, options: LabOptions) -> ExitCo
         })
         .collect();
     let launch = Launch {
-        catalog,
+        catalog: &catalog,
         kubeconfig: Some(lab.kubeconfig().to_path_buf()),
         header: Header {
             kubeconfig_files: vec![lab.kubeconfig().to_path_buf()],
@@ -52,15 +58,18 @@ pub async fn run(catalog: &Catalog, state: &Path, options: LabOptions) -> ExitCo
             contexts: vec!["lab".to_owned()],
         },
         writer: Writer::new(&home, &demo.join("state")),
+        profiles: store,
         project_dir: project.clone(),
         setup,
     };
     let code = super::tui::run(launch).await;
     drop(lab);
     println!(
-        "demo: Claude Code configs were written under {} (project) and {} (home)",
+        "demo: Claude Code configs were written under {} (project) and {} (home); edited \
+         profiles under {}",
         project.display(),
-        home.display()
+        home.display(),
+        demo.join("profiles").display()
     );
     code
 }

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use crate::clientconfig::Writer;
 use crate::probe::MonitorOptions;
-use crate::profile::Catalog;
+use crate::profile::{Catalog, ProfileStore};
 use crate::supervisor::hub::{self, Command, HubOptions};
 use crate::tui::app::App;
 use crate::tui::panes::header::Header;
@@ -19,6 +19,8 @@ pub struct Launch<'c> {
     pub kubeconfig: Option<PathBuf>,
     pub header: Header,
     pub writer: Writer,
+    /// Where `e` saves changed profiles.
+    pub profiles: ProfileStore,
     /// Where project-scope configs go.
     pub project_dir: PathBuf,
     /// Sent to the engine before the first frame (e.g. the demo's free local ports).
@@ -32,6 +34,7 @@ pub fn over_kubeconfig<'c>(
     kubeconfig: Option<PathBuf>,
     context: Option<String>,
     state: &Path,
+    profiles: ProfileStore,
 ) -> Result<Launch<'c>, ExitCode> {
     // A missing kubeconfig is not fatal here: the screen shows each route's error and fix.
     let header = match crate::kubeconfig::load(kubeconfig.as_deref()) {
@@ -58,7 +61,7 @@ pub fn over_kubeconfig<'c>(
         None => Vec::new(),
     };
     let writer = Writer::new(&home, state);
-    Ok(Launch { catalog, kubeconfig, header, writer, project_dir, setup })
+    Ok(Launch { catalog, kubeconfig, header, writer, profiles, project_dir, setup })
 }
 
 pub async fn run(launch: Launch<'_>) -> ExitCode {
@@ -67,6 +70,7 @@ pub async fn run(launch: Launch<'_>) -> ExitCode {
         kubeconfig: launch.kubeconfig,
         monitor: MonitorOptions::default(),
         writer: Some(launch.writer),
+        profiles: Some(launch.profiles),
     };
     let (commands, events, engine) = hub::spawn(profiles, options);
     let mut app =

@@ -74,6 +74,14 @@ pub enum UserDir {
     Explicit(PathBuf),
 }
 
+impl UserDir {
+    pub fn path(&self) -> &Path {
+        match self {
+            UserDir::Default(path) | UserDir::Explicit(path) => path,
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
     #[error("profiles directory {} does not exist", .0.display())]
@@ -105,18 +113,15 @@ pub struct Catalog {
 impl Catalog {
     /// The built-ins, with the user's profiles from `dir` on top.
     pub fn load(dir: &UserDir) -> Result<Catalog, LoadError> {
-        let (path, must_exist) = match dir {
-            UserDir::Default(path) => (path, false),
-            UserDir::Explicit(path) => (path, true),
-        };
+        let (path, must_exist) = (dir.path(), matches!(dir, UserDir::Explicit(_)));
         let files = match profile_files(path) {
             Err(cause) if cause.kind() == io::ErrorKind::NotFound => {
                 if must_exist {
-                    return Err(LoadError::MissingDir(path.clone()));
+                    return Err(LoadError::MissingDir(path.to_owned()));
                 }
                 Vec::new()
             }
-            Err(cause) => return Err(LoadError::Unreadable { path: path.clone(), cause }),
+            Err(cause) => return Err(LoadError::Unreadable { path: path.to_owned(), cause }),
             Ok(files) => files,
         };
         let mut catalog = Catalog::builtin();
@@ -212,7 +217,7 @@ fn profile_files(dir: &Path) -> io::Result<Vec<PathBuf>> {
 }
 
 /// The name a file means to have, even when the rest of it is broken.
-fn guess_name(text: &str, fallback: &str) -> String {
+pub(super) fn guess_name(text: &str, fallback: &str) -> String {
     #[derive(Deserialize)]
     struct NameOnly {
         name: String,

@@ -18,7 +18,7 @@ use super::types::{
 };
 
 /// One route from Claude Code to Serena.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Profile {
     pub name: ProfileName,
@@ -44,7 +44,7 @@ pub struct Profile {
 }
 
 /// How the local machine reaches the MCP server.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Link {
     /// A native port-forward to a Service's Ready pod.
@@ -55,7 +55,7 @@ pub enum Link {
     Router(Router),
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PortForward {
     /// The kubeconfig context; the current context when absent.
@@ -90,14 +90,14 @@ impl Scheme {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Direct {
     pub url: BaseUrl,
 }
 
 /// The router's settings, in the shape of the seed's `router-config.yaml`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Router {
     pub local_port: Port,
@@ -107,7 +107,7 @@ pub struct Router {
     pub gateway_pools: Vec<GatewayPool>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GatewayPool {
     pub name: Text,
@@ -117,7 +117,7 @@ pub struct GatewayPool {
     pub health_check: HealthCheck,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Gateway {
     pub url: BaseUrl,
@@ -125,7 +125,7 @@ pub struct Gateway {
     pub weight: NonZeroU32,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HealthCheck {
     #[serde(default = "yes")]
@@ -145,7 +145,7 @@ impl Default for HealthCheck {
 }
 
 /// Where on the server the MCP endpoint is, and how it speaks.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Endpoint {
     #[serde(default)]
@@ -175,7 +175,7 @@ impl Transport {
 }
 
 /// The credentials a request carries.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Auth {
     #[default]
@@ -186,7 +186,7 @@ pub enum Auth {
     Bearer(Bearer),
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Jwt {
     #[serde(with = "singleton_map")]
@@ -211,14 +211,14 @@ pub struct Jwt {
 }
 
 /// Where the JWT signing secret comes from. The secret itself never sits in a profile.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SecretSource {
     Kubernetes(SecretRef),
     Env(EnvVar),
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SecretRef {
     pub namespace: KubeName,
@@ -226,13 +226,13 @@ pub struct SecretRef {
     pub key: Text,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Bearer {
     pub env: EnvVar,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Tls {
     #[serde(default = "yes")]
@@ -244,7 +244,7 @@ pub struct Tls {
 }
 
 /// How the route appears in Claude Code.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Client {
     #[serde(default)]

@@ -15,7 +15,7 @@ use super::{Plan, RunOptions, plan, run_forward};
 use crate::clientconfig::{self, Edit, Entry, Op, Scope, Writer};
 use crate::forward::{ForwardEvent, ForwardState};
 use crate::probe::{self, MonitorOptions, ProbeEvent};
-use crate::profile::Profile;
+use crate::profile::{Profile, ProfileStore};
 
 /// What a face asks of the engine. Every answer comes back as [`Event`]s.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,6 +41,12 @@ pub enum Command {
         context: Option<String>,
         local_port: Option<u16>,
     },
+    /// Save a changed profile as a user profile (over `from`, the user file it came from) and
+    /// run it from now on, in place of any override; restarts it when it runs.
+    SaveProfile {
+        profile: Box<Profile>,
+        from: Option<PathBuf>,
+    },
     /// Stop every route; [`Event::ShutDown`] follows when all have stopped.
     Shutdown,
 }
@@ -61,6 +67,11 @@ pub enum Event {
     Config {
         profile: String,
         result: Result<ConfigWritten, Refused>,
+    },
+    /// The answer to [`Command::SaveProfile`].
+    ProfileSaved {
+        profile: String,
+        result: Result<SavedProfile, Refused>,
     },
     /// Every route has stopped after [`Command::Shutdown`].
     ShutDown,
@@ -106,6 +117,14 @@ pub struct ConfigWritten {
     pub claude_command: String,
 }
 
+/// A profile saved and now in use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SavedProfile {
+    pub profile: Box<Profile>,
+    pub file: PathBuf,
+    pub backup: Option<PathBuf>,
+}
+
 /// Why something was not done: cause and fix.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refused {
@@ -122,6 +141,8 @@ pub struct HubOptions {
     pub monitor: MonitorOptions,
     /// Where client configs are written (`None`: writing is refused).
     pub writer: Option<Writer>,
+    /// Where changed profiles are saved (`None`: saving is refused).
+    pub profiles: Option<ProfileStore>,
 }
 
 struct Running {
@@ -194,6 +215,9 @@ impl Hub {
                         self.start(&profile);
                     }
                 }
+                Command::SaveProfile { profile, from } => {
+                    self.save_profile(*profile, from).await;
+                }
                 Command::Shutdown => break,
             }
         }
@@ -246,6 +270,52 @@ impl Hub {
             if tokio::time::timeout(Duration::from_secs(5), running.task).await.is_err() {
                 tracing::warn!(route = name, "a route took over 5 s to stop");
             }
+        }
+    }
+
+    async fn save_profile(&mut self, profile: Profile, from: Option<PathBuf>) {
+        let name = profile.name.to_string();
+        let result = match self.options.profiles.clone() {
+            None => Err(Refused {
+                cause: "no profiles directory is set".to_owned(),
+                fix: "set HOME or XDG_CONFIG_HOME, or pass --profiles DIR".to_owned(),
+                forcible: false,
+            }),
+            Some(store) => {
+                let saving = profile.clone();
+                tokio::task::spawn_blocking(move || store.save(&saving, from.as_deref()))
+                    .await
+                    .unwrap_or_else(|panic| {
+                        Err(crate::profile::SaveError {
+                            cause: format!("saving stopped: {panic}"),
+                            fix: "see the log file".to_owned(),
+                        })
+                    })
+                    .map(|saved| SavedProfile {
+                        profile: Box::new(profile.clone()),
+                        file: saved.file,
+                        backup: saved.backup,
+                    })
+                    .map_err(|err| Refused { cause: err.cause, fix: err.fix, forcible: false })
+            }
+        };
+        let saved = result.is_ok();
+        if saved {
+            // The saved profile says what the overrides said: they have no more to add.
+            if let Some(options) = self.overrides.get_mut(&name) {
+                options.context = None;
+                options.local_port = None;
+            }
+            match self.profiles.iter_mut().find(|p| p.name == profile.name) {
+                Some(slot) => *slot = profile,
+                None => self.profiles.push(profile),
+            }
+        }
+        // The face learns of the new profile before the restarted route's first event.
+        let _ = self.events.send(Event::ProfileSaved { profile: name.clone(), result }).await;
+        if saved && self.running.contains_key(&name) {
+            self.stop(&name).await;
+            self.start(&name);
         }
     }
 

@@ -17,7 +17,7 @@ use super::panes::profiles::Profiles;
 use super::popups::Popup;
 use super::route::{Diagnosis, RouteView, Row};
 use super::theme::Theme;
-use crate::profile::{Catalog, Profile};
+use crate::profile::{Catalog, Profile, Source};
 use crate::supervisor::hub::{Command, Event};
 
 pub use super::panes::header::Header;
@@ -113,9 +113,15 @@ impl App {
         app.rows = catalog
             .entries()
             .iter()
-            .map(|entry| match &entry.profile {
-                Ok(profile) => Row::new(profile.clone()),
-                Err(error) => Row::broken(entry.name.clone(), error.to_string()),
+            .map(|entry| {
+                let mut row = match &entry.profile {
+                    Ok(profile) => Row::new(profile.clone()),
+                    Err(error) => Row::broken(entry.name.clone(), error.to_string()),
+                };
+                if let Source::User(file) = &entry.source {
+                    row.file = Some(file.clone());
+                }
+                row
             })
             .collect();
         app
@@ -160,6 +166,7 @@ impl App {
                     popup.answer(result);
                 }
             }
+            Event::ProfileSaved { profile, result } => self.profile_saved(&profile, result),
             Event::ShutDown => self.shut_down = true,
         }
     }

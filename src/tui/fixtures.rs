@@ -29,6 +29,11 @@ pub fn app() -> App {
     App::from_catalog(&Catalog::builtin(), header, PathBuf::from(DIR), Theme::plain())
 }
 
+/// A built-in profile by name.
+pub fn profile(name: &str) -> crate::profile::Profile {
+    Catalog::builtin().get(name).and_then(|e| e.profile.clone().ok()).expect("a built-in")
+}
+
 pub fn key(code: KeyCode) -> KeyEvent {
     KeyEvent::new(code, KeyModifiers::NONE)
 }

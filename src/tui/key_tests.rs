@@ -8,9 +8,11 @@ use crossterm::event::{KeyCode, KeyModifiers};
 use super::fixtures::{self, DIR, ROUTE, app, ch, key, type_text};
 use crate::clientconfig::Scope;
 use crate::forward::ForwardEvent;
-use crate::supervisor::hub::{Command, Event, Refused, RouteEvent};
+use crate::profile::{KubeName, Link, Port};
+use crate::supervisor::hub::{Command, Event, Refused, RouteEvent, SavedProfile};
 use crate::tui::panes::logs::{CAPACITY, Source};
 use crate::tui::popups::Popup;
+use crate::tui::popups::edit::Field;
 use crate::tui::popups::write_config::Step;
 use crate::tui::route::Status;
 
@@ -170,7 +172,7 @@ fn the_log_stays_bounded_after_a_flood() {
 }
 
 #[test]
-fn x_switches_the_routes_context_and_e_its_local_port() {
+fn x_switches_the_routes_context_for_the_session() {
     let mut app = app();
     app.on_key(ch('x'));
     assert!(matches!(app.popup(), Some(Popup::Contexts(_))));
@@ -184,19 +186,88 @@ fn x_switches_the_routes_context_and_e_its_local_port() {
     // Choosing the context in use changes nothing.
     app.on_key(ch('x'));
     assert_eq!(app.on_key(key(KeyCode::Enter)), []);
+}
 
+/// Empties the focused field of the edit popup.
+fn clear(app: &mut super::App) {
+    for _ in 0..40 {
+        assert_eq!(app.on_key(key(KeyCode::Backspace)), []);
+    }
+}
+
+fn edit_error(app: &super::App) -> Option<String> {
+    match app.popup() {
+        Some(Popup::Edit(edit)) => edit.error.clone(),
+        _ => None,
+    }
+}
+
+#[test]
+fn e_saves_the_changed_route_as_a_user_profile_and_takes_the_engine_s_answer() {
+    let mut app = app();
     app.on_key(ch('e'));
     app.on_key(key(KeyCode::Tab));
-    for _ in 0..4 {
-        app.on_key(key(KeyCode::Backspace));
-    }
+    clear(&mut app);
+    type_text(&mut app, "Team_A");
+    assert_eq!(app.on_key(key(KeyCode::Enter)), [], "not a Kubernetes name");
+    assert!(edit_error(&app).is_some_and(|e| e.contains("\"Team_A\"")), "{:?}", edit_error(&app));
+    clear(&mut app);
+    type_text(&mut app, "team-a");
+    app.on_key(key(KeyCode::Tab));
+    app.on_key(key(KeyCode::Tab));
+    clear(&mut app);
     type_text(&mut app, "0");
     assert_eq!(app.on_key(key(KeyCode::Enter)), [], "port 0 is refused");
-    app.on_key(key(KeyCode::Backspace));
+    clear(&mut app);
     type_text(&mut app, "18080");
-    let port = Command::Override { profile: ROUTE.into(), context: None, local_port: Some(18080) };
-    assert_eq!(app.on_key(key(KeyCode::Enter)), [port]);
+
+    // The context shown is only the kubeconfig's current one: the profile keeps following it.
+    let mut wanted = fixtures::profile(ROUTE);
+    let Link::PortForward(pf) = &mut wanted.link else { panic!("route 1 is a forward") };
+    pf.namespace = KubeName::try_from("team-a").unwrap();
+    pf.local_port = Port::new(18080).unwrap();
+    let save = Command::SaveProfile { profile: Box::new(wanted.clone()), from: None };
+    assert_eq!(app.on_key(key(KeyCode::Enter)), [save.clone()]);
+    assert_eq!(app.on_key(key(KeyCode::Enter)), [], "one save at a time");
+
+    let refused = Refused { cause: "cannot write".into(), fix: "check".into(), forcible: false };
+    app.on_event(Event::ProfileSaved { profile: ROUTE.into(), result: Err(refused) });
+    assert_eq!(edit_error(&app).as_deref(), Some("cannot write; check"));
+    assert_eq!(app.on_key(key(KeyCode::Enter)), [save]);
+
+    let file = PathBuf::from("/home/u/.config/mcp-connect/profiles/serena-direct.yaml");
+    let saved =
+        SavedProfile { profile: Box::new(wanted.clone()), file: file.clone(), backup: None };
+    app.on_event(Event::ProfileSaved { profile: ROUTE.into(), result: Ok(saved) });
     assert!(app.popup().is_none());
+    assert!(app.logs().visible().any(|l| l.text.contains("profile saved as /home/u/")));
+    app.on_key(ch('e'));
+    match app.popup() {
+        Some(Popup::Edit(edit)) => {
+            assert_eq!((&edit.original, edit.file.as_ref()), (&wanted, Some(&file)));
+            assert_eq!(edit.value(Field::LocalPort), "18080");
+        }
+        other => panic!("the edit popup, not {other:?}"),
+    }
+    assert_eq!(app.on_key(key(KeyCode::Enter)), [], "nothing changed, nothing saved");
+    assert!(app.popup().is_none());
+}
+
+#[test]
+fn a_context_typed_in_e_is_saved_when_the_kubeconfig_has_it() {
+    let mut app = app();
+    app.on_key(ch('e'));
+    clear(&mut app);
+    type_text(&mut app, "prod");
+    assert_eq!(app.on_key(key(KeyCode::Enter)), []);
+    assert!(edit_error(&app).is_some_and(|e| e.contains("no context \"prod\"")));
+    clear(&mut app);
+    type_text(&mut app, "staging");
+    let sent = app.on_key(key(KeyCode::Enter));
+    let [Command::SaveProfile { profile, from: None }] = sent.as_slice() else {
+        panic!("a save, not {sent:?}")
+    };
+    assert_eq!(profile.context(), Some("staging"));
 }
 
 #[test]

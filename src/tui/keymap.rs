@@ -167,7 +167,7 @@ pub const BINDINGS: &[Binding] = &[
     bind(WriteConfig, &[key(KeyCode::Enter)], A::Confirm, Some("next"), "preview, then write"),
     bind(WriteConfig, &[ch('f')], A::Force, None, "force: replace an entry not mcp-connect's"),
     bind(WriteConfig, &[key(KeyCode::Esc), ch('q')], A::Close, Some("close"), "close without writing"),
-    bind(Input, &[key(KeyCode::Enter)], A::Confirm, Some("apply"), "apply"),
+    bind(Input, &[key(KeyCode::Enter)], A::Confirm, Some("done"), "done: filter, or save the edited profile"),
     bind(Input, &[key(KeyCode::Tab), key(KeyCode::BackTab)], A::NextField, Some("field"), "next field"),
     bind(Input, &[key(KeyCode::Esc)], A::Close, Some("cancel"), "cancel (the filter: clear it)"),
 ];

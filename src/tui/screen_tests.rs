@@ -88,6 +88,16 @@ fn write_config_popup_with_diff() {
 }
 
 #[test]
+fn edit_popup_with_a_refused_value() {
+    let mut app = app();
+    app.on_key(ch('e'));
+    app.on_key(key(KeyCode::Tab));
+    app.on_key(ch('_'));
+    app.on_key(key(KeyCode::Enter));
+    snapshot("edit_refused", &app);
+}
+
+#[test]
 fn no_color_draws_no_colour_and_the_colour_theme_does() {
     let colours = |theme: Theme| {
         let mut app = with_events(fixtures::down());

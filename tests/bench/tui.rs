@@ -142,6 +142,7 @@ async fn p5() {
         kubeconfig: Some(lab.kubeconfig.clone()),
         monitor: MonitorOptions::default(),
         writer: None,
+        profiles: None,
     };
     let (commands, mut events, _engine) = hub::spawn(profiles, options);
     let local_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().ok();

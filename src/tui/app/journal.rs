@@ -55,6 +55,22 @@ pub fn lines(event: &Event) -> Vec<LogLine> {
                 }
             }
         }
+        Event::ProfileSaved { profile, result } => {
+            let text = match result {
+                Ok(saved) => {
+                    let backup = saved
+                        .backup
+                        .as_ref()
+                        .map(|b| format!("; the file before is kept as {}", b.display()))
+                        .unwrap_or_default();
+                    format!("profile saved as {}{backup}", saved.file.display())
+                }
+                Err(refused) => {
+                    format!("profile not saved: {}; fix: {}", refused.cause, refused.fix)
+                }
+            };
+            vec![LogLine::new(Source::Engine, Some(profile), text)]
+        }
         Event::ShutDown => vec![LogLine::new(Source::Engine, None, "every route stopped")],
     }
 }

@@ -5,7 +5,6 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use super::{App, Focus};
 use crate::clientconfig::Scope;
-use crate::profile::Link;
 use crate::supervisor::hub::Command;
 use crate::tui::keymap::{self, Action, Context};
 use crate::tui::panes::logs::{LogLine, Source};
@@ -182,13 +181,14 @@ impl App {
         let current = self.header.current_context.as_deref();
         let Some(row) = self.selected_row() else { return };
         let (Ok(profile), Some(port)) = (&row.profile, row.local_port()) else { return };
-        let Link::PortForward(pf) = &profile.link else {
-            self.note = Some(format!("{name}: only port-forward routes can be edited here"));
-            return;
-        };
-        let context = row.context(current).map(|(c, _)| c).unwrap_or_default();
-        let (namespace, service) = (pf.namespace.to_string(), pf.service.to_string());
-        self.popup = Some(Popup::Edit(Edit::new(name, namespace, service, &context, port)));
+        let (context, why) = row.context(current).unwrap_or_default();
+        let follows_current = why == "current";
+        match Edit::new(profile.clone(), row.file.clone(), context, follows_current, port) {
+            Some(edit) => self.popup = Some(Popup::Edit(edit)),
+            None => {
+                self.note = Some(format!("{name}: only port-forward routes can be edited here"))
+            }
+        }
     }
 
     /// Keys while the log filter is typed into.

@@ -1,10 +1,10 @@
-//! Keys while a popup is open, one function per popup, and the session overrides that the
-//! contexts and edit popups make.
+//! Keys while a popup is open, one function per popup, the session overrides the contexts
+//! popup makes, and the answer to a profile the edit popup saved.
 
 use crossterm::event::KeyEvent;
 
 use super::App;
-use crate::supervisor::hub::Command;
+use crate::supervisor::hub::{Command, Refused, SavedProfile};
 use crate::tui::keymap::{self, Action};
 use crate::tui::panes::logs::{LogLine, Source};
 use crate::tui::popups::Popup;
@@ -66,11 +66,15 @@ impl App {
     ) -> bool {
         match action {
             Some(Action::NextField) => edit.next_field(),
-            Some(Action::Confirm) => match edit.overrides(&self.header.contexts) {
-                Ok(wanted) => {
-                    let (context, port) = (wanted.context, wanted.local_port);
-                    commands.extend(self.override_route(&edit.profile, context, port));
+            Some(Action::Confirm) if !edit.saving => match edit.changed(&self.header.contexts) {
+                Ok(profile) if profile == edit.original => {
+                    self.note = Some(format!("{}: nothing changed, nothing saved", edit.profile));
                     return false;
+                }
+                Ok(profile) => {
+                    edit.saving = true;
+                    let from = edit.file.clone();
+                    commands.push(Command::SaveProfile { profile: Box::new(profile), from });
                 }
                 Err(why) => edit.error = Some(why),
             },
@@ -78,6 +82,35 @@ impl App {
             None => edit.input(key),
         }
         true
+    }
+
+    /// The engine's answer to `Command::SaveProfile`: the row takes the saved profile (which
+    /// replaces its overrides, as in the engine); the edit popup closes, or shows why not.
+    pub(super) fn profile_saved(&mut self, name: &str, result: Result<SavedProfile, Refused>) {
+        let editing = match &mut self.popup {
+            Some(Popup::Edit(edit)) if edit.profile == name => Some(edit),
+            _ => None,
+        };
+        match result {
+            Ok(saved) => {
+                if editing.is_some() {
+                    self.popup = None;
+                }
+                self.note = Some(format!("{name} saved as {}", saved.file.display()));
+                if let Some(row) = self.row_mut(name) {
+                    row.profile = Ok(*saved.profile);
+                    row.file = Some(saved.file);
+                    row.overrides = Default::default();
+                }
+            }
+            Err(refused) => match editing {
+                Some(edit) => {
+                    edit.saving = false;
+                    edit.error = Some(format!("{}; {}", refused.cause, refused.fix));
+                }
+                None => self.note = Some(format!("{name} not saved: {}", refused.cause)),
+            },
+        }
     }
 
     /// Records a session override and answers the command that makes the engine use it;

@@ -1,6 +1,8 @@
 //! One row of the profile list: the profile (or why it does not load), what the user changed
 //! for this session, and its live view.
 
+use std::path::PathBuf;
+
 use crate::clientconfig::{Entry, NoEntry};
 use crate::profile::{Link, Profile};
 
@@ -21,6 +23,8 @@ pub struct Row {
     pub profile: Result<Profile, String>,
     pub view: RouteView,
     pub overrides: Overrides,
+    /// The user file the profile was loaded from or saved to; `None` for a built-in.
+    pub file: Option<PathBuf>,
 }
 
 impl Row {
@@ -31,6 +35,7 @@ impl Row {
             profile: Ok(profile),
             view: RouteView::default(),
             overrides: Overrides::default(),
+            file: None,
         }
     }
 
@@ -40,6 +45,7 @@ impl Row {
             profile: Err(error),
             view: RouteView::default(),
             overrides: Overrides::default(),
+            file: None,
         }
     }
 
