@@ -10,6 +10,7 @@ pub mod explain;
 mod logs;
 mod opened;
 mod relay;
+mod state;
 pub mod target;
 
 use std::net::SocketAddr;
@@ -116,6 +117,7 @@ pub async fn run(
         trouble: None,
         backoff: backoff::CappedBackoff::default(),
         state: ForwardState::Starting,
+        last_pod: None,
         url,
         waiting,
     };
@@ -157,6 +159,8 @@ struct Forwarder {
     trouble: Option<Explained>,
     backoff: backoff::CappedBackoff,
     state: ForwardState,
+    /// The pod the forward last served (for saying which one is gone).
+    last_pod: Option<String>,
     url: String,
     waiting: ForwardState,
 }
@@ -181,20 +185,16 @@ impl Forwarder {
 
     async fn report(&mut self) {
         let tracking = self.tracking.borrow().clone();
-        let state = match (tracking.trouble.or_else(|| self.trouble.clone()), tracking.target) {
-            (Some(t), _) if !t.transient => ForwardState::Failed { cause: t.cause, fix: t.fix },
-            (Some(t), _) => ForwardState::Reconnecting { why: t.cause },
-            (None, Some(target)) => {
-                ForwardState::Listening { url: self.url.clone(), pod: target.pod }
-            }
-            (None, None) => match &self.state {
-                ForwardState::Listening { pod, .. } => ForwardState::Reconnecting {
-                    why: format!("pod {pod} is no longer Ready; waiting for another Ready pod"),
-                },
-                ForwardState::Reconnecting { .. } => self.state.clone(),
-                _ => self.waiting.clone(),
-            },
-        };
+        if let Some(target) = &tracking.target {
+            self.last_pod = Some(target.pod.clone());
+        }
+        let state = state::decide(
+            tracking,
+            self.trouble.clone(),
+            self.last_pod.as_deref(),
+            &self.url,
+            &self.waiting,
+        );
         if state != self.state {
             self.state = state.clone();
             let _ = self.events.send(ForwardEvent::State(state)).await;

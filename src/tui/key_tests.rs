@@ -227,7 +227,7 @@ fn e_saves_the_changed_route_as_a_user_profile_and_takes_the_engine_s_answer() {
     pf.namespace = KubeName::try_from("team-a").unwrap();
     pf.local_port = Port::new(18080).unwrap();
     let save = Command::SaveProfile { profile: Box::new(wanted.clone()), from: None };
-    assert_eq!(app.on_key(key(KeyCode::Enter)), [save.clone()]);
+    assert_eq!(app.on_key(key(KeyCode::Enter)), std::slice::from_ref(&save));
     assert_eq!(app.on_key(key(KeyCode::Enter)), [], "one save at a time");
 
     let refused = Refused { cause: "cannot write".into(), fix: "check".into(), forcible: false };

@@ -21,7 +21,7 @@ pub enum Popup {
     Help(help::Help),
     WriteConfig(write_config::WriteConfig),
     Contexts(contexts::Contexts),
-    Edit(edit::Edit),
+    Edit(Box<edit::Edit>),
     Claude(claude::Claude),
 }
 

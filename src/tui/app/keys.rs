@@ -184,7 +184,7 @@ impl App {
         let (context, why) = row.context(current).unwrap_or_default();
         let follows_current = why == "current";
         match Edit::new(profile.clone(), row.file.clone(), context, follows_current, port) {
-            Some(edit) => self.popup = Some(Popup::Edit(edit)),
+            Some(edit) => self.popup = Some(Popup::Edit(Box::new(edit))),
             None => {
                 self.note = Some(format!("{name}: only port-forward routes can be edited here"))
             }
