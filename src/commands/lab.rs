@@ -32,13 +32,22 @@ fn describe(lab: &Lab, out: &mut impl Write) -> io::Result<()> {
         lab.serena_backend(),
         lab.serena_url
     )?;
+    let gateway = &lab.gateway;
     writeln!(
         out,
-        "service {NAMESPACE}/{GATEWAY}:8443 -> pod {} (no backend yet: forwards report \
-         connection refused)",
-        lab.seeded.gateway_pod
+        "service {NAMESPACE}/{GATEWAY}:8443 -> pod {} (MCP gateway in front of Serena, {}; \
+         health {})",
+        lab.seeded.gateway_pod,
+        gateway.mcp_url(),
+        gateway.health_url
     )?;
     writeln!(out, "secret {NAMESPACE}/{GATEWAY_SECRET} (key {GATEWAY_SECRET_KEY})")?;
+    writeln!(out, "gateway: {} (route 3's LoadBalancer; MCP at /mcp)", gateway.url)?;
+    writeln!(
+        out,
+        "gateway certificate: self-signed, SHA-256 {} (pin it, or trust the PEM it presents)",
+        gateway.fingerprint_sha256
+    )?;
     writeln!(out, "lab ready")?;
     out.flush()
 }

@@ -1,5 +1,6 @@
-//! A whole lab: MCP backends, the fake API server seeded with the seed document's objects,
-//! and a kubeconfig that points at it. Dropping it stops everything and removes its files.
+//! A whole lab: MCP backends, the MCP gateway in front of Serena's, the fake API server
+//! seeded with the seed document's objects, and a kubeconfig that points at it. Dropping it
+//! stops everything and removes its files.
 
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
@@ -10,9 +11,10 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
-use super::kube::FakeApiServer;
+use super::gateway::{Gateway, GatewayOptions};
 use super::kube::seed::{self, Backends, NAMESPACE, SERENA, Seeded};
 use super::kube::store::Cluster;
+use super::kube::{FakeApiServer, random_token};
 use super::mcp::{McpServer, McpServerOptions};
 
 /// What serves Serena's Service in the lab.
@@ -73,6 +75,9 @@ pub struct Lab {
     pub seeded: Seeded,
     /// The MCP URL Serena's pod serves, as seen from this machine.
     pub serena_url: String,
+    /// The gateway's pod: Serena behind a JWT check, with the Secret's key. Its URL stands for
+    /// the gateway's LoadBalancer.
+    pub gateway: Gateway,
     kubeconfig: PathBuf,
     backend: Backend,
     _dir: tempfile::TempDir,
@@ -99,20 +104,26 @@ impl Lab {
                 (Backend::Serena(child), addr)
             }
         };
+        let serena_url = format!("http://{serena_addr}/mcp");
+        let jwt_secret = random_token();
+        let gateway = Gateway::start(GatewayOptions {
+            backend: serena_url.clone(),
+            secret: jwt_secret.clone(),
+            ..GatewayOptions::default()
+        })
+        .await
+        .map_err(start("MCP gateway"))?;
         let cluster = Cluster::default();
-        let backends = Backends { serena: Some(serena_addr), ..Backends::default() };
-        let seeded = seed::seed(&cluster, &backends, options.ready_delay);
+        let backends = Backends {
+            serena: Some(serena_addr),
+            gateway: Some(gateway.addr),
+            gateway_health: Some(gateway.health_addr),
+        };
+        let seeded = seed::seed_with_secret(&cluster, &backends, options.ready_delay, jwt_secret);
         let api = FakeApiServer::start(cluster).await.map_err(start("API server"))?;
         let kubeconfig = dir.path().join("kubeconfig");
         api.write_kubeconfig(&kubeconfig, NAMESPACE).map_err(start("kubeconfig"))?;
-        let mut lab = Lab {
-            api,
-            seeded,
-            serena_url: format!("http://{serena_addr}/mcp"),
-            kubeconfig,
-            backend,
-            _dir: dir,
-        };
+        let mut lab = Lab { api, seeded, serena_url, gateway, kubeconfig, backend, _dir: dir };
         lab.pipe_serena_output();
         Ok(lab)
     }

@@ -73,8 +73,20 @@ fn service(
     svc
 }
 
-/// Seeds the cluster. Replacement pods turn Ready `ready_delay` after they start.
+/// Seeds the cluster with a fresh JWT secret. Replacement pods turn Ready `ready_delay` after
+/// they start.
 pub fn seed(cluster: &Cluster, backends: &Backends, ready_delay: Duration) -> Seeded {
+    seed_with_secret(cluster, backends, ready_delay, super::random_token())
+}
+
+/// Seeds the cluster with `jwt_secret` in the gateway's Secret: the one the gateway serving
+/// `backends.gateway` checks tokens with.
+pub fn seed_with_secret(
+    cluster: &Cluster,
+    backends: &Backends,
+    ready_delay: Duration,
+    jwt_secret: String,
+) -> Seeded {
     cluster.add_namespace("default");
     cluster.add_namespace(NAMESPACE);
 
@@ -124,7 +136,6 @@ pub fn seed(cluster: &Cluster, backends: &Backends, ready_delay: Duration) -> Se
         ready_delay,
     });
 
-    let jwt_secret = super::random_token();
     let mut secret = Secret::default();
     secret.metadata.name = Some(GATEWAY_SECRET.into());
     secret.metadata.namespace = Some(NAMESPACE.into());

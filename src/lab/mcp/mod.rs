@@ -13,7 +13,7 @@
 
 pub mod delay;
 pub mod host_check;
-mod serve;
+pub(super) mod serve;
 pub mod sse;
 pub mod tools;
 
