@@ -101,6 +101,15 @@ pub enum Command {
     /// the file as it was (a backup of the old file is kept).
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Print PROFILE's bearer token (a JWT minted from the gateway's secret) on stdout, for
+    /// scripts and Claude Code's `headersHelper`. Nothing is written to any file.
+    Token {
+        /// The profile whose token to print (its auth must be jwt or bearer).
+        profile: String,
+        /// Print `{"Authorization":"Bearer …"}` (one line of JSON) instead of the bare token.
+        #[arg(long)]
+        headers: bool,
+    },
     /// Run the lab: a fake Kubernetes API server with Serena's and the gateway's Services,
     /// backed by local MCP servers, until Ctrl-C. Prints the kubeconfig to point tools at.
     Lab {

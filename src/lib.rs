@@ -4,6 +4,7 @@
 //! The engine (profiles, kubeconfig resolution, and the modules later issues add) knows
 //! nothing of the terminal; the command-line faces live in `cli` and `commands`.
 
+pub mod auth;
 pub mod cli;
 pub mod clientconfig;
 pub mod commands;

@@ -9,7 +9,7 @@ use mcp_connect::lab::world::{LabOptions, SerenaBackend};
 use mcp_connect::paths::Dirs;
 use mcp_connect::profile::{Catalog, ProfileStore, UserDir};
 use mcp_connect::supervisor::RunOptions;
-use mcp_connect::{kubeconfig, logging, probe};
+use mcp_connect::{auth, kubeconfig, logging, probe};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -136,6 +136,17 @@ fn main() -> ExitCode {
             };
             let options = LabOptions { serena, ..LabOptions::default() };
             runtime().block_on(commands::demo::run(&dirs.state, options))
+        }
+        Command::Token { profile, headers } => {
+            let profile = match commands::find_profile(&catalog, &profile) {
+                Ok(profile) => profile,
+                Err(code) => return code,
+            };
+            let kube = auth::KubeAccess {
+                kubeconfig: cli.kubeconfig.clone(),
+                context: cli.context.clone(),
+            };
+            runtime().block_on(commands::token::run(profile, kube, headers))
         }
         Command::Lab { serena } => {
             let serena = match serena {

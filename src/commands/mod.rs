@@ -6,6 +6,7 @@ pub mod health;
 pub mod lab;
 pub mod probe;
 pub mod profiles;
+pub mod token;
 pub mod tui;
 pub mod up;
 
