@@ -32,6 +32,25 @@ pub struct Cli {
     pub command: Command,
 }
 
+impl Cli {
+    /// The global flags that find the same kubeconfig, context and profiles, for a command line
+    /// Claude Code runs later from another directory (paths made absolute).
+    pub fn global_args(&self) -> Vec<String> {
+        let path = |p: &PathBuf| std::path::absolute(p).unwrap_or_else(|_| p.clone());
+        let mut args = Vec::new();
+        if let Some(file) = &self.kubeconfig {
+            args.extend(["--kubeconfig".to_owned(), path(file).display().to_string()]);
+        }
+        if let Some(context) = &self.context {
+            args.extend(["--context".to_owned(), context.clone()]);
+        }
+        if let Some(dir) = &self.profiles_dir {
+            args.extend(["--profiles".to_owned(), path(dir).display().to_string()]);
+        }
+        args
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// The terminal UI over your kubeconfig: the routes, their health and logs, one key to
@@ -109,6 +128,15 @@ pub enum Command {
         /// Print `{"Authorization":"Bearer …"}` (one line of JSON) instead of the bare token.
         #[arg(long)]
         headers: bool,
+    },
+    /// Show the certificate PROFILE's endpoint presents and pin it (`tls.pin_sha256` in the
+    /// profile, the PEM under the config directory). Asks on a terminal; refuses without one
+    /// unless --yes. Verification stays on: the pin is how the certificate is verified.
+    Trust {
+        profile: String,
+        /// Pin without asking (after checking the fingerprint some other way).
+        #[arg(long)]
+        yes: bool,
     },
     /// Run the lab: a fake Kubernetes API server with Serena's and the gateway's Services,
     /// backed by local MCP servers, until Ctrl-C. Prints the kubeconfig to point tools at.

@@ -17,4 +17,5 @@ pub mod paths;
 pub mod probe;
 pub mod profile;
 pub mod supervisor;
+pub mod trust;
 pub mod tui;

@@ -4,10 +4,11 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use mcp_connect::cli::{Cli, Command};
+use mcp_connect::clientconfig::Launcher;
 use mcp_connect::commands::{self, report};
 use mcp_connect::lab::world::{LabOptions, SerenaBackend};
 use mcp_connect::paths::Dirs;
-use mcp_connect::profile::{Catalog, ProfileStore, UserDir};
+use mcp_connect::profile::{Catalog, ProfileStore, Source, UserDir};
 use mcp_connect::supervisor::RunOptions;
 use mcp_connect::{auth, kubeconfig, logging, probe};
 
@@ -36,6 +37,8 @@ fn main() -> ExitCode {
         tracing::warn!(%error, "profile not loaded");
     }
 
+    // How entries written now start mcp-connect later, from Claude Code.
+    let launcher = Launcher::current(cli.global_args());
     match cli.command {
         Command::Profiles { json } => {
             let kube = kubeconfig::load(cli.kubeconfig.as_deref());
@@ -84,7 +87,11 @@ fn main() -> ExitCode {
                         Ok(profile) => profile,
                         Err(code) => return code,
                     };
-                    match probe::from_profile::target(profile, local_port) {
+                    let kube = auth::KubeAccess {
+                        kubeconfig: cli.kubeconfig.clone(),
+                        context: cli.context.clone(),
+                    };
+                    match probe::from_profile::target(profile, local_port, kube) {
                         Ok(found) => found,
                         Err(err) => return report(&err.cause, &err.fix),
                     }
@@ -115,7 +122,7 @@ fn main() -> ExitCode {
             target.timeout = timeout;
             runtime().block_on(commands::probe::run(target, hints, json))
         }
-        Command::Config(command) => commands::config::run(command, &catalog, &dirs.state),
+        Command::Config(command) => commands::config::run(command, &catalog, &dirs.state, &launcher),
         Command::Tui => {
             let launch = commands::tui::over_kubeconfig(
                 &catalog,
@@ -123,6 +130,7 @@ fn main() -> ExitCode {
                 cli.context.clone(),
                 &dirs.state,
                 ProfileStore::new(user_dir.path().to_owned(), &dirs.state),
+                launcher,
             );
             match launch {
                 Ok(launch) => runtime().block_on(commands::tui::run(launch)),
@@ -147,6 +155,29 @@ fn main() -> ExitCode {
                 context: cli.context.clone(),
             };
             runtime().block_on(commands::token::run(profile, kube, headers))
+        }
+        Command::Trust { profile, yes } => {
+            let from = catalog.get(&profile).and_then(|entry| match &entry.source {
+                Source::User(file) => Some(file.as_path()),
+                Source::BuiltIn { .. } => None,
+            });
+            let profile = match commands::find_profile(&catalog, &profile) {
+                Ok(profile) => profile,
+                Err(code) => return code,
+            };
+            let args = commands::trust::TrustArgs {
+                profile,
+                from,
+                options: RunOptions {
+                    kubeconfig: cli.kubeconfig.clone(),
+                    context: cli.context.clone(),
+                    local_port: None,
+                },
+                yes,
+                store: ProfileStore::new(user_dir.path().to_owned(), &dirs.state),
+                certs: &dirs.certs(),
+            };
+            runtime().block_on(commands::trust::run(args))
         }
         Command::Lab { serena } => {
             let serena = match serena {

@@ -37,6 +37,11 @@ impl Dirs {
         self.config.join("profiles")
     }
 
+    /// Pinned server certificates, as PEM (`NAME.pem`).
+    pub fn certs(&self) -> PathBuf {
+        self.config.join("certs")
+    }
+
     /// The directory of the rolling log files.
     pub fn logs(&self) -> PathBuf {
         self.state.clone()

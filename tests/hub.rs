@@ -60,6 +60,7 @@ async fn routes_switch_with_one_command_and_report_health_configs_and_shutdown()
         },
         writer: Some(Writer::new(home.path(), &home.path().join("state"))),
         profiles: None,
+        launcher: Default::default(),
     };
     let (commands, mut events, engine) = hub::spawn(builtins(), options);
     let (direct, gateway) = (free_port(), free_port());

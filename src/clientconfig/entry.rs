@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::profile::{Auth, Profile};
+use crate::profile::{Auth, Link, Profile};
 
 use super::scope::Scope;
 
@@ -23,10 +23,64 @@ pub struct NoEntry {
     pub fix: String,
 }
 
+/// How Claude Code starts mcp-connect itself (the stdio bridge, the token helper): the program
+/// by absolute path, and the global flags that find the same profiles and cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Launcher {
+    pub program: String,
+    pub args: Vec<String>,
+}
+
+impl Default for Launcher {
+    fn default() -> Self {
+        Launcher { program: "mcp-connect".to_owned(), args: Vec::new() }
+    }
+}
+
+impl Launcher {
+    /// This very program, with `args` (e.g. `--profiles DIR`) before every command.
+    pub fn current(args: Vec<String>) -> Launcher {
+        let program = std::env::current_exe()
+            .ok()
+            .and_then(|p| p.to_str().map(str::to_owned))
+            .unwrap_or_else(|| "mcp-connect".to_owned());
+        Launcher { program, args }
+    }
+
+    fn with(&self, command: &[&str]) -> Vec<String> {
+        self.args.iter().cloned().chain(command.iter().map(|w| (*w).to_owned())).collect()
+    }
+
+    /// The whole command line, quoted for a shell (`headersHelper` is run by one).
+    fn shell(&self, command: &[&str]) -> String {
+        let words: Vec<String> =
+            std::iter::once(self.program.clone()).chain(self.with(command)).collect();
+        shell_words::join(words)
+    }
+}
+
 impl Entry {
     /// The entry for `profile`, pointing at its local endpoint (`local_port` overriding the
-    /// profile's). Credentials are written as `${VAR}` references, never as values.
-    pub fn for_profile(profile: &Profile, local_port: Option<u16>) -> Result<Entry, NoEntry> {
+    /// profile's). Credentials are written as `${VAR}` references, never as values. A route
+    /// whose certificate is pinned (or signed by a private CA) goes through mcp-connect's stdio
+    /// bridge, which verifies it; a JWT route whose certificate is publicly trusted gets the
+    /// token from `headersHelper` at each connection. No token is ever written.
+    pub fn for_profile(
+        profile: &Profile,
+        local_port: Option<u16>,
+        launcher: &Launcher,
+    ) -> Result<Entry, NoEntry> {
+        let name = profile.name.as_str();
+        let private_tls =
+            profile.tls.as_ref().is_some_and(|t| t.pin_sha256.is_some() || t.ca_file.is_some());
+        if private_tls && !matches!(profile.link, Link::Router(_)) {
+            let mut args = launcher.with(&["bridge", name]);
+            if let Some(port) = local_port.filter(|_| matches!(profile.link, Link::PortForward(_)))
+            {
+                args.extend(["--local-port".to_owned(), port.to_string()]);
+            }
+            return Ok(Entry::Stdio { command: launcher.program.clone(), args, env: Vec::new() });
+        }
         let mut url = profile.local_endpoint();
         if let Some(port) = local_port {
             let _ = url.set_port(Some(port));
@@ -38,13 +92,11 @@ impl Entry {
                 headers.push(("Authorization".to_owned(), format!("Bearer ${{{}}}", bearer.env)));
             }
             Auth::Jwt(_) => {
-                return Err(NoEntry {
-                    cause: format!(
-                        "profile {} needs a JWT minted from the gateway's secret, which this \
-                         version cannot mint for Claude Code yet",
-                        profile.name
-                    ),
-                    fix: "use the serena-direct route for now".to_owned(),
+                let helper = launcher.shell(&["token", name, "--headers"]);
+                return Ok(Entry::Http {
+                    url: url.to_string(),
+                    headers,
+                    headers_helper: Some(helper),
                 });
             }
         }
@@ -130,5 +182,62 @@ impl Entry {
             }
         }
         scope.in_project(&shell_words::join(&words))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::profile::{Catalog, Sha256Pin};
+
+    fn builtin(name: &str) -> Profile {
+        Catalog::builtin().get(name).and_then(|e| e.profile.clone().ok()).expect("a built-in")
+    }
+
+    fn launcher() -> Launcher {
+        Launcher {
+            program: "/opt/my tools/mcp-connect".to_owned(),
+            args: vec!["--profiles".to_owned(), "/p".to_owned()],
+        }
+    }
+
+    fn pinned(name: &str) -> Profile {
+        let mut profile = builtin(name);
+        let pin = Sha256Pin::try_from("ab".repeat(32).as_str()).unwrap();
+        profile.tls.as_mut().expect("gateway routes have tls").pin_sha256 = Some(pin);
+        profile
+    }
+
+    #[test]
+    fn a_jwt_route_with_a_public_certificate_gets_its_token_from_headers_helper() {
+        let entry =
+            Entry::for_profile(&builtin("gateway-loadbalancer"), None, &launcher()).unwrap();
+        let json = entry.to_json();
+        assert_eq!(json["type"], "http");
+        assert_eq!(
+            json["headersHelper"],
+            "'/opt/my tools/mcp-connect' --profiles /p token gateway-loadbalancer --headers"
+        );
+        assert!(json.get("headers").is_none(), "no token is written: {json}");
+    }
+
+    #[test]
+    fn a_pinned_route_goes_through_the_stdio_bridge_with_the_port_it_runs_on() {
+        let entry = Entry::for_profile(&pinned("gateway-port-forward"), None, &launcher()).unwrap();
+        assert_eq!(
+            entry.to_json(),
+            json!({"type": "stdio", "command": "/opt/my tools/mcp-connect",
+                   "args": ["--profiles", "/p", "bridge", "gateway-port-forward"], "env": {}})
+        );
+        let moved = Entry::for_profile(&pinned("gateway-port-forward"), Some(18443), &launcher());
+        let args = moved.unwrap().to_json()["args"].clone();
+        assert_eq!(
+            args,
+            json!(["--profiles", "/p", "bridge", "gateway-port-forward", "--local-port", "18443"])
+        );
+        let direct = Entry::for_profile(&pinned("gateway-loadbalancer"), Some(1), &launcher());
+        let args = direct.unwrap().to_json()["args"].clone();
+        assert_eq!(args, json!(["--profiles", "/p", "bridge", "gateway-loadbalancer"]));
+        assert!(!entry.holds_secret());
     }
 }

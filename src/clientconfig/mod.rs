@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 pub use document::DocError;
-pub use entry::{Entry, NoEntry};
+pub use entry::{Entry, Launcher, NoEntry};
 pub use scope::Scope;
 use store::Store;
 

@@ -5,12 +5,17 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use crate::cli::{ConfigCommand, ScopeArg, ScopeArgs};
-use crate::clientconfig::{Change, Edit, Entry, Op, Outcome, Scope, Writer, lint};
+use crate::clientconfig::{Change, Edit, Entry, Launcher, Op, Outcome, Scope, Writer, lint};
 use crate::profile::{Catalog, Profile};
 
 use super::report;
 
-pub fn run(command: ConfigCommand, catalog: &Catalog, state: &Path) -> ExitCode {
+pub fn run(
+    command: ConfigCommand,
+    catalog: &Catalog,
+    state: &Path,
+    launcher: &Launcher,
+) -> ExitCode {
     let Some(home) = etcetera::home_dir().ok() else {
         return report(&"cannot find the home directory", "set HOME");
     };
@@ -21,7 +26,7 @@ pub fn run(command: ConfigCommand, catalog: &Catalog, state: &Path) -> ExitCode 
                 Ok(profile) => profile,
                 Err(code) => return code,
             };
-            let entry = match Entry::for_profile(profile, local_port) {
+            let entry = match Entry::for_profile(profile, local_port, launcher) {
                 Ok(entry) => entry,
                 Err(why) => return report(&why.cause, &why.fix),
             };
@@ -62,7 +67,7 @@ pub fn run(command: ConfigCommand, catalog: &Catalog, state: &Path) -> ExitCode 
                     Err(code) => return code,
                 };
                 // One unreadable file does not hide the other scopes.
-                if let Err(failed) = show(&writer, &scope, catalog) {
+                if let Err(failed) = show(&writer, &scope, catalog, launcher) {
                     code = failed;
                 }
                 first.get_or_insert(scope);
@@ -126,7 +131,12 @@ fn summary(edit: &Edit, change: &Change, dry_run: bool) -> String {
     )
 }
 
-fn show(writer: &Writer, scope: &Scope, catalog: &Catalog) -> Result<(), ExitCode> {
+fn show(
+    writer: &Writer,
+    scope: &Scope,
+    catalog: &Catalog,
+    launcher: &Launcher,
+) -> Result<(), ExitCode> {
     let file = writer.file(scope);
     let listed = match writer.list(scope) {
         Ok(listed) => listed,
@@ -144,7 +154,7 @@ fn show(writer: &Writer, scope: &Scope, catalog: &Catalog) -> Result<(), ExitCod
         .into_iter()
         .map(|item| {
             let status = if item.ours {
-                match matching_profile(catalog, &item.name, &item.entry) {
+                match matching_profile(catalog, &item.name, &item.entry, launcher) {
                     Some(matched) => format!("mcp-connect's, matches profile {matched}"),
                     None => {
                         "mcp-connect's, matches no profile now (rewrite it with `config write`)"
@@ -170,13 +180,32 @@ fn show(writer: &Writer, scope: &Scope, catalog: &Catalog) -> Result<(), ExitCod
 
 /// The profile whose entry `entry` is, at whatever local port it was written for: its name,
 /// and the port when it is not the profile's own.
-fn matching_profile(catalog: &Catalog, name: &str, entry: &serde_json::Value) -> Option<String> {
-    let port = entry
+fn matching_profile(
+    catalog: &Catalog,
+    name: &str,
+    entry: &serde_json::Value,
+    launcher: &Launcher,
+) -> Option<String> {
+    let url_port = entry
         .get("url")
         .and_then(|u| u.as_str())
         .and_then(|u| url::Url::parse(u).ok())
         .and_then(|u| u.port_or_known_default());
-    let matches = |p: &Profile| Entry::for_profile(p, port).is_ok_and(|e| e.to_json() == *entry);
+    // A bridge entry names its port as `--local-port N` when it is not the profile's.
+    let args: Vec<&str> = entry
+        .get("args")
+        .and_then(|a| a.as_array())
+        .map(|a| a.iter().filter_map(|w| w.as_str()).collect())
+        .unwrap_or_default();
+    let arg_port = args
+        .iter()
+        .position(|w| *w == "--local-port")
+        .and_then(|i| args.get(i + 1)?.parse().ok());
+    let port = url_port.or(arg_port);
+    let matches = |p: &Profile| {
+        Entry::for_profile(p, port, launcher).is_ok_and(|e| e.to_json() == *entry)
+            || Entry::for_profile(p, None, launcher).is_ok_and(|e| e.to_json() == *entry)
+    };
     let profiles: Vec<&Profile> =
         catalog.entries().iter().filter_map(|e| e.profile.as_ref().ok()).collect();
     let found = profiles

@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use crate::clientconfig::Writer;
+use crate::clientconfig::{Launcher, Writer};
 use crate::lab::world::{Lab, LabOptions};
 use crate::profile::{Catalog, Link, ProfileStore, UserDir};
 use crate::supervisor::hub::Command;
@@ -58,6 +58,12 @@ pub async fn run(state: &Path, options: LabOptions) -> ExitCode {
             contexts: vec!["lab".to_owned()],
         },
         writer: Writer::new(&home, &demo.join("state")),
+        launcher: Launcher::current(vec![
+            "--kubeconfig".to_owned(),
+            lab.kubeconfig().display().to_string(),
+            "--profiles".to_owned(),
+            demo.join("profiles").display().to_string(),
+        ]),
         profiles: store,
         project_dir: project.clone(),
         setup,

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use crate::clientconfig::Writer;
+use crate::clientconfig::{Launcher, Writer};
 use crate::probe::MonitorOptions;
 use crate::profile::{Catalog, ProfileStore};
 use crate::supervisor::hub::{self, Command, HubOptions};
@@ -21,6 +21,8 @@ pub struct Launch<'c> {
     pub writer: Writer,
     /// Where `e` saves changed profiles.
     pub profiles: ProfileStore,
+    /// How written entries start mcp-connect.
+    pub launcher: Launcher,
     /// Where project-scope configs go.
     pub project_dir: PathBuf,
     /// Sent to the engine before the first frame (e.g. the demo's free local ports).
@@ -35,6 +37,7 @@ pub fn over_kubeconfig<'c>(
     context: Option<String>,
     state: &Path,
     profiles: ProfileStore,
+    launcher: Launcher,
 ) -> Result<Launch<'c>, ExitCode> {
     // A missing kubeconfig is not fatal here: the screen shows each route's error and fix.
     let header = match crate::kubeconfig::load(kubeconfig.as_deref()) {
@@ -61,7 +64,7 @@ pub fn over_kubeconfig<'c>(
         None => Vec::new(),
     };
     let writer = Writer::new(&home, state);
-    Ok(Launch { catalog, kubeconfig, header, writer, profiles, project_dir, setup })
+    Ok(Launch { catalog, kubeconfig, header, writer, profiles, launcher, project_dir, setup })
 }
 
 pub async fn run(launch: Launch<'_>) -> ExitCode {
@@ -71,10 +74,12 @@ pub async fn run(launch: Launch<'_>) -> ExitCode {
         monitor: MonitorOptions::default(),
         writer: Some(launch.writer),
         profiles: Some(launch.profiles),
+        launcher: launch.launcher.clone(),
     };
     let (commands, events, engine) = hub::spawn(profiles, options);
     let mut app =
         App::from_catalog(launch.catalog, launch.header, launch.project_dir, Theme::from_env());
+    app.set_launcher(launch.launcher);
     for command in launch.setup {
         // The screen shows what the engine runs: the same ports and contexts.
         app.preset(&command);

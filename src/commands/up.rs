@@ -44,7 +44,7 @@ pub async fn run(
     let forward = tokio::spawn(supervisor::run_forward(
         spec,
         context,
-        options.kubeconfig,
+        options.kubeconfig.clone(),
         tx,
         cancel.clone(),
     ));
@@ -87,7 +87,7 @@ pub async fn run(
         if let ForwardEvent::State(ForwardState::Listening { .. }) = &event
             && let Some((monitor_options, tx)) = health.take()
         {
-            match probe::from_profile::target(profile, options.local_port) {
+            match probe::from_profile::target(profile, options.local_port, options.kube()) {
                 Ok((target, hints)) => {
                     let monitor_options = MonitorOptions { hints, ..monitor_options };
                     tokio::spawn(probe::monitor(target, monitor_options, tx, cancel.clone()));

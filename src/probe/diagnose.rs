@@ -148,7 +148,11 @@ fn tls(url: &str, seen: &Seen, hints: &Hints) -> Diagnosis {
         c.subject, c.issuer, c.not_before, c.not_after, c.sha256
     );
     let pin = match &hints.profile {
-        Some(name) => format!("set `tls: {{pin_sha256: \"{}\"}}` in profile {name}", c.sha256),
+        Some(name) => format!(
+            "run `mcp-connect trust {name}` (it shows the certificate and pins it), or set \
+             `tls: {{pin_sha256: \"{}\"}}` in profile {name}",
+            c.sha256
+        ),
         None => format!("pass --ca with the PEM that signed it, or pin SHA-256 {}", c.sha256),
     };
     let (cause, fix) = match seen.refusal.as_ref() {

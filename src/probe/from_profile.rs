@@ -3,6 +3,7 @@
 use super::diagnose::Hints;
 use super::http::Target;
 use super::jwt::Expected;
+use crate::auth::{KubeAccess, Tokens};
 use crate::profile::Profile;
 use crate::profile::{Auth, Link};
 
@@ -13,15 +14,20 @@ pub struct NotProbeable {
     pub fix: String,
 }
 
-/// `local_port` overrides the profile's, as `up --local-port` does.
-pub fn target(profile: &Profile, local_port: Option<u16>) -> Result<(Target, Hints), NotProbeable> {
+/// `local_port` overrides the profile's, as `up --local-port` does; `kube` is where a JWT's
+/// signing secret is read from.
+pub fn target(
+    profile: &Profile,
+    local_port: Option<u16>,
+    kube: KubeAccess,
+) -> Result<(Target, Hints), NotProbeable> {
     let mut url = profile.local_endpoint();
     if let Some(port) = local_port {
         let _ = url.set_port(Some(port));
     }
     let mut target = Target::new(url);
     target.transport = profile.endpoint.transport;
-    let hints = Hints {
+    let mut hints = Hints {
         profile: Some(profile.name.to_string()),
         forwarded: matches!(profile.link, Link::PortForward(_)),
         jwt: Expected::default(),
@@ -44,19 +50,10 @@ pub fn target(profile: &Profile, local_port: Option<u16>) -> Result<(Target, Hin
                 },
             )?;
         }
-        Auth::Jwt(_) => {
-            return Err(NotProbeable {
-                cause: format!(
-                    "profile {} authenticates with a JWT minted from the gateway's secret, which \
-                     this version cannot mint yet",
-                    profile.name
-                ),
-                fix: format!(
-                    "probe the URL with a token you have: `mcp-connect probe {} --header \
-                     'Authorization: Bearer <JWT>'`",
-                    target.url
-                ),
-            });
+        Auth::Jwt(jwt) => {
+            hints.jwt =
+                Expected { issuer: jwt.issuer.to_string(), audience: jwt.audience.to_string() };
+            target.auth = Tokens::for_profile(profile, kube);
         }
     }
     if let Some(tls) = &profile.tls {

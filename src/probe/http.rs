@@ -6,6 +6,7 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use url::Url;
 
 use super::tls::{Recorder, SeenHandle, TlsOptions};
+use crate::auth::{AuthError, Tokens};
 use crate::profile::Transport;
 
 /// An MCP endpoint and how to reach it.
@@ -18,6 +19,9 @@ pub struct Target {
     pub transport: Transport,
     /// For each HTTP exchange.
     pub timeout: Duration,
+    /// Credentials minted on demand: [`Target::authorize`] puts the current token into
+    /// `Authorization`.
+    pub auth: Option<Tokens>,
 }
 
 impl Target {
@@ -28,6 +32,7 @@ impl Target {
             tls: TlsOptions::default(),
             transport: Transport::Auto,
             timeout: Duration::from_secs(10),
+            auth: None,
         }
     }
 
@@ -46,6 +51,26 @@ impl Target {
         }
         self.headers.append(name, value);
         Ok(())
+    }
+
+    /// Puts the current token of [`Target::auth`] into `Authorization`, minting one when it is
+    /// due. Answers whether the header changed (an [`Http`] built before must be built again).
+    pub async fn authorize(&mut self) -> Result<bool, AuthError> {
+        let Some(tokens) = &self.auth else { return Ok(false) };
+        let bearer = tokens.bearer().await?;
+        let mut value = HeaderValue::from_str(&bearer.header_value()).map_err(|_| {
+            AuthError::new(
+                "the token holds characters a header cannot carry",
+                "check the token's source (a ready token must be the bare JWT)",
+            )
+        })?;
+        value.set_sensitive(true);
+        let header = reqwest::header::AUTHORIZATION;
+        if self.headers.get(&header) == Some(&value) {
+            return Ok(false);
+        }
+        self.headers.insert(header, value);
+        Ok(true)
     }
 
     /// The same endpoint at another path of the same origin.

@@ -51,8 +51,14 @@ pub enum Outcome {
 
 /// Probes `target` once. `Err` only when the probe itself cannot be set up (TLS settings).
 pub async fn check(target: &Target, hints: &Hints) -> Result<Outcome, String> {
-    let http = Http::new(target)?;
     let url = target.url.to_string();
+    let mut target = target.clone();
+    if let Err(err) = target.authorize().await {
+        let diagnosis = Diagnosis { cause: err.cause, fix: err.fix };
+        return Ok(Outcome::Unhealthy { url, diagnosis });
+    }
+    let target = &target;
+    let http = Http::new(target)?;
     match run(&http, target).await {
         Ok(report) => Ok(Outcome::Healthy(Box::new(report))),
         Err(failure) => {

@@ -126,6 +126,9 @@ impl Watch {
     /// One check: a ping on the kept session, or a fresh handshake when there is none.
     /// Answers the health, whether a latency sample was taken, and a note.
     async fn check(&mut self) -> (Health, bool, Option<String>) {
+        if let Err(diagnosis) = self.authorize().await {
+            return (Health::Down(diagnosis), false, None);
+        }
         let result = match self.session.as_mut() {
             Some((session, tools)) => {
                 let before = session.reinitialized;
@@ -160,11 +163,39 @@ impl Watch {
                 if let Some((session, _)) = self.session.take() {
                     session.close().await;
                 }
+                // Refused credentials: the next check runs with a token minted now.
+                if let (Failure::Status { status: 401, .. }, Some(tokens)) =
+                    (&failure, &self.target.auth)
+                {
+                    let _ = tokens.refresh().await;
+                }
                 let diagnosis =
                     diagnose(&self.http, &self.target, &failure, &self.options.hints).await;
                 (Health::Down(diagnosis), false, None)
             }
         }
+    }
+}
+
+impl Watch {
+    /// Sends the current token; a new one (renewed before it expires, or after a 401) gets a
+    /// new client and session, so a long watch never runs on an expired token.
+    async fn authorize(&mut self) -> Result<(), Diagnosis> {
+        let changed = self
+            .target
+            .authorize()
+            .await
+            .map_err(|err| Diagnosis { cause: err.cause, fix: err.fix })?;
+        if changed {
+            self.http = Http::new(&self.target).map_err(|cause| Diagnosis {
+                cause,
+                fix: "check the TLS settings (CA file, pin) of the profile".to_owned(),
+            })?;
+            if let Some((session, _)) = self.session.take() {
+                session.close().await;
+            }
+        }
+        Ok(())
     }
 }
 

@@ -136,10 +136,26 @@ pub enum Refusal {
     Other(String),
 }
 
+impl Refusal {
+    /// In a few words, for a user deciding whether to trust the certificate.
+    pub fn describe(&self) -> String {
+        match self {
+            Refusal::UnknownIssuer => "no CA this machine trusts signed it".to_owned(),
+            Refusal::WrongName { host } => format!("it is not valid for {host}"),
+            Refusal::Expired => "it has expired".to_owned(),
+            Refusal::NotYetValid => "it is not valid yet".to_owned(),
+            Refusal::PinMismatch { pinned } => format!("it is not the pinned one ({pinned})"),
+            Refusal::Other(detail) => detail.clone(),
+        }
+    }
+}
+
 /// The certificate a handshake saw, and why it was refused if it was.
 #[derive(Debug, Clone)]
 pub struct Seen {
     pub cert: CertInfo,
+    /// The certificate itself (DER), for pinning it.
+    pub der: Vec<u8>,
     pub refusal: Option<Refusal>,
 }
 
@@ -251,7 +267,8 @@ impl ServerCertVerifier for Recording {
         let refusal = verdict.err();
         let failed = refusal.is_some() && !self.insecure;
         if let Ok(mut seen) = self.seen.lock() {
-            *seen = Some(Seen { cert: CertInfo::from_der(end_entity), refusal });
+            let (cert, der) = (CertInfo::from_der(end_entity), end_entity.to_vec());
+            *seen = Some(Seen { cert, der, refusal });
         }
         if failed {
             Err(Error::InvalidCertificate(CertificateError::ApplicationVerificationFailure))

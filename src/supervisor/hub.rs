@@ -12,7 +12,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::{Plan, RunOptions, plan, run_forward};
-use crate::clientconfig::{self, Edit, Entry, Op, Scope, Writer};
+use crate::clientconfig::{self, Edit, Entry, Launcher, Op, Scope, Writer};
 use crate::forward::{ForwardEvent, ForwardState};
 use crate::probe::{self, MonitorOptions, ProbeEvent};
 use crate::profile::{Profile, ProfileStore};
@@ -143,6 +143,8 @@ pub struct HubOptions {
     pub writer: Option<Writer>,
     /// Where changed profiles are saved (`None`: saving is refused).
     pub profiles: Option<ProfileStore>,
+    /// How written entries start mcp-connect (the stdio bridge, the token helper).
+    pub launcher: Launcher,
 }
 
 struct Running {
@@ -324,10 +326,11 @@ impl Hub {
             self.unknown(name);
             return;
         };
-        let (profile, port) = (profile.clone(), self.run_options(name).local_port);
+        let (profile, options) = (profile.clone(), self.run_options(name));
         let events = self.events.clone();
         tokio::spawn(async move {
-            let outcome = match probe::from_profile::target(&profile, port) {
+            let found = probe::from_profile::target(&profile, options.local_port, options.kube());
+            let outcome = match found {
                 Ok((target, hints)) => probe::check(&target, &hints).await,
                 Err(why) => Err(format!("{}; {}", why.cause, why.fix)),
             };
@@ -358,7 +361,8 @@ impl Hub {
                 .try_send(refuse(format!("no profile named {name:?}"), "restart mcp-connect"));
             return;
         };
-        let entry = match Entry::for_profile(profile, self.run_options(&name).local_port) {
+        let local_port = self.run_options(&name).local_port;
+        let entry = match Entry::for_profile(profile, local_port, &self.options.launcher) {
             Ok(entry) => entry,
             Err(why) => {
                 let _ = events.try_send(refuse(why.cause, &why.fix));
@@ -473,7 +477,8 @@ impl Route {
     fn watch(&self, cancel: CancellationToken, trouble: Option<Arc<Notify>>) -> JoinHandle<()> {
         let (tx, mut rx) = mpsc::channel(64);
         let (events, name) = (self.events.clone(), self.profile.name.to_string());
-        match probe::from_profile::target(&self.profile, self.options.local_port) {
+        let local_port = self.options.local_port;
+        match probe::from_profile::target(&self.profile, local_port, self.options.kube()) {
             Ok((target, hints)) => {
                 let options = MonitorOptions { hints, check_now: trouble, ..self.monitor.clone() };
                 tokio::spawn(probe::monitor(target, options, tx, cancel));

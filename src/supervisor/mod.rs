@@ -22,6 +22,13 @@ pub struct RunOptions {
     pub local_port: Option<u16>,
 }
 
+impl RunOptions {
+    /// Where credentials are read from: the same kubeconfig and context as the link.
+    pub fn kube(&self) -> crate::auth::KubeAccess {
+        crate::auth::KubeAccess { kubeconfig: self.kubeconfig.clone(), context: self.context.clone() }
+    }
+}
+
 /// What a profile's link needs to run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Plan {

@@ -127,6 +127,11 @@ impl App {
         app
     }
 
+    /// How the entries shown (and written by the engine) start mcp-connect.
+    pub fn set_launcher(&mut self, launcher: crate::clientconfig::Launcher) {
+        self.detail.launcher = launcher;
+    }
+
     /// Takes in an override decided before the screen opened (the demo's free local ports, a
     /// `--context` flag), as `e` and `x` would have made it.
     pub fn preset(&mut self, command: &Command) {

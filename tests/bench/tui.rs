@@ -143,6 +143,7 @@ async fn p5() {
         monitor: MonitorOptions::default(),
         writer: None,
         profiles: None,
+        launcher: Default::default(),
     };
     let (commands, mut events, _engine) = hub::spawn(profiles, options);
     let local_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().ok();

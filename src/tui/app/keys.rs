@@ -156,7 +156,7 @@ impl App {
         let Some(row) = self.selected_row() else { return };
         let server =
             row.profile.as_ref().map(|p| p.client.server_name.to_string()).unwrap_or_default();
-        let command = match row.entry() {
+        let command = match row.entry(&self.detail.launcher) {
             Some(Ok(entry)) => Ok(entry.claude_add_command(&server, &scope)),
             Some(Err(none)) => Err((none.cause, none.fix)),
             None => return,

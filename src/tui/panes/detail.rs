@@ -6,14 +6,17 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
+use crate::clientconfig::Launcher;
 use crate::profile::{Auth, Link, Profile, Scheme, SecretSource};
 use crate::tui::route::Row;
 use crate::tui::theme::Theme;
 
-/// The pane's state: how far it is scrolled.
+/// The pane's state: how far it is scrolled, and how its entries start mcp-connect.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Detail {
     pub scroll: u16,
+    /// How the entries shown start mcp-connect (as the engine writes them).
+    pub launcher: Launcher,
 }
 
 impl Detail {
@@ -75,7 +78,12 @@ pub fn tls_summary(profile: &Profile) -> String {
 }
 
 /// Every line of the pane for `row`.
-pub fn lines<'a>(row: &'a Row, current_context: Option<&str>, theme: &Theme) -> Vec<Line<'a>> {
+pub fn lines<'a>(
+    row: &'a Row,
+    current_context: Option<&str>,
+    launcher: &Launcher,
+    theme: &Theme,
+) -> Vec<Line<'a>> {
     let profile = match &row.profile {
         Ok(profile) => profile,
         Err(error) => {
@@ -115,7 +123,7 @@ pub fn lines<'a>(row: &'a Row, current_context: Option<&str>, theme: &Theme) -> 
     }
     let server = profile.client.server_name.as_str();
     lines.push(Line::styled(format!("Claude Code entry \"{server}\":"), theme.label()));
-    match row.entry() {
+    match row.entry(launcher) {
         Some(Ok(entry)) => lines.push(Line::raw(entry.to_json().to_string())),
         Some(Err(none)) => {
             lines.push(Line::styled(format!("none yet: {}", none.cause), theme.error()));
@@ -136,7 +144,8 @@ pub fn draw(
     theme: &Theme,
 ) {
     let block = super::block(" Route ", focused, theme);
-    let lines = row.map(|row| lines(row, current_context, theme)).unwrap_or_default();
+    let lines =
+        row.map(|row| lines(row, current_context, &state.launcher, theme)).unwrap_or_default();
     let paragraph =
         Paragraph::new(lines).block(block).wrap(Wrap { trim: false }).scroll((state.scroll, 0));
     frame.render_widget(paragraph, area);

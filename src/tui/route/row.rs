@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use crate::clientconfig::{Entry, NoEntry};
+use crate::clientconfig::{Entry, Launcher, NoEntry};
 use crate::profile::{Link, Profile};
 
 use super::{RouteView, Status};
@@ -92,8 +92,8 @@ impl Row {
     }
 
     /// The Claude Code entry the route would write.
-    pub fn entry(&self) -> Option<Result<Entry, NoEntry>> {
+    pub fn entry(&self, launcher: &Launcher) -> Option<Result<Entry, NoEntry>> {
         let profile = self.profile.as_ref().ok()?;
-        Some(Entry::for_profile(profile, self.overrides.local_port))
+        Some(Entry::for_profile(profile, self.overrides.local_port, launcher))
     }
 }
