@@ -130,6 +130,7 @@ fn main() -> ExitCode {
                 cli.context.clone(),
                 &dirs.state,
                 ProfileStore::new(user_dir.path().to_owned(), &dirs.state),
+                dirs.certs(),
                 launcher,
             );
             match launch {

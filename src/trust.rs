@@ -65,12 +65,16 @@ pub async fn fetch(profile: &Profile, options: &RunOptions) -> Result<Presented,
         }
         Plan::Router => {
             return Err(error(
-                format!("profile {} is a router route: its gateways are trusted one by one", profile.name),
+                format!(
+                    "profile {} is a router route: its gateways are trusted one by one",
+                    profile.name
+                ),
                 "pin each gateway in the router's own settings",
             ));
         }
     };
-    let url = Url::parse(&url).map_err(|e| error(format!("{url} is not a URL: {e}"), "fix the profile"))?;
+    let url = Url::parse(&url)
+        .map_err(|e| error(format!("{url} is not a URL: {e}"), "fix the profile"))?;
     if url.scheme() != "https" {
         return Err(error(
             format!("{url} is plain HTTP: there is no certificate to trust"),
@@ -141,7 +145,10 @@ pub fn pin(
     tls.pin_sha256 = Some(pin);
     let pem = certs.join(format!("{}.pem", profile.name));
     crate::files::write_atomic(&pem, &presented.pem(), 0o644).map_err(|e| {
-        error(format!("cannot write {}: {e}", pem.display()), "check that the directory is writable")
+        error(
+            format!("cannot write {}: {e}", pem.display()),
+            "check that the directory is writable",
+        )
     })?;
     let saved = store.save(&pinned, from).map_err(|e| error(e.cause, e.fix))?;
     Ok(Pinned { profile: pinned, file: saved.file, backup: saved.backup, pem })

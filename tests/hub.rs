@@ -60,6 +60,7 @@ async fn routes_switch_with_one_command_and_report_health_configs_and_shutdown()
         },
         writer: Some(Writer::new(home.path(), &home.path().join("state"))),
         profiles: None,
+        certs: None,
         launcher: Default::default(),
     };
     let (commands, mut events, engine) = hub::spawn(builtins(), options);
@@ -193,7 +194,8 @@ async fn a_saved_profile_is_written_reloads_as_saved_and_the_running_route_moves
     })
     .await;
     assert!(order.is_empty(), "the route restarted before the answer: {order:?}");
-    let SavedProfile { file, backup, profile: back } = saved.expect("saved");
+    let SavedProfile { file, backup, profile: back, replaces_overrides } = saved.expect("saved");
+    assert!(replaces_overrides, "an edit takes in the overrides");
     assert_eq!((file.clone(), backup), (store.dir.join("serena-direct.yaml"), None));
     assert_eq!(*back, changed);
     let url = expect(&mut events, |e| match route(e, "serena-direct") {
@@ -217,4 +219,76 @@ async fn a_saved_profile_is_written_reloads_as_saved_and_the_running_route_moves
     })
     .await;
     assert!(refused.fix.contains("--profiles"), "{refused:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_route_s_certificate_is_shown_then_pinned_and_the_route_turns_healthy_on_it() {
+    let lab = Lab::start(LabOptions::default()).await.unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let store = ProfileStore::new(root.path().join("profiles"), &root.path().join("state"));
+    let options = HubOptions {
+        kubeconfig: Some(lab.kubeconfig().to_path_buf()),
+        monitor: MonitorOptions { interval: Duration::from_millis(200), ..Default::default() },
+        profiles: Some(store.clone()),
+        certs: Some(root.path().join("certs")),
+        ..HubOptions::default()
+    };
+    let (commands, mut events, _engine) = hub::spawn(builtins(), options);
+    let name = "gateway-port-forward";
+    let port = free_port();
+    let over = Command::Override { profile: name.into(), context: None, local_port: Some(port) };
+    commands.send(over).await.unwrap();
+
+    // Unpinned, the self-signed certificate keeps the route down, naming the way out.
+    commands.send(Command::Activate(name.into())).await.unwrap();
+    let down = expect(&mut events, |e| match route(e, name) {
+        Some(RouteEvent::Probe(ProbeEvent::Health(Health::Down(diagnosis)))) => {
+            Some(diagnosis.clone())
+        }
+        _ => None,
+    })
+    .await;
+    assert!(down.fix.contains("mcp-connect trust gateway-port-forward"), "{down:?}");
+
+    commands.send(Command::Inspect(name.into())).await.unwrap();
+    let shown = expect(&mut events, |e| match e {
+        Event::Certificate { result, .. } => Some(result.clone()),
+        _ => None,
+    })
+    .await
+    .expect("the certificate is read");
+    assert_eq!(shown.cert.sha256, lab.gateway.fingerprint_sha256);
+    assert!(shown.cert.self_signed && !shown.pinned && shown.refusal.is_some(), "{shown:?}");
+
+    // Another fingerprint than the one presented is refused; the one shown is pinned.
+    let pin =
+        |sha256: &str| Command::Pin { profile: name.into(), sha256: sha256.into(), from: None };
+    commands.send(pin(&"00:".repeat(32)[..95])).await.unwrap();
+    let refused = expect(&mut events, |e| match e {
+        Event::ProfileSaved { result: Err(refused), .. } => Some(refused.clone()),
+        _ => None,
+    })
+    .await;
+    assert!(refused.cause.contains("another certificate"), "{refused:?}");
+    commands.send(pin(&shown.cert.sha256)).await.unwrap();
+    let saved = expect(&mut events, |e| match e {
+        Event::ProfileSaved { result, .. } => Some(result.clone()),
+        _ => None,
+    })
+    .await
+    .expect("pinned");
+    assert_eq!(saved.file, store.dir.join("gateway-port-forward.yaml"));
+    assert!(root.path().join("certs/gateway-port-forward.pem").exists());
+    // A pin keeps the session's overrides: the route restarts on the same local port.
+    let url = expect(&mut events, |e| match route(e, name) {
+        Some(RouteEvent::Lifecycle(Lifecycle::Running { url })) => Some(url.clone()),
+        _ => None,
+    })
+    .await;
+    assert_eq!(url, format!("https://127.0.0.1:{port}/mcp"));
+    expect(&mut events, |e| match route(e, name) {
+        Some(RouteEvent::Probe(ProbeEvent::Health(Health::Healthy { tools, .. }))) => Some(*tools),
+        _ => None,
+    })
+    .await;
 }

@@ -65,6 +65,7 @@ pub async fn run(state: &Path, options: LabOptions) -> ExitCode {
             demo.join("profiles").display().to_string(),
         ]),
         profiles: store,
+        certs: demo.join("certs"),
         project_dir: project.clone(),
         setup,
     };

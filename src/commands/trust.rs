@@ -28,12 +28,10 @@ pub async fn run(args: TrustArgs<'_>) -> ExitCode {
         Err(err) => return report(&err.cause, &err.fix),
     };
     println!("{}", describe(&name, &presented));
-    let pinned_already = args
-        .profile
-        .tls
-        .as_ref()
-        .and_then(|t| t.pin_sha256.as_ref())
-        .is_some_and(|pin| presented.cert.sha256.replace(':', "").eq_ignore_ascii_case(pin.as_str()));
+    let pinned_already =
+        args.profile.tls.as_ref().and_then(|t| t.pin_sha256.as_ref()).is_some_and(|pin| {
+            presented.cert.sha256.replace(':', "").eq_ignore_ascii_case(pin.as_str())
+        });
     if pinned_already {
         println!("{name}: this certificate is pinned already; nothing to change");
         return ExitCode::SUCCESS;
@@ -49,7 +47,9 @@ pub async fn run(args: TrustArgs<'_>) -> ExitCode {
                 &format!("check the fingerprint above, then run `mcp-connect trust {name} --yes`"),
             );
         }
-        eprint!("Pin this certificate for {name}? Only if the SHA-256 above is the server's. [y/N] ");
+        eprint!(
+            "Pin this certificate for {name}? Only if the SHA-256 above is the server's. [y/N] "
+        );
         let _ = io::stderr().flush();
         let mut answer = String::new();
         let _ = io::stdin().lock().read_line(&mut answer);

@@ -21,6 +21,8 @@ pub struct Launch<'c> {
     pub writer: Writer,
     /// Where `e` saves changed profiles.
     pub profiles: ProfileStore,
+    /// Where `p` keeps pinned certificates.
+    pub certs: PathBuf,
     /// How written entries start mcp-connect.
     pub launcher: Launcher,
     /// Where project-scope configs go.
@@ -37,6 +39,7 @@ pub fn over_kubeconfig<'c>(
     context: Option<String>,
     state: &Path,
     profiles: ProfileStore,
+    certs: PathBuf,
     launcher: Launcher,
 ) -> Result<Launch<'c>, ExitCode> {
     // A missing kubeconfig is not fatal here: the screen shows each route's error and fix.
@@ -64,7 +67,7 @@ pub fn over_kubeconfig<'c>(
         None => Vec::new(),
     };
     let writer = Writer::new(&home, state);
-    Ok(Launch { catalog, kubeconfig, header, writer, profiles, launcher, project_dir, setup })
+    Ok(Launch { catalog, kubeconfig, header, writer, profiles, certs, launcher, project_dir, setup })
 }
 
 pub async fn run(launch: Launch<'_>) -> ExitCode {
@@ -74,6 +77,7 @@ pub async fn run(launch: Launch<'_>) -> ExitCode {
         monitor: MonitorOptions::default(),
         writer: Some(launch.writer),
         profiles: Some(launch.profiles),
+        certs: Some(launch.certs),
         launcher: launch.launcher.clone(),
     };
     let (commands, events, engine) = hub::spawn(profiles, options);

@@ -12,10 +12,14 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::{Plan, RunOptions, plan, run_forward};
+
+mod pin;
+
 use crate::clientconfig::{self, Edit, Entry, Launcher, Op, Scope, Writer};
 use crate::forward::{ForwardEvent, ForwardState};
 use crate::probe::{self, MonitorOptions, ProbeEvent};
 use crate::profile::{Profile, ProfileStore};
+pub use pin::Certificate;
 
 /// What a face asks of the engine. Every answer comes back as [`Event`]s.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,6 +51,15 @@ pub enum Command {
         profile: Box<Profile>,
         from: Option<PathBuf>,
     },
+    /// Show the certificate the route's endpoint presents ([`Event::Certificate`]).
+    Inspect(String),
+    /// Pin the certificate the route presents in its profile, provided it is still the one
+    /// with `sha256` (the one the user saw); answered by [`Event::ProfileSaved`].
+    Pin {
+        profile: String,
+        sha256: String,
+        from: Option<PathBuf>,
+    },
     /// Stop every route; [`Event::ShutDown`] follows when all have stopped.
     Shutdown,
 }
@@ -72,6 +85,11 @@ pub enum Event {
     ProfileSaved {
         profile: String,
         result: Result<SavedProfile, Refused>,
+    },
+    /// The answer to [`Command::Inspect`].
+    Certificate {
+        profile: String,
+        result: Result<Certificate, Refused>,
     },
     /// Every route has stopped after [`Command::Shutdown`].
     ShutDown,
@@ -123,6 +141,9 @@ pub struct SavedProfile {
     pub profile: Box<Profile>,
     pub file: PathBuf,
     pub backup: Option<PathBuf>,
+    /// The profile took in the session's overrides (an edit), which are dropped; a pin keeps
+    /// them.
+    pub replaces_overrides: bool,
 }
 
 /// Why something was not done: cause and fix.
@@ -143,6 +164,8 @@ pub struct HubOptions {
     pub writer: Option<Writer>,
     /// Where changed profiles are saved (`None`: saving is refused).
     pub profiles: Option<ProfileStore>,
+    /// Where pinned certificates are kept as PEM.
+    pub certs: Option<PathBuf>,
     /// How written entries start mcp-connect (the stdio bridge, the token helper).
     pub launcher: Launcher,
 }
@@ -160,6 +183,7 @@ pub fn spawn(
 ) -> (mpsc::Sender<Command>, mpsc::Receiver<Event>, JoinHandle<()>) {
     let (commands, command_rx) = mpsc::channel(64);
     let (event_tx, events) = mpsc::channel(4096);
+    let (saved, saved_rx) = mpsc::channel(8);
     let hub = Hub {
         profiles,
         options,
@@ -167,8 +191,9 @@ pub fn spawn(
         running: HashMap::new(),
         active: None,
         events: event_tx,
+        saved,
     };
-    let task = tokio::spawn(hub.run(command_rx));
+    let task = tokio::spawn(hub.run(command_rx, saved_rx));
     (commands, events, task)
 }
 
@@ -179,11 +204,25 @@ struct Hub {
     running: HashMap<String, Running>,
     active: Option<String>,
     events: mpsc::Sender<Event>,
+    /// Profiles saved by the engine's own tasks (a pin), to be taken in by the loop.
+    saved: mpsc::Sender<(String, Result<SavedProfile, Refused>)>,
 }
 
 impl Hub {
-    async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
-        while let Some(command) = commands.recv().await {
+    async fn run(
+        mut self,
+        mut commands: mpsc::Receiver<Command>,
+        mut saved: mpsc::Receiver<(String, Result<SavedProfile, Refused>)>,
+    ) {
+        loop {
+            let command = tokio::select! {
+                command = commands.recv() => command,
+                Some((name, result)) = saved.recv() => {
+                    self.adopt(name, result).await;
+                    continue;
+                }
+            };
+            let Some(command) = command else { break };
             match command {
                 Command::Activate(name) => {
                     if let Some(previous) = self.active.take().filter(|p| *p != name) {
@@ -220,6 +259,8 @@ impl Hub {
                 Command::SaveProfile { profile, from } => {
                     self.save_profile(*profile, from).await;
                 }
+                Command::Inspect(name) => self.inspect(&name),
+                Command::Pin { profile, sha256, from } => self.pin(&profile, sha256, from),
                 Command::Shutdown => break,
             }
         }
@@ -297,25 +338,33 @@ impl Hub {
                         profile: Box::new(profile.clone()),
                         file: saved.file,
                         backup: saved.backup,
+                        replaces_overrides: true,
                     })
                     .map_err(|err| Refused { cause: err.cause, fix: err.fix, forcible: false })
             }
         };
-        let saved = result.is_ok();
-        if saved {
-            // The saved profile says what the overrides said: they have no more to add.
-            if let Some(options) = self.overrides.get_mut(&name) {
+        self.adopt(name, result).await;
+    }
+
+    /// Runs a saved profile from now on (in place of the overrides it took in, if it did), and
+    /// tells the face — before the restarted route's first event.
+    async fn adopt(&mut self, name: String, result: Result<SavedProfile, Refused>) {
+        if let Ok(saved) = &result {
+            if let Some(options) =
+                self.overrides.get_mut(&name).filter(|_| saved.replaces_overrides)
+            {
                 options.context = None;
                 options.local_port = None;
             }
+            let profile = (*saved.profile).clone();
             match self.profiles.iter_mut().find(|p| p.name == profile.name) {
                 Some(slot) => *slot = profile,
                 None => self.profiles.push(profile),
             }
         }
-        // The face learns of the new profile before the restarted route's first event.
+        let restart = result.is_ok() && self.running.contains_key(&name);
         let _ = self.events.send(Event::ProfileSaved { profile: name.clone(), result }).await;
-        if saved && self.running.contains_key(&name) {
+        if restart {
             self.stop(&name).await;
             self.start(&name);
         }

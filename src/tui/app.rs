@@ -172,6 +172,13 @@ impl App {
                 }
             }
             Event::ProfileSaved { profile, result } => self.profile_saved(&profile, result),
+            Event::Certificate { profile, result } => {
+                if let Some(Popup::Pin(pin)) = &mut self.popup
+                    && pin.profile == profile
+                {
+                    pin.answer(result);
+                }
+            }
             Event::ShutDown => self.shut_down = true,
         }
     }

@@ -8,11 +8,13 @@ use crossterm::event::{KeyCode, KeyModifiers};
 use super::fixtures::{self, DIR, ROUTE, app, ch, key, type_text};
 use crate::clientconfig::Scope;
 use crate::forward::ForwardEvent;
+use crate::probe::CertInfo;
 use crate::profile::{KubeName, Link, Port};
-use crate::supervisor::hub::{Command, Event, Refused, RouteEvent, SavedProfile};
+use crate::supervisor::hub::{Certificate, Command, Event, Refused, RouteEvent, SavedProfile};
 use crate::tui::panes::logs::{CAPACITY, Source};
 use crate::tui::popups::Popup;
 use crate::tui::popups::edit::Field;
+use crate::tui::popups::pin::Step as PinStep;
 use crate::tui::popups::write_config::Step;
 use crate::tui::route::Status;
 
@@ -236,8 +238,12 @@ fn e_saves_the_changed_route_as_a_user_profile_and_takes_the_engine_s_answer() {
     assert_eq!(app.on_key(key(KeyCode::Enter)), [save]);
 
     let file = PathBuf::from("/home/u/.config/mcp-connect/profiles/serena-direct.yaml");
-    let saved =
-        SavedProfile { profile: Box::new(wanted.clone()), file: file.clone(), backup: None };
+    let saved = SavedProfile {
+        profile: Box::new(wanted.clone()),
+        file: file.clone(),
+        backup: None,
+        replaces_overrides: true,
+    };
     app.on_event(Event::ProfileSaved { profile: ROUTE.into(), result: Ok(saved) });
     assert!(app.popup().is_none());
     assert!(app.logs().visible().any(|l| l.text.contains("profile saved as /home/u/")));
@@ -308,4 +314,82 @@ fn help_opens_and_closes() {
     assert!(matches!(app.popup(), Some(Popup::Help(_))));
     assert_eq!(app.on_key(ch('q')), [], "q closes a popup rather than quitting");
     assert!(app.popup().is_none());
+}
+
+fn certificate(refusal: Option<&str>) -> Certificate {
+    Certificate {
+        url: "https://127.0.0.1:8443/mcp".into(),
+        cert: CertInfo {
+            subject: "CN=mcp-gateway".into(),
+            issuer: "CN=mcp-gateway".into(),
+            not_before: "Jan  1 00:00:00 2026 +00:00".into(),
+            not_after: "Jan  1 00:00:00 2036 +00:00".into(),
+            names: vec!["127.0.0.1".into(), "localhost".into()],
+            sha256: "AB:".repeat(31) + "AB",
+            self_signed: true,
+        },
+        refusal: refusal.map(str::to_owned),
+        pinned: false,
+    }
+}
+
+fn pin_step(app: &super::App) -> Option<PinStep> {
+    match app.popup() {
+        Some(Popup::Pin(pin)) => Some(pin.step.clone()),
+        _ => None,
+    }
+}
+
+#[test]
+fn p_shows_the_certificate_and_enter_pins_exactly_the_one_shown() {
+    let mut app = app();
+    assert_eq!(app.on_key(ch('p')), [], "plain HTTP has no certificate");
+    assert!(app.popup().is_none());
+    app.on_key(ch('j'));
+    let gateway = "gateway-port-forward";
+    assert_eq!(app.on_key(ch('p')), [Command::Inspect(gateway.into())]);
+    assert_eq!(pin_step(&app), Some(PinStep::Fetching));
+    assert_eq!(app.on_key(key(KeyCode::Enter)), [], "nothing to pin before it is shown");
+    let shown = certificate(Some("no CA this machine trusts signed it"));
+    app.on_event(Event::Certificate { profile: gateway.into(), result: Ok(shown.clone()) });
+    let pin =
+        Command::Pin { profile: gateway.into(), sha256: shown.cert.sha256.clone(), from: None };
+    assert_eq!(app.on_key(key(KeyCode::Enter)), [pin]);
+    assert_eq!(pin_step(&app), Some(PinStep::Pinning(shown)));
+
+    let refused =
+        Refused { cause: "another certificate".into(), fix: "look".into(), forcible: false };
+    app.on_event(Event::ProfileSaved { profile: gateway.into(), result: Err(refused) });
+    assert!(matches!(pin_step(&app), Some(PinStep::Failed { .. })));
+    app.on_key(key(KeyCode::Esc));
+
+    app.on_key(ch('p'));
+    let mut profile = fixtures::profile(gateway);
+    let sha = crate::profile::Sha256Pin::try_from("ab".repeat(32).as_str()).unwrap();
+    profile.tls.as_mut().unwrap().pin_sha256 = Some(sha);
+    let file = PathBuf::from("/u/profiles/gateway-port-forward.yaml");
+    let saved = SavedProfile {
+        profile: Box::new(profile.clone()),
+        file: file.clone(),
+        backup: None,
+        replaces_overrides: false,
+    };
+    app.on_event(Event::ProfileSaved { profile: gateway.into(), result: Ok(saved) });
+    assert!(app.popup().is_none(), "pinned: the popup closes");
+    assert!(app.logs().visible().any(|l| l.text.contains("profile saved as /u/profiles/")));
+}
+
+#[test]
+fn a_certificate_this_machine_trusts_is_not_pinned() {
+    let mut app = app();
+    app.on_key(ch('j'));
+    app.on_key(ch('p'));
+    let trusted = certificate(None);
+    app.on_event(Event::Certificate {
+        profile: "gateway-port-forward".into(),
+        result: Ok(trusted),
+    });
+    assert_eq!(app.on_key(key(KeyCode::Enter)), []);
+    assert!(app.popup().is_none());
+    assert!(app.logs().visible().any(|l| l.text.contains("trusted by this machine")));
 }

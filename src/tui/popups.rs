@@ -5,6 +5,7 @@ pub mod claude;
 pub mod contexts;
 pub mod edit;
 pub mod help;
+pub mod pin;
 pub mod write_config;
 
 use ratatui::Frame;
@@ -23,13 +24,16 @@ pub enum Popup {
     Contexts(contexts::Contexts),
     Edit(Box<edit::Edit>),
     Claude(claude::Claude),
+    Pin(pin::Pin),
 }
 
 impl Popup {
     /// Which keymap context its keys are looked up in.
     pub fn context(&self) -> Context {
         match self {
-            Popup::Help(_) | Popup::Contexts(_) | Popup::Claude(_) => Context::Popup,
+            Popup::Help(_) | Popup::Contexts(_) | Popup::Claude(_) | Popup::Pin(_) => {
+                Context::Popup
+            }
             Popup::WriteConfig(_) => Context::WriteConfig,
             Popup::Edit(_) => Context::Input,
         }
@@ -60,5 +64,6 @@ pub fn draw(frame: &mut Frame, popup: &Popup, theme: &Theme) {
         Popup::Contexts(state) => contexts::draw(frame, state, theme),
         Popup::Edit(state) => edit::draw(frame, state, theme),
         Popup::Claude(state) => claude::draw(frame, state, theme),
+        Popup::Pin(state) => pin::draw(frame, state, theme),
     }
 }

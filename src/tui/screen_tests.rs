@@ -98,6 +98,30 @@ fn edit_popup_with_a_refused_value() {
 }
 
 #[test]
+fn pin_popup_showing_a_self_signed_certificate() {
+    let mut app = app();
+    app.on_key(ch('j'));
+    app.on_key(ch('p'));
+    let cert = crate::supervisor::hub::Certificate {
+        url: "https://127.0.0.1:8443/mcp".into(),
+        cert: crate::probe::CertInfo {
+            subject: "CN=mcp-gateway".into(),
+            issuer: "CN=mcp-gateway".into(),
+            not_before: "Jan  1 00:00:00 2026 +00:00".into(),
+            not_after: "Jan  1 00:00:00 2036 +00:00".into(),
+            names: vec!["127.0.0.1".into(), "localhost".into()],
+            sha256: "AB:".repeat(31) + "AB",
+            self_signed: true,
+        },
+        refusal: Some("no CA this machine trusts signed it".into()),
+        pinned: false,
+    };
+    let profile = "gateway-port-forward".into();
+    app.on_event(Event::Certificate { profile, result: Ok(cert) });
+    snapshot("pin_shown", &app);
+}
+
+#[test]
 fn no_color_draws_no_colour_and_the_colour_theme_does() {
     let colours = |theme: Theme| {
         let mut app = with_events(fixtures::down());
@@ -135,5 +159,12 @@ fn every_popup_draws_at_any_size() {
         app.on_key(ch('/'));
         terminal(&app, size);
         app.on_key(key(KeyCode::Esc));
+        // The certificate popup, on the https route below.
+        app.on_key(ch('j'));
+        app.on_key(ch('p'));
+        assert!(app.popup().is_some(), "p opens a popup on an https route");
+        terminal(&app, size);
+        app.on_key(key(KeyCode::Esc));
+        app.on_key(ch('k'));
     }
 }

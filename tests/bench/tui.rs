@@ -143,6 +143,7 @@ async fn p5() {
         monitor: MonitorOptions::default(),
         writer: None,
         profiles: None,
+        certs: None,
         launcher: Default::default(),
     };
     let (commands, mut events, _engine) = hub::spawn(profiles, options);

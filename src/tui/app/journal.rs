@@ -71,6 +71,25 @@ pub fn lines(event: &Event) -> Vec<LogLine> {
             };
             vec![LogLine::new(Source::Engine, Some(profile), text)]
         }
+        Event::Certificate { profile, result } => {
+            let text = match result {
+                Ok(c) => format!(
+                    "certificate of {}: {}, SHA-256 {}; {}",
+                    c.url,
+                    c.cert.subject,
+                    c.cert.sha256,
+                    match (&c.refusal, c.pinned) {
+                        (_, true) => "pinned".to_owned(),
+                        (None, false) => "trusted by this machine".to_owned(),
+                        (Some(why), false) => format!("not trusted: {why}"),
+                    }
+                ),
+                Err(refused) => {
+                    format!("certificate not read: {}; fix: {}", refused.cause, refused.fix)
+                }
+            };
+            vec![LogLine::new(Source::Probe, Some(profile), text)]
+        }
         Event::ShutDown => vec![LogLine::new(Source::Engine, None, "every route stopped")],
     }
 }

@@ -13,6 +13,7 @@ use crate::tui::popups::claude::Claude;
 use crate::tui::popups::contexts::Contexts;
 use crate::tui::popups::edit::Edit;
 use crate::tui::popups::help::Help;
+use crate::tui::popups::pin::Pin;
 use crate::tui::popups::write_config::WriteConfig;
 use crate::tui::route::Diagnosis;
 
@@ -146,6 +147,7 @@ impl App {
             Action::ClaudeCommand => self.claude_command(name),
             Action::Contexts => self.open_contexts(name),
             Action::Edit => self.open_edit(name),
+            Action::Pin => return self.open_pin(name),
             _ => {}
         }
         Vec::new()
@@ -175,6 +177,17 @@ impl App {
         let using = row.context(self.header.current_context.as_deref()).map(|(c, _)| c);
         self.popup =
             Some(Popup::Contexts(Contexts::new(name, self.header.contexts.clone(), using)));
+    }
+
+    fn open_pin(&mut self, name: String) -> Vec<Command> {
+        let Some(row) = self.selected_row() else { return Vec::new() };
+        let https = row.profile.as_ref().is_ok_and(|p| p.local_endpoint().scheme() == "https");
+        if !https {
+            self.note = Some(format!("{name} speaks plain HTTP: there is no certificate to pin"));
+            return Vec::new();
+        }
+        self.popup = Some(Popup::Pin(Pin::new(name.clone(), row.file.clone())));
+        vec![Command::Inspect(name)]
     }
 
     fn open_edit(&mut self, name: String) {

@@ -11,6 +11,7 @@ use crate::tui::popups::Popup;
 use crate::tui::popups::contexts::Contexts;
 use crate::tui::popups::edit::Edit;
 use crate::tui::popups::help::Help;
+use crate::tui::popups::pin::Step;
 use crate::tui::popups::write_config::{Next, WriteConfig};
 
 impl App {
@@ -27,6 +28,16 @@ impl App {
             Popup::Contexts(list) => self.contexts_key(list, action, &mut commands),
             Popup::WriteConfig(write) => write_key(write, action, &mut commands),
             Popup::Edit(edit) => self.edit_key(edit, action, key, &mut commands),
+            Popup::Pin(pin) => match action {
+                Some(Action::Confirm) => match pin.confirm() {
+                    Some(command) => {
+                        commands.push(command);
+                        true
+                    }
+                    None => matches!(pin.step, Step::Fetching | Step::Pinning(_)),
+                },
+                _ => true,
+            },
         };
         if keep {
             self.popup = Some(popup);
@@ -87,6 +98,14 @@ impl App {
     /// The engine's answer to `Command::SaveProfile`: the row takes the saved profile (which
     /// replaces its overrides, as in the engine); the edit popup closes, or shows why not.
     pub(super) fn profile_saved(&mut self, name: &str, result: Result<SavedProfile, Refused>) {
+        if let Some(Popup::Pin(pin)) = &mut self.popup
+            && pin.profile == name
+        {
+            match &result {
+                Ok(_) => self.popup = None,
+                Err(refused) => pin.refused(refused.clone()),
+            }
+        }
         let editing = match &mut self.popup {
             Some(Popup::Edit(edit)) if edit.profile == name => Some(edit),
             _ => None,
@@ -100,7 +119,9 @@ impl App {
                 if let Some(row) = self.row_mut(name) {
                     row.profile = Ok(*saved.profile);
                     row.file = Some(saved.file);
-                    row.overrides = Default::default();
+                    if saved.replaces_overrides {
+                        row.overrides = Default::default();
+                    }
                 }
             }
             Err(refused) => match editing {
