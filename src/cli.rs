@@ -138,6 +138,17 @@ pub enum Command {
         #[arg(long)]
         yes: bool,
     },
+    /// A stdio MCP server for Claude Code to launch (a `stdio` entry): relays each message to
+    /// PROFILE's endpoint with a fresh token and its TLS settings, bringing up the port-forward
+    /// when nothing listens. Stdout carries JSON-RPC only; notes go to stderr. Never writes a
+    /// token anywhere.
+    Bridge {
+        /// The profile whose endpoint to relay to (a port_forward or direct route).
+        profile: String,
+        /// The forward's local port, instead of the profile's.
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+        local_port: Option<u16>,
+    },
     /// Run the lab: a fake Kubernetes API server with Serena's and the gateway's Services,
     /// backed by local MCP servers, until Ctrl-C. Prints the kubeconfig to point tools at.
     Lab {

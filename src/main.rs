@@ -122,7 +122,9 @@ fn main() -> ExitCode {
             target.timeout = timeout;
             runtime().block_on(commands::probe::run(target, hints, json))
         }
-        Command::Config(command) => commands::config::run(command, &catalog, &dirs.state, &launcher),
+        Command::Config(command) => {
+            commands::config::run(command, &catalog, &dirs.state, &launcher)
+        }
         Command::Tui => {
             let launch = commands::tui::over_kubeconfig(
                 &catalog,
@@ -179,6 +181,18 @@ fn main() -> ExitCode {
                 certs: &dirs.certs(),
             };
             runtime().block_on(commands::trust::run(args))
+        }
+        Command::Bridge { profile, local_port } => {
+            let profile = match commands::find_profile(&catalog, &profile) {
+                Ok(profile) => profile,
+                Err(code) => return code,
+            };
+            let options = RunOptions {
+                kubeconfig: cli.kubeconfig.clone(),
+                context: cli.context.clone(),
+                local_port,
+            };
+            runtime().block_on(commands::bridge::run(profile, options))
         }
         Command::Lab { serena } => {
             let serena = match serena {

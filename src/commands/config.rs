@@ -197,10 +197,8 @@ fn matching_profile(
         .and_then(|a| a.as_array())
         .map(|a| a.iter().filter_map(|w| w.as_str()).collect())
         .unwrap_or_default();
-    let arg_port = args
-        .iter()
-        .position(|w| *w == "--local-port")
-        .and_then(|i| args.get(i + 1)?.parse().ok());
+    let arg_port =
+        args.iter().position(|w| *w == "--local-port").and_then(|i| args.get(i + 1)?.parse().ok());
     let port = url_port.or(arg_port);
     let matches = |p: &Profile| {
         Entry::for_profile(p, port, launcher).is_ok_and(|e| e.to_json() == *entry)

@@ -1,5 +1,6 @@
 //! The headless commands: each turns engine results into lines on stdout.
 
+pub mod bridge;
 pub mod config;
 pub mod demo;
 pub mod health;

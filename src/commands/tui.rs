@@ -67,7 +67,17 @@ pub fn over_kubeconfig<'c>(
         None => Vec::new(),
     };
     let writer = Writer::new(&home, state);
-    Ok(Launch { catalog, kubeconfig, header, writer, profiles, certs, launcher, project_dir, setup })
+    Ok(Launch {
+        catalog,
+        kubeconfig,
+        header,
+        writer,
+        profiles,
+        certs,
+        launcher,
+        project_dir,
+        setup,
+    })
 }
 
 pub async fn run(launch: Launch<'_>) -> ExitCode {

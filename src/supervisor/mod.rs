@@ -25,7 +25,10 @@ pub struct RunOptions {
 impl RunOptions {
     /// Where credentials are read from: the same kubeconfig and context as the link.
     pub fn kube(&self) -> crate::auth::KubeAccess {
-        crate::auth::KubeAccess { kubeconfig: self.kubeconfig.clone(), context: self.context.clone() }
+        crate::auth::KubeAccess {
+            kubeconfig: self.kubeconfig.clone(),
+            context: self.context.clone(),
+        }
     }
 }
 

@@ -1,0 +1,262 @@
+//! The server's side: one POST per client message, with a fresh token, the session id and the
+//! protocol version; the answer passed on as it streams. Recovers on its own from an expired
+//! session (404), a refused token (401) and a connection the forward dropped.
+
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue};
+use reqwest::{RequestBuilder, Response, StatusCode};
+use serde_json::{Value, json};
+use tokio::task::JoinHandle;
+use url::Url;
+
+use super::answer::{self, Read};
+use super::explain::{self, Explainer, innermost, snippet};
+use super::link::LinkHealth;
+use super::rpc::{self, Problem};
+use super::session::{Session, Snapshot};
+use super::stdio::{Out, note, warn};
+use super::target;
+use crate::auth::{Bearer, KubeAccess, Tokens};
+use crate::probe::Http;
+use crate::profile::Profile;
+use crate::supervisor::RunOptions;
+
+pub(super) const ACCEPT_BOTH: &str = "application/json, text/event-stream";
+pub(super) const SESSION: &str = "mcp-session-id";
+const VERSION: &str = "mcp-protocol-version";
+/// How long before a dropped connection is tried again.
+const RETRY_AFTER: Duration = Duration::from_millis(500);
+/// How long ending the session may take at exit.
+const CLOSE_WITHIN: Duration = Duration::from_secs(2);
+
+/// The server, as every task of the bridge shares it.
+#[derive(Clone)]
+pub(super) struct Upstream(Arc<Inner>);
+
+pub(super) struct Inner {
+    pub(super) client: reqwest::Client,
+    pub(super) url: Url,
+    pub(super) tokens: Option<Tokens>,
+    pub(super) session: Session,
+    pub(super) out: Out,
+    pub(super) server_stream: Mutex<Option<JoinHandle<()>>>,
+    pub(super) explainer: Explainer,
+    pub(super) forwarded: bool,
+    pub(super) health: LinkHealth,
+    /// One re-initialization at a time.
+    pub(super) reinit: tokio::sync::Mutex<()>,
+    pub(super) reinits: AtomicU64,
+}
+
+impl std::ops::Deref for Upstream {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl Upstream {
+    /// The client for `profile`'s endpoint, with its TLS settings and credentials.
+    pub fn new(
+        profile: &Profile,
+        options: &RunOptions,
+        health: LinkHealth,
+        out: Out,
+    ) -> Result<Upstream, Problem> {
+        let (target, hints) = target::of(profile, options.local_port)?;
+        let kube =
+            KubeAccess { kubeconfig: options.kubeconfig.clone(), context: options.context.clone() };
+        let http = Http::new(&target).map_err(|cause| {
+            Problem::new(rpc::NO_ROUTE, cause, "check the profile's `tls` section")
+        })?;
+        Ok(Upstream(Arc::new(Inner {
+            client: http.client,
+            url: target.url.clone(),
+            tokens: Tokens::for_profile(profile, kube),
+            session: Session::default(),
+            out,
+            server_stream: Mutex::new(None),
+            forwarded: hints.forwarded,
+            explainer: Explainer { target, hints, seen: http.seen },
+            health,
+            reinit: tokio::sync::Mutex::new(()),
+            reinits: AtomicU64::new(0),
+        })))
+    }
+
+    /// Relays a request and passes its answer on; answers an error when it cannot.
+    pub async fn request(&self, line: String, message: Value, id: Value, method: String) {
+        let initialize = method == "initialize";
+        let response = match self.exchange(&line, &method, initialize).await {
+            Ok(response) => response,
+            Err(problem) => return self.fail(&id, &method, problem).await,
+        };
+        if response.status() != StatusCode::OK {
+            let detail = format!("HTTP {} without an answer", response.status().as_u16());
+            return self.fail(&id, &method, self.explainer.bad_answer(&method, &detail)).await;
+        }
+        let generation = initialize.then(|| {
+            let session_id = response.headers().get(SESSION).cloned();
+            let params = message.get("params").cloned().unwrap_or_else(|| json!({}));
+            self.session.begin(session_id, Some(params))
+        });
+        let read = answer::read(response, &id, Some(&self.out), |message| {
+            if let Some(generation) = generation
+                && rpc::answers(message, &id)
+                && let Some(version) = message["result"]["protocolVersion"].as_str()
+            {
+                self.session.set_version(generation, version);
+            }
+        });
+        let problem = match read.await {
+            Ok(Read::Answered | Read::ClientGone) => return,
+            Ok(Read::Unanswered) => self.explainer.bad_answer(&method, "the stream ended first"),
+            Err(detail) => self.explainer.bad_answer(&method, &detail),
+        };
+        self.fail(&id, &method, problem).await;
+    }
+
+    /// Relays a notification, or a response to a request of the server (202 expected).
+    pub async fn notify(&self, line: String, method: Option<String>) {
+        let what = method.as_deref().unwrap_or("a response to the server");
+        match self.exchange(&line, what, false).await {
+            Ok(_) if what == "notifications/initialized" => self.open_server_stream(),
+            Ok(_) => {}
+            Err(problem) => warn(format!("{what} could not be relayed: {}", problem.message())),
+        }
+    }
+
+    /// Ends the session on the server (DELETE, best effort, at most two seconds).
+    pub async fn close(&self) {
+        if let Some(task) = self.server_stream.lock().ok().and_then(|mut s| s.take()) {
+            task.abort();
+        }
+        let ended = self.session.end();
+        if ended.id.is_none() {
+            return;
+        }
+        let delete = async {
+            let bearer = self.bearer().await.ok().flatten();
+            let request = with_session(self.client.delete(self.url.clone()), &ended, bearer);
+            request.send().await
+        };
+        match tokio::time::timeout(CLOSE_WITHIN, delete).await {
+            Ok(Ok(response)) => tracing::info!(status = %response.status(), "session ended"),
+            Ok(Err(error)) => tracing::info!(%error, "the session could not be ended"),
+            Err(_) => tracing::info!("ending the session took too long; left to expire"),
+        }
+    }
+
+    /// The current token, minted when due; `None` when the profile has no auth.
+    pub(super) async fn bearer(&self) -> Result<Option<Bearer>, Problem> {
+        match &self.tokens {
+            None => Ok(None),
+            Some(tokens) => tokens.bearer().await.map(Some).map_err(explain::auth),
+        }
+    }
+
+    /// POSTs `body` and answers the response when its status is a success, recovering once
+    /// each from a refused connection, a refused token and an expired session. `fresh`: send
+    /// without a session (initialize).
+    pub(super) async fn exchange(
+        &self,
+        body: &str,
+        what: &str,
+        fresh: bool,
+    ) -> Result<Response, Problem> {
+        let (mut reconnected, mut refreshed, mut reinitialized) = (false, false, false);
+        loop {
+            let session = if fresh { Snapshot::default() } else { self.session.snapshot() };
+            let bearer = self.bearer().await?;
+            let response = match self.post(body, &session, bearer.clone()).await {
+                Ok(response) => response,
+                Err(error) if !reconnected && self.may_retry(&error) => {
+                    reconnected = true;
+                    warn(format!(
+                        "{what}: the connection to {} failed ({}); retrying once",
+                        self.url,
+                        innermost(&error)
+                    ));
+                    tokio::time::sleep(RETRY_AFTER).await;
+                    continue;
+                }
+                Err(error) => {
+                    return Err(self
+                        .health
+                        .failure()
+                        .unwrap_or_else(|| self.explainer.transport(error)));
+                }
+            };
+            let status = response.status();
+            if status == StatusCode::UNAUTHORIZED
+                && !refreshed
+                && let Some(tokens) = &self.tokens
+            {
+                refreshed = true;
+                let reason = response.text().await.unwrap_or_default();
+                let fresh_token = tokens.refresh().await.map_err(explain::auth)?;
+                note(format!(
+                    "the server refused the token on {what} (401: {}); minted a new one ({}), \
+                     retrying",
+                    snippet(&reason),
+                    fresh_token.fingerprint()
+                ));
+                continue;
+            }
+            if status == StatusCode::NOT_FOUND && session.id.is_some() && !reinitialized {
+                reinitialized = true;
+                self.reinitialize(session.generation, what).await?;
+                continue;
+            }
+            if status.is_success() {
+                return Ok(response);
+            }
+            let text = response.text().await.unwrap_or_default();
+            return Err(self.explainer.status(what, status.as_u16(), &text, bearer.as_ref()));
+        }
+    }
+
+    pub(super) async fn post(
+        &self,
+        body: &str,
+        session: &Snapshot,
+        bearer: Option<Bearer>,
+    ) -> Result<Response, reqwest::Error> {
+        let request = self
+            .client
+            .post(self.url.clone())
+            .header(ACCEPT, ACCEPT_BOTH)
+            .header(CONTENT_TYPE, "application/json")
+            .body(body.to_owned());
+        with_session(request, session, bearer).send().await
+    }
+
+    async fn fail(&self, id: &Value, what: &str, problem: Problem) {
+        warn(format!("{what} failed: {}", problem.message()));
+        let _ = self.out.send(problem.answer(id)).await;
+    }
+}
+
+/// Adds the session id, protocol version and token to `request`.
+pub(super) fn with_session(
+    mut request: RequestBuilder,
+    session: &Snapshot,
+    bearer: Option<Bearer>,
+) -> RequestBuilder {
+    if let Some(id) = &session.id {
+        request = request.header(SESSION, id.clone());
+    }
+    if let Some(version) = &session.version {
+        request = request.header(VERSION, version.as_str());
+    }
+    if let Some(bearer) = bearer
+        && let Ok(mut value) = HeaderValue::from_str(&bearer.header_value())
+    {
+        value.set_sensitive(true);
+        request = request.header(AUTHORIZATION, value);
+    }
+    request
+}

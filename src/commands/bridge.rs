@@ -1,0 +1,20 @@
+//! `mcp-connect bridge PROFILE`: the stdio MCP server Claude Code launches. Stdout is the
+//! protocol channel: only JSON-RPC lines go there; everything for the human goes to stderr.
+
+use std::process::ExitCode;
+
+use crate::bridge::{self, stdio};
+use crate::profile::Profile;
+use crate::supervisor::RunOptions;
+
+use super::{report, wait_for_shutdown};
+
+/// Exit 0 when the client closes stdin or a signal ends it; 2 when the profile cannot be
+/// bridged at all (reported on stderr).
+pub async fn run(profile: &Profile, options: RunOptions) -> ExitCode {
+    let input = stdio::stdin_lines();
+    match bridge::run(profile, options, input, std::io::stdout(), wait_for_shutdown()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(problem) => report(&problem.cause, &problem.fix),
+    }
+}

@@ -1,0 +1,509 @@
+//! `mcp-connect bridge PROFILE` against the lab: the real binary as Claude Code runs it, JSON-RPC
+//! lines on its stdin and stdout, through the gateway (forwarded by the bridge itself, or
+//! direct), with sessions that expire, tokens that expire, and a secret that is missing.
+
+mod support;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Stdio};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use mcp_connect::lab::gateway::{Gateway, GatewayOptions};
+use mcp_connect::lab::mcp::{McpServer, McpServerOptions};
+use mcp_connect::lab::world::{Lab, LabOptions};
+use serde_json::{Value, json};
+use support::Home;
+
+const BUILTIN: &str = include_str!("../profiles/gateway-port-forward.yaml");
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// The built-in gateway-port-forward profile, renamed, with `link`, the secret's source, the
+/// token's lifetime and the gateway's certificate pinned in place of the originals.
+fn profile(name: &str, link: &str, secret: &str, ttl: &str, pin: &str) -> String {
+    let mut text = BUILTIN.to_owned();
+    let mut swap = |from: &str, to: &str| {
+        assert!(text.contains(from), "the built-in profile holds {from:?}");
+        text = text.replacen(from, to, 1);
+    };
+    swap("name: gateway-port-forward", &format!("name: {name}"));
+    let link_start = BUILTIN.find("link:\n").unwrap();
+    let link_end = BUILTIN.find("endpoint:\n").unwrap();
+    swap(&BUILTIN[link_start..link_end], link);
+    let secret_start = BUILTIN.find("    secret:\n").unwrap();
+    let secret_end = BUILTIN.find("    issuer:").unwrap();
+    swap(&BUILTIN[secret_start..secret_end], &format!("    secret: {secret}\n"));
+    swap("ttl: 1h", &format!("ttl: {ttl}"));
+    swap("tls:\n  verify: true\n", &format!("tls:\n  verify: true\n  pin_sha256: \"{pin}\"\n"));
+    text
+}
+
+const KUBE_SECRET: &str =
+    "{kubernetes: {namespace: mcp, name: mcp-gateway-mcp-bridge-secrets, key: jwt-secret-key}}";
+
+fn forward_link(port: u16) -> String {
+    format!(
+        "link:\n  port_forward:\n    namespace: mcp\n    service: mcp-gateway-mcp-bridge-gateway\n    \
+         remote_port: 8443\n    local_port: {port}\n    scheme: https\n"
+    )
+}
+
+fn direct_link(url: &str) -> String {
+    format!("link:\n  direct:\n    url: {url}\n")
+}
+
+/// A running bridge: its stdin, its stdout lines (each checked to be JSON-RPC), its stderr.
+struct Bridge {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    lines: Receiver<String>,
+    stderr: Arc<Mutex<String>>,
+    /// Messages that came while another was waited for.
+    others: Vec<Value>,
+}
+
+impl Bridge {
+    fn start(home: &Home, kubeconfig: &Path, profiles: &Path, name: &str) -> Bridge {
+        Bridge::start_with(home, kubeconfig, profiles, &["bridge", name])
+    }
+
+    fn start_with(home: &Home, kubeconfig: &Path, profiles: &Path, args: &[&str]) -> Bridge {
+        let mut child = home
+            .command()
+            .arg("--kubeconfig")
+            .arg(kubeconfig)
+            .arg("--profiles")
+            .arg(profiles)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let (tx, lines) = std::sync::mpsc::channel();
+        let stdout = child.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let (mut pipe, text) = (child.stderr.take().unwrap(), stderr.clone());
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = pipe.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                text.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        });
+        let stdin = child.stdin.take();
+        Bridge { child, stdin, lines, stderr, others: Vec::new() }
+    }
+
+    fn send_raw(&mut self, line: &str) {
+        let stdin = self.stdin.as_mut().expect("stdin open");
+        writeln!(stdin, "{line}").unwrap();
+        stdin.flush().unwrap();
+    }
+
+    fn send(&mut self, message: Value) {
+        self.send_raw(&message.to_string());
+    }
+
+    /// The next line on stdout, which must be one JSON-RPC message.
+    fn next(&mut self, within: Duration) -> Value {
+        let line = match self.lines.recv_timeout(within) {
+            Ok(line) => line,
+            Err(RecvTimeoutError::Timeout) => {
+                panic!("no line within {within:?}; stderr:\n{}", self.stderr())
+            }
+            Err(RecvTimeoutError::Disconnected) => panic!("stdout closed; {}", self.stderr()),
+        };
+        let message: Value = serde_json::from_str(&line)
+            .unwrap_or_else(|e| panic!("stdout carried a line that is not JSON ({e}): {line:?}"));
+        assert_eq!(message["jsonrpc"], "2.0", "not JSON-RPC: {line}");
+        message
+    }
+
+    /// Sends a request and waits for its answer; other messages are kept aside.
+    fn call(&mut self, id: u64, method: &str, params: Value) -> Value {
+        self.send(json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}));
+        self.answer(id)
+    }
+
+    fn answer(&mut self, id: u64) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let message = self.next(left);
+            if message["id"] == json!(id) && message.get("method").is_none() {
+                return message;
+            }
+            self.others.push(message);
+        }
+    }
+
+    fn notify(&mut self, method: &str) {
+        self.send(json!({"jsonrpc": "2.0", "method": method}));
+    }
+
+    fn stderr(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+
+    /// Sends SIGTERM (stdin still open) and answers the exit code and stderr.
+    fn terminate(mut self) -> (i32, String) {
+        let code = support::stop(&mut self.child);
+        std::thread::sleep(Duration::from_millis(100));
+        (code, self.stderr())
+    }
+
+    /// Closes stdin and waits for the exit: its code, how long it took, what else came out.
+    fn close(mut self) -> (i32, Duration, Vec<Value>, String) {
+        drop(self.stdin.take());
+        let started = Instant::now();
+        let code = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status.code().expect("exited, not killed");
+            }
+            if started.elapsed() > Duration::from_secs(15) {
+                let _ = self.child.kill();
+                panic!("the bridge did not exit after stdin closed; stderr:\n{}", self.stderr());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let took = started.elapsed();
+        let mut rest = std::mem::take(&mut self.others);
+        while let Ok(line) = self.lines.recv_timeout(Duration::from_millis(200)) {
+            let message: Value = serde_json::from_str(&line).expect("only JSON-RPC on stdout");
+            rest.push(message);
+        }
+        std::thread::sleep(Duration::from_millis(100));
+        (code, took, rest, self.stderr())
+    }
+}
+
+impl Drop for Bridge {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn initialize_params() -> Value {
+    json!({"protocolVersion": "2025-06-18", "capabilities": {},
+        "clientInfo": {"name": "bridge-test", "version": "0"}})
+}
+
+/// What Claude Code does first: initialize, initialized, tools/list, then a tool call.
+fn handshake_and_echo(bridge: &mut Bridge) {
+    let init = bridge.call(1, "initialize", initialize_params());
+    assert_eq!(init["result"]["serverInfo"]["name"], "mcp-connect-lab", "{init}");
+    bridge.notify("notifications/initialized");
+    let tools = bridge.call(2, "tools/list", json!({}));
+    let names: Vec<&str> = tools["result"]["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|t| t["name"].as_str())
+        .collect();
+    assert_eq!(names.len(), 3, "{tools}");
+    assert!(names.contains(&"echo"), "{names:?}");
+    echo(bridge, 3, "hello through the bridge");
+}
+
+fn echo(bridge: &mut Bridge, id: u64, text: &str) {
+    let args = json!({"name": "echo", "arguments": {"text": text}});
+    let answer = bridge.call(id, "tools/call", args);
+    assert_eq!(answer["result"]["content"][0]["text"], text, "{answer}");
+}
+
+/// Neither stderr nor any file under the home holds a token or the secret.
+fn assert_nothing_leaked(home: &Home, stderr: &str, secret: &str) {
+    assert!(!stderr.contains("eyJ") && !stderr.contains(secret), "stderr leaks: {stderr}");
+    for file in files_under(home.path()) {
+        let text = String::from_utf8_lossy(&std::fs::read(&file).unwrap()).into_owned();
+        assert!(!text.contains("eyJ"), "{} holds a token", file.display());
+        assert!(!text.contains(secret), "{} holds the secret", file.display());
+    }
+}
+
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(files_under(&path));
+        } else {
+            found.push(path);
+        }
+    }
+    found
+}
+
+fn log_text(home: &Home) -> String {
+    let logs = home.path().join("state/mcp-connect");
+    files_under(&logs).iter().map(|f| std::fs::read_to_string(f).unwrap_or_default()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn through_a_forward_it_brings_up_itself_and_releases_at_exit() {
+    let lab = Lab::start(LabOptions::default()).await.unwrap();
+    let home = Home::new();
+    let port = free_port();
+    let yaml = profile(
+        "lab-forward",
+        &forward_link(port),
+        KUBE_SECRET,
+        "1h",
+        &lab.gateway.fingerprint_sha256,
+    );
+    let dir = home.user_profiles();
+    std::fs::write(dir.join("lab-forward.yaml"), yaml).unwrap();
+
+    tokio::task::block_in_place(|| {
+        let mut bridge = Bridge::start(&home, lab.kubeconfig(), &dir, "lab-forward");
+        handshake_and_echo(&mut bridge);
+        assert!(
+            bridge.stderr().contains("starting the port-forward"),
+            "it ran the forward itself: {}",
+            bridge.stderr()
+        );
+        let (code, took, rest, stderr) = bridge.close();
+        assert_eq!(code, 0, "{stderr}");
+        assert!(took < Duration::from_secs(5), "exit took {took:?}");
+        assert!(rest.is_empty(), "{rest:?}");
+        assert!(TcpListener::bind(("127.0.0.1", port)).is_ok(), "the local port is free again");
+        assert_nothing_leaked(&home, &stderr, &lab.seeded.jwt_secret);
+    });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn direct_to_the_gateway_with_concurrent_requests_and_a_garbled_line() {
+    let lab = Lab::start(LabOptions::default()).await.unwrap();
+    let home = Home::new();
+    let fp = &lab.gateway.fingerprint_sha256;
+    let yaml = profile("lab-direct", &direct_link(&lab.gateway.url), KUBE_SECRET, "1h", fp);
+    let dir = home.user_profiles();
+    std::fs::write(dir.join("lab-direct.yaml"), yaml).unwrap();
+
+    tokio::task::block_in_place(|| {
+        let mut bridge = Bridge::start(&home, lab.kubeconfig(), &dir, "lab-direct");
+        handshake_and_echo(&mut bridge);
+
+        // Not JSON: a parse error with id null, and the bridge goes on.
+        bridge.send_raw("this is not json");
+        bridge.send_raw("");
+        let error = bridge.next(Duration::from_secs(5));
+        assert_eq!(
+            (error["id"].clone(), error["error"]["code"].clone()),
+            (Value::Null, json!(-32700))
+        );
+
+        // A long call does not hold up a ping sent after it.
+        let sleep = json!({"name": "sleep", "arguments": {"ms": 1500}});
+        bridge.send(json!({"jsonrpc": "2.0", "id": 10, "method": "tools/call", "params": sleep}));
+        bridge.send(json!({"jsonrpc": "2.0", "id": 11, "method": "ping"}));
+        let first = bridge.next(Duration::from_secs(10));
+        assert_eq!(first["id"], 11, "the ping comes back first: {first}");
+        let second = bridge.answer(10);
+        assert_eq!(second["result"]["content"][0]["text"], "slept 1500 ms", "{second}");
+
+        let (code, took, _, stderr) = bridge.close();
+        assert_eq!(code, 0, "{stderr}");
+        assert!(took < Duration::from_secs(5), "exit took {took:?}");
+        assert_nothing_leaked(&home, &stderr, &lab.seeded.jwt_secret);
+    });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_forgets_its_sessions_is_initialized_again_unseen() {
+    let lab = Lab::start(LabOptions::default()).await.unwrap();
+    let server =
+        McpServer::start(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), McpServerOptions::default())
+            .await
+            .unwrap();
+    let gateway = Gateway::start(GatewayOptions {
+        backend: server.url(),
+        secret: lab.seeded.jwt_secret.clone(),
+        ..GatewayOptions::default()
+    })
+    .await
+    .unwrap();
+    let home = Home::new();
+    let yaml = profile(
+        "own-gateway",
+        &direct_link(&gateway.url),
+        KUBE_SECRET,
+        "1h",
+        &gateway.fingerprint_sha256,
+    );
+    let dir = home.user_profiles();
+    std::fs::write(dir.join("own-gateway.yaml"), yaml).unwrap();
+
+    let mut bridge =
+        tokio::task::block_in_place(|| Bridge::start(&home, lab.kubeconfig(), &dir, "own-gateway"));
+    tokio::task::block_in_place(|| handshake_and_echo(&mut bridge));
+    assert!(server.expire_sessions().await >= 1, "a session to forget");
+    let closed = tokio::task::block_in_place(|| {
+        echo(&mut bridge, 4, "after the server forgot");
+        echo(&mut bridge, 5, "and again");
+        let stderr = bridge.stderr();
+        assert!(stderr.contains("re-initialized with a new session"), "{stderr}");
+        assert_eq!(stderr.matches("re-initialized").count(), 1, "once: {stderr}");
+        let (code, _, rest, stderr) = bridge.close();
+        assert_eq!(code, 0, "{stderr}");
+        (rest, stderr)
+    });
+    let (rest, stderr) = closed;
+    assert_eq!(server.expire_sessions().await, 0, "the bridge ended its session at exit (DELETE)");
+    // The bridge's own initialize was swallowed, not passed to the client.
+    let reinitialize = json!("mcp-connect-bridge-reinitialize-1");
+    assert!(rest.iter().all(|m| m["id"] != reinitialize), "{rest:?}");
+    assert_nothing_leaked(&home, &stderr, &lab.seeded.jwt_secret);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_that_expire_every_three_seconds_are_renewed_unseen() {
+    let lab = Lab::start(LabOptions::default()).await.unwrap();
+    let home = Home::new();
+    let fp = &lab.gateway.fingerprint_sha256;
+    let yaml = profile("lab-short", &direct_link(&lab.gateway.url), KUBE_SECRET, "3s", fp);
+    let dir = home.user_profiles();
+    std::fs::write(dir.join("lab-short.yaml"), yaml).unwrap();
+
+    tokio::task::block_in_place(|| {
+        let mut bridge = Bridge::start(&home, lab.kubeconfig(), &dir, "lab-short");
+        handshake_and_echo(&mut bridge);
+        let until = Instant::now() + Duration::from_secs(7);
+        let mut id = 100;
+        while Instant::now() < until {
+            echo(&mut bridge, id, &format!("call {id}"));
+            id += 1;
+            std::thread::sleep(Duration::from_millis(400));
+        }
+        let (code, _, _, stderr) = bridge.close();
+        assert_eq!(code, 0, "{stderr}");
+        assert!(!stderr.contains("failed"), "{stderr}");
+        let minted = log_text(&home).matches("minted a token").count();
+        assert!(minted >= 3, "over two lifetimes, tokens were renewed ({minted} minted)");
+        assert_nothing_leaked(&home, &stderr, &lab.seeded.jwt_secret);
+    });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_secret_is_answered_with_its_fix_and_the_bridge_stays_up() {
+    const VAR: &str = "MCP_CONNECT_BRIDGE_TEST_NOT_SET_VAR";
+    let lab = Lab::start(LabOptions::default()).await.unwrap();
+    let home = Home::new();
+    let fp = &lab.gateway.fingerprint_sha256;
+    let secret = format!("{{env: {VAR}}}");
+    let yaml = profile("lab-nosecret", &direct_link(&lab.gateway.url), &secret, "1h", fp);
+    let dir = home.user_profiles();
+    std::fs::write(dir.join("lab-nosecret.yaml"), yaml).unwrap();
+
+    tokio::task::block_in_place(|| {
+        let mut bridge = Bridge::start(&home, lab.kubeconfig(), &dir, "lab-nosecret");
+        for (id, method) in [(1, "initialize"), (2, "tools/list"), (3, "ping")] {
+            let answer = bridge.call(id, method, initialize_params());
+            let error = &answer["error"];
+            let message = error["message"].as_str().unwrap_or_default();
+            assert!((-32099..=-32000).contains(&error["code"].as_i64().unwrap()), "{answer}");
+            assert!(
+                message.contains(&format!("environment variable {VAR} is not set")),
+                "{message}"
+            );
+            assert!(message.contains(&format!("fix: export {VAR}=")), "{message}");
+        }
+        let (code, _, _, stderr) = bridge.close();
+        assert_eq!(code, 0, "it stayed up and stopped cleanly: {stderr}");
+        assert_eq!(lab.gateway.forwarded(), 0, "nothing reached the server without a token");
+        assert_nothing_leaked(&home, &stderr, &lab.seeded.jwt_secret);
+    });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_ends_the_bridge_and_its_forward_on_the_port_asked_for() {
+    let lab = Lab::start(LabOptions::default()).await.unwrap();
+    let home = Home::new();
+    let (profile_port, port) = (free_port(), free_port());
+    let fp = &lab.gateway.fingerprint_sha256;
+    let yaml = profile("lab-forward", &forward_link(profile_port), KUBE_SECRET, "1h", fp);
+    let dir = home.user_profiles();
+    std::fs::write(dir.join("lab-forward.yaml"), yaml).unwrap();
+
+    tokio::task::block_in_place(|| {
+        let args = ["bridge", "lab-forward", "--local-port", &port.to_string()];
+        let mut bridge = Bridge::start_with(&home, lab.kubeconfig(), &dir, &args);
+        handshake_and_echo(&mut bridge);
+        assert!(TcpListener::bind(("127.0.0.1", port)).is_err(), "the forward listens on {port}");
+        let (code, stderr) = bridge.terminate();
+        assert_eq!(code, 0, "{stderr}");
+        assert!(stderr.contains("stopping on a signal"), "{stderr}");
+        assert!(TcpListener::bind(("127.0.0.1", port)).is_ok(), "the local port is free again");
+        assert_nothing_leaked(&home, &stderr, &lab.seeded.jwt_secret);
+    });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_token_is_minted_again_and_a_refusal_that_stays_says_why() {
+    use k8s_openapi::ByteString;
+    use k8s_openapi::api::core::v1::Secret;
+    use mcp_connect::lab::kube::seed::{GATEWAY_SECRET, GATEWAY_SECRET_KEY, NAMESPACE};
+    const ROTATED: &str = "rotated-gateway-secret-0123456789";
+
+    let lab = Lab::start(LabOptions::default()).await.unwrap();
+    // A gateway that already checks tokens with the next secret; the cluster still holds the
+    // old one.
+    let gateway = Gateway::start(GatewayOptions {
+        backend: lab.serena_url.clone(),
+        secret: ROTATED.to_owned(),
+        ..GatewayOptions::default()
+    })
+    .await
+    .unwrap();
+    let home = Home::new();
+    let fp = &gateway.fingerprint_sha256;
+    let yaml = profile("rotating", &direct_link(&gateway.url), KUBE_SECRET, "1h", fp);
+    let dir = home.user_profiles();
+    std::fs::write(dir.join("rotating.yaml"), yaml).unwrap();
+
+    let mut bridge =
+        tokio::task::block_in_place(|| Bridge::start(&home, lab.kubeconfig(), &dir, "rotating"));
+    tokio::task::block_in_place(|| {
+        let refused = bridge.call(1, "initialize", initialize_params());
+        let message = refused["error"]["message"].as_str().unwrap_or_default();
+        assert_eq!(refused["error"]["code"], -32001, "{refused}");
+        assert!(message.contains("invalid signature"), "the server's reason: {message}");
+        assert!(message.contains("; fix: sign with the gateway's current secret"), "{message}");
+    });
+
+    let mut secret = Secret::default();
+    secret.metadata.name = Some(GATEWAY_SECRET.into());
+    secret.metadata.namespace = Some(NAMESPACE.into());
+    secret.data =
+        Some([(GATEWAY_SECRET_KEY.to_owned(), ByteString(ROTATED.as_bytes().to_vec()))].into());
+    lab.cluster().add_secret(secret);
+
+    tokio::task::block_in_place(|| {
+        // The cached token is refused; a new one, from the rotated secret, passes.
+        handshake_and_echo(&mut bridge);
+        let stderr = bridge.stderr();
+        assert!(stderr.contains("minted a new one"), "{stderr}");
+        let (code, _, _, stderr) = bridge.close();
+        assert_eq!(code, 0, "{stderr}");
+        assert_nothing_leaked(&home, &stderr, &lab.seeded.jwt_secret);
+        assert_nothing_leaked(&home, &stderr, ROTATED);
+    });
+}

@@ -1,0 +1,106 @@
+//! Issue #8 end to end, with the real Claude Code CLI: the lab runs real Serena behind its MCP
+//! gateway (own self-signed certificate, JWT checked as mcp-bridge checks it). `mcp-connect
+//! trust` pins the gateway's certificate for route 2 (a port-forward to the gateway Service)
+//! and route 3 (the gateway's own address), `config write` puts both into Claude Code's
+//! project scope as stdio bridge entries, and `claude mcp list` connects to both: TLS verified
+//! against the pin, the token minted from the lab's Secret, no token in any file.
+#![cfg(unix)]
+
+mod support;
+
+use std::path::Path;
+
+use mcp_connect::lab::world::{Lab, LabOptions, SerenaBackend};
+use support::Home;
+use support::peers::{Claude, serena_bin};
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Fails, showing all of `output`, unless a line starts with `start` and ends with `end`.
+fn assert_line(output: &str, start: &str, end: &str) {
+    let found = output.lines().any(|l| l.starts_with(start) && l.trim_end().ends_with(end));
+    assert!(found, "no line {start:?}…{end:?} in:\n{output}");
+}
+
+fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files.extend(files_under(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
+
+/// Whether `text` holds something shaped like a JWT: `eyJ…` base64url, a dot, more, a dot.
+fn holds_jwt(text: &str) -> bool {
+    let b64 = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
+    text.match_indices("eyJ").any(|(at, _)| {
+        let mut parts = text[at..].split('.');
+        let (header, claims) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+        header.chars().all(b64) && claims.starts_with("eyJ") && parts.next().is_some()
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn claude_connects_through_the_gateway_by_port_forward_and_directly() {
+    let program = serena_bin().to_path_buf();
+    let options =
+        LabOptions { serena: SerenaBackend::RealSerena { program }, ..LabOptions::default() };
+    let lab = Lab::start(options).await.expect("the lab starts with real Serena");
+    tokio::task::block_in_place(|| {
+        let home = Home::new();
+        let claude = Claude::new(home.path());
+        let dir = claude.cwd().canonicalize().unwrap();
+        let (dir_arg, kubeconfig) = (dir.to_str().unwrap(), lab.kubeconfig().to_str().unwrap());
+        home.write(".claude/settings.json", r#"{"enableAllProjectMcpServers": true}"#);
+        // Route 3: the lab gateway's own address stands for the LoadBalancer.
+        let route_3 = std::fs::read_to_string("profiles/gateway-loadbalancer.yaml")
+            .unwrap()
+            .replace("name: gateway-loadbalancer", "name: gateway-lab")
+            .replace(
+                "https://k8s-mcp-mcpgatew-dae950c5b5-2f1dace9a3e601aa.elb.us-west-2.amazonaws.com:8443",
+                &lab.gateway.url,
+            );
+        std::fs::write(home.user_profiles().join("gateway-lab.yaml"), route_3).unwrap();
+
+        let port = free_port().to_string();
+        for (profile, name, extra) in [
+            ("gateway-port-forward", "serena-gw", vec!["--local-port", port.as_str()]),
+            ("gateway-lab", "serena-lb", vec![]),
+        ] {
+            let trust = home.run(&["--kubeconfig", kubeconfig, "trust", profile, "--yes"]);
+            assert_eq!(trust.code(), 0, "{}{}", trust.stdout(), trust.stderr());
+            assert!(trust.stdout().contains(&lab.gateway.fingerprint_sha256), "{}", trust.stdout());
+            let write = ["--kubeconfig", kubeconfig, "config", "write", profile, "--name", name];
+            let scope = ["--scope", "project", "--dir", dir_arg];
+            let written = home.run(&[&write[..], &scope, &extra].concat());
+            assert_eq!(written.code(), 0, "{}", written.stderr());
+        }
+        let mcp_json = std::fs::read_to_string(dir.join(".mcp.json")).unwrap();
+        eprintln!(".mcp.json:\n{mcp_json}");
+        assert!(mcp_json.contains("\"bridge\""), "{mcp_json}");
+
+        let list = claude.run_ok(&["mcp", "list"]);
+        eprintln!("claude mcp list:\n{list}");
+        assert_line(&list, "serena-gw: ", "- ✔ Connected");
+        assert_line(&list, "serena-lb: ", "- ✔ Connected");
+        let get = claude.run_ok(&["mcp", "get", "serena-lb"]);
+        eprintln!("claude mcp get serena-lb:\n{get}");
+        assert!(get.contains("Status: ✔ Connected"), "{get}");
+        assert!(get.contains("Type: stdio"), "{get}");
+
+        // Nothing written anywhere under the home holds a token or the secret: configs,
+        // profiles, certificates, mcp-connect's logs, Claude Code's own files.
+        for file in files_under(home.path()) {
+            let text = String::from_utf8_lossy(&std::fs::read(&file).unwrap()).into_owned();
+            assert!(!text.contains(&lab.seeded.jwt_secret), "the secret is in {}", file.display());
+            assert!(!holds_jwt(&text), "a token is in {}", file.display());
+        }
+    });
+}
