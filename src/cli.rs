@@ -33,6 +33,15 @@ pub struct Cli {
 }
 
 impl Cli {
+    /// The kubeconfig and context chosen on the command line, and `local_port`.
+    pub fn run_options(&self, local_port: Option<u16>) -> crate::supervisor::RunOptions {
+        crate::supervisor::RunOptions {
+            kubeconfig: self.kubeconfig.clone(),
+            context: self.context.clone(),
+            local_port,
+        }
+    }
+
     /// The global flags that find the same kubeconfig, context and profiles, for a command line
     /// Claude Code runs later from another directory (paths made absolute).
     pub fn global_args(&self) -> Vec<String> {

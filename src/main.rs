@@ -10,7 +10,7 @@ use mcp_connect::lab::world::{LabOptions, SerenaBackend};
 use mcp_connect::paths::Dirs;
 use mcp_connect::profile::{Catalog, ProfileStore, Source, UserDir};
 use mcp_connect::supervisor::RunOptions;
-use mcp_connect::{auth, kubeconfig, logging, probe};
+use mcp_connect::{kubeconfig, logging, probe};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -39,6 +39,8 @@ fn main() -> ExitCode {
 
     // How entries written now start mcp-connect later, from Claude Code.
     let launcher = Launcher::current(cli.global_args());
+    // The cluster chosen on the command line; commands add their local port.
+    let chosen = cli.run_options(None);
     match cli.command {
         Command::Profiles { json } => {
             let kube = kubeconfig::load(cli.kubeconfig.as_deref());
@@ -59,11 +61,7 @@ fn main() -> ExitCode {
                 Ok(profile) => profile,
                 Err(code) => return code,
             };
-            let options = RunOptions {
-                kubeconfig: cli.kubeconfig.clone(),
-                context: cli.context.clone(),
-                local_port,
-            };
+            let options = RunOptions { local_port, ..chosen.clone() };
             let health = health_interval
                 .0
                 .map(|interval| probe::MonitorOptions { interval, ..Default::default() });
@@ -87,10 +85,7 @@ fn main() -> ExitCode {
                         Ok(profile) => profile,
                         Err(code) => return code,
                     };
-                    let kube = auth::KubeAccess {
-                        kubeconfig: cli.kubeconfig.clone(),
-                        context: cli.context.clone(),
-                    };
+                    let kube = chosen.kube();
                     match probe::from_profile::target(profile, local_port, kube) {
                         Ok(found) => found,
                         Err(err) => return report(&err.cause, &err.fix),
@@ -153,10 +148,7 @@ fn main() -> ExitCode {
                 Ok(profile) => profile,
                 Err(code) => return code,
             };
-            let kube = auth::KubeAccess {
-                kubeconfig: cli.kubeconfig.clone(),
-                context: cli.context.clone(),
-            };
+            let kube = chosen.kube();
             runtime().block_on(commands::token::run(profile, kube, headers))
         }
         Command::Trust { profile, yes } => {
@@ -171,11 +163,7 @@ fn main() -> ExitCode {
             let args = commands::trust::TrustArgs {
                 profile,
                 from,
-                options: RunOptions {
-                    kubeconfig: cli.kubeconfig.clone(),
-                    context: cli.context.clone(),
-                    local_port: None,
-                },
+                options: chosen.clone(),
                 yes,
                 store: ProfileStore::new(user_dir.path().to_owned(), &dirs.state),
                 certs: &dirs.certs(),
@@ -187,11 +175,7 @@ fn main() -> ExitCode {
                 Ok(profile) => profile,
                 Err(code) => return code,
             };
-            let options = RunOptions {
-                kubeconfig: cli.kubeconfig.clone(),
-                context: cli.context.clone(),
-                local_port,
-            };
+            let options = RunOptions { local_port, ..chosen.clone() };
             runtime().block_on(commands::bridge::run(profile, options))
         }
         Command::Lab { serena } => {

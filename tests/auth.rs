@@ -4,7 +4,6 @@
 mod support;
 
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
@@ -259,20 +258,6 @@ async fn a_ready_bearer_token_is_passed_through_with_its_expiry() {
     assert!(bearer.expires_at() > SystemTime::now() + Duration::from_secs(100 * 365 * 86400));
 }
 
-/// Every file under `dir`, recursively.
-fn files(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            found.extend(files(&path));
-        } else {
-            found.push(path);
-        }
-    }
-    found
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_token_command_prints_a_headers_helper_object_and_leaks_nothing() {
     let lab = Lab::start(LabOptions::default()).await.unwrap();
@@ -304,7 +289,7 @@ async fn the_token_command_prints_a_headers_helper_object_and_leaks_nothing() {
 
     // Neither the secret nor a token reaches stderr or any file under the throwaway home,
     // the log files included.
-    let written = files(home.path());
+    let written = support::files_under(home.path());
     assert!(written.iter().any(|f| f.to_string_lossy().contains("state")), "{written:?}");
     for (name, text) in written
         .iter()

@@ -6,7 +6,7 @@ mod support;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, ChildStdin, Stdio};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
@@ -232,29 +232,19 @@ fn echo(bridge: &mut Bridge, id: u64, text: &str) {
 /// Neither stderr nor any file under the home holds a token or the secret.
 fn assert_nothing_leaked(home: &Home, stderr: &str, secret: &str) {
     assert!(!stderr.contains("eyJ") && !stderr.contains(secret), "stderr leaks: {stderr}");
-    for file in files_under(home.path()) {
+    for file in support::files_under(home.path()) {
         let text = String::from_utf8_lossy(&std::fs::read(&file).unwrap()).into_owned();
         assert!(!text.contains("eyJ"), "{} holds a token", file.display());
         assert!(!text.contains(secret), "{} holds the secret", file.display());
     }
 }
 
-fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap().flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            found.extend(files_under(&path));
-        } else {
-            found.push(path);
-        }
-    }
-    found
-}
-
 fn log_text(home: &Home) -> String {
     let logs = home.path().join("state/mcp-connect");
-    files_under(&logs).iter().map(|f| std::fs::read_to_string(f).unwrap_or_default()).collect()
+    support::files_under(&logs)
+        .iter()
+        .map(|f| std::fs::read_to_string(f).unwrap_or_default())
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

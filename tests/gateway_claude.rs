@@ -8,8 +8,6 @@
 
 mod support;
 
-use std::path::Path;
-
 use mcp_connect::lab::world::{Lab, LabOptions, SerenaBackend};
 use support::Home;
 use support::peers::{Claude, serena_bin};
@@ -22,19 +20,6 @@ fn free_port() -> u16 {
 fn assert_line(output: &str, start: &str, end: &str) {
     let found = output.lines().any(|l| l.starts_with(start) && l.trim_end().ends_with(end));
     assert!(found, "no line {start:?}…{end:?} in:\n{output}");
-}
-
-fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            files.extend(files_under(&path));
-        } else {
-            files.push(path);
-        }
-    }
-    files
 }
 
 /// Whether `text` holds something shaped like a JWT: `eyJ…` base64url, a dot, more, a dot.
@@ -97,7 +82,7 @@ async fn claude_connects_through_the_gateway_by_port_forward_and_directly() {
 
         // Nothing written anywhere under the home holds a token or the secret: configs,
         // profiles, certificates, mcp-connect's logs, Claude Code's own files.
-        for file in files_under(home.path()) {
+        for file in support::files_under(home.path()) {
             let text = String::from_utf8_lossy(&std::fs::read(&file).unwrap()).into_owned();
             assert!(!text.contains(&lab.seeded.jwt_secret), "the secret is in {}", file.display());
             assert!(!holds_jwt(&text), "a token is in {}", file.display());

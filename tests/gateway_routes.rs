@@ -123,7 +123,7 @@ async fn route_3_probes_healthy_with_the_pin_and_a_minted_token() {
     assert!(healthy.stdout().contains("tools      3"), "{}", healthy.stdout());
 
     let mut everything = healthy.stdout() + &healthy.stderr() + &trusted.stdout();
-    for file in walk(home.path()) {
+    for file in support::files_under(home.path()) {
         everything += &std::fs::read_to_string(file).unwrap_or_default();
     }
     assert!(!everything.contains("eyJ"), "a token reached the output or a file");
@@ -131,19 +131,6 @@ async fn route_3_probes_healthy_with_the_pin_and_a_minted_token() {
         !everything.contains(&lab.seeded.jwt_secret),
         "the secret reached the output or a file"
     );
-}
-
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            files.extend(walk(&path));
-        } else {
-            files.push(path);
-        }
-    }
-    files
 }
 
 /// A target at the lab gateway with its certificate pinned.

@@ -9,11 +9,12 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use super::{App, Header};
 use crate::clientconfig::Outcome;
 use crate::forward::{ForwardEvent, ForwardState};
+use crate::probe::CertInfo;
 use crate::probe::rpc::ServerInfo;
 use crate::probe::stats::LatencySummary;
 use crate::probe::{Diagnosis, Health, ProbeEvent, Wire};
 use crate::profile::Catalog;
-use crate::supervisor::hub::{ConfigWritten, Event, Lifecycle, RouteEvent};
+use crate::supervisor::hub::{Certificate, ConfigWritten, Event, Lifecycle, RouteEvent};
 use crate::tui::theme::Theme;
 
 pub const DIR: &str = "/demo/project";
@@ -27,6 +28,24 @@ pub fn app() -> App {
         contexts: vec!["lab".to_owned(), "staging".to_owned()],
     };
     App::from_catalog(&Catalog::builtin(), header, PathBuf::from(DIR), Theme::plain())
+}
+
+/// A self-signed certificate as the engine shows it, refused for `refusal` (or trusted).
+pub fn certificate(refusal: Option<&str>) -> Certificate {
+    Certificate {
+        url: "https://127.0.0.1:8443/mcp".into(),
+        cert: CertInfo {
+            subject: "CN=mcp-gateway".into(),
+            issuer: "CN=mcp-gateway".into(),
+            not_before: "Jan  1 00:00:00 2026 +00:00".into(),
+            not_after: "Jan  1 00:00:00 2036 +00:00".into(),
+            names: vec!["127.0.0.1".into(), "localhost".into()],
+            sha256: "AB:".repeat(31) + "AB",
+            self_signed: true,
+        },
+        refusal: refusal.map(str::to_owned),
+        pinned: false,
+    }
 }
 
 /// A built-in profile by name.

@@ -8,9 +8,8 @@ use crossterm::event::{KeyCode, KeyModifiers};
 use super::fixtures::{self, DIR, ROUTE, app, ch, key, type_text};
 use crate::clientconfig::Scope;
 use crate::forward::ForwardEvent;
-use crate::probe::CertInfo;
 use crate::profile::{KubeName, Link, Port};
-use crate::supervisor::hub::{Certificate, Command, Event, Refused, RouteEvent, SavedProfile};
+use crate::supervisor::hub::{Command, Event, Refused, RouteEvent, SavedProfile};
 use crate::tui::panes::logs::{CAPACITY, Source};
 use crate::tui::popups::Popup;
 use crate::tui::popups::edit::Field;
@@ -316,23 +315,6 @@ fn help_opens_and_closes() {
     assert!(app.popup().is_none());
 }
 
-fn certificate(refusal: Option<&str>) -> Certificate {
-    Certificate {
-        url: "https://127.0.0.1:8443/mcp".into(),
-        cert: CertInfo {
-            subject: "CN=mcp-gateway".into(),
-            issuer: "CN=mcp-gateway".into(),
-            not_before: "Jan  1 00:00:00 2026 +00:00".into(),
-            not_after: "Jan  1 00:00:00 2036 +00:00".into(),
-            names: vec!["127.0.0.1".into(), "localhost".into()],
-            sha256: "AB:".repeat(31) + "AB",
-            self_signed: true,
-        },
-        refusal: refusal.map(str::to_owned),
-        pinned: false,
-    }
-}
-
 fn pin_step(app: &super::App) -> Option<PinStep> {
     match app.popup() {
         Some(Popup::Pin(pin)) => Some(pin.step.clone()),
@@ -350,7 +332,7 @@ fn p_shows_the_certificate_and_enter_pins_exactly_the_one_shown() {
     assert_eq!(app.on_key(ch('p')), [Command::Inspect(gateway.into())]);
     assert_eq!(pin_step(&app), Some(PinStep::Fetching));
     assert_eq!(app.on_key(key(KeyCode::Enter)), [], "nothing to pin before it is shown");
-    let shown = certificate(Some("no CA this machine trusts signed it"));
+    let shown = fixtures::certificate(Some("no CA this machine trusts signed it"));
     app.on_event(Event::Certificate { profile: gateway.into(), result: Ok(shown.clone()) });
     let pin =
         Command::Pin { profile: gateway.into(), sha256: shown.cert.sha256.clone(), from: None };
@@ -384,7 +366,7 @@ fn a_certificate_this_machine_trusts_is_not_pinned() {
     let mut app = app();
     app.on_key(ch('j'));
     app.on_key(ch('p'));
-    let trusted = certificate(None);
+    let trusted = fixtures::certificate(None);
     app.on_event(Event::Certificate {
         profile: "gateway-port-forward".into(),
         result: Ok(trusted),

@@ -102,20 +102,7 @@ fn pin_popup_showing_a_self_signed_certificate() {
     let mut app = app();
     app.on_key(ch('j'));
     app.on_key(ch('p'));
-    let cert = crate::supervisor::hub::Certificate {
-        url: "https://127.0.0.1:8443/mcp".into(),
-        cert: crate::probe::CertInfo {
-            subject: "CN=mcp-gateway".into(),
-            issuer: "CN=mcp-gateway".into(),
-            not_before: "Jan  1 00:00:00 2026 +00:00".into(),
-            not_after: "Jan  1 00:00:00 2036 +00:00".into(),
-            names: vec!["127.0.0.1".into(), "localhost".into()],
-            sha256: "AB:".repeat(31) + "AB",
-            self_signed: true,
-        },
-        refusal: Some("no CA this machine trusts signed it".into()),
-        pinned: false,
-    };
+    let cert = fixtures::certificate(Some("no CA this machine trusts signed it"));
     let profile = "gateway-port-forward".into();
     app.on_event(Event::Certificate { profile, result: Ok(cert) });
     snapshot("pin_shown", &app);
