@@ -6,23 +6,27 @@ use std::process::ExitCode;
 
 use crate::clientconfig::{Launcher, Writer};
 use crate::lab::world::{Lab, LabOptions};
-use crate::profile::{Catalog, Link, ProfileStore, UserDir};
+use crate::profile::{BaseUrl, Catalog, Link, ProfileStore, SaveError, Sha256Pin, UserDir};
 use crate::supervisor::hub::Command;
 use crate::tui::panes::header::Header;
 
 use super::report;
 use super::tui::Launch;
 
-/// The demo's profiles are the built-ins and what `e` saved in earlier demos, never the user's.
+/// The demo's profiles are the built-ins and what `e` saved in earlier demos, never the user's;
+/// the gateway routes are pointed at the lab's gateway and pin its certificate.
 pub async fn run(state: &Path, options: LabOptions) -> ExitCode {
     let demo = state.join("demo");
     let store = ProfileStore::new(demo.join("profiles"), &demo.join("state"));
-    let catalog = match Catalog::load(&UserDir::Default(store.dir.clone())) {
-        Ok(catalog) => catalog,
-        Err(err) => return report(&err, &err.fix()),
-    };
     let lab = match Lab::start(options).await {
         Ok(lab) => lab,
+        Err(err) => return report(&err, &err.fix()),
+    };
+    if let Err(err) = gateway_routes(&lab, &store) {
+        return report(&err.cause, &err.fix);
+    }
+    let catalog = match Catalog::load(&UserDir::Default(store.dir.clone())) {
+        Ok(catalog) => catalog,
         Err(err) => return report(&err, &err.fix()),
     };
     let (home, project) = (demo.join("home"), demo.join("project"));
@@ -79,4 +83,27 @@ pub async fn run(state: &Path, options: LabOptions) -> ExitCode {
         demo.join("profiles").display()
     );
     code
+}
+
+/// Routes 2 and 3 against this lab: its gateway's certificate pinned (the demo knows it is the
+/// lab's own), and route 3's LoadBalancer address replaced by the gateway's. Rewritten at every
+/// start, since each lab has its own address and certificate.
+fn gateway_routes(lab: &Lab, store: &ProfileStore) -> Result<(), SaveError> {
+    let broken = |cause: String| SaveError { cause, fix: "report this as a bug".to_owned() };
+    let pin = Sha256Pin::try_from(lab.gateway.fingerprint_sha256.as_str()).map_err(broken)?;
+    let url = BaseUrl::try_from(lab.gateway.url.as_str()).map_err(broken)?;
+    for name in ["gateway-port-forward", "gateway-loadbalancer"] {
+        let builtin = Catalog::builtin().get(name).and_then(|e| e.profile.clone().ok());
+        let Some(mut profile) = builtin else { continue };
+        if let Link::Direct(direct) = &mut profile.link {
+            direct.url = url.clone();
+        }
+        if let Some(tls) = &mut profile.tls {
+            tls.pin_sha256 = Some(pin.clone());
+        }
+        let file = store.dir.join(format!("{name}.yaml"));
+        let from = file.exists().then_some(file.as_path());
+        store.save(&profile, from)?;
+    }
+    Ok(())
 }

@@ -241,6 +241,13 @@ impl BaseUrl {
     }
 }
 
+impl TryFrom<&str> for BaseUrl {
+    type Error = String;
+    fn try_from(raw: &str) -> Result<Self, String> {
+        BaseUrl::parse(raw)
+    }
+}
+
 impl<'de> Deserialize<'de> for BaseUrl {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         parse_str(d, "an http:// or https:// URL", BaseUrl::parse)
