@@ -344,12 +344,13 @@ fn demo_in_a_real_terminal_activates_writes_switches_and_quits_cleanly() {
         popup(s, title).is_none() && s.contains(" enter start ")
     });
 
-    // j, Enter: one key switches, so route 1 stops and route 2 starts.
+    // j, Enter: one key switches, so route 1 stops and route 2 (through the lab's gateway, its
+    // certificate pinned by the demo, a JWT minted from the lab's Secret) goes healthy.
     tmux.press("j");
     tmux.wait_for("route 2 selected", Duration::from_secs(10), |s| s.contains("┌ Routes 2/4 "));
     tmux.press("Enter");
     let screen = tmux.wait_for("the switch", Duration::from_secs(20), |s| {
-        glyph(s, "serena-direct") == Some('○') && glyph(s, "gateway-port-forward") == Some('◎')
+        glyph(s, "serena-direct") == Some('○') && glyph(s, "gateway-port-forward") == Some('●')
     });
     lap("switched");
     assert_eq!(
@@ -357,11 +358,10 @@ fn demo_in_a_real_terminal_activates_writes_switches_and_quits_cleanly() {
         Some(vec!["○", "serena-direct", "port-forward"]),
         "a stopped route shows no latency:\n{screen}"
     );
-    let other = glyph(&screen, "gateway-port-forward").unwrap();
-    // It runs, but its health needs a JWT this version cannot mint: said, not left "starting".
-    assert_eq!(other, '◎', "gateway-port-forward runs unwatched:\n{screen}");
-    assert!(screen.contains("│◎ running "), "{screen}");
-    assert!(screen.contains("│health not watched: profile "), "{screen}");
+    let row = pane_row(&screen, "● gateway-port-forward").unwrap_or_default();
+    assert!(row.trim_end().ends_with("ms"), "route 2 shows its latency:\n{screen}");
+    assert!(screen.contains("│● healthy "), "{screen}");
+    assert!(screen.contains("TLS      verified, pinned to sha256 "), "{screen}");
     let deadline = Instant::now() + Duration::from_secs(10);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
         assert!(Instant::now() < deadline, "serena-direct's port {port} still listens");
@@ -375,9 +375,11 @@ fn demo_in_a_real_terminal_activates_writes_switches_and_quits_cleanly() {
     let after = tmux.capture(true);
     let lines: Vec<&str> = after.lines().map(str::trim_end).filter(|l| !l.is_empty()).collect();
     let printed = format!(
-        "demo: Claude Code configs were written under {} (project) and {} (home)",
+        "demo: Claude Code configs were written under {} (project) and {} (home); edited \
+         profiles under {}",
         project.display(),
-        demo.join("home").display()
+        demo.join("home").display(),
+        demo.join("profiles").display()
     );
     assert_eq!(lines, [printed.as_str(), "EXITED:0"], "the screen after quitting:\n{after}");
     assert!(!has_box_drawing(&after), "the TUI's frame is gone:\n{after}");
