@@ -19,7 +19,7 @@ use super::rpc::{self, Problem};
 use super::session::{Session, Snapshot};
 use super::stdio::{Out, note, warn};
 use super::target;
-use crate::auth::{Bearer, KubeAccess, Tokens};
+use crate::auth::{Bearer, Tokens};
 use crate::probe::Http;
 use crate::profile::Profile;
 use crate::supervisor::RunOptions;
@@ -66,16 +66,14 @@ impl Upstream {
         health: LinkHealth,
         out: Out,
     ) -> Result<Upstream, Problem> {
-        let (target, hints) = target::of(profile, options.local_port)?;
-        let kube =
-            KubeAccess { kubeconfig: options.kubeconfig.clone(), context: options.context.clone() };
+        let (target, hints) = target::of(profile, options)?;
         let http = Http::new(&target).map_err(|cause| {
             Problem::new(rpc::NO_ROUTE, cause, "check the profile's `tls` section")
         })?;
         Ok(Upstream(Arc::new(Inner {
             client: http.client,
             url: target.url.clone(),
-            tokens: Tokens::for_profile(profile, kube),
+            tokens: target.auth.clone(),
             session: Session::default(),
             out,
             server_stream: Mutex::new(None),

@@ -14,48 +14,32 @@ pub struct NotProbeable {
     pub fix: String,
 }
 
-/// `local_port` overrides the profile's, as `up --local-port` does; `kube` is where a JWT's
-/// signing secret is read from.
+/// `local_port` overrides the port a forward or router serves on, as `up --local-port` does;
+/// credentials (a JWT minted from the secret `kube` reaches, or a ready bearer token) are put
+/// into [`Target::auth`], to be sent fresh with every connection.
 pub fn target(
     profile: &Profile,
     local_port: Option<u16>,
     kube: KubeAccess,
 ) -> Result<(Target, Hints), NotProbeable> {
     let mut url = profile.local_endpoint();
-    if let Some(port) = local_port {
+    if let Some(port) = local_port.filter(|_| !matches!(profile.link, Link::Direct(_))) {
         let _ = url.set_port(Some(port));
     }
     let mut target = Target::new(url);
     target.transport = profile.endpoint.transport;
-    let mut hints = Hints {
+    target.auth = Tokens::for_profile(profile, kube);
+    let jwt = match &profile.auth {
+        Auth::Jwt(jwt) => {
+            Expected { issuer: jwt.issuer.to_string(), audience: jwt.audience.to_string() }
+        }
+        Auth::None | Auth::Bearer(_) => Expected::default(),
+    };
+    let hints = Hints {
         profile: Some(profile.name.to_string()),
         forwarded: matches!(profile.link, Link::PortForward(_)),
-        jwt: Expected::default(),
+        jwt,
     };
-    match &profile.auth {
-        Auth::None => {}
-        Auth::Bearer(bearer) => {
-            let var = bearer.env.to_string();
-            let token = std::env::var(&var).map_err(|_| NotProbeable {
-                cause: format!(
-                    "profile {} takes its bearer token from ${var}, which is not set",
-                    profile.name
-                ),
-                fix: format!("export {var}=<token> and run again"),
-            })?;
-            target.add_header(&format!("Authorization: Bearer {}", token.trim())).map_err(
-                |_| NotProbeable {
-                    cause: format!("${var} holds characters a header cannot carry"),
-                    fix: format!("set {var} to the bare token, without quotes or newlines"),
-                },
-            )?;
-        }
-        Auth::Jwt(jwt) => {
-            hints.jwt =
-                Expected { issuer: jwt.issuer.to_string(), audience: jwt.audience.to_string() };
-            target.auth = Tokens::for_profile(profile, kube);
-        }
-    }
     if let Some(tls) = &profile.tls {
         if let Some(ca) = &tls.ca_file {
             target.tls.add_ca_file(ca).map_err(|cause| NotProbeable {
