@@ -137,6 +137,9 @@ pub struct RouteView {
     pub slow_after: Option<Duration>,
     pub latency: LatencySummary,
     pub diagnosis: Option<Diagnosis>,
+    /// Set while the forward has lost the pod it served on: new connections have nowhere to
+    /// go, so a check that passes on a connection kept from before does not make it healthy.
+    link_lost: Option<Problem>,
 }
 
 impl Default for RouteView {
@@ -151,6 +154,7 @@ impl Default for RouteView {
             slow_after: None,
             latency: LatencySummary::default(),
             diagnosis: None,
+            link_lost: None,
         }
     }
 }
@@ -210,6 +214,7 @@ impl RouteView {
             ForwardState::Listening { url, pod } => {
                 self.url = Some(url.clone());
                 self.pod = Some(pod.clone());
+                self.link_lost = None;
                 if self.status != Status::Starting {
                     self.hint = None;
                 }
@@ -222,12 +227,14 @@ impl RouteView {
             ForwardState::WaitingForPod { .. } | ForwardState::Reconnecting { .. }
                 if matches!(self.status, Status::Healthy | Status::Slow | Status::Running) =>
             {
-                self.status = Status::Down;
-                self.problem = Some(Problem {
+                let problem = Problem {
                     cause: state.hint(),
                     fix: "nothing to do if a pod comes back: the forward follows it on its own"
                         .to_owned(),
-                });
+                };
+                self.status = Status::Down;
+                self.problem = Some(problem.clone());
+                self.link_lost = Some(problem);
                 self.hint = None;
             }
             ForwardState::Starting
@@ -265,6 +272,10 @@ impl RouteView {
                 if let Health::Slow { threshold, .. } = health {
                     self.status = Status::Slow;
                     self.slow_after = Some(*threshold);
+                }
+                if let Some(lost) = &self.link_lost {
+                    self.status = Status::Down;
+                    self.problem = Some(lost.clone());
                 }
             }
             Health::Down(diagnosis) => {
@@ -336,6 +347,14 @@ mod tests {
         assert_eq!(view.status, Status::Down);
         let cause = view.problem.as_ref().map(|p| p.cause.as_str());
         assert_eq!(cause, Some("reconnecting: pod serena-mcp-1 is no longer Ready"));
+        // A check that passes on a connection kept from before does not bring it back...
+        view.apply(&RouteEvent::Probe(ProbeEvent::Health(healthy.clone())));
+        assert_eq!(view.status, Status::Down);
+        let still = view.problem.as_ref().map(|p| p.cause.as_str());
+        assert_eq!(still, Some("reconnecting: pod serena-mcp-1 is no longer Ready"));
+        // ...a pod does, with the check that follows it.
+        let (url, pod) = ("http://127.0.0.1:8080/mcp".to_owned(), "serena-mcp-2".to_owned());
+        view.apply(&RouteEvent::Forward(ForwardEvent::State(ForwardState::Listening { url, pod })));
         view.apply(&RouteEvent::Probe(ProbeEvent::Health(healthy)));
         assert_eq!((view.status, view.problem.is_none()), (Status::Healthy, true));
     }
