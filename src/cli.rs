@@ -165,6 +165,22 @@ pub enum Command {
         #[arg(long)]
         serena: bool,
     },
+    /// Run the local router in front of pools of MCP gateways: standard MCP at
+    /// http://127.0.0.1:PORT/mcp (with /health and /metrics), a JWT and TLS pin per gateway,
+    /// weighted sessions, health checks and failover. Settings from a `router` profile or from
+    /// the seed's router-config.yaml. Ctrl-C stops it.
+    #[command(group(clap::ArgGroup::new("settings").required(true).args(["profile", "config"])))]
+    Router {
+        /// The profile whose `link: router` to run (e.g. router).
+        profile: Option<String>,
+        /// A router config file in the seed's shape (server, gateway_pools, auth.jwt), with an
+        /// optional `tls: {verify, pin_sha256, ca_file}` per gateway.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// Listen on this local port instead of the profile's or file's.
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+        local_port: Option<u16>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -17,6 +17,7 @@ pub mod logging;
 pub mod paths;
 pub mod probe;
 pub mod profile;
+pub mod router;
 pub mod supervisor;
 pub mod trust;
 pub mod tui;

@@ -186,6 +186,18 @@ fn main() -> ExitCode {
             let options = LabOptions { serena, ..LabOptions::default() };
             runtime().block_on(commands::lab::run(options))
         }
+        Command::Router { profile, config, local_port } => {
+            let options = RunOptions { local_port, ..chosen.clone() };
+            let from = match (&config, &profile) {
+                (Some(file), _) => commands::router::Settings::File(file),
+                (None, Some(name)) => match commands::find_profile(&catalog, name) {
+                    Ok(profile) => commands::router::Settings::Profile(profile),
+                    Err(code) => return code,
+                },
+                (None, None) => return report(&"no PROFILE or --config", "name what to run"),
+            };
+            runtime().block_on(commands::router::run(from, options))
+        }
     }
 }
 

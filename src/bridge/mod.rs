@@ -9,7 +9,7 @@
 //!
 //! Stdout carries JSON-RPC lines and nothing else; no token or secret is written anywhere.
 
-mod answer;
+pub(crate) mod answer;
 mod explain;
 pub mod link;
 mod recover;

@@ -7,6 +7,7 @@ pub mod health;
 pub mod lab;
 pub mod probe;
 pub mod profiles;
+pub mod router;
 pub mod token;
 pub mod trust;
 pub mod tui;

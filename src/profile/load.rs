@@ -248,7 +248,8 @@ pub fn parse(text: &str, file: &str) -> Result<Profile, ProfileError> {
         error(position, explain(&e))
     })?;
     check::check(&profile).map_err(|failed| {
-        let position = locate(text, failed.keys).unwrap_or(Position::START);
+        let keys: Vec<&str> = failed.keys.iter().map(String::as_str).collect();
+        let position = locate(text, &keys).unwrap_or(Position::START);
         error(position, failed.message)
     })?;
     Ok(profile)
@@ -256,7 +257,7 @@ pub fn parse(text: &str, file: &str) -> Result<Profile, ProfileError> {
 
 /// serde_yaml's message without its trailing position, with what was expected where it
 /// does not say.
-fn explain(err: &serde_yaml::Error) -> String {
+pub(crate) fn explain(err: &serde_yaml::Error) -> String {
     let mut message = err.to_string();
     if let Some(loc) = err.location() {
         let suffix = format!(" at line {} column {}", loc.line(), loc.column());

@@ -3,7 +3,7 @@
 //! serde_yaml keeps positions only in its errors. To point at a value that passed parsing but
 //! failed a check across fields (a duplicate name, TLS settings on a plain-HTTP link), we walk
 //! the document again along a chain of keys and fail on purpose at the value: the error then
-//! carries exactly the position we need.
+//! carries exactly the position we need. A key of digits picks an entry of a sequence.
 
 use std::fmt;
 
@@ -101,7 +101,18 @@ impl<'de> Visitor<'de> for Find<'_> {
     fn visit_unit<E>(self) -> Result<(), E> {
         Ok(())
     }
+    // A key of digits picks an entry of a sequence: `["pools", "0", "url"]`.
     fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let Ok(index) = self.key.parse::<usize>() else {
+            while seq.next_element::<IgnoredAny>()?.is_some() {}
+            return Ok(());
+        };
+        for _ in 0..index {
+            if seq.next_element::<IgnoredAny>()?.is_none() {
+                return Ok(());
+            }
+        }
+        seq.next_element_seed(Walk(self.rest))?;
         while seq.next_element::<IgnoredAny>()?.is_some() {}
         Ok(())
     }
@@ -141,6 +152,18 @@ mod tests {
         assert_eq!(locate(DOC, &["name", "inner"]), None);
         assert_eq!(locate("- a\n- b\n", &["name"]), None);
         assert_eq!(locate("{{{", &["name"]), None);
+    }
+
+    #[test]
+    fn digits_pick_an_entry_of_a_sequence() {
+        let doc = "pools:\n  - name: a\n  - name: b\n    gateways:\n      - url: x\n";
+        assert_eq!(locate(doc, &["pools", "1", "name"]), Some(Position { line: 3, column: 11 }));
+        assert_eq!(
+            locate(doc, &["pools", "1", "gateways", "0", "url"]),
+            Some(Position { line: 5, column: 14 })
+        );
+        assert_eq!(locate(doc, &["pools", "2", "name"]), None);
+        assert_eq!(locate(doc, &["pools", "0", "gateways"]), None);
     }
 
     #[test]

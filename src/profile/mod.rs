@@ -16,3 +16,8 @@ pub use save::{ProfileStore, SaveError, Saved};
 pub use types::{
     BaseUrl, EnvVar, KubeName, Port, ProfileName, ServerName, Sha256Pin, Text, UrlPath,
 };
+
+// For other files in the same YAML style (the router's config): the same checks and messages.
+pub(crate) use check::{Failed, check_gateway_tls};
+pub(crate) use load::explain;
+pub(crate) use types::{ip_addr, non_empty, parse_str};

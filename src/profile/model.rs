@@ -123,6 +123,10 @@ pub struct Gateway {
     pub url: BaseUrl,
     #[serde(default = "default_weight")]
     pub weight: NonZeroU32,
+    /// How this gateway's certificate is verified, over the profile's `tls` (each gateway may
+    /// present its own self-signed certificate).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<Tls>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -379,7 +379,7 @@ where
 
 /// Deserializes a string through `parse`. The check runs inside the deserializer's visit of
 /// the scalar, so that serde_yaml gives an error the scalar's own line and column.
-fn parse_str<'de, D, T>(
+pub(crate) fn parse_str<'de, D, T>(
     d: D,
     expecting: &'static str,
     parse: impl FnOnce(&str) -> Result<T, String>,

@@ -510,10 +510,13 @@ impl Route {
             }
             Plan::Router => {
                 let cause = format!(
-                    "profile {} is a router route, which this version cannot run yet",
+                    "profile {} is a router route, which the TUI does not start yet",
                     self.profile.name
                 );
-                let fix = "use serena-direct meanwhile".to_owned();
+                let fix = format!(
+                    "run `mcp-connect router {}` in a terminal; its Claude Code entry works then",
+                    self.profile.name
+                );
                 self.send(RouteEvent::Lifecycle(Lifecycle::Failed { cause, fix })).await;
                 cancel.cancelled().await;
             }

@@ -1,0 +1,356 @@
+//! Router settings from the seed's `router-config.yaml` (`mcp-connect router --config FILE`)
+//! or from a `router` profile (`mcp-connect router PROFILE`).
+//!
+//! The file is read in the seed's shape as written:
+//!
+//! ```yaml
+//! server:
+//!   port: 8080
+//!   protocol: http          # optional; the only one served (MCP at http://HOST:PORT/mcp)
+//!   host: 127.0.0.1         # optional
+//! gateway_pools:
+//!   - name: staging-pool
+//!     gateways:
+//!       - url: https://gateway.example.com:8443   # MCP at /mcp unless the URL has a path
+//!         weight: 100                             # optional, 100
+//!         tls: {verify: true, pin_sha256: …, ca_file: …}   # optional, mcp-connect's extension
+//!     health_check: {enabled: true, interval: 30s}          # optional
+//! auth:                     # optional: without it the gateways get no credentials
+//!   jwt:
+//!     secret_key_env: JWT_SECRET_KEY
+//! ```
+//!
+//! Unknown keys are errors, and every error names `FILE:LINE:COL` and what was expected, as
+//! profiles do (the same parser, value types and messages). The JWT sent to each gateway is
+//! the one a profile's `auth: jwt` mints (HS256, `iss` and `aud` `mcp-gateway`, one hour),
+//! signed with the secret in `secret_key_env`, which is read when a token is minted, not here.
+
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::num::NonZeroU32;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Deserializer};
+use url::Url;
+
+use super::settings::{GatewaySettings, HealthSettings, PoolSettings, RouterSettings};
+use crate::auth::{KubeAccess, Tokens};
+use crate::probe::TlsOptions;
+use crate::profile::{
+    self, Auth, EnvVar, HealthCheck, Jwt, Link, Port, Position, Profile, ProfileError, ProfileName,
+    Text, Tls, locate,
+};
+use crate::supervisor::RunOptions;
+
+/// Why no settings could be had: the cause (with `FILE:LINE:COL` where a file is involved)
+/// and what to do about it. Displays the cause.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{cause}")]
+pub struct ConfigError {
+    pub cause: String,
+    pub fix: String,
+}
+
+impl ConfigError {
+    fn new(cause: impl Into<String>, fix: impl Into<String>) -> ConfigError {
+        ConfigError { cause: cause.into(), fix: fix.into() }
+    }
+}
+
+/// The seed's `router-config.yaml`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouterConfig {
+    pub server: Server,
+    #[serde(deserialize_with = "profile::non_empty")]
+    pub gateway_pools: Vec<Pool>,
+    #[serde(default)]
+    pub auth: Option<AuthConfig>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Server {
+    pub port: Port,
+    #[serde(default)]
+    pub protocol: Protocol,
+    #[serde(default = "loopback", deserialize_with = "profile::ip_addr")]
+    pub host: IpAddr,
+}
+
+/// What the router speaks to its clients: streamable HTTP at `/mcp`, nothing else.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Protocol {
+    #[default]
+    Http,
+}
+
+impl<'de> Deserialize<'de> for Protocol {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        profile::parse_str(d, "`http`", |raw| match raw {
+            "http" => Ok(Protocol::Http),
+            other => Err(format!(
+                "protocol {other:?} is not supported, expected `http`: the router serves \
+                 streamable HTTP at http://HOST:PORT/mcp; a stdio client reaches it through \
+                 `mcp-connect bridge router`"
+            )),
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pool {
+    pub name: Text,
+    #[serde(deserialize_with = "profile::non_empty")]
+    pub gateways: Vec<Gateway>,
+    #[serde(default)]
+    pub health_check: HealthCheck,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Gateway {
+    pub url: GatewayUrl,
+    #[serde(default = "default_weight")]
+    pub weight: NonZeroU32,
+    /// mcp-connect's extension: how this gateway's certificate is verified.
+    #[serde(default)]
+    pub tls: Option<Tls>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthConfig {
+    pub jwt: JwtConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JwtConfig {
+    /// The environment variable holding the gateway's signing secret.
+    pub secret_key_env: EnvVar,
+}
+
+/// A gateway's MCP endpoint: `http(s)://host[:port][/path]`, the path `/mcp` when absent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GatewayUrl(Url);
+
+impl GatewayUrl {
+    fn parse(raw: &str) -> Result<GatewayUrl, String> {
+        let expected = "expected an http:// or https:// URL with a host, e.g. \
+                        \"https://gateway.example.com:8443\" (MCP at /mcp) or \
+                        \"https://gateway.example.com:8443/mcp\"";
+        let mut url =
+            Url::parse(raw).map_err(|e| format!("invalid URL {raw:?} ({e}), {expected}"))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(format!("URL scheme {:?} is not supported, {expected}", url.scheme()));
+        }
+        if url.host_str().is_none_or(str::is_empty) {
+            return Err(format!("URL {raw:?} has no host, {expected}"));
+        }
+        if url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() {
+            return Err(format!("URL {raw:?} carries a query, fragment or user name, {expected}"));
+        }
+        if url.path() == "/" {
+            url.set_path("/mcp");
+        }
+        Ok(GatewayUrl(url))
+    }
+
+    pub fn url(&self) -> &Url {
+        &self.0
+    }
+
+    pub fn is_https(&self) -> bool {
+        self.0.scheme() == "https"
+    }
+}
+
+impl<'de> Deserialize<'de> for GatewayUrl {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        profile::parse_str(d, "an http:// or https:// URL", GatewayUrl::parse)
+    }
+}
+
+impl fmt::Display for GatewayUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0.as_str())
+    }
+}
+
+/// The settings in the router config file at `path`.
+pub fn from_file(path: &Path) -> Result<RouterSettings, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        ConfigError::new(
+            format!("cannot read the router config {}: {e}", path.display()),
+            "give --config the path of a readable YAML file (the seed's router-config.yaml)",
+        )
+    })?;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    from_text(&text, &path.display().to_string(), dir)
+}
+
+/// The settings in a router config's `text`; `file` names it in errors, and a relative
+/// `tls.ca_file` is read from `dir`.
+pub fn from_text(text: &str, file: &str, dir: &Path) -> Result<RouterSettings, ConfigError> {
+    let at = |position: Position, message: String| {
+        let cause = ProfileError { file: file.to_owned(), position, message }.to_string();
+        ConfigError::new(cause, format!("fix {file} at the position shown"))
+    };
+    if text.lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#')) {
+        let message = "the file is empty, expected a router config: a mapping with `server` and \
+                       `gateway_pools`";
+        return Err(at(Position::START, message.to_owned()));
+    }
+    let config: RouterConfig = serde_yaml::from_str(text).map_err(|e| {
+        at(e.location().map(Position::from).unwrap_or(Position::START), profile::explain(&e))
+    })?;
+    let located = |keys: &[String], message: String| {
+        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+        at(locate(text, &keys).unwrap_or(Position::START), message)
+    };
+    let tokens_profile = config.auth.as_ref().map(|auth| jwt_profile(&auth.jwt, &config.server));
+    let mut pools = Vec::new();
+    for (p, pool) in config.gateway_pools.iter().enumerate() {
+        let mut gateways = Vec::new();
+        for (g, gateway) in pool.gateways.iter().enumerate() {
+            let keys = |rest: &[&str]| -> Vec<String> {
+                let head = ["gateway_pools", &p.to_string(), "gateways", &g.to_string()]
+                    .map(str::to_owned);
+                head.into_iter().chain(rest.iter().map(|k| (*k).to_owned())).collect()
+            };
+            if let Some(tls) = &gateway.tls {
+                let at_tls = keys(&["tls"]);
+                let at_tls: Vec<&str> = at_tls.iter().map(String::as_str).collect();
+                profile::check_gateway_tls(tls, gateway.url.is_https(), &at_tls)
+                    .map_err(|failed: profile::Failed| located(&failed.keys, failed.message))?;
+            }
+            let tls = tls_options(gateway.tls.as_ref(), Some(dir))
+                .map_err(|message| located(&keys(&["tls", "ca_file"]), message))?;
+            let tokens = tokens_profile
+                .as_ref()
+                .and_then(|profile| Tokens::for_profile(profile, KubeAccess::default()));
+            gateways.push(GatewaySettings {
+                url: gateway.url.url().clone(),
+                weight: gateway.weight.get(),
+                tokens,
+                tls,
+            });
+        }
+        pools.push(PoolSettings {
+            name: pool.name.to_string(),
+            gateways,
+            health: health(&pool.health_check),
+        });
+    }
+    let listen = SocketAddr::new(config.server.host, config.server.port.get());
+    Ok(RouterSettings { listen, pools })
+}
+
+/// The settings of a `router` profile: its `link.router`, its `auth` (a token per gateway) and
+/// its `tls` (for the gateways without their own). `options.local_port` overrides the port.
+pub fn from_profile(
+    profile: &Profile,
+    options: &RunOptions,
+) -> Result<RouterSettings, ConfigError> {
+    let Link::Router(router) = &profile.link else {
+        let kind = match &profile.link {
+            Link::PortForward(_) => "port_forward",
+            Link::Direct(_) => "direct",
+            Link::Router(_) => "router",
+        };
+        return Err(ConfigError::new(
+            format!("profile {} has a {kind} link, not a router", profile.name),
+            format!(
+                "name a profile with `link: router` (e.g. router), or run this one with \
+                 `mcp-connect up {}`",
+                profile.name
+            ),
+        ));
+    };
+    let mut pools = Vec::new();
+    for pool in &router.gateway_pools {
+        let mut gateways = Vec::new();
+        for gateway in &pool.gateways {
+            let tls = tls_options(gateway.tls.as_ref().or(profile.tls.as_ref()), None).map_err(
+                |cause| {
+                    ConfigError::new(
+                        format!("profile {}, gateway {}: {cause}", profile.name, gateway.url),
+                        format!("fix `tls.ca_file` in profile {}", profile.name),
+                    )
+                },
+            )?;
+            gateways.push(GatewaySettings {
+                url: gateway.url.with_path(&profile.endpoint.path),
+                weight: gateway.weight.get(),
+                tokens: Tokens::for_profile(profile, options.kube()),
+                tls,
+            });
+        }
+        pools.push(PoolSettings {
+            name: pool.name.to_string(),
+            gateways,
+            health: health(&pool.health_check),
+        });
+    }
+    let port = options.local_port.unwrap_or(router.local_port.get());
+    Ok(RouterSettings { listen: SocketAddr::new(router.local_address, port), pools })
+}
+
+/// An in-memory profile whose `auth` mints what the gateway accepts, signed with the secret in
+/// `secret_key_env`: the one minting path profiles use.
+fn jwt_profile(jwt: &JwtConfig, server: &Server) -> Profile {
+    // The variable's name is checked (letters, digits, '_'): nothing to quote.
+    let yaml = format!(
+        "secret: {{env: {}}}\nissuer: mcp-gateway\naudience: mcp-gateway\nttl: 1h\n",
+        jwt.secret_key_env
+    );
+    let jwt: Jwt = serde_yaml::from_str(&yaml).expect("a well-formed jwt section");
+    Profile {
+        name: ProfileName::try_from("router-config").expect("a valid profile name"),
+        title: Text::try_from("router config file").expect("a non-empty title"),
+        summary: String::new(),
+        pros: Vec::new(),
+        cons: Vec::new(),
+        when_to_use: String::new(),
+        link: Link::Router(profile::Router {
+            local_port: server.port,
+            local_address: server.host,
+            gateway_pools: Vec::new(),
+        }),
+        endpoint: profile::Endpoint::default(),
+        auth: Auth::Jwt(jwt),
+        tls: None,
+        client: profile::Client::default(),
+    }
+}
+
+/// A profile's `tls` as the HTTP client takes it: a relative `ca_file` is read from `dir`
+/// when given.
+fn tls_options(tls: Option<&Tls>, dir: Option<&Path>) -> Result<TlsOptions, String> {
+    let mut options = TlsOptions::default();
+    let Some(tls) = tls else { return Ok(options) };
+    if let Some(ca) = &tls.ca_file {
+        let path: PathBuf = match dir {
+            Some(dir) if ca.is_relative() => dir.join(ca),
+            _ => ca.clone(),
+        };
+        options.add_ca_file(&path)?;
+    }
+    options.pin_sha256 = tls.pin_sha256.as_ref().map(|pin| pin.as_str().to_owned());
+    options.insecure = !tls.verify;
+    Ok(options)
+}
+
+fn health(check: &HealthCheck) -> HealthSettings {
+    HealthSettings { enabled: check.enabled, interval: check.interval }
+}
+
+fn loopback() -> IpAddr {
+    IpAddr::V4(Ipv4Addr::LOCALHOST)
+}
+
+fn default_weight() -> NonZeroU32 {
+    NonZeroU32::new(100).expect("100 is not zero")
+}

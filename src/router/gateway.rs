@@ -1,0 +1,261 @@
+//! One upstream gateway: its HTTP client (TLS as configured, the certificate recorded), its
+//! credentials, and its health as checks and real requests have found it.
+//!
+//! States: healthy (in the rotation) → down at the first failure, active or passive → with
+//! checks on, probation after one successful check and healthy again after the second; with
+//! checks off, a down gateway is tried again by real traffic once `interval` has passed.
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue};
+use reqwest::{Method, Response, StatusCode};
+use tokio::sync::Notify;
+use url::Url;
+
+use super::RouterError;
+use super::health::{GatewayHealth, GatewayState};
+use super::metrics::Counters;
+use super::settings::{GatewaySettings, HealthSettings};
+use super::wire::{ACCEPT_BOTH, SESSION, VERSION, innermost};
+use crate::auth::{AuthError, Tokens};
+use crate::probe::{Http, Target};
+
+/// Consecutive successful checks that bring a down gateway back.
+const BACK_AFTER: u32 = 2;
+
+/// A session on a gateway, as the router sends it back: its id and protocol version.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Upstream {
+    pub id: Option<HeaderValue>,
+    pub version: Option<String>,
+}
+
+/// Why a request got no HTTP answer. `delivered`: it may have reached the gateway (false only
+/// when the connection was never made, or no token could be had).
+#[derive(Debug, Clone)]
+pub(crate) struct SendError {
+    pub cause: String,
+    pub delivered: bool,
+}
+
+pub(crate) struct Gateway {
+    pub url: Url,
+    /// The URL as text: how logs, `/health` and `/metrics` name it.
+    pub label: String,
+    pub weight: u32,
+    pub pool: String,
+    pub health: HealthSettings,
+    pub counters: Counters,
+    client: reqwest::Client,
+    tokens: Option<Tokens>,
+    status: Mutex<Status>,
+    /// Woken when a check finds the gateway down: requests waiting on it give up at once.
+    down: Notify,
+}
+
+struct Status {
+    state: GatewayState,
+    since: Instant,
+    successes: u32,
+    last_failure: Option<String>,
+    latency: Option<Duration>,
+}
+
+impl Gateway {
+    pub(crate) fn new(
+        settings: &GatewaySettings,
+        pool: &str,
+        health: &HealthSettings,
+    ) -> Result<Gateway, RouterError> {
+        let url = settings.url.clone();
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(RouterError::new(
+                format!("gateway {url} is not an http(s) URL"),
+                "give each gateway its MCP endpoint, e.g. https://gateway:8443/mcp",
+            ));
+        }
+        let target = Target { tls: settings.tls.clone(), ..Target::new(url.clone()) };
+        let http = Http::new(&target).map_err(|cause| {
+            RouterError::new(format!("gateway {url}: {cause}"), "check the gateway's tls settings")
+        })?;
+        let status = Status {
+            state: GatewayState::Healthy,
+            since: Instant::now(),
+            successes: 0,
+            last_failure: None,
+            latency: None,
+        };
+        Ok(Gateway {
+            label: url.to_string(),
+            url,
+            weight: settings.weight,
+            pool: pool.to_owned(),
+            health: health.clone(),
+            counters: Counters::default(),
+            client: http.client,
+            tokens: settings.tokens.clone(),
+            status: Mutex::new(status),
+            down: Notify::new(),
+        })
+    }
+
+    /// Sends one HTTP request in `session` with the current token; after a 401, once more with
+    /// a new one. `body`: a POST of JSON; `None` with GET: the server stream; else DELETE.
+    pub(crate) async fn send(
+        &self,
+        method: Method,
+        body: Option<Bytes>,
+        session: &Upstream,
+    ) -> Result<Response, SendError> {
+        let mut refreshed = false;
+        loop {
+            let mut request = self.client.request(method.clone(), self.url.clone());
+            request = match &body {
+                Some(body) => request
+                    .header(ACCEPT, ACCEPT_BOTH)
+                    .header(CONTENT_TYPE, "application/json")
+                    .body(body.clone()),
+                None if method == Method::GET => request.header(ACCEPT, "text/event-stream"),
+                None => request,
+            };
+            if let Some(id) = &session.id {
+                request = request.header(SESSION, id.clone());
+            }
+            if let Some(version) = &session.version {
+                request = request.header(VERSION, version.as_str());
+            }
+            if let Some(tokens) = &self.tokens {
+                let bearer = tokens.bearer().await.map_err(no_token)?;
+                let mut value = HeaderValue::from_str(&bearer.header_value()).map_err(|_| {
+                    no_token(AuthError::new("the token holds characters a header cannot carry", ""))
+                })?;
+                value.set_sensitive(true);
+                request = request.header(AUTHORIZATION, value);
+            }
+            let response = request
+                .send()
+                .await
+                .map_err(|e| SendError { cause: innermost(&e), delivered: !e.is_connect() })?;
+            if response.status() == StatusCode::UNAUTHORIZED
+                && !refreshed
+                && let Some(tokens) = &self.tokens
+            {
+                refreshed = true;
+                let fresh = tokens.refresh().await.map_err(no_token)?;
+                tracing::info!(
+                    gateway = %self.label, token = %fresh.fingerprint(),
+                    "the gateway refused the token (401); minted a new one and retrying"
+                );
+                continue;
+            }
+            return Ok(response);
+        }
+    }
+
+    /// In the rotation for new sessions: healthy, or (checks off) down for `interval` already.
+    pub(crate) fn selectable(&self) -> bool {
+        let status = self.lock();
+        match status.state {
+            GatewayState::Healthy => true,
+            GatewayState::Down => {
+                !self.health.enabled && status.since.elapsed() >= self.health.interval
+            }
+            GatewayState::Probation => false,
+        }
+    }
+
+    /// May keep the sessions it has (anything but down, unless due to be tried again).
+    pub(crate) fn serves(&self) -> bool {
+        let down = self.lock().state == GatewayState::Down;
+        !down || self.selectable()
+    }
+
+    pub(crate) fn is_healthy(&self) -> bool {
+        self.lock().state == GatewayState::Healthy
+    }
+
+    /// A failure, found by a check (`active`) or by a real request: out of the rotation now.
+    pub(crate) fn mark_down(&self, cause: &str, active: bool) {
+        let mut status = self.lock();
+        if status.state != GatewayState::Down {
+            let how = if active { "its health check failed" } else { "a request to it failed" };
+            tracing::warn!(gateway = %self.label, %cause, "gateway down: {how}");
+        }
+        status.state = GatewayState::Down;
+        status.since = Instant::now();
+        status.successes = 0;
+        status.last_failure = Some(cause.to_owned());
+        drop(status);
+        if active {
+            self.down.notify_waiters();
+        }
+    }
+
+    /// A successful check, with the ping's round trip.
+    pub(crate) fn check_ok(&self, latency: Duration) {
+        let mut status = self.lock();
+        status.latency = Some(latency);
+        match status.state {
+            GatewayState::Healthy => return,
+            GatewayState::Down => status.successes = 1,
+            GatewayState::Probation => status.successes += 1,
+        }
+        status.state = match status.successes >= BACK_AFTER {
+            true => GatewayState::Healthy,
+            false => GatewayState::Probation,
+        };
+        status.since = Instant::now();
+        let (state, n) = (status.state, status.successes);
+        tracing::info!(gateway = %self.label, ?state, "successful check {n} of {BACK_AFTER}");
+    }
+
+    /// A real request succeeded: with checks off, that is how a down gateway comes back.
+    pub(crate) fn request_ok(&self) {
+        let mut status = self.lock();
+        if !self.health.enabled && status.state != GatewayState::Healthy {
+            status.state = GatewayState::Healthy;
+            status.since = Instant::now();
+            tracing::info!(gateway = %self.label, "gateway back: a request to it succeeded");
+        }
+    }
+
+    /// Resolves when a check finds this gateway down.
+    pub(crate) async fn went_down(&self) {
+        self.down.notified().await;
+    }
+
+    /// `https://gw/mcp (down: connection refused)`, for messages naming every gateway.
+    pub(crate) fn describe(&self) -> String {
+        let status = self.lock();
+        let state = format!("{:?}", status.state).to_lowercase();
+        match &status.last_failure {
+            Some(failure) if status.state != GatewayState::Healthy => {
+                format!("{} ({state}: {failure})", self.label)
+            }
+            _ => format!("{} ({state})", self.label),
+        }
+    }
+
+    pub(crate) fn row(&self, sessions: usize) -> GatewayHealth {
+        let status = self.lock();
+        GatewayHealth {
+            url: self.label.clone(),
+            state: status.state,
+            weight: self.weight,
+            latency_ms: status.latency.map(|d| (d.as_secs_f64() * 1e4).round() / 10.0),
+            sessions,
+            last_failure: status.last_failure.clone(),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Status> {
+        self.status.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+fn no_token(error: AuthError) -> SendError {
+    let cause = format!("no token for it: {}; fix: {}", error.cause, error.fix);
+    SendError { cause, delivered: false }
+}

@@ -1,0 +1,171 @@
+//! Gateway health: what `/health` shows, and the active check (one kept MCP session per
+//! gateway, a `ping` on it every interval, a new session when the gateway forgot the old one).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use reqwest::{Method, StatusCode};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+
+use super::gateway::{Gateway, Upstream};
+use super::pool::Shared;
+use super::session::open_upstream;
+use super::wire::{read_answer, status_failure};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GatewayState {
+    /// In the rotation.
+    Healthy,
+    /// Out of the rotation: the last check or request failed.
+    Down,
+    /// Checks pass again; back in the rotation after one more.
+    Probation,
+}
+
+/// `GET /health`: 200 while at least one gateway is healthy, else 503.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HealthReport {
+    /// `healthy` (every gateway), `degraded` (some) or `down` (none).
+    pub status: String,
+    pub pools: Vec<PoolHealth>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PoolHealth {
+    pub name: String,
+    pub gateways: Vec<GatewayHealth>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GatewayHealth {
+    pub url: String,
+    pub state: GatewayState,
+    pub weight: u32,
+    /// The last check's `ping` round trip, in milliseconds (0.1 ms resolution).
+    pub latency_ms: Option<f64>,
+    /// Client sessions open on it.
+    pub sessions: usize,
+    /// Why it last failed, if it ever did.
+    pub last_failure: Option<String>,
+}
+
+impl HealthReport {
+    pub fn gateways(&self) -> impl Iterator<Item = &GatewayHealth> {
+        self.pools.iter().flat_map(|pool| pool.gateways.iter())
+    }
+
+    /// Whether any gateway is healthy (new sessions can be served).
+    pub fn serving(&self) -> bool {
+        self.gateways().any(|g| g.state == GatewayState::Healthy)
+    }
+
+    /// The row of the gateway at `url`.
+    pub fn gateway(&self, url: &str) -> Option<&GatewayHealth> {
+        self.gateways().find(|g| g.url == url)
+    }
+}
+
+pub(crate) fn report(shared: &Shared) -> HealthReport {
+    let sessions = shared.sessions.per_gateway();
+    let pools: Vec<PoolHealth> = shared
+        .pools
+        .iter()
+        .map(|pool| PoolHealth {
+            name: pool.name.clone(),
+            gateways: (pool.gateways.iter())
+                .map(|g| g.row(sessions.get(&g.label).copied().unwrap_or(0)))
+                .collect(),
+        })
+        .collect();
+    let mut report = HealthReport { status: String::new(), pools };
+    let healthy = report.gateways().filter(|g| g.state == GatewayState::Healthy).count();
+    report.status = match (healthy, report.gateways().count()) {
+        (0, _) => "down",
+        (up, all) if up == all => "healthy",
+        _ => "degraded",
+    }
+    .to_owned();
+    report
+}
+
+/// Checks `gateway` every interval until `cancel`; ends its check session on the way out.
+pub(crate) async fn watch(gateway: Arc<Gateway>, cancel: CancellationToken) {
+    let interval = gateway.health.interval;
+    let limit = interval.clamp(Duration::from_secs(2), Duration::from_secs(10));
+    let mut kept: Option<Upstream> = None;
+    loop {
+        let checked = tokio::select! {
+            _ = cancel.cancelled() => break,
+            checked = tokio::time::timeout(limit, check(&gateway, &mut kept)) => checked,
+        };
+        match checked {
+            Ok(Ok(latency)) => gateway.check_ok(latency),
+            Ok(Err(cause)) => {
+                kept = None;
+                gateway.mark_down(&cause, true);
+            }
+            Err(_) => {
+                kept = None;
+                let cause = format!("no answer to the health check within {}s", limit.as_secs());
+                gateway.mark_down(&cause, true);
+            }
+        }
+        tokio::select! {
+            _ = cancel.cancelled() => break,
+            () = tokio::time::sleep(interval) => {}
+        }
+    }
+    if let Some(session) = kept {
+        let delete = gateway.send(Method::DELETE, None, &session);
+        let _ = tokio::time::timeout(Duration::from_secs(1), delete).await;
+    }
+}
+
+/// One check: a `ping` on the kept session (opened first when there is none); its round trip.
+async fn check(gateway: &Gateway, kept: &mut Option<Upstream>) -> Result<Duration, String> {
+    for _ in 0..2 {
+        let session = match kept {
+            Some(session) => session.clone(),
+            None => kept.insert(open_upstream(gateway, &check_params()).await?).clone(),
+        };
+        match ping(gateway, &session).await {
+            Ok(took) => return Ok(took),
+            // The gateway forgot the session: a new one, once.
+            Err(None) => *kept = None,
+            Err(Some(cause)) => return Err(cause),
+        }
+    }
+    Err("the gateway forgot the health check's session twice in a row".to_owned())
+}
+
+/// `Err(None)`: the session is unknown to the gateway (404).
+async fn ping(gateway: &Gateway, session: &Upstream) -> Result<Duration, Option<String>> {
+    static PINGS: AtomicU64 = AtomicU64::new(1);
+    let id = json!(format!("mcp-connect-router-ping-{}", PINGS.fetch_add(1, Ordering::Relaxed)));
+    let body = json!({"jsonrpc": "2.0", "id": id, "method": "ping"}).to_string();
+    let started = Instant::now();
+    let response = (gateway.send(Method::POST, Some(body.into()), session).await)
+        .map_err(|e| Some(e.cause))?;
+    match response.status() {
+        StatusCode::NOT_FOUND if session.id.is_some() => return Err(None),
+        status if !status.is_success() => return Err(Some(status_failure(response).await)),
+        _ => {}
+    }
+    let answer = read_answer(response, &id).await.map_err(Some)?;
+    match answer.get("error") {
+        Some(error) => Err(Some(format!("ping was answered with an error: {error}"))),
+        None => Ok(started.elapsed()),
+    }
+}
+
+fn check_params() -> Value {
+    json!({
+        "protocolVersion": "2025-06-18",
+        "capabilities": {},
+        "clientInfo": {"name": "mcp-connect-router-health", "version": env!("CARGO_PKG_VERSION")},
+    })
+}

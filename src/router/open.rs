@@ -1,0 +1,86 @@
+//! A client's `initialize`: a gateway chosen by weight, the client's own message sent there,
+//! and the answer passed back under the router's own session id.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use super::gateway::Upstream;
+use super::metrics::Outcome;
+use super::pool::Shared;
+use super::wire::{self, NO_GATEWAY, SESSION, read_answer, status_failure};
+
+/// Opens a client session: tries gateways (marking each that fails down) until one answers.
+/// No gateway healthy → 503 with a JSON-RPC error naming every gateway and the fix.
+pub(crate) async fn initialize(
+    shared: &Shared,
+    message: &Value,
+    body: Bytes,
+    id: &Value,
+) -> Response {
+    let params = message.get("params").cloned().unwrap_or_else(|| json!({}));
+    let mut tried = Vec::new();
+    while let Some(gateway) = shared.pick(&tried) {
+        let started = Instant::now();
+        let sent = gateway.send(Method::POST, Some(body.clone()), &Upstream::default()).await;
+        let failure = match sent {
+            Err(error) => error.cause,
+            Ok(response) => {
+                gateway.counters.observe(started.elapsed());
+                let status = response.status();
+                let refused = matches!(status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN);
+                if status.is_server_error() || refused {
+                    status_failure(response).await
+                } else if !status.is_success() {
+                    gateway.counters.record(Outcome::Rejected);
+                    return pass_on(response).await;
+                } else {
+                    let upstream_id = response.headers().get(SESSION).cloned();
+                    match read_answer(response, id).await {
+                        Err(cause) => format!("initialize: {cause}"),
+                        Ok(answer) => {
+                            gateway.counters.record(Outcome::Ok);
+                            gateway.request_ok();
+                            let Some(version) = answer["result"]["protocolVersion"].as_str() else {
+                                // The server refused this initialize: no session.
+                                return Json(answer).into_response();
+                            };
+                            let version = Some(version.to_owned());
+                            let upstream = Upstream { id: upstream_id, version };
+                            let label = gateway.label.clone();
+                            let session =
+                                shared.sessions.open(Arc::clone(&gateway), upstream, params);
+                            tracing::info!(%session, gateway = %label, "client session opened");
+                            return ([(SESSION, session)], Json(answer)).into_response();
+                        }
+                    }
+                }
+            }
+        };
+        gateway.counters.record(Outcome::Failed);
+        gateway.mark_down(&failure, false);
+        tried.push(gateway);
+    }
+    let (cause, fix) = shared.unavailable();
+    tracing::warn!(%cause, "a client initialize was refused: no gateway is healthy");
+    let answer = wire::error(id, NO_GATEWAY, &cause, &fix);
+    (StatusCode::SERVICE_UNAVAILABLE, Json(answer)).into_response()
+}
+
+/// A gateway's refusal (4xx), passed on as it is.
+pub(crate) async fn pass_on(response: reqwest::Response) -> Response {
+    let status = response.status();
+    let content_type = response.headers().get(reqwest::header::CONTENT_TYPE).cloned();
+    let body = response.bytes().await.unwrap_or_default();
+    let mut answer = (status, body).into_response();
+    if let Some(content_type) = content_type {
+        answer.headers_mut().insert(reqwest::header::CONTENT_TYPE, content_type);
+    }
+    answer
+}

@@ -1,0 +1,215 @@
+//! One client message in an open session, relayed to the session's gateway and its answer
+//! passed back as it comes (JSON whole, SSE event by event). When the gateway fails, the
+//! session moves (see [`super::session::recover`]) and the message is sent again if that is
+//! safe; otherwise the client gets a JSON-RPC error saying what happened.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::http::{HeaderValue, StatusCode};
+use futures::StreamExt;
+use reqwest::Method;
+use serde_json::Value;
+use sse_stream::SseStream;
+use tokio::sync::mpsc;
+
+use super::gateway::Gateway;
+use super::metrics::Outcome;
+use super::pool::Shared;
+use super::reply::{Out, Reply};
+use super::session::{Binding, ClientSession, Why, recover};
+use super::wire::{self, GATEWAY_LOST, NO_GATEWAY, SAFE, status_failure};
+use crate::bridge::answer::{media_type, message_of};
+use crate::bridge::rpc::answers;
+
+/// Sends of one message, at most (the first, and after each move of the session).
+const ATTEMPTS: usize = 4;
+/// How long the rest of an answer stream is read after the answer, at most.
+const DRAIN_WITHIN: Duration = Duration::from_secs(5);
+
+/// A client message: a request when `id` is set, else a notification or a response.
+pub(crate) struct Incoming {
+    pub body: Bytes,
+    pub id: Option<Value>,
+    pub method: Option<String>,
+}
+
+/// Relays `incoming` in `session` until it is answered, writing the answer to `out`.
+pub(crate) async fn relay(
+    shared: Arc<Shared>,
+    session: Arc<ClientSession>,
+    incoming: Incoming,
+    out: mpsc::Sender<Out>,
+) {
+    let mut reply = Reply::new(out);
+    let method = incoming.method.as_deref().unwrap_or("a response to the server");
+    let id = incoming.id.clone().unwrap_or(Value::Null);
+    let safe = incoming.id.is_none() || SAFE.contains(&method);
+    for _ in 0..ATTEMPTS {
+        let binding = session.binding();
+        let gateway = binding.gateway.clone();
+        let attempt = async {
+            if !gateway.serves() {
+                return Attempt::Known { cause: gateway.describe(), delivered: false };
+            }
+            tokio::select! {
+                attempt = send(&gateway, &binding, &incoming, &mut reply) => attempt,
+                () = gateway.went_down() => Attempt::Known {
+                    cause: "its health check failed while the request was open".to_owned(),
+                    delivered: true,
+                },
+            }
+        };
+        let (why, cause, delivered) = match attempt.await {
+            Attempt::Done => return,
+            Attempt::Forgotten => (Why::Forgotten, String::new(), false),
+            Attempt::Failed { cause, delivered } => {
+                gateway.mark_down(&cause, false);
+                (Why::Failed, cause, delivered)
+            }
+            Attempt::Known { cause, delivered } => (Why::Failed, cause, delivered),
+        };
+        let next = match recover(&shared, &session, &binding, why).await {
+            Ok(next) => next,
+            Err((cause, fix)) => {
+                let cause = format!("{method} could not be relayed: {cause}");
+                // A request gets its JSON-RPC error; a notification has none: 503.
+                let error = wire::error(&id, NO_GATEWAY, &cause, &fix);
+                return reply.answer(error, incoming.id.is_none()).await;
+            }
+        };
+        if incoming.id.is_none() && method == "notifications/initialized" {
+            // The new session was sent one when it was opened.
+            return reply.accepted().await;
+        }
+        if !delivered || safe {
+            tracing::info!(session = %session.id, gateway = %next.gateway.label, "resending {method}");
+            continue;
+        }
+        let cause = format!(
+            "gateway {} went down during {method} ({cause}); the call was not retried because it \
+             may have run; the session continues on gateway {}",
+            gateway.label, next.gateway.label
+        );
+        let fix = "check whether the call took effect, then call it again if it did not";
+        return reply.answer(wire::error(&id, GATEWAY_LOST, &cause, fix), false).await;
+    }
+    let cause = format!("{method} failed on {ATTEMPTS} gateways or sessions in a row");
+    let fix = "check the gateways' health at /health and the router's log";
+    reply.answer(wire::error(&id, GATEWAY_LOST, &cause, fix), false).await;
+}
+
+enum Attempt {
+    /// Answered (or the client left).
+    Done,
+    /// The gateway no longer knows the session (404); it never saw the message.
+    Forgotten,
+    /// The gateway failed; `delivered`: the message may have reached it.
+    Failed { cause: String, delivered: bool },
+    /// The gateway was already known to be down (by a check, or an earlier request).
+    Known { cause: String, delivered: bool },
+}
+
+/// One send to the session's gateway, its answer passed on as it comes.
+async fn send(
+    gateway: &Gateway,
+    binding: &Binding,
+    incoming: &Incoming,
+    reply: &mut Reply,
+) -> Attempt {
+    let started = Instant::now();
+    let body = Some(incoming.body.clone());
+    let response = match gateway.send(Method::POST, body, &binding.upstream).await {
+        Ok(response) => response,
+        Err(error) => {
+            gateway.counters.record(Outcome::Failed);
+            return Attempt::Failed { cause: error.cause, delivered: error.delivered };
+        }
+    };
+    gateway.counters.observe(started.elapsed());
+    let status = response.status();
+    if status == StatusCode::NOT_FOUND && binding.upstream.id.is_some() {
+        gateway.counters.record(Outcome::Expired);
+        return Attempt::Forgotten;
+    }
+    let refused = matches!(status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN);
+    if status.is_server_error() || refused {
+        gateway.counters.record(Outcome::Failed);
+        let delivered = !refused && status != StatusCode::SERVICE_UNAVAILABLE;
+        return Attempt::Failed { cause: status_failure(response).await, delivered };
+    }
+    if !status.is_success() {
+        gateway.counters.record(Outcome::Rejected);
+        let content_type = response.headers().get(reqwest::header::CONTENT_TYPE).cloned();
+        let body = response.bytes().await.unwrap_or_default();
+        reply.whole(status, content_type, body).await;
+        return Attempt::Done;
+    }
+    let Some(id) = &incoming.id else {
+        gateway.counters.record(Outcome::Ok);
+        gateway.request_ok();
+        reply.accepted().await;
+        return Attempt::Done;
+    };
+    if media_type(&response) == "text/event-stream" {
+        return pass_stream(gateway, response, id, reply).await;
+    }
+    let content_type = response.headers().get(reqwest::header::CONTENT_TYPE).cloned();
+    match response.bytes().await {
+        Ok(body) => {
+            gateway.counters.record(Outcome::Ok);
+            gateway.request_ok();
+            reply.whole(status, content_type, body).await;
+            Attempt::Done
+        }
+        Err(error) => {
+            gateway.counters.record(Outcome::Failed);
+            Attempt::Failed { cause: wire::broke(&error), delivered: true }
+        }
+    }
+}
+
+/// Passes an SSE answer on. When the answer is its first message, as it mostly is, the client
+/// gets it as one JSON answer (the spec lets the server choose); else the stream, as it comes.
+async fn pass_stream(
+    gateway: &Gateway,
+    response: reqwest::Response,
+    id: &Value,
+    reply: &mut Reply,
+) -> Attempt {
+    let mut events = Box::pin(SseStream::from_bytes_stream(response.bytes_stream()));
+    while let Some(event) = events.next().await {
+        let event = match event {
+            Ok(event) => event,
+            Err(error) => {
+                gateway.counters.record(Outcome::Failed);
+                let cause = format!("the answer stream broke off: {error}");
+                return Attempt::Failed { cause, delivered: true };
+            }
+        };
+        let Some(message) = message_of(event) else { continue };
+        let answered = answers(&message, id);
+        let passed = if answered && !reply.streaming {
+            let json = Some(HeaderValue::from_static("application/json"));
+            reply.whole(StatusCode::OK, json, message.to_string().into()).await;
+            true
+        } else {
+            reply.stream().await;
+            reply.message(message).await
+        };
+        if answered || !passed {
+            gateway.counters.record(Outcome::Ok);
+            gateway.request_ok();
+            // The rest (the stream's end, mostly) is read apart: the connection goes back to
+            // the pool instead of being closed half read.
+            tokio::spawn(tokio::time::timeout(DRAIN_WITHIN, async move {
+                while events.next().await.is_some() {}
+            }));
+            return Attempt::Done;
+        }
+    }
+    gateway.counters.record(Outcome::Failed);
+    let cause = "the answer stream ended before the answer".to_owned();
+    Attempt::Failed { cause, delivered: true }
+}

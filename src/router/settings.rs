@@ -1,0 +1,52 @@
+//! What a running router needs, resolved: where it listens, and its pools of gateways with their
+//! weights, credentials and TLS. Built from the seed's `router-config.yaml` or from a `router`
+//! profile (see `config`); the router itself knows nothing of either file format.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use url::Url;
+
+use crate::auth::Tokens;
+use crate::probe::TlsOptions;
+
+/// A router, ready to run.
+#[derive(Debug, Clone)]
+pub struct RouterSettings {
+    /// The listener for its faces: streamable HTTP at `/mcp`, `/health` and `/metrics`.
+    pub listen: SocketAddr,
+    pub pools: Vec<PoolSettings>,
+}
+
+#[derive(Debug, Clone)]
+pub struct PoolSettings {
+    pub name: String,
+    pub gateways: Vec<GatewaySettings>,
+    pub health: HealthSettings,
+}
+
+/// One upstream gateway.
+#[derive(Debug, Clone)]
+pub struct GatewaySettings {
+    /// The gateway's MCP endpoint (streamable HTTP), e.g. `https://gw:8443/mcp`.
+    pub url: Url,
+    /// Its share of new sessions, relative to the others of its pool.
+    pub weight: u32,
+    /// The credentials sent to it (a JWT minted per connection), if any.
+    pub tokens: Option<Tokens>,
+    /// How its certificate is verified (a pin, extra roots, or the system's roots).
+    pub tls: TlsOptions,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HealthSettings {
+    /// Active checks (`ping`); passive failure detection runs either way.
+    pub enabled: bool,
+    pub interval: Duration,
+}
+
+impl Default for HealthSettings {
+    fn default() -> Self {
+        HealthSettings { enabled: true, interval: Duration::from_secs(30) }
+    }
+}
