@@ -41,7 +41,18 @@ pub struct Presented {
     pub refusal: Option<Refusal>,
 }
 
+/// Whether two SHA-256 fingerprints are the same, however written (`AB:CD:…` or `abcd…`).
+pub fn same_fingerprint(a: &str, b: &str) -> bool {
+    a.replace(':', "").eq_ignore_ascii_case(&b.replace(':', ""))
+}
+
 impl Presented {
+    /// Whether `profile` pins this very certificate already.
+    pub fn pinned_in(&self, profile: &Profile) -> bool {
+        let pin = profile.tls.as_ref().and_then(|t| t.pin_sha256.as_ref());
+        pin.is_some_and(|pin| same_fingerprint(pin.as_str(), &self.cert.sha256))
+    }
+
     pub fn pem(&self) -> String {
         let lf = pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF);
         pem::encode_config(&pem::Pem::new("CERTIFICATE", self.der.clone()), lf)

@@ -28,11 +28,7 @@ pub async fn run(args: TrustArgs<'_>) -> ExitCode {
         Err(err) => return report(&err.cause, &err.fix),
     };
     println!("{}", describe(&name, &presented));
-    let pinned_already =
-        args.profile.tls.as_ref().and_then(|t| t.pin_sha256.as_ref()).is_some_and(|pin| {
-            presented.cert.sha256.replace(':', "").eq_ignore_ascii_case(pin.as_str())
-        });
-    if pinned_already {
+    if presented.pinned_in(args.profile) {
         println!("{name}: this certificate is pinned already; nothing to change");
         return ExitCode::SUCCESS;
     }

@@ -22,10 +22,6 @@ fn refused(err: TrustError) -> Refused {
     Refused { cause: err.cause, fix: err.fix, forcible: false }
 }
 
-fn same(a: &str, b: &str) -> bool {
-    a.replace(':', "").eq_ignore_ascii_case(&b.replace(':', ""))
-}
-
 impl Hub {
     pub(super) fn inspect(&self, name: &str) {
         let Some(profile) = self.profile(name).cloned() else {
@@ -34,15 +30,13 @@ impl Hub {
         };
         let (options, events) = (self.run_options(name), self.events.clone());
         tokio::spawn(async move {
-            let result = trust::fetch(&profile, &options).await.map_err(refused).map(|seen| {
-                let pin = profile.tls.as_ref().and_then(|t| t.pin_sha256.as_ref());
-                Certificate {
-                    pinned: pin.is_some_and(|pin| same(pin.as_str(), &seen.cert.sha256)),
+            let result =
+                trust::fetch(&profile, &options).await.map_err(refused).map(|seen| Certificate {
+                    pinned: seen.pinned_in(&profile),
                     refusal: seen.refusal.as_ref().map(|r| r.describe()),
                     url: seen.url,
                     cert: seen.cert,
-                }
-            });
+                });
             let profile = profile.name.to_string();
             let _ = events.send(Event::Certificate { profile, result }).await;
         });
@@ -66,7 +60,7 @@ impl Hub {
                     });
                 };
                 let seen = trust::fetch(&profile, &options).await.map_err(refused)?;
-                if !same(&seen.cert.sha256, &sha256) {
+                if !trust::same_fingerprint(&seen.cert.sha256, &sha256) {
                     return Err(Refused {
                         cause: format!(
                             "the endpoint now presents another certificate (SHA-256 {}) than the \
