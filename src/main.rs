@@ -18,7 +18,10 @@ fn main() -> ExitCode {
         Ok(dirs) => dirs,
         Err(err) => return report(&err, err.fix()),
     };
-    let _log_guard = match logging::init(&dirs.logs(), cli.log_level.into()) {
+    // The router's stderr is its log (the TUI shows it); every other command keeps stderr for
+    // its own lines.
+    let mirror = matches!(cli.command, Command::Router { .. });
+    let _log_guard = match logging::init(&dirs.logs(), cli.log_level.into(), mirror) {
         Ok(guard) => Some(guard),
         Err(err) => {
             eprintln!("warning: not logging to {}: {err}", dirs.logs().display());

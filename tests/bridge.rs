@@ -280,6 +280,34 @@ async fn through_a_forward_it_brings_up_itself_and_releases_at_exit() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_router_route_through_the_router_it_runs_itself_until_it_exits() {
+    let lab = Lab::start(LabOptions::default()).await.unwrap();
+    let home = Home::new();
+    let port = free_port();
+    let link = format!(
+        "link:\n  router:\n    local_port: {port}\n    gateway_pools:\n      - name: lab\n        \
+         gateways:\n          - url: {}\n",
+        lab.gateway.url
+    );
+    let yaml = profile("lab-router", &link, KUBE_SECRET, "1h", &lab.gateway.fingerprint_sha256);
+    let dir = home.user_profiles();
+    std::fs::write(dir.join("lab-router.yaml"), yaml).unwrap();
+
+    tokio::task::block_in_place(|| {
+        let mut bridge = Bridge::start(&home, lab.kubeconfig(), &dir, "lab-router");
+        handshake_and_echo(&mut bridge);
+        let started = format!("started the router at http://127.0.0.1:{port}/mcp");
+        assert!(bridge.stderr().contains(&started), "{}", bridge.stderr());
+        let (code, took, rest, stderr) = bridge.close();
+        assert_eq!(code, 0, "{stderr}");
+        assert!(took < Duration::from_secs(5), "exit took {took:?}");
+        assert!(rest.is_empty(), "{rest:?}");
+        assert!(TcpListener::bind(("127.0.0.1", port)).is_ok(), "the router's port is free again");
+        assert_nothing_leaked(&home, &stderr, &lab.seeded.jwt_secret);
+    });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn direct_to_the_gateway_with_concurrent_requests_and_a_garbled_line() {
     let lab = Lab::start(LabOptions::default()).await.unwrap();
     let home = Home::new();

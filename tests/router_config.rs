@@ -360,8 +360,22 @@ fn the_command_serves_the_seed_file_and_stops_on_sigterm() {
             let _ = tx.send(line);
         }
     });
-    let line = rx.recv_timeout(Duration::from_secs(20)).expect("a line on stderr");
-    assert_eq!(line, format!("router: serving http://127.0.0.1:{port}/mcp (1 gateway in 1 pool)"));
+    // Its log comes first (stderr is its log when the TUI runs it), then the line it serves.
+    let serving = format!("router: serving http://127.0.0.1:{port}/mcp (1 gateway in 1 pool)");
+    let mut lines = Vec::new();
+    while lines.last() != Some(&serving) {
+        match rx.recv_timeout(Duration::from_secs(20)) {
+            Ok(line) => lines.push(line),
+            Err(_) => {
+                let _ = child.kill();
+                panic!("no {serving:?} on stderr; it wrote {lines:#?}");
+            }
+        }
+    }
+    assert!(
+        lines.iter().any(|l| l.contains("INFO") && l.contains("router listening")),
+        "{lines:#?}"
+    );
     // It listens once the line is out.
     std::net::TcpStream::connect(("127.0.0.1", port)).expect("the router listens");
     assert_eq!(support::stop(&mut child), 0);

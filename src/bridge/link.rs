@@ -26,7 +26,13 @@ pub struct Link {
     pub url: Url,
     /// Whether requests go through a port-forward (the bridge's or another's).
     pub forwarded: bool,
-    own: Option<OwnForward>,
+    own: Option<Own>,
+}
+
+/// What the bridge runs itself for the route, and stops when it exits.
+enum Own {
+    Forward(OwnForward),
+    Router(crate::router::Router),
 }
 
 /// What the bridge's own forward last reported; empty when it runs none.
@@ -71,7 +77,7 @@ pub async fn establish(
             note(format!("profile {}: relaying to {url}", profile.name));
             return Ok(Link { url, forwarded: false, own: None });
         }
-        Plan::Router => return Err(router_refused(profile)),
+        Plan::Router => return router(profile, options).await,
         Plan::Forward { spec, context } => (spec, context),
     };
     let url = Url::parse(&spec.url(spec.local)).map_err(|e| {
@@ -96,7 +102,7 @@ pub async fn establish(
     ));
     let (state_tx, mut state_rx) = watch::channel(ForwardState::Starting);
     let drain = tokio::spawn(drain(rx, health, state_tx));
-    let own = OwnForward { cancel, task, drain };
+    let own = Own::Forward(OwnForward { cancel, task, drain });
     let waited = tokio::time::timeout(READY_WITHIN, async {
         loop {
             let state = state_rx.borrow_and_update().clone();
@@ -143,7 +149,11 @@ pub async fn establish(
 impl Link {
     /// Stops the bridge's own forward, if any, and waits until its port is free.
     pub async fn stop(self) {
-        let Some(own) = self.own else { return };
+        let own = match self.own {
+            None => return,
+            Some(Own::Router(router)) => return router.shutdown().await,
+            Some(Own::Forward(own)) => own,
+        };
         own.cancel.cancel();
         let stopped = tokio::time::timeout(Duration::from_secs(3), own.task).await;
         if stopped.is_err() {
@@ -191,18 +201,41 @@ async fn drain(
     }
 }
 
-/// Why a router profile cannot be bridged (yet).
-fn router_refused(profile: &Profile) -> Problem {
-    debug_assert!(matches!(profile.link, ProfileLink::Router(_)));
-    Problem::new(
-        NO_ROUTE,
-        format!("profile {} is a router route, which the bridge cannot relay to yet", profile.name),
-        "use a port_forward or direct profile (e.g. gateway-port-forward); the router comes in \
-         a later release",
-    )
-}
-
-/// Whether `profile`'s route is one the bridge refuses outright (exit at start).
-pub fn refused(profile: &Profile) -> Option<Problem> {
-    matches!(profile.link, ProfileLink::Router(_)).then(|| router_refused(profile))
+/// The router a router profile names: the one already serving on its port (the TUI's,
+/// `mcp-connect router`'s), or else mcp-connect's own router, run in this process until the
+/// bridge exits.
+async fn router(profile: &Profile, options: &RunOptions) -> Result<Link, Problem> {
+    let ProfileLink::Router(link) = &profile.link else {
+        unreachable!("a router plan comes from a router link")
+    };
+    let port = options.local_port.unwrap_or(link.local_port.get());
+    let listen = SocketAddr::new(link.local_address, port);
+    let url = Url::parse(&format!("http://{listen}/mcp")).map_err(|e| {
+        Problem::new(NO_ROUTE, format!("the router's URL is not valid: {e}"), "fix the profile")
+    })?;
+    if listens(listen).await {
+        note(format!("profile {}: a router already serves at {url}; relaying to it", profile.name));
+        return Ok(Link { url, forwarded: false, own: None });
+    }
+    if let Some(command) = &link.command {
+        return Err(Problem::new(
+            NO_ROUTE,
+            format!("nothing serves at {url}, where profile {}'s router listens", profile.name),
+            format!(
+                "start that router (`{}`), or the route in `mcp-connect tui`",
+                shell_words::join(command)
+            ),
+        ));
+    }
+    let settings = crate::router::config::from_profile(profile, options)
+        .map_err(|err| Problem::new(NO_ROUTE, err.cause, err.fix))?;
+    let router = crate::router::start(settings)
+        .await
+        .map_err(|err| Problem::new(NO_ROUTE, err.cause, err.fix))?;
+    note(format!(
+        "profile {}: started the router at {}; relaying to it",
+        profile.name,
+        router.url()
+    ));
+    Ok(Link { url, forwarded: false, own: Some(Own::Router(router)) })
 }

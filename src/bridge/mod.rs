@@ -49,9 +49,6 @@ pub async fn run<W>(
 where
     W: std::io::Write + Send + 'static,
 {
-    if let Some(problem) = link::refused(profile) {
-        return Err(problem);
-    }
     let (out, writer) = stdio::spawn_writer(output);
     let health = LinkHealth::default();
     let upstream = Upstream::new(profile, &options, health.clone(), out.clone())?;

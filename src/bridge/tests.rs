@@ -11,7 +11,7 @@ use tokio::sync::mpsc;
 use super::rpc::NO_ROUTE;
 use super::run;
 use crate::lab::mcp::{McpServer, McpServerOptions};
-use crate::profile::{Catalog, Profile, parse};
+use crate::profile::{Profile, parse};
 use crate::supervisor::RunOptions;
 
 /// Stdout as lines on a channel.
@@ -130,11 +130,19 @@ async fn a_forward_that_cannot_start_answers_every_request_with_cause_and_fix() 
 }
 
 #[tokio::test]
-async fn a_router_profile_is_refused_before_anything_starts() {
-    let catalog = Catalog::builtin();
-    let router = catalog.get("router").unwrap().profile.clone().unwrap();
-    let bridge = Running::start(router, RunOptions::default());
-    let problem = bridge.stop().await.unwrap_err();
-    assert!(problem.cause.contains("router route"), "{problem}");
-    assert!(problem.fix.contains("port_forward or direct"), "{problem}");
+async fn another_routers_profile_with_nothing_serving_answers_how_to_start_it() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let yaml = format!(
+        "name: other\ntitle: T\nlink:\n  router:\n    local_port: {port}\n    command: \
+         [mcp-router, --config, r.yaml]\n"
+    );
+    let mut bridge = Running::start(parse(&yaml, "t.yaml").unwrap(), RunOptions::default());
+    bridge.send(initialize()).await;
+    let answer = bridge.next().await;
+    assert_eq!(answer["error"]["code"], NO_ROUTE, "{answer}");
+    let message = answer["error"]["message"].as_str().unwrap();
+    let nothing = format!("nothing serves at http://127.0.0.1:{port}/mcp");
+    assert!(message.contains(&nothing), "{message}");
+    assert!(message.contains("start that router (`mcp-router --config r.yaml`)"), "{message}");
+    bridge.stop().await.unwrap();
 }

@@ -71,9 +71,21 @@ impl Entry {
         launcher: &Launcher,
     ) -> Result<Entry, NoEntry> {
         let name = profile.name.as_str();
+        if matches!(profile.link, Link::Router(_)) {
+            // The router holds the gateways' credentials and TLS: the entry names its face only.
+            let mut url = profile.local_endpoint();
+            if let Some(port) = local_port {
+                let _ = url.set_port(Some(port));
+            }
+            return Ok(Entry::Http {
+                url: url.to_string(),
+                headers: Vec::new(),
+                headers_helper: None,
+            });
+        }
         let private_tls =
             profile.tls.as_ref().is_some_and(|t| t.pin_sha256.is_some() || t.ca_file.is_some());
-        if private_tls && !matches!(profile.link, Link::Router(_)) {
+        if private_tls {
             let mut args = launcher.with(&["bridge", name]);
             if let Some(port) = local_port.filter(|_| matches!(profile.link, Link::PortForward(_)))
             {
@@ -239,5 +251,14 @@ mod tests {
         let args = direct.unwrap().to_json()["args"].clone();
         assert_eq!(args, json!(["--profiles", "/p", "bridge", "gateway-loadbalancer"]));
         assert!(!entry.holds_secret());
+    }
+
+    #[test]
+    fn the_router_route_names_its_face_only_the_router_holding_the_credentials() {
+        let router = builtin("router");
+        let entry = Entry::for_profile(&router, None, &launcher()).unwrap();
+        assert_eq!(entry.to_json(), json!({"type": "http", "url": "http://127.0.0.1:8080/mcp"}));
+        let moved = Entry::for_profile(&router, Some(18080), &launcher()).unwrap();
+        assert_eq!(moved.to_json()["url"], "http://127.0.0.1:18080/mcp");
     }
 }

@@ -5,7 +5,7 @@ use super::http::Target;
 use super::jwt::Expected;
 use crate::auth::{KubeAccess, Tokens};
 use crate::profile::Profile;
-use crate::profile::{Auth, Link};
+use crate::profile::{Auth, Link, Transport};
 
 /// Why a profile cannot be probed as it stands: cause and fix.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,6 +27,12 @@ pub fn target(
         let _ = url.set_port(Some(port));
     }
     let mut target = Target::new(url);
+    // The router holds the gateways' credentials and TLS; its own face is plain local MCP.
+    if matches!(profile.link, Link::Router(_)) {
+        target.transport = Transport::StreamableHttp;
+        let hints = Hints { profile: Some(profile.name.to_string()), ..Hints::default() };
+        return Ok((target, hints));
+    }
     target.transport = profile.endpoint.transport;
     target.auth = Tokens::for_profile(profile, kube);
     let jwt = match &profile.auth {
@@ -51,4 +57,22 @@ pub fn target(
         target.tls.insecure = !tls.verify;
     }
     Ok((target, hints))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::profile::Catalog;
+
+    #[test]
+    fn the_router_is_probed_at_its_own_face_without_the_gateways_credentials_or_tls() {
+        let router = Catalog::builtin().get("router").unwrap().profile.clone().unwrap();
+        let (target, hints) = target(&router, Some(18080), KubeAccess::default()).unwrap();
+        assert_eq!(target.url.as_str(), "http://127.0.0.1:18080/mcp");
+        assert!(target.auth.is_none(), "no JWT goes to the router");
+        assert_eq!(target.tls.pin_sha256, None);
+        assert!(!target.tls.insecure);
+        assert_eq!(target.transport, Transport::StreamableHttp);
+        assert!(!hints.forwarded);
+    }
 }

@@ -28,6 +28,23 @@ pub fn check(profile: &Profile) -> Result<(), Failed> {
         check_pin(tls, &["tls", "verify"])?;
     }
     if let Link::Router(router) = &profile.link {
+        match (&router.command, router.gateway_pools.is_empty()) {
+            (None, true) => {
+                return fail(
+                    &["link", "router"],
+                    "a router link without `gateway_pools`, expected a list of pools of \
+                     gateways for mcp-connect's router, or a `command` that runs another router",
+                );
+            }
+            (Some(_), false) => {
+                return fail(
+                    &["link", "router", "command"],
+                    "both `command` and `gateway_pools` are set, expected one: `command` runs \
+                     another router, which reads its gateways from its own config",
+                );
+            }
+            _ => {}
+        }
         for (p, pool) in router.gateway_pools.iter().enumerate() {
             for (g, gateway) in pool.gateways.iter().enumerate() {
                 let Some(tls) = &gateway.tls else { continue };
@@ -88,5 +105,29 @@ fn speaks_tls(link: &Link) -> bool {
             .iter()
             .flat_map(|pool| &pool.gateways)
             .any(|gateway| gateway.url.is_https()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::profile::parse;
+
+    const HEAD: &str = "name: r\ntitle: R\nlink:\n  router:\n    local_port: 9000\n";
+
+    #[test]
+    fn a_router_link_runs_either_its_pools_or_another_routers_command() {
+        let pools = "    gateway_pools:\n      - name: p\n        gateways:\n          - url: https://gw:8443\n";
+        let command = "    command: [mcp-router, --config, r.yaml]\n";
+        assert!(parse(&format!("{HEAD}{pools}"), "r.yaml").is_ok());
+        assert!(parse(&format!("{HEAD}{command}"), "r.yaml").is_ok());
+
+        let neither = parse(HEAD, "r.yaml").unwrap_err().to_string();
+        assert!(neither.starts_with("r.yaml:5:5: "), "{neither}");
+        assert!(neither.contains("without `gateway_pools`"), "{neither}");
+        let both = parse(&format!("{HEAD}{pools}{command}"), "r.yaml").unwrap_err().to_string();
+        assert!(both.starts_with("r.yaml:10:14: "), "{both}");
+        assert!(both.contains("both `command` and `gateway_pools`"), "{both}");
+        let empty = parse(&format!("{HEAD}    command: []\n"), "r.yaml").unwrap_err().to_string();
+        assert!(empty.contains("expected at least one entry"), "{empty}");
     }
 }

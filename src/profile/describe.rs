@@ -57,6 +57,10 @@ impl Profile {
                 format!("{}/svc/{}:{}", pf.namespace, pf.service, pf.remote_port)
             }
             Link::Direct(direct) => direct.url.authority(),
+            Link::Router(router) if router.command.is_some() => {
+                let program = router.command.iter().flatten().next().map(String::as_str);
+                format!("the router `{}`", program.unwrap_or_default())
+            }
             Link::Router(router) => {
                 let pools = router.gateway_pools.len();
                 let gateways: usize = router.gateway_pools.iter().map(|p| p.gateways.len()).sum();

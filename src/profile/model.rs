@@ -14,7 +14,7 @@ use serde_yaml::with::singleton_map;
 
 use super::types::{
     BaseUrl, EnvVar, KubeName, Port, ProfileName, ServerName, Sha256Pin, Text, UrlPath, ip_addr,
-    non_empty, positive_duration, serialize_duration,
+    non_empty, positive_duration, serialize_duration, some_non_empty,
 };
 
 /// One route from Claude Code to Serena.
@@ -103,8 +103,13 @@ pub struct Router {
     pub local_port: Port,
     #[serde(default = "loopback", deserialize_with = "ip_addr")]
     pub local_address: IpAddr,
-    #[serde(deserialize_with = "non_empty")]
+    /// mcp-connect's own router: its pools of gateways. Empty when `command` names another.
+    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "non_empty")]
     pub gateway_pools: Vec<GatewayPool>,
+    /// Another router to run in place of mcp-connect's own: program and arguments. It must
+    /// serve streamable HTTP at `http://local_address:local_port/mcp`; its stderr is its log.
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "some_non_empty")]
+    pub command: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -377,6 +377,15 @@ where
     d.deserialize_seq(NonEmpty(PhantomData))
 }
 
+/// Deserializes an optional list that, when given, holds at least one element.
+pub(crate) fn some_non_empty<'de, D, T>(d: D) -> Result<Option<Vec<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    non_empty(d).map(Some)
+}
+
 /// Deserializes a string through `parse`. The check runs inside the deserializer's visit of
 /// the scalar, so that serde_yaml gives an error the scalar's own line and column.
 pub(crate) fn parse_str<'de, D, T>(

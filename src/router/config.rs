@@ -269,6 +269,16 @@ pub fn from_profile(
             ),
         ));
     };
+    if let Some(command) = &router.command {
+        return Err(ConfigError::new(
+            format!(
+                "profile {} runs another router (`command: {}`), not mcp-connect's",
+                profile.name,
+                shell_words::join(command)
+            ),
+            "run that command, or `mcp-connect tui` to have it started and watched",
+        ));
+    }
     let mut pools = Vec::new();
     for pool in &router.gateway_pools {
         let mut gateways = Vec::new();
@@ -318,6 +328,7 @@ fn jwt_profile(jwt: &JwtConfig, server: &Server) -> Profile {
             local_port: server.port,
             local_address: server.host,
             gateway_pools: Vec::new(),
+            command: None,
         }),
         endpoint: profile::Endpoint::default(),
         auth: Auth::Jwt(jwt),

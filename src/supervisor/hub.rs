@@ -11,6 +11,7 @@ use tokio::sync::{Notify, mpsc};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use super::router::{self, Program, Progress, RouterEvent};
 use super::{Plan, RunOptions, plan, run_forward};
 
 mod pin;
@@ -101,6 +102,8 @@ pub enum RouteEvent {
     Lifecycle(Lifecycle),
     Forward(ForwardEvent),
     Probe(ProbeEvent),
+    /// A router route's process.
+    Router(RouterEvent),
 }
 
 /// A route's own life, apart from its link's and its health's details.
@@ -301,6 +304,7 @@ impl Hub {
             options: self.run_options(name),
             monitor: self.options.monitor.clone(),
             events: self.events.clone(),
+            launcher: self.options.launcher.clone(),
         };
         let task = tokio::spawn(route.run(cancel.clone()));
         self.running.insert(name.to_owned(), Running { cancel, task });
@@ -448,6 +452,8 @@ struct Route {
     options: RunOptions,
     monitor: MonitorOptions,
     events: mpsc::Sender<Event>,
+    /// How mcp-connect's own router is started.
+    launcher: Launcher,
 }
 
 impl Route {
@@ -508,20 +514,43 @@ impl Route {
                 cancel.cancelled().await;
                 finish(Some(watching)).await;
             }
-            Plan::Router => {
-                let cause = format!(
-                    "profile {} is a router route, which the TUI does not start yet",
-                    self.profile.name
-                );
-                let fix = format!(
-                    "run `mcp-connect router {}` in a terminal; its Claude Code entry works then",
-                    self.profile.name
-                );
-                self.send(RouteEvent::Lifecycle(Lifecycle::Failed { cause, fix })).await;
-                cancel.cancelled().await;
-            }
+            Plan::Router => self.run_router(cancel).await,
         }
         self.send(RouteEvent::Lifecycle(Lifecycle::Stopped)).await;
+    }
+
+    /// Runs the router as a child process until `cancel`, restarted when it dies, and watches
+    /// its health once it serves.
+    async fn run_router(&self, cancel: CancellationToken) {
+        let Some(program) = Program::of(&self.profile, &self.options, &self.launcher) else {
+            return;
+        };
+        let (tx, mut rx) = mpsc::channel(256);
+        let supervisor = tokio::spawn(router::supervise(program, tx, cancel.clone()));
+        let trouble = Arc::new(Notify::new());
+        let mut watching = None;
+        while let Some(progress) = rx.recv().await {
+            match progress {
+                Progress::Router(event) => {
+                    if matches!(event, RouterEvent::Exited { .. }) {
+                        trouble.notify_one();
+                    }
+                    self.send(RouteEvent::Router(event)).await;
+                }
+                Progress::Serving(url) => {
+                    self.send(RouteEvent::Lifecycle(Lifecycle::Running { url })).await;
+                    trouble.notify_one();
+                    if watching.is_none() {
+                        watching = Some(self.watch(cancel.clone(), Some(trouble.clone())));
+                    }
+                }
+                Progress::Failed { cause, fix } => {
+                    self.send(RouteEvent::Lifecycle(Lifecycle::Failed { cause, fix })).await;
+                }
+            }
+        }
+        let _ = supervisor.await;
+        finish(watching).await;
     }
 
     /// Watches the route's health until `cancel`; the handle ends once every health event of

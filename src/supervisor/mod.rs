@@ -1,6 +1,7 @@
 //! Runs a profile's link and reports what happens, for any face (TUI or headless).
 
 pub mod hub;
+pub mod router;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -39,7 +40,7 @@ pub enum Plan {
     Forward { spec: ForwardSpec, context: Option<String> },
     /// A URL reachable as it is: nothing runs locally.
     Direct { url: String },
-    /// The local router (not part of this release yet).
+    /// A local router, run as a child process.
     Router,
 }
 

@@ -14,7 +14,9 @@ use crate::probe::rpc::ServerInfo;
 use crate::probe::stats::LatencySummary;
 use crate::probe::{Diagnosis, Health, ProbeEvent, Wire};
 use crate::profile::Catalog;
+use crate::router::GatewayState;
 use crate::supervisor::hub::{Certificate, ConfigWritten, Event, Lifecycle, RouteEvent};
+use crate::supervisor::router::{GatewayRow, RouterEvent};
 use crate::tui::theme::Theme;
 
 pub const DIR: &str = "/demo/project";
@@ -194,4 +196,31 @@ pub fn preview() -> ConfigWritten {
             serena http://127.0.0.1:8080/mcp"
             .to_owned(),
     }
+}
+
+/// The built-in router route serving, its process started, one gateway healthy.
+pub fn router() -> Vec<Event> {
+    let on = |event: RouteEvent| Event::Route { profile: "router".to_owned(), event };
+    let url = "http://127.0.0.1:8080/mcp".to_owned();
+    let gateway = GatewayRow {
+        pool: "staging-pool".to_owned(),
+        url: "https://k8s-mcp-mcpgatew-dae950c5b5-2f1dace9a3e601aa.elb.us-west-2.amazonaws.com:8443/mcp"
+            .to_owned(),
+        state: GatewayState::Healthy,
+        weight: 100,
+        latency: Some(Duration::from_micros(2_340)),
+        sessions: 1,
+        last_failure: None,
+    };
+    let command = "mcp-connect router router --local-port 8080".to_owned();
+    let health = Health::Healthy { server: server(), wire: Wire::StreamableHttp, tools: 3 };
+    vec![
+        on(RouteEvent::Lifecycle(Lifecycle::Starting)),
+        on(RouteEvent::Router(RouterEvent::Started { pid: 4242, command })),
+        on(RouteEvent::Router(RouterEvent::Log("INFO router listening".to_owned()))),
+        on(RouteEvent::Lifecycle(Lifecycle::Running { url })),
+        on(RouteEvent::Probe(ProbeEvent::Health(health))),
+        on(RouteEvent::Probe(ProbeEvent::Latency(latency()))),
+        on(RouteEvent::Router(RouterEvent::Gateways(vec![gateway]))),
+    ]
 }

@@ -10,6 +10,7 @@ use crate::forward::{ForwardEvent, ForwardState};
 use crate::probe::stats::LatencySummary;
 use crate::probe::{Health, Outcome, ProbeEvent};
 use crate::supervisor::hub::{Lifecycle, RouteEvent};
+use crate::supervisor::router::{GatewayRow, RouterEvent};
 
 /// A route's state as the list shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -137,6 +138,8 @@ pub struct RouteView {
     pub slow_after: Option<Duration>,
     pub latency: LatencySummary,
     pub diagnosis: Option<Diagnosis>,
+    /// A router route's gateways, as its `/health` last showed them.
+    pub gateways: Vec<GatewayRow>,
     /// Set while the forward has lost the pod it served on: new connections have nowhere to
     /// go, so a check that passes on a connection kept from before does not make it healthy.
     link_lost: Option<Problem>,
@@ -154,6 +157,7 @@ impl Default for RouteView {
             slow_after: None,
             latency: LatencySummary::default(),
             diagnosis: None,
+            gateways: Vec::new(),
             link_lost: None,
         }
     }
@@ -166,6 +170,30 @@ impl RouteView {
             RouteEvent::Lifecycle(lifecycle) => self.lifecycle(lifecycle),
             RouteEvent::Forward(event) => self.forward(event),
             RouteEvent::Probe(event) => self.probe(event),
+            RouteEvent::Router(event) => self.router(event),
+        }
+    }
+
+    fn router(&mut self, event: &RouterEvent) {
+        match event {
+            RouterEvent::Gateways(rows) => self.gateways = rows.clone(),
+            // Down until it serves again: a check that passed before it died says nothing.
+            RouterEvent::Exited { cause, restart_in } if self.status.live() => {
+                let problem = Problem {
+                    cause: cause.clone(),
+                    fix: format!(
+                        "nothing to do if it comes back: it is started again in {}; if it keeps \
+                         dying, its log (t: router) says why",
+                        millis(*restart_in)
+                    ),
+                };
+                self.status = Status::Down;
+                self.problem = Some(problem.clone());
+                self.link_lost = Some(problem);
+                self.gateways.clear();
+                self.hint = None;
+            }
+            RouterEvent::Started { .. } | RouterEvent::Log(_) | RouterEvent::Exited { .. } => {}
         }
     }
 
@@ -178,6 +206,8 @@ impl RouteView {
             }
             Lifecycle::Running { url } => {
                 self.url = Some(url.clone());
+                // A router serving again after a restart.
+                self.link_lost = None;
                 if self.status == Status::Starting {
                     self.hint = Some(format!("serving at {url}; first health check…"));
                 }

@@ -72,6 +72,15 @@ fn main_screen_failed() {
 }
 
 #[test]
+fn main_screen_router_with_its_gateways() {
+    let mut app = with_events(fixtures::router());
+    for _ in 0..3 {
+        app.on_key(ch('j'));
+    }
+    snapshot("main_router", &app);
+}
+
+#[test]
 fn help_popup() {
     let mut app = app();
     app.on_key(ch('?'));

@@ -8,7 +8,9 @@ use ratatui::widgets::{Paragraph, Wrap};
 
 use crate::clientconfig::Launcher;
 use crate::profile::{Auth, Link, Profile, Scheme, SecretSource};
-use crate::tui::route::Row;
+use crate::router::GatewayState;
+use crate::supervisor::router::GatewayRow;
+use crate::tui::route::{Row, Status, millis};
 use crate::tui::theme::Theme;
 
 /// The pane's state: how far it is scrolled, and how its entries start mcp-connect.
@@ -77,6 +79,39 @@ pub fn tls_summary(profile: &Profile) -> String {
     }
 }
 
+/// `● healthy   w100  0.84ms  1 session  gw:8443`, with why it last failed.
+fn gateway_line<'a>(label: &'a str, gateway: &GatewayRow, theme: &Theme) -> Line<'a> {
+    let status = match gateway.state {
+        GatewayState::Healthy => Status::Healthy,
+        GatewayState::Probation => Status::Slow,
+        GatewayState::Down => Status::Down,
+    };
+    let state = match gateway.state {
+        GatewayState::Healthy => "healthy",
+        GatewayState::Probation => "probation",
+        GatewayState::Down => "down",
+    };
+    let latency = gateway.latency.map(millis).unwrap_or_else(|| "-".to_owned());
+    // Every gateway serves at the profile's path: host and port tell them apart.
+    let authority = url::Url::parse(&gateway.url)
+        .ok()
+        .and_then(|u| Some(format!("{}:{}", u.host_str()?, u.port_or_known_default()?)))
+        .unwrap_or_else(|| gateway.url.clone());
+    let sessions = match gateway.sessions {
+        1 => "1 session".to_owned(),
+        n => format!("{n} sessions"),
+    };
+    let mut spans = vec![
+        Span::styled(format!("{label:<9}"), theme.label()),
+        Span::styled(format!("{} {state:<9} ", status.glyph()), theme.status(status)),
+        Span::raw(format!("w{:<4} {latency:>7}  {sessions:<10} {}", gateway.weight, authority)),
+    ];
+    if let Some(why) = gateway.last_failure.as_ref().filter(|_| status != Status::Healthy) {
+        spans.push(Span::styled(format!(" ({why})"), theme.error()));
+    }
+    Line::from(spans)
+}
+
 /// Every line of the pane for `row`.
 pub fn lines<'a>(
     row: &'a Row,
@@ -105,6 +140,9 @@ pub fn lines<'a>(
         lines.push(field("Pod", pod.as_str(), theme));
     }
     lines.push(field("Local", row.endpoint().unwrap_or_default(), theme));
+    for (i, gateway) in row.view.gateways.iter().enumerate() {
+        lines.push(gateway_line(if i == 0 { "Gateways" } else { "" }, gateway, theme));
+    }
     lines.push(field("Auth", auth_summary(profile), theme));
     lines.push(field("TLS", tls_summary(profile), theme));
     if !profile.summary.is_empty() {

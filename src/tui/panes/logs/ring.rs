@@ -16,6 +16,8 @@ pub enum Source {
     Forward,
     /// The forwarded pod's own log.
     Pod,
+    /// A router route's process: its stderr, starts and exits.
+    Router,
     /// Health checks and diagnoses.
     Probe,
     /// Config writes and `claude mcp add` commands.
@@ -25,13 +27,20 @@ pub enum Source {
 }
 
 impl Source {
-    pub const ALL: [Source; 5] =
-        [Source::Forward, Source::Pod, Source::Probe, Source::Config, Source::Engine];
+    pub const ALL: [Source; 6] = [
+        Source::Forward,
+        Source::Pod,
+        Source::Router,
+        Source::Probe,
+        Source::Config,
+        Source::Engine,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Source::Forward => "forward",
             Source::Pod => "pod",
+            Source::Router => "router",
             Source::Probe => "probe",
             Source::Config => "config",
             Source::Engine => "engine",

@@ -1,0 +1,72 @@
+//! Lab gateways for the router's tests: each HTTPS with its own certificate, checking JWTs
+//! signed with one secret, in front of its own lab MCP server.
+
+use std::net::{Ipv4Addr, SocketAddr};
+
+use mcp_connect::auth::{KubeAccess, Tokens};
+use mcp_connect::lab::gateway::{Gateway, GatewayOptions};
+use mcp_connect::lab::mcp::{McpServer, McpServerOptions};
+use mcp_connect::probe::TlsOptions;
+use mcp_connect::router::GatewaySettings;
+
+pub const SECRET: &str = "a-router-test-secret-of-forty-characters";
+pub const SECRET_VAR: &str = "MCP_CONNECT_TEST_ROUTER_JWT_SECRET";
+
+/// A lab gateway and the MCP server behind it, which announces itself as `name`.
+pub struct Lab {
+    pub name: String,
+    pub backend: Option<McpServer>,
+    pub backend_addr: SocketAddr,
+    pub gateway: Option<Gateway>,
+    pub url: String,
+    pub pin: String,
+}
+
+impl Lab {
+    pub async fn start(name: &str) -> Lab {
+        let backend = backend(name, SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await;
+        let options =
+            GatewayOptions { backend: backend.url(), secret: SECRET.into(), ..Default::default() };
+        let gateway = Gateway::start(options).await.expect("the gateway starts");
+        Lab {
+            name: name.to_owned(),
+            backend_addr: backend.addr(),
+            backend: Some(backend),
+            url: gateway.mcp_url(),
+            pin: gateway.fingerprint_sha256.replace(':', "").to_lowercase(),
+            gateway: Some(gateway),
+        }
+    }
+
+    pub fn settings(&self, weight: u32) -> GatewaySettings {
+        GatewaySettings {
+            url: self.url.parse().unwrap(),
+            weight,
+            tokens: Some(tokens()),
+            tls: TlsOptions { pin_sha256: Some(self.pin.clone()), ..Default::default() },
+        }
+    }
+
+    /// The backend again, on the same address.
+    pub async fn restart_backend(&mut self) {
+        self.backend = Some(backend(&self.name, self.backend_addr).await);
+    }
+}
+
+async fn backend(name: &str, addr: SocketAddr) -> McpServer {
+    let options = McpServerOptions { name: name.into(), ..Default::default() };
+    McpServer::start(addr, options).await.expect("the lab MCP server starts")
+}
+
+/// Credentials as a profile names them: a JWT signed with the secret in an env variable.
+pub fn tokens() -> Tokens {
+    static SET: std::sync::Once = std::sync::Once::new();
+    // SAFETY: set once, to one value, before any token of this binary is minted.
+    SET.call_once(|| unsafe { std::env::set_var(SECRET_VAR, SECRET) });
+    let yaml = format!(
+        "name: router-test\ntitle: Router test\nlink:\n  direct:\n    url: https://127.0.0.1:1\n\
+         auth:\n  jwt:\n    secret:\n      env: {SECRET_VAR}\n    subject: router-test\n"
+    );
+    let profile = mcp_connect::profile::parse(&yaml, "router-test.yaml").unwrap();
+    Tokens::for_profile(&profile, KubeAccess::default()).unwrap()
+}
