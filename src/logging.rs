@@ -32,7 +32,12 @@ pub fn init(dir: &Path, level: LevelFilter, mirror: bool) -> io::Result<WorkerGu
     let file = fmt::layer().with_writer(writer).with_ansi(false).with_filter(level);
     let stderr = mirror.then(|| {
         let level = level.min(LevelFilter::INFO);
-        fmt::layer().with_writer(io::stderr).with_ansi(false).without_time().with_filter(level)
+        fmt::layer()
+            .with_writer(io::stderr)
+            .with_ansi(false)
+            .without_time()
+            .with_target(false)
+            .with_filter(level)
     });
     tracing_subscriber::registry()
         .with(file)

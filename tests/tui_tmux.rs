@@ -144,6 +144,13 @@ fn pane_row<'s>(screen: &'s str, prefix: &str) -> Option<&'s str> {
     })
 }
 
+/// The first cell of any pane (left or right) that starts with `prefix`, trimmed at the end.
+fn cell<'s>(screen: &'s str, prefix: &str) -> Option<&'s str> {
+    screen
+        .lines()
+        .find_map(|line| line.split('│').find(|c| c.starts_with(prefix)).map(str::trim_end))
+}
+
 /// The inside of the popup titled `title`, one line per screen row (blanks trimmed at the
 /// end), or None when no such popup is open.
 fn popup(screen: &str, title: &str) -> Option<Vec<String>> {
@@ -367,6 +374,26 @@ fn demo_in_a_real_terminal_activates_writes_switches_and_quits_cleanly() {
         assert!(Instant::now() < deadline, "serena-direct's port {port} still listens");
         std::thread::sleep(POLL);
     }
+
+    // j j, Enter: route 4, the router run as a child process over the lab's gateway, goes
+    // healthy with its gateway's row; route 2 stops.
+    tmux.press("j");
+    tmux.press("j");
+    tmux.wait_for("route 4 selected", Duration::from_secs(10), |s| s.contains("┌ Routes 4/4 "));
+    tmux.press("Enter");
+    let screen = tmux.wait_for("the router healthy", Duration::from_secs(30), |s| {
+        glyph(s, "router") == Some('●')
+            && glyph(s, "gateway-port-forward") == Some('○')
+            && cell(s, "Gateways ● healthy").is_some()
+    });
+    lap("router healthy");
+    let gateway = cell(&screen, "Gateways ● healthy").unwrap();
+    assert!(gateway.contains(" w100 ") && gateway.contains(" 127.0.0.1:"), "{screen}");
+    assert!(screen.contains("router  router: started (pid "), "its start is logged:\n{screen}");
+    assert!(
+        screen.contains("router  router: router: serving http://127.0.0.1:"),
+        "its own stderr is in the log pane:\n{screen}"
+    );
 
     // q: every route stops, the demo ends with 0, and the shell's screen is back.
     tmux.press("q");

@@ -85,9 +85,9 @@ pub async fn run(state: &Path, options: LabOptions) -> ExitCode {
     code
 }
 
-/// Routes 2 and 3 against this lab: its gateway's certificate pinned (the demo knows it is the
-/// lab's own), and route 3's LoadBalancer address replaced by the gateway's. Rewritten at every
-/// start, since each lab has its own address and certificate.
+/// Routes 2, 3 and 4 against this lab: its gateway's certificate pinned (the demo knows it is
+/// the lab's own), and route 3's LoadBalancer address and route 4's pool replaced by the
+/// gateway's. Rewritten at every start, since each lab has its own address and certificate.
 fn gateway_routes(lab: &Lab, store: &ProfileStore) -> Result<(), SaveError> {
     let broken = |cause: String| SaveError { cause, fix: "report this as a bug".to_owned() };
     let pin = Sha256Pin::try_from(lab.gateway.fingerprint_sha256.as_str()).map_err(broken)?;
@@ -101,9 +101,29 @@ fn gateway_routes(lab: &Lab, store: &ProfileStore) -> Result<(), SaveError> {
         if let Some(tls) = &mut profile.tls {
             tls.pin_sha256 = Some(pin.clone());
         }
-        let file = store.dir.join(format!("{name}.yaml"));
-        let from = file.exists().then_some(file.as_path());
-        store.save(&profile, from)?;
+        save(store, &profile)?;
+    }
+    // Route 4: the router's pool is the lab's gateway, its certificate pinned, its JWT signed
+    // with the lab's Secret as route 2's is.
+    let builtin = |name| Catalog::builtin().get(name).and_then(|e| e.profile.clone().ok());
+    if let (Some(mut router), Some(route_2)) = (builtin("router"), builtin("gateway-port-forward"))
+    {
+        if let Link::Router(link) = &mut router.link {
+            for gateway in link.gateway_pools.iter_mut().flat_map(|p| p.gateways.iter_mut()) {
+                gateway.url = url.clone();
+            }
+        }
+        if let Some(tls) = &mut router.tls {
+            tls.pin_sha256 = Some(pin);
+        }
+        router.auth = route_2.auth;
+        save(store, &router)?;
     }
     Ok(())
+}
+
+fn save(store: &ProfileStore, profile: &crate::profile::Profile) -> Result<(), SaveError> {
+    let file = store.dir.join(format!("{}.yaml", profile.name));
+    let from = file.exists().then_some(file.as_path());
+    store.save(profile, from).map(drop)
 }

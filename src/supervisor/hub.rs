@@ -539,9 +539,10 @@ impl Route {
                 }
                 Progress::Serving(url) => {
                     self.send(RouteEvent::Lifecycle(Lifecycle::Running { url })).await;
-                    trouble.notify_one();
-                    if watching.is_none() {
-                        watching = Some(self.watch(cancel.clone(), Some(trouble.clone())));
+                    // Serving again after a restart: checked now. The first watch checks at once.
+                    match watching {
+                        Some(_) => trouble.notify_one(),
+                        None => watching = Some(self.watch(cancel.clone(), Some(trouble.clone()))),
                     }
                 }
                 Progress::Failed { cause, fix } => {

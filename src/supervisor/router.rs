@@ -282,7 +282,8 @@ async fn read_log(stderr: ChildStderr, progress: mpsc::Sender<Progress>) -> Opti
     let mut lines = BufReader::new(stderr).lines();
     let mut last = None;
     while let Ok(Some(line)) = lines.next_line().await {
-        if line.trim().is_empty() {
+        let line = line.trim().to_owned();
+        if line.is_empty() {
             continue;
         }
         let _ = progress.send(Progress::Router(RouterEvent::Log(line.clone()))).await;

@@ -1,10 +1,10 @@
 //! What each engine event says in the log pane: one tagged line (two for a config write), none
-//! for latency samples, which the health pane shows instead.
+//! for latency samples and a router's gateways, which the health and detail panes show instead.
 
 use crate::forward::ForwardEvent;
 use crate::probe::{Health, Outcome, ProbeEvent};
 use crate::supervisor::hub::{Event, Lifecycle, RouteEvent};
-use crate::supervisor::router::{GatewayRow, RouterEvent};
+use crate::supervisor::router::RouterEvent;
 use crate::tui::panes::logs::{LogLine, Source};
 use crate::tui::route::millis;
 
@@ -140,7 +140,9 @@ fn route(profile: &str, event: &RouteEvent) -> Option<LogLine> {
             match event {
                 RouterEvent::Started { pid, command } => format!("started (pid {pid}): {command}"),
                 RouterEvent::Log(line) => line.clone(),
-                RouterEvent::Gateways(rows) => gateways(rows),
+                // The detail pane shows them; the router's own log says when one goes or
+                // comes back.
+                RouterEvent::Gateways(_) => return None,
                 RouterEvent::Exited { cause, restart_in } => {
                     format!("{cause}; starting it again in {}", millis(*restart_in))
                 }
@@ -148,23 +150,4 @@ fn route(profile: &str, event: &RouteEvent) -> Option<LogLine> {
         ),
     };
     Some(LogLine::new(source, Some(profile), text))
-}
-
-/// `gateways: 1 of 2 healthy (https://a down: refused)`.
-fn gateways(rows: &[GatewayRow]) -> String {
-    use crate::router::GatewayState;
-    let healthy = rows.iter().filter(|g| g.state == GatewayState::Healthy).count();
-    let out: Vec<String> = (rows.iter())
-        .filter(|g| g.state != GatewayState::Healthy)
-        .map(|g| match (g.state, &g.last_failure) {
-            (GatewayState::Down, Some(why)) => format!("{} down: {why}", g.url),
-            (GatewayState::Down, None) => format!("{} down", g.url),
-            _ => format!("{} on probation", g.url),
-        })
-        .collect();
-    let mut text = format!("gateways: {healthy} of {} healthy", rows.len());
-    if !out.is_empty() {
-        text.push_str(&format!(" ({})", out.join("; ")));
-    }
-    text
 }
