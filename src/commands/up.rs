@@ -35,8 +35,13 @@ pub async fn run(
         }
         Plan::Router => {
             let cause =
-                format!("profile {} is a router route, which `up` cannot run yet", profile.name);
-            return report(&cause, "use a port_forward or direct profile");
+                format!("profile {} is a router route, which `up` does not run", profile.name);
+            let fix = format!(
+                "run `mcp-connect router {}` (or start it in `mcp-connect tui`, which watches and \
+                 restarts it)",
+                profile.name
+            );
+            return report(&cause, &fix);
         }
     };
     let (tx, mut rx) = mpsc::channel(1024);
