@@ -240,6 +240,24 @@ async fn another_routers_command_is_run_logged_and_watched() {
     })
     .await;
 
+    // A port something else holds fails the route before anything starts, naming the holder.
+    let holder = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+    commands.send(Command::Activate("other-router".into())).await.unwrap();
+    let (cause, fix) = expect(&mut events, "other-router", 10, |e| match e {
+        RouteEvent::Lifecycle(Lifecycle::Failed { cause, fix }) => {
+            Some((cause.clone(), fix.clone()))
+        }
+        RouteEvent::Router(RouterEvent::Started { .. }) => panic!("started on a busy port"),
+        _ => None,
+    })
+    .await;
+    let busy =
+        format!("the router cannot listen: local port {port} on 127.0.0.1 is already in use");
+    assert!(cause.starts_with(&busy), "{cause}");
+    assert!(cause.contains(&format!("pid {}", std::process::id())), "names the holder: {cause}");
+    assert!(fix.contains("is free"), "{fix}");
+    drop(holder);
+
     // A command that is not there fails the route once, with the fix; nothing is retried.
     let missing = "name: missing-router\ntitle: Missing\nlink:\n  router:\n    local_port: 1\n    \
                    command: [/nonexistent/mcp-router]\n";

@@ -148,7 +148,8 @@ impl Drop for Router {
     }
 }
 
-fn bind_error(error: BindError) -> RouterError {
+/// Why the router cannot listen, and the fix (the holder of a busy port, a free one).
+pub(crate) fn bind_error(error: BindError) -> RouterError {
     let port = error.addr().port();
     let fix = match &error {
         BindError::Busy { next_free: Some(free), holder, .. } => format!(

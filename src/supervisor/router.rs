@@ -1,7 +1,7 @@
 //! A router route: mcp-connect's own router (`mcp-connect router NAME`) or the command of
-//! another, run as a child process. Its stderr is its log; it counts as serving once its port
-//! takes connections; mcp-connect's router is asked for `/health` every second; a router that
-//! dies is started again with backoff.
+//! another, run as a child process. Its stderr is its log; it counts as serving once it says so
+//! (mcp-connect's router) or once its port takes connections (another); mcp-connect's router is
+//! asked for `/health` every second; a router that dies is started again with backoff.
 
 use std::net::SocketAddr;
 use std::process::{ExitStatus, Stdio};
@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, ChildStderr, Command};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use crate::clientconfig::Launcher;
@@ -25,7 +25,9 @@ const MOST_BACKOFF: Duration = Duration::from_secs(30);
 const STABLE_AFTER: Duration = Duration::from_secs(30);
 /// How long a stopped router may take to end its sessions before it is killed.
 const STOP_WITHIN: Duration = Duration::from_secs(3);
-/// How often `/health` is read, and the port tried before it takes connections.
+/// What mcp-connect's router writes to stderr once it takes connections.
+const SERVING: &str = "router: serving ";
+/// How often `/health` is read, and another router's port tried before it takes connections.
 const HEALTH_EVERY: Duration = Duration::from_secs(1);
 const READY_EVERY: Duration = Duration::from_millis(100);
 
@@ -218,6 +220,11 @@ async fn run_once(
     progress: &mpsc::Sender<Progress>,
     cancel: &CancellationToken,
 ) -> Ended {
+    // A port already taken would only make the router die at every start.
+    if let Err(busy) = crate::forward::bind::bind(program.listen).await {
+        let refused = crate::router::bind_error(busy);
+        return Ended::Unstartable { cause: refused.cause, fix: refused.fix };
+    }
     let mut child = match program.spawn() {
         Ok(child) => child,
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
@@ -231,11 +238,25 @@ async fn run_once(
     let pid = child.id().unwrap_or_default();
     let started = RouterEvent::Started { pid, command: program.display() };
     let _ = progress.send(Progress::Router(started)).await;
-    let log = child.stderr.take().map(|stderr| tokio::spawn(read_log(stderr, progress.clone())));
+    let (said_serving, serving) = oneshot::channel();
+    let said_serving = program.own.then_some(said_serving);
+    let log = (child.stderr.take())
+        .map(|stderr| tokio::spawn(read_log(stderr, progress.clone(), said_serving)));
+    let serving = async move {
+        match program.own {
+            true => serving.await.is_ok(),
+            false => {
+                while tokio::net::TcpStream::connect(program.listen).await.is_err() {
+                    tokio::time::sleep(READY_EVERY).await;
+                }
+                true
+            }
+        }
+    };
     let status = tokio::select! {
         status = child.wait() => Some(status),
         () = cancel.cancelled() => None,
-        () = watch(program, progress) => None,
+        () = watch(program, serving, progress) => None,
     };
     let Some(status) = status else {
         stop(&mut child).await;
@@ -277,8 +298,13 @@ fn describe(status: ExitStatus) -> String {
     }
 }
 
-/// Passes stderr on line by line until it closes; answers the last line.
-async fn read_log(stderr: ChildStderr, progress: mpsc::Sender<Progress>) -> Option<String> {
+/// Passes stderr on line by line until it closes, telling `serving` when the router says it
+/// serves; answers the last line.
+async fn read_log(
+    stderr: ChildStderr,
+    progress: mpsc::Sender<Progress>,
+    mut serving: Option<oneshot::Sender<()>>,
+) -> Option<String> {
     let mut lines = BufReader::new(stderr).lines();
     let mut last = None;
     while let Ok(Some(line)) = lines.next_line().await {
@@ -287,16 +313,25 @@ async fn read_log(stderr: ChildStderr, progress: mpsc::Sender<Progress>) -> Opti
             continue;
         }
         let _ = progress.send(Progress::Router(RouterEvent::Log(line.clone()))).await;
+        if line.starts_with(SERVING)
+            && let Some(serving) = serving.take()
+        {
+            let _ = serving.send(());
+        }
         last = Some(line);
     }
     last
 }
 
-/// Tells when the port takes connections, then (mcp-connect's router) its gateways when they
-/// change. Never ends.
-async fn watch(program: &Program, progress: &mpsc::Sender<Progress>) {
-    while tokio::net::TcpStream::connect(program.listen).await.is_err() {
-        tokio::time::sleep(READY_EVERY).await;
+/// Tells when the router serves, then (mcp-connect's router) its gateways when they change.
+/// Never ends.
+async fn watch(
+    program: &Program,
+    serving: impl Future<Output = bool>,
+    progress: &mpsc::Sender<Progress>,
+) {
+    if !serving.await {
+        return std::future::pending().await;
     }
     let _ = progress.send(Progress::Serving(format!("http://{}/mcp", program.listen))).await;
     let client = reqwest::Client::builder().no_proxy().timeout(HEALTH_EVERY).build();
