@@ -14,6 +14,7 @@ pub mod forward;
 pub mod kubeconfig;
 pub mod lab;
 pub mod logging;
+pub mod mcpbridge;
 pub mod paths;
 pub mod probe;
 pub mod profile;

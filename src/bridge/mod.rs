@@ -10,6 +10,7 @@
 //! Stdout carries JSON-RPC lines and nothing else; no token or secret is written anywhere.
 
 pub(crate) mod answer;
+mod envelope;
 mod explain;
 pub mod link;
 mod recover;
@@ -28,6 +29,7 @@ use tokio::task::JoinSet;
 
 use crate::profile::Profile;
 use crate::supervisor::RunOptions;
+use envelope::EnvelopeUpstream;
 use link::LinkHealth;
 use rpc::{Incoming, Problem};
 use stdio::{In, note, warn};
@@ -51,7 +53,10 @@ where
 {
     let (out, writer) = stdio::spawn_writer(output);
     let health = LinkHealth::default();
-    let upstream = Upstream::new(profile, &options, health.clone(), out.clone())?;
+    let upstream = match profile.endpoint.transport.is_envelope() {
+        true => Carrier::Envelope(EnvelopeUpstream::new(profile, &options, out.clone())?),
+        false => Carrier::Mcp(Upstream::new(profile, &options, health.clone(), out.clone())?),
+    };
     tokio::pin!(shutdown);
     let established = tokio::select! {
         established = link::establish(profile, &options, health) => established,
@@ -137,8 +142,44 @@ where
     Ok(())
 }
 
+/// The server's side: MCP's streamable HTTP, or the mcp-bridge gateway's envelope.
+#[derive(Clone)]
+enum Carrier {
+    Mcp(Upstream),
+    Envelope(EnvelopeUpstream),
+}
+
+impl Carrier {
+    async fn request(
+        &self,
+        line: String,
+        message: serde_json::Value,
+        id: serde_json::Value,
+        method: String,
+    ) {
+        match self {
+            Carrier::Mcp(up) => up.request(line, message, id, method).await,
+            Carrier::Envelope(up) => up.request(message, id, method).await,
+        }
+    }
+
+    async fn notify(&self, line: String, method: Option<String>) {
+        match self {
+            Carrier::Mcp(up) => up.notify(line, method).await,
+            Carrier::Envelope(up) => up.notify(line, method).await,
+        }
+    }
+
+    async fn close(&self) {
+        match self {
+            Carrier::Mcp(up) => up.close().await,
+            Carrier::Envelope(up) => up.close().await,
+        }
+    }
+}
+
 /// Relays the client's notifications and responses one at a time, in the order they came.
-async fn notify_in_order(upstream: Upstream, mut notes: mpsc::Receiver<(String, Option<String>)>) {
+async fn notify_in_order(upstream: Carrier, mut notes: mpsc::Receiver<(String, Option<String>)>) {
     while let Some((line, method)) = notes.recv().await {
         upstream.notify(line, method).await;
     }

@@ -61,6 +61,16 @@ impl Session {
         let (conn, handshake) = match target.transport {
             Transport::StreamableHttp => streamable(http, target).await?,
             Transport::Sse => legacy(http, target).await?,
+            Transport::McpBridgeWs | Transport::McpBridgeHttp => {
+                return Err(Failure::Protocol {
+                    url: target.url.to_string(),
+                    detail: format!(
+                        "the probe does not speak the gateway's {} envelope yet (the bridge \
+                         does: `mcp-connect bridge PROFILE`)",
+                        target.transport.as_str()
+                    ),
+                });
+            }
             Transport::Auto => match streamable(http, target).await {
                 Ok(opened) => opened,
                 Err(first) if first.is_wrong_place() => {

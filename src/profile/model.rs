@@ -171,6 +171,11 @@ pub enum Transport {
     Auto,
     StreamableHttp,
     Sse,
+    /// The mcp-bridge gateway's own client protocol: JSON-RPC in its envelope, over a
+    /// WebSocket (`wss://…/ws`, the endpoint's URL with the scheme mapped).
+    McpBridgeWs,
+    /// The same envelope POSTed to the gateway's HTTP frontend (`/api/v1/mcp`).
+    McpBridgeHttp,
 }
 
 impl Transport {
@@ -179,7 +184,14 @@ impl Transport {
             Transport::Auto => "auto",
             Transport::StreamableHttp => "streamable-http",
             Transport::Sse => "sse",
+            Transport::McpBridgeWs => "mcp-bridge-ws",
+            Transport::McpBridgeHttp => "mcp-bridge-http",
         }
+    }
+
+    /// Whether it is the gateway's envelope protocol rather than MCP's own transports.
+    pub fn is_envelope(self) -> bool {
+        matches!(self, Transport::McpBridgeWs | Transport::McpBridgeHttp)
     }
 }
 

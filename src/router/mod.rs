@@ -37,6 +37,7 @@ use crate::forward::bind::{BindError, bind};
 pub use health::{GatewayHealth, GatewayState, HealthReport, PoolHealth};
 use pool::Shared;
 pub use settings::{GatewaySettings, HealthSettings, PoolSettings, RouterSettings};
+pub(crate) use wire::SAFE;
 
 /// Why the router cannot run, and what to do about it. Displays the cause.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

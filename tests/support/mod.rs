@@ -1,5 +1,6 @@
 //! Shared helpers for the integration tests.
 #![allow(dead_code)] // Each test binary uses its own subset.
+pub mod bridge;
 pub mod gateways;
 pub mod mcp;
 pub mod peers;

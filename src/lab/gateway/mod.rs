@@ -6,19 +6,25 @@
 //! - `/mcp`: `Authorization: Bearer <jwt>` checked as the real gateway checks it (see
 //!   [`auth`]); refused → 401 with the reason. Admitted → passed to the backend MCP URL with
 //!   `X-MCP-User: <sub>`, the answer streamed back (see [`proxy`]).
-//! - Optionally a limit on requests per second (see [`limit`]) and a skewed clock.
+//! - `/ws` and `POST /api/v1/mcp`: the real gateway's own client faces, which speak its JSON
+//!   envelope rather than standard MCP (see [`envelope`], [`ws`], [`frontend`]); the same
+//!   token check, and the same backend behind them, reached as the real gateway reaches it.
+//! - Optionally a limit on requests per second to `/mcp` (see [`limit`]) and a skewed clock.
 //! - `/health`, `/healthz`, `/ready` on a second, plain-HTTP port (the pod's 8080).
 //!
 //! Every other path answers 404.
 
 pub mod auth;
+pub mod envelope;
+pub mod frontend;
 pub mod limit;
 pub mod proxy;
+pub mod ws;
 
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::extract::{Request, State};
@@ -49,6 +55,8 @@ pub struct GatewayOptions {
     pub clock_skew: i64,
     /// At most this many requests to `/mcp` per second; the rest get 429. `None`: no limit.
     pub rate_limit: Option<u32>,
+    /// How often `/ws` pings each connection (the real gateway: every 30 s).
+    pub ws_ping_interval: Duration,
 }
 
 impl Default for GatewayOptions {
@@ -60,6 +68,7 @@ impl Default for GatewayOptions {
             audience: "mcp-gateway".to_owned(),
             clock_skew: 0,
             rate_limit: None,
+            ws_ping_interval: Duration::from_secs(30),
         }
     }
 }
@@ -78,6 +87,8 @@ pub struct Gateway {
     /// Its SHA-256, as `AB:CD:…` (as the probe prints fingerprints).
     pub fingerprint_sha256: String,
     forwarded: Arc<AtomicU64>,
+    envelopes: Arc<AtomicU64>,
+    connections: Arc<ws::Connections>,
     stopping: CancellationToken,
 }
 
@@ -88,6 +99,14 @@ struct Shared {
     backend: String,
     client: reqwest::Client,
     forwarded: Arc<AtomicU64>,
+    /// Envelopes admitted by `/ws` (text frames) and `/api/v1/mcp` (POSTs).
+    envelopes: Arc<AtomicU64>,
+    /// `/ws`'s open connections.
+    ws: Arc<ws::Connections>,
+    /// How often `/ws` pings.
+    ws_ping_interval: Duration,
+    /// The backend session `/api/v1/mcp` uses, once an `initialize` has made one.
+    frontend_session: Mutex<Option<String>>,
 }
 
 impl Gateway {
@@ -107,6 +126,9 @@ impl Gateway {
             .build()
             .map_err(io::Error::other)?;
         let forwarded = Arc::new(AtomicU64::new(0));
+        let envelopes = Arc::new(AtomicU64::new(0));
+        let stopping = CancellationToken::new();
+        let connections = Arc::new(ws::Connections::new(stopping.clone()));
         let shared = Arc::new(Shared {
             policy: auth::Policy::new(
                 &options.secret,
@@ -118,12 +140,19 @@ impl Gateway {
             backend: options.backend,
             client,
             forwarded: forwarded.clone(),
+            envelopes: envelopes.clone(),
+            ws: connections.clone(),
+            ws_ping_interval: options.ws_ping_interval,
+            frontend_session: Mutex::new(None),
         });
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
         let health = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
         let (addr, health_addr) = (listener.local_addr()?, health.local_addr()?);
-        let stopping = CancellationToken::new();
-        let app = Router::new().route("/mcp", any(mcp)).with_state(shared);
+        let app = Router::new()
+            .route("/mcp", any(mcp))
+            .route("/ws", any(ws::upgrade))
+            .route("/api/v1/mcp", any(frontend::post))
+            .with_state(shared);
         let acceptor = Some(TlsAcceptor::from(tls.server.clone()));
         tokio::spawn(accept_loop(listener, acceptor, app, stopping.clone()));
         tokio::spawn(accept_loop(health, None, health_router(), stopping.clone()));
@@ -135,6 +164,8 @@ impl Gateway {
             cert_pem: tls.ca_pem,
             fingerprint_sha256: fingerprint(&tls.leaf_der),
             forwarded,
+            envelopes,
+            connections,
             stopping,
         })
     }
@@ -144,9 +175,35 @@ impl Gateway {
         format!("{}/mcp", self.url)
     }
 
-    /// How many requests were admitted and passed to the backend.
+    /// The WebSocket face, `wss://127.0.0.1:PORT/ws`.
+    pub fn ws_url(&self) -> String {
+        format!("wss://{}/ws", self.addr)
+    }
+
+    /// The HTTP frontend, `https://127.0.0.1:PORT/api/v1/mcp`.
+    pub fn frontend_url(&self) -> String {
+        format!("{}/api/v1/mcp", self.url)
+    }
+
+    /// How many requests to `/mcp` were admitted and passed to the backend.
     pub fn forwarded(&self) -> u64 {
         self.forwarded.load(Ordering::Relaxed)
+    }
+
+    /// How many envelopes `/ws` (text frames) and `/api/v1/mcp` (POSTs) admitted.
+    pub fn envelopes(&self) -> u64 {
+        self.envelopes.load(Ordering::Relaxed)
+    }
+
+    /// How many `/ws` connections are open.
+    pub fn ws_connections(&self) -> usize {
+        self.connections.open()
+    }
+
+    /// Drops every open `/ws` connection as the real gateway does on shutdown: the TCP
+    /// connection goes, no close frame (the client sees 1006). Later connections are served.
+    pub fn drop_connections(&self) {
+        self.connections.drop_all();
     }
 }
 

@@ -1,0 +1,318 @@
+//! The gateway's WebSocket face, client side: one connection at a time, the bearer JWT on the
+//! upgrade, one envelope per text frame, answers taken in order (the gateway answers every
+//! frame once, one at a time), a ping every 30 s, and a new connection — with the client's
+//! `initialize` replayed — when the gateway drops the old one.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, oneshot};
+use tokio_rustls::rustls::pki_types::ServerName;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::{Error as WsProtocolError, Message};
+use tokio_util::sync::CancellationToken;
+use url::Url;
+
+use super::envelope::{self, MAX_MESSAGE};
+use crate::auth::Tokens;
+use crate::probe::TlsOptions;
+use crate::probe::tls::Recorder;
+
+/// How the gateway is reached.
+#[derive(Clone)]
+pub struct WsSettings {
+    /// `wss://host:port/ws` (or `ws://`).
+    pub url: Url,
+    pub tls: TlsOptions,
+    pub tokens: Option<Tokens>,
+    /// Keepalive pings, as the gateway's own router sends them.
+    pub ping_every: Duration,
+    /// How long an answer may take (the gateway gives its backend 5 s).
+    pub answer_within: Duration,
+}
+
+/// Why a message got no answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WsError {
+    /// No connection: nothing listens, TLS refused, or the like.
+    Connect(String),
+    /// The upgrade was answered with an HTTP status (401: the token).
+    Refused { status: u16, body: String },
+    /// The connection ended before the answer; the gateway may have read the message.
+    Dropped(String),
+    /// Over the gateway's 1 MiB read limit: not sent.
+    TooLarge { bytes: usize },
+    /// No answer in time.
+    Timeout(Duration),
+    /// A frame that is not an envelope.
+    BadAnswer(String),
+    /// No token could be had: cause and fix.
+    Token { cause: String, fix: String },
+}
+
+impl std::fmt::Display for WsError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            WsError::Connect(why) => write!(f, "cannot connect: {why}"),
+            WsError::Refused { status, body } => write!(f, "the upgrade got HTTP {status}: {body}"),
+            WsError::Dropped(why) => write!(f, "the gateway dropped the connection: {why}"),
+            WsError::TooLarge { bytes } => write!(
+                f,
+                "the message is {:.1} MiB; the gateway reads at most 1 MiB per message",
+                *bytes as f64 / MAX_MESSAGE as f64
+            ),
+            WsError::Timeout(after) => {
+                write!(f, "no answer within {}", humantime::format_duration(*after))
+            }
+            WsError::BadAnswer(why) => f.write_str(why),
+            WsError::Token { cause, .. } => write!(f, "no token: {cause}"),
+        }
+    }
+}
+
+/// A client of one gateway; clones share the connection.
+#[derive(Clone)]
+pub struct WsClient(Arc<Inner>);
+
+struct Inner {
+    settings: WsSettings,
+    conn: tokio::sync::Mutex<Option<Conn>>,
+    /// The client's `initialize`, replayed on every later connection.
+    initialize: Mutex<Option<Value>>,
+    /// After a failed connect: not before this, and the wait after the next failure.
+    retry: Mutex<Option<(Instant, Duration)>>,
+}
+
+/// Waits between connects to a gateway that refuses them: 100 ms doubling to 5 s.
+const FIRST_RETRY: Duration = Duration::from_millis(100);
+const MOST_RETRY: Duration = Duration::from_secs(5);
+
+/// One open connection: frames to write, with where each answer goes.
+struct Conn {
+    jobs: mpsc::Sender<Job>,
+    closed: CancellationToken,
+}
+
+struct Job {
+    frame: String,
+    answer: oneshot::Sender<Result<Value, WsError>>,
+}
+
+trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
+
+impl WsClient {
+    pub fn new(settings: WsSettings) -> WsClient {
+        WsClient(Arc::new(Inner {
+            settings,
+            conn: tokio::sync::Mutex::new(None),
+            initialize: Mutex::new(None),
+            retry: Mutex::new(None),
+        }))
+    }
+
+    /// Sends a request and answers the JSON-RPC message that answers it.
+    pub async fn call(&self, payload: &Value) -> Result<Value, WsError> {
+        if payload["method"] == "initialize"
+            && let Ok(mut saved) = self.0.initialize.lock()
+        {
+            *saved = Some(payload.clone());
+        }
+        let jobs = self.connection().await?;
+        self.send(&jobs, payload).await
+    }
+
+    /// Sends a notification (or a response); the gateway's id-null error for it is dropped.
+    pub async fn notify(&self, payload: &Value) -> Result<(), WsError> {
+        let jobs = self.connection().await?;
+        let echo = self.send(&jobs, payload).await?;
+        tracing::debug!(answer = %echo, "the gateway answered a notification; dropped");
+        Ok(())
+    }
+
+    /// Closes the connection, if one is open.
+    pub async fn close(&self) {
+        if let Some(conn) = self.0.conn.lock().await.take() {
+            conn.closed.cancel();
+        }
+    }
+
+    async fn send(&self, jobs: &mpsc::Sender<Job>, payload: &Value) -> Result<Value, WsError> {
+        let token = match &self.0.settings.tokens {
+            Some(tokens) => Some(
+                tokens
+                    .bearer()
+                    .await
+                    .map_err(|e| WsError::Token { cause: e.cause.clone(), fix: e.fix.clone() })?,
+            ),
+            None => None,
+        };
+        let frame = envelope::wrap(payload, token.as_ref().map(|t| t.token())).to_string();
+        if frame.len() > MAX_MESSAGE {
+            return Err(WsError::TooLarge { bytes: frame.len() });
+        }
+        let (answer, answered) = oneshot::channel();
+        let gone = || WsError::Dropped("the connection closed".to_owned());
+        jobs.send(Job { frame, answer }).await.map_err(|_| gone())?;
+        let within = self.0.settings.answer_within;
+        match tokio::time::timeout(within, answered).await {
+            Ok(Ok(answer)) => answer,
+            Ok(Err(_)) => Err(gone()),
+            Err(_) => Err(WsError::Timeout(within)),
+        }
+    }
+
+    /// The open connection, or a new one (the client's `initialize` replayed on it first).
+    async fn connection(&self) -> Result<mpsc::Sender<Job>, WsError> {
+        let mut conn = self.0.conn.lock().await;
+        if let Some(open) = conn.as_ref().filter(|c| !c.closed.is_cancelled()) {
+            return Ok(open.jobs.clone());
+        }
+        let not_before = self.0.retry.lock().ok().and_then(|r| r.map(|(at, _)| at));
+        if let Some(at) = not_before {
+            tokio::time::sleep_until(at.into()).await;
+        }
+        let open = match connect(&self.0.settings).await {
+            Ok(open) => open,
+            Err(err) => {
+                if let Ok(mut retry) = self.0.retry.lock() {
+                    let wait = retry.map_or(FIRST_RETRY, |(_, wait)| (wait * 2).min(MOST_RETRY));
+                    *retry = Some((Instant::now() + wait, wait));
+                }
+                return Err(err);
+            }
+        };
+        if let Ok(mut retry) = self.0.retry.lock() {
+            *retry = None;
+        }
+        let jobs = open.jobs.clone();
+        let replay = self.0.initialize.lock().ok().and_then(|saved| saved.clone());
+        *conn = Some(open);
+        drop(conn);
+        if let Some(initialize) = replay {
+            tracing::info!("a new connection to the gateway: replaying the client's initialize");
+            self.send(&jobs, &initialize).await?;
+            let initialized = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+            self.send(&jobs, &initialized).await?;
+        }
+        Ok(jobs)
+    }
+}
+
+/// Opens a connection and starts the task that owns it.
+async fn connect(settings: &WsSettings) -> Result<Conn, WsError> {
+    let url = &settings.url;
+    let host = url.host_str().ok_or_else(|| WsError::Connect(format!("{url} names no host")))?;
+    let port = url.port_or_known_default().unwrap_or(443);
+    let tcp = TcpStream::connect((host.trim_matches(['[', ']']), port))
+        .await
+        .map_err(|e| WsError::Connect(format!("{host}:{port}: {e}")))?;
+    let _ = tcp.set_nodelay(true);
+    let stream: Box<dyn Io> = match url.scheme() {
+        "wss" => {
+            let mut config = Recorder::new(&settings.tls).map_err(WsError::Connect)?.config;
+            config.alpn_protocols = vec![b"http/1.1".to_vec()];
+            let name = ServerName::try_from(host.trim_matches(['[', ']']).to_owned())
+                .map_err(|e| WsError::Connect(format!("{host}: {e}")))?;
+            let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+            let tls = connector.connect(name, tcp).await;
+            Box::new(tls.map_err(|e| WsError::Connect(format!("TLS with {host}:{port}: {e}")))?)
+        }
+        _ => Box::new(tcp),
+    };
+    let mut request =
+        url.as_str().into_client_request().map_err(|e| WsError::Connect(format!("{url}: {e}")))?;
+    if let Some(tokens) = &settings.tokens {
+        let bearer = tokens
+            .bearer()
+            .await
+            .map_err(|e| WsError::Token { cause: e.cause.clone(), fix: e.fix.clone() })?;
+        let mut value = HeaderValue::from_str(&bearer.header_value())
+            .map_err(|e| WsError::Connect(format!("the token is not a header value: {e}")))?;
+        value.set_sensitive(true);
+        request.headers_mut().insert("Authorization", value);
+    }
+    let (socket, _) =
+        tokio_tungstenite::client_async(request, stream).await.map_err(|e| match e {
+            WsProtocolError::Http(response) => {
+                let body =
+                    response.body().as_deref().map(String::from_utf8_lossy).unwrap_or_default();
+                let reason = (response.headers().get("www-authenticate"))
+                    .and_then(|v| v.to_str().ok())
+                    .map(|v| format!("{v}; "))
+                    .unwrap_or_default();
+                WsError::Refused {
+                    status: response.status().as_u16(),
+                    body: format!("{reason}{body}"),
+                }
+            }
+            other => WsError::Connect(format!("the WebSocket upgrade at {url} failed: {other}")),
+        })?;
+    let (jobs, queue) = mpsc::channel(64);
+    let closed = CancellationToken::new();
+    tokio::spawn(run(socket, queue, closed.clone(), settings.ping_every));
+    Ok(Conn { jobs, closed })
+}
+
+/// Owns the socket: writes each job's frame, hands each answer to the oldest waiting job,
+/// pings, and fails whatever waits when the connection ends.
+async fn run<S>(
+    socket: tokio_tungstenite::WebSocketStream<S>,
+    mut queue: mpsc::Receiver<Job>,
+    closed: CancellationToken,
+    ping_every: Duration,
+) where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let (mut sink, mut stream) = socket.split();
+    let mut waiting: VecDeque<oneshot::Sender<Result<Value, WsError>>> = VecDeque::new();
+    let mut ping = tokio::time::interval(ping_every);
+    ping.tick().await;
+    let why = loop {
+        tokio::select! {
+            job = queue.recv() => {
+                let Some(job) = job else { break "the client closed it".to_owned() };
+                if let Err(e) = sink.send(Message::text(job.frame)).await {
+                    let _ = job.answer.send(Err(WsError::Dropped(e.to_string())));
+                    break e.to_string();
+                }
+                waiting.push_back(job.answer);
+            }
+            frame = stream.next() => match frame {
+                Some(Ok(Message::Text(text))) => {
+                    let answer = envelope::unwrap(&text).map_err(WsError::BadAnswer);
+                    match waiting.pop_front() {
+                        Some(waiter) => { let _ = waiter.send(answer); }
+                        None => tracing::debug!(%text, "a frame from the gateway that answers nothing"),
+                    }
+                }
+                Some(Ok(Message::Close(frame))) => {
+                    break frame.map_or("closed".to_owned(), |f| format!("closed ({} {})", f.code, f.reason));
+                }
+                Some(Ok(_)) => {}
+                Some(Err(e)) => break e.to_string(),
+                None => break "closed without a close frame (1006)".to_owned(),
+            },
+            _ = ping.tick() => {
+                if let Err(e) = sink.send(Message::Ping(Vec::new().into())).await {
+                    break e.to_string();
+                }
+            }
+            () = closed.cancelled() => {
+                let _ = sink.send(Message::Close(None)).await;
+                break "closed by mcp-connect".to_owned();
+            }
+        }
+    };
+    closed.cancel();
+    tracing::info!(%why, "the gateway's WebSocket ended");
+    for waiter in waiting {
+        let _ = waiter.send(Err(WsError::Dropped(why.clone())));
+    }
+}
