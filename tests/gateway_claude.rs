@@ -52,12 +52,20 @@ async fn claude_connects_through_the_gateway_by_port_forward_and_directly() {
                 "https://k8s-mcp-mcpgatew-dae950c5b5-2f1dace9a3e601aa.elb.us-west-2.amazonaws.com:8443",
                 &lab.gateway.url,
             );
+        // Route 3 again, over the gateway's own protocol: the envelope on its WebSocket (#10).
+        let route_3_ws = route_3.replace("name: gateway-lab", "name: gateway-ws").replace(
+            "endpoint:\n  path: /mcp\n  transport: auto\n",
+            "endpoint:\n  path: /ws\n  transport: mcp-bridge-ws\n",
+        );
+        assert!(route_3_ws.contains("transport: mcp-bridge-ws"), "{route_3_ws}");
         std::fs::write(home.user_profiles().join("gateway-lab.yaml"), route_3).unwrap();
+        std::fs::write(home.user_profiles().join("gateway-ws.yaml"), route_3_ws).unwrap();
 
         let port = free_port().to_string();
         for (profile, name, extra) in [
             ("gateway-port-forward", "serena-gw", vec!["--local-port", port.as_str()]),
             ("gateway-lab", "serena-lb", vec![]),
+            ("gateway-ws", "serena-ws", vec![]),
         ] {
             let trust = home.run(&["--kubeconfig", kubeconfig, "trust", profile, "--yes"]);
             assert_eq!(trust.code(), 0, "{}{}", trust.stdout(), trust.stderr());
@@ -75,6 +83,7 @@ async fn claude_connects_through_the_gateway_by_port_forward_and_directly() {
         eprintln!("claude mcp list:\n{list}");
         assert_line(&list, "serena-gw: ", "- ✔ Connected");
         assert_line(&list, "serena-lb: ", "- ✔ Connected");
+        assert_line(&list, "serena-ws: ", "- ✔ Connected");
         let get = claude.run_ok(&["mcp", "get", "serena-lb"]);
         eprintln!("claude mcp get serena-lb:\n{get}");
         assert!(get.contains("Status: ✔ Connected"), "{get}");
