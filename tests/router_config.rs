@@ -9,8 +9,8 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use mcp_connect::profile::{Catalog, Profile};
-use mcp_connect::router::RouterSettings;
 use mcp_connect::router::config::{self, ConfigError};
+use mcp_connect::router::{GatewayTransport, RouterSettings};
 use mcp_connect::supervisor::RunOptions;
 use support::Home;
 
@@ -164,8 +164,8 @@ fn other_mistakes_point_at_their_place() {
     );
     assert!(err.cause.starts_with("FILE:16:21: auth.jwt.secret_key_env: "), "{}", err.cause);
 
-    let err = error_of(&seed_text().replace(SEED_GATEWAY, "wss://gw:8443"));
-    assert!(err.cause.contains("URL scheme \"wss\" is not supported"), "{}", err.cause);
+    let err = error_of(&seed_text().replace(SEED_GATEWAY, "ftp://gw:8443"));
+    assert!(err.cause.contains("URL scheme \"ftp\" is not supported"), "{}", err.cause);
 
     let err = error_of("server:\n  port: 8080\ngateway_pools: []\n");
     assert!(err.cause.starts_with("FILE:3:16: gateway_pools: empty list"), "{}", err.cause);
@@ -188,6 +188,33 @@ fn a_gateway_url_may_name_its_path_and_auth_may_be_left_out() {
     assert!(gateways.iter().all(|g| g.tokens.is_none()));
     assert!(!settings.pools[0].health.enabled);
     assert_eq!(settings.pools[0].health.interval, Duration::from_secs(30));
+}
+
+#[test]
+fn a_ws_gateway_url_in_the_seed_shape_selects_the_envelope_transport() {
+    let text = seed_text().replace(
+        &format!("      - url: {SEED_GATEWAY}\n"),
+        &format!(
+            "      - url: wss://gw.example:8443\n        tls: {{pin_sha256: {PIN_B}}}\n      - url: \
+             ws://127.0.0.1:7000/gateway/ws\n      - url: {SEED_GATEWAY}\n"
+        ),
+    );
+    let (_dir, _path, loaded) = load(&text);
+    let settings = loaded.unwrap();
+    let gateways = &settings.pools[0].gateways;
+    assert_eq!(gateways.len(), 3);
+    assert_eq!(gateways[0].url.as_str(), "wss://gw.example:8443/ws", "no path: /ws");
+    assert_eq!(gateways[0].transport(), Some(GatewayTransport::EnvelopeWs));
+    assert_eq!(gateways[0].tls.pin_sha256.as_deref(), Some(PIN_B), "wss:// speaks TLS");
+    assert_eq!(gateways[1].url.as_str(), "ws://127.0.0.1:7000/gateway/ws", "the path as given");
+    assert_eq!(gateways[1].transport(), Some(GatewayTransport::EnvelopeWs));
+    assert_eq!(gateways[2].url.as_str(), format!("{SEED_GATEWAY}/mcp"));
+    assert_eq!(gateways[2].transport(), Some(GatewayTransport::StreamableHttp));
+    assert!(gateways.iter().all(|g| g.tokens.is_some()), "auth.jwt applies to each");
+
+    let text = text.replace("ws://127.0.0.1:7000/gateway/ws", "ws://127.0.0.1:7000");
+    let (_dir, _path, loaded) = load(&text);
+    assert_eq!(loaded.unwrap().pools[0].gateways[1].url.as_str(), "ws://127.0.0.1:7000/ws");
 }
 
 #[test]
@@ -379,4 +406,95 @@ fn the_command_serves_the_seed_file_and_stops_on_sigterm() {
     // It listens once the line is out.
     std::net::TcpStream::connect(("127.0.0.1", port)).expect("the router listens");
     assert_eq!(support::stop(&mut child), 0);
+}
+
+const ENVELOPE_GATEWAYS: &str = "name: envelope
+title: Envelope gateways
+link:
+  router:
+    local_port: 8181
+    gateway_pools:
+      - name: p
+        gateways:
+          - url: https://a.example:8443
+          - url: http://127.0.0.1:8080
+          - url: https://c.example:8443
+            transport: TRANSPORT
+endpoint:
+  path: /gateway/ws
+  transport: mcp-bridge-ws
+";
+
+#[test]
+fn an_envelope_endpoint_makes_every_gateway_an_envelope_one_unless_it_says_otherwise() {
+    let text = ENVELOPE_GATEWAYS.replace("TRANSPORT", "streamable-http");
+    let profile = mcp_connect::profile::parse(&text, "envelope.yaml").unwrap();
+    let settings = config::from_profile(&profile, &RunOptions::default()).unwrap();
+    let urls: Vec<&str> = settings.pools[0].gateways.iter().map(|g| g.url.as_str()).collect();
+    assert_eq!(
+        urls,
+        [
+            "wss://a.example:8443/gateway/ws",
+            "ws://127.0.0.1:8080/gateway/ws",
+            "https://c.example:8443/mcp"
+        ],
+        "endpoint.path for the endpoint's kind; /mcp for a gateway that speaks MCP instead"
+    );
+    let transports: Vec<_> = settings.pools[0].gateways.iter().map(|g| g.transport()).collect();
+    let (ws, http) = (Some(GatewayTransport::EnvelopeWs), Some(GatewayTransport::StreamableHttp));
+    assert_eq!(transports, [ws, ws, http]);
+
+    // The profile saves and reads back with the gateway's transport.
+    let yaml = serde_yaml::to_string(&profile).unwrap();
+    assert!(yaml.contains("transport: streamable-http"), "{yaml}");
+    assert_eq!(mcp_connect::profile::parse(&yaml, "again.yaml").unwrap(), profile);
+}
+
+#[test]
+fn one_envelope_gateway_in_an_mcp_profile_is_reached_at_ws() {
+    let text =
+        TWO_GATEWAYS.replace("PIN_A", &format!("\"{PIN_A}\"")).replace("PIN_B", PIN_B).replace(
+            "            weight: 50\n",
+            "            weight: 50\n            transport: mcp-bridge-ws\n",
+        );
+    let profile = mcp_connect::profile::parse(&text, "two.yaml").unwrap();
+    let settings = config::from_profile(&profile, &RunOptions::default()).unwrap();
+    let gateways = &settings.pools[0].gateways;
+    assert_eq!(gateways[0].url.as_str(), "https://a.example:8443/gw", "endpoint.path");
+    assert_eq!(gateways[1].url.as_str(), "wss://b.example:8443/ws", "the envelope's usual path");
+    assert_eq!(gateways[1].transport(), Some(GatewayTransport::EnvelopeWs));
+    let pin_a = PIN_A.replace(':', "").to_ascii_lowercase();
+    assert_eq!(gateways[1].tls.pin_sha256.as_deref(), Some(pin_a.as_str()), "the profile's tls");
+}
+
+#[test]
+fn a_transport_the_router_cannot_speak_to_a_gateway_is_refused_naming_it() {
+    for transport in ["sse", "mcp-bridge-http"] {
+        let text = ENVELOPE_GATEWAYS.replace("TRANSPORT", transport);
+        let err = mcp_connect::profile::parse(&text, "envelope.yaml").unwrap_err().to_string();
+        let expected = format!(
+            "envelope.yaml:12:24: transport `{transport}` is not one the router speaks to \
+             gateway https://c.example:8443, expected `streamable-http` (or `auto`: standard \
+             MCP) or `mcp-bridge-ws`"
+        );
+        assert!(err.starts_with(&expected), "{err}");
+    }
+    let err =
+        mcp_connect::profile::parse(&ENVELOPE_GATEWAYS.replace("TRANSPORT", "sorcery"), "e.yaml")
+            .unwrap_err()
+            .to_string();
+    assert!(err.contains("unknown variant `sorcery`"), "{err}");
+
+    // Inherited from the endpoint: refused when the settings are made, naming the gateway.
+    let text = ENVELOPE_GATEWAYS
+        .replace("TRANSPORT", "mcp-bridge-ws")
+        .replace("/gateway/ws\n  transport: mcp-bridge-ws", "/gateway/ws\n  transport: sse");
+    let profile = mcp_connect::profile::parse(&text, "envelope.yaml").unwrap();
+    let err = config::from_profile(&profile, &RunOptions::default()).unwrap_err();
+    assert_eq!(
+        err.cause,
+        "profile envelope, gateway https://a.example:8443: transport `sse` (from the profile's \
+         `endpoint.transport`) is not one the router speaks to a gateway"
+    );
+    assert!(err.fix.contains("`transport: mcp-bridge-ws`"), "{}", err.fix);
 }

@@ -2,7 +2,7 @@
 
 use std::net::IpAddr;
 
-use super::model::{Auth, Link, Profile, Scheme, Tls};
+use super::model::{Auth, Link, Profile, Scheme, Tls, Transport};
 
 /// A failed check: the keys of the value to point at (digits index a sequence), and what is
 /// wrong.
@@ -47,9 +47,14 @@ pub fn check(profile: &Profile) -> Result<(), Failed> {
         }
         for (p, pool) in router.gateway_pools.iter().enumerate() {
             for (g, gateway) in pool.gateways.iter().enumerate() {
-                let Some(tls) = &gateway.tls else { continue };
                 let (p, g) = (p.to_string(), g.to_string());
-                let at = ["link", "router", "gateway_pools", &p, "gateways", &g, "tls"];
+                let at = ["link", "router", "gateway_pools", &p, "gateways", &g];
+                if let Some(transport) = gateway.transport {
+                    let at: Vec<&str> = at.iter().copied().chain(["transport"]).collect();
+                    check_gateway_transport(transport, &gateway.url.to_string(), &at)?;
+                }
+                let Some(tls) = &gateway.tls else { continue };
+                let at: Vec<&str> = at.iter().copied().chain(["tls"]).collect();
                 check_gateway_tls(tls, gateway.url.is_https(), &at)?;
             }
         }
@@ -83,6 +88,23 @@ pub(crate) fn check_gateway_tls(tls: &Tls, https: bool, at: &[&str]) -> Result<(
     }
     let verify: Vec<&str> = at.iter().copied().chain(["verify"]).collect();
     check_pin(tls, &verify)
+}
+
+/// A router gateway's `transport` (at the keys `at`): only those the router speaks to a
+/// gateway, `streamable-http`, `auto` or `mcp-bridge-ws`.
+fn check_gateway_transport(transport: Transport, gateway: &str, at: &[&str]) -> Result<(), Failed> {
+    match transport {
+        Transport::Auto | Transport::StreamableHttp | Transport::McpBridgeWs => Ok(()),
+        Transport::Sse | Transport::McpBridgeHttp => fail(
+            at,
+            format!(
+                "transport `{}` is not one the router speaks to gateway {gateway}, expected \
+                 `streamable-http` (or `auto`: standard MCP) or `mcp-bridge-ws` (the gateway's \
+                 envelope over a WebSocket)",
+                transport.as_str()
+            ),
+        ),
+    }
 }
 
 fn check_pin(tls: &Tls, verify_at: &[&str]) -> Result<(), Failed> {

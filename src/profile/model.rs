@@ -132,6 +132,13 @@ pub struct Gateway {
     /// present its own self-signed certificate).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls: Option<Tls>,
+    /// How the router speaks to this gateway, over the profile's `endpoint.transport`:
+    /// `streamable-http` or `auto` (standard MCP), or `mcp-bridge-ws` (the gateway's envelope
+    /// over a WebSocket). The path is `endpoint.path` when this transport is of the endpoint's
+    /// kind (both MCP, or both envelope), else the transport's usual one: `/mcp` for MCP, `/ws`
+    /// for the envelope.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transport: Option<Transport>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

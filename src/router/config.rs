@@ -13,6 +13,9 @@
 //!     gateways:
 //!       - url: https://gateway.example.com:8443   # MCP at /mcp unless the URL has a path
 //!         weight: 100                             # optional, 100
+//!       - url: wss://gateway.example.com:8443     # mcp-connect's extension: the gateway's
+//!                                                 # envelope over WebSocket, at /ws unless
+//!                                                 # the URL has a path
 //!         tls: {verify: true, pin_sha256: …, ca_file: …}   # optional, mcp-connect's extension
 //!     health_check: {enabled: true, interval: 30s}          # optional
 //! auth:                     # optional: without it the gateways get no credentials
@@ -33,14 +36,18 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Deserializer};
 use url::Url;
 
-use super::settings::{GatewaySettings, HealthSettings, PoolSettings, RouterSettings};
+use super::settings::{
+    GatewaySettings, GatewayTransport, HealthSettings, PoolSettings, RouterSettings,
+};
 use crate::auth::{KubeAccess, Tokens};
 use crate::probe::TlsOptions;
 use crate::profile::{
     self, Auth, EnvVar, HealthCheck, Jwt, Link, Port, Position, Profile, ProfileError, ProfileName,
     Text, Tls, locate,
 };
-use crate::supervisor::RunOptions;
+
+mod router_profile;
+pub use router_profile::from_profile;
 
 /// Why no settings could be had: the cause (with `FILE:LINE:COL` where a file is involved)
 /// and what to do about it. Displays the cause.
@@ -132,20 +139,23 @@ pub struct JwtConfig {
     pub secret_key_env: EnvVar,
 }
 
-/// A gateway's MCP endpoint: `http(s)://host[:port][/path]`, the path `/mcp` when absent.
+/// A gateway's endpoint. `http(s)://host[:port][/path]`: standard MCP (streamable HTTP), the
+/// path `/mcp` when absent. `ws(s)://host[:port][/path]`: the mcp-bridge gateway's envelope
+/// over a WebSocket, the path `/ws` when absent (as its staging values serve it).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GatewayUrl(Url);
 
 impl GatewayUrl {
     fn parse(raw: &str) -> Result<GatewayUrl, String> {
-        let expected = "expected an http:// or https:// URL with a host, e.g. \
-                        \"https://gateway.example.com:8443\" (MCP at /mcp) or \
-                        \"https://gateway.example.com:8443/mcp\"";
+        let expected = "expected an http(s):// URL with a host for standard MCP, e.g. \
+                        \"https://gateway.example.com:8443\" (MCP at /mcp), or a ws(s):// one \
+                        for the mcp-bridge gateway's envelope, e.g. \
+                        \"wss://gateway.example.com:8443\" (at /ws)";
         let mut url =
             Url::parse(raw).map_err(|e| format!("invalid URL {raw:?} ({e}), {expected}"))?;
-        if !matches!(url.scheme(), "http" | "https") {
+        let Some(transport) = GatewayTransport::of(&url) else {
             return Err(format!("URL scheme {:?} is not supported, {expected}", url.scheme()));
-        }
+        };
         if url.host_str().is_none_or(str::is_empty) {
             return Err(format!("URL {raw:?} has no host, {expected}"));
         }
@@ -153,7 +163,7 @@ impl GatewayUrl {
             return Err(format!("URL {raw:?} carries a query, fragment or user name, {expected}"));
         }
         if url.path() == "/" {
-            url.set_path("/mcp");
+            url.set_path(default_path(transport));
         }
         Ok(GatewayUrl(url))
     }
@@ -162,14 +172,23 @@ impl GatewayUrl {
         &self.0
     }
 
+    /// Whether it speaks TLS (`https://` or `wss://`).
     pub fn is_https(&self) -> bool {
-        self.0.scheme() == "https"
+        matches!(self.0.scheme(), "https" | "wss")
+    }
+}
+
+/// The path a gateway serves a transport at when its URL names none.
+pub(crate) fn default_path(transport: GatewayTransport) -> &'static str {
+    match transport {
+        GatewayTransport::StreamableHttp => "/mcp",
+        GatewayTransport::EnvelopeWs => "/ws",
     }
 }
 
 impl<'de> Deserialize<'de> for GatewayUrl {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        profile::parse_str(d, "an http:// or https:// URL", GatewayUrl::parse)
+        profile::parse_str(d, "an http(s):// or ws(s):// URL", GatewayUrl::parse)
     }
 }
 
@@ -246,66 +265,6 @@ pub fn from_text(text: &str, file: &str, dir: &Path) -> Result<RouterSettings, C
     }
     let listen = SocketAddr::new(config.server.host, config.server.port.get());
     Ok(RouterSettings { listen, pools })
-}
-
-/// The settings of a `router` profile: its `link.router`, its `auth` (a token per gateway) and
-/// its `tls` (for the gateways without their own). `options.local_port` overrides the port.
-pub fn from_profile(
-    profile: &Profile,
-    options: &RunOptions,
-) -> Result<RouterSettings, ConfigError> {
-    let Link::Router(router) = &profile.link else {
-        let kind = match &profile.link {
-            Link::PortForward(_) => "port_forward",
-            Link::Direct(_) => "direct",
-            Link::Router(_) => "router",
-        };
-        return Err(ConfigError::new(
-            format!("profile {} has a {kind} link, not a router", profile.name),
-            format!(
-                "name a profile with `link: router` (e.g. router), or run this one with \
-                 `mcp-connect up {}`",
-                profile.name
-            ),
-        ));
-    };
-    if let Some(command) = &router.command {
-        return Err(ConfigError::new(
-            format!(
-                "profile {} runs another router (`command: {}`), not mcp-connect's",
-                profile.name,
-                shell_words::join(command)
-            ),
-            "run that command, or `mcp-connect tui` to have it started and watched",
-        ));
-    }
-    let mut pools = Vec::new();
-    for pool in &router.gateway_pools {
-        let mut gateways = Vec::new();
-        for gateway in &pool.gateways {
-            let tls = tls_options(gateway.tls.as_ref().or(profile.tls.as_ref()), None).map_err(
-                |cause| {
-                    ConfigError::new(
-                        format!("profile {}, gateway {}: {cause}", profile.name, gateway.url),
-                        format!("fix `tls.ca_file` in profile {}", profile.name),
-                    )
-                },
-            )?;
-            gateways.push(GatewaySettings {
-                url: gateway.url.with_path(&profile.endpoint.path),
-                weight: gateway.weight.get(),
-                tokens: Tokens::for_profile(profile, options.kube()),
-                tls,
-            });
-        }
-        pools.push(PoolSettings {
-            name: pool.name.to_string(),
-            gateways,
-            health: health(&pool.health_check),
-        });
-    }
-    let port = options.local_port.unwrap_or(router.local_port.get());
-    Ok(RouterSettings { listen: SocketAddr::new(router.local_address, port), pools })
 }
 
 /// An in-memory profile whose `auth` mints what the gateway accepts, signed with the secret in

@@ -1,4 +1,5 @@
-//! One upstream gateway: its HTTP client (TLS as configured, the certificate recorded), its
+//! One upstream gateway: its carrier (an HTTP client with TLS as configured and the
+//! certificate recorded, or the envelope's WebSocket sessions, see [`super::envelope`]), its
 //! credentials, and its health as checks and real requests have found it.
 //!
 //! States: healthy (in the rotation) → down at the first failure, active or passive → with
@@ -15,9 +16,10 @@ use tokio::sync::Notify;
 use url::Url;
 
 use super::RouterError;
+use super::envelope::Envelope;
 use super::health::{GatewayHealth, GatewayState};
 use super::metrics::Counters;
-use super::settings::{GatewaySettings, HealthSettings};
+use super::settings::{GatewaySettings, GatewayTransport, HealthSettings};
 use super::wire::{ACCEPT_BOTH, SESSION, VERSION, innermost};
 use crate::auth::{AuthError, Tokens};
 use crate::probe::{Http, Target};
@@ -48,11 +50,19 @@ pub(crate) struct Gateway {
     pub pool: String,
     pub health: HealthSettings,
     pub counters: Counters,
-    client: reqwest::Client,
+    carrier: Carrier,
     tokens: Option<Tokens>,
     status: Mutex<Status>,
     /// Woken when a check finds the gateway down: requests waiting on it give up at once.
     down: Notify,
+}
+
+/// How requests reach the gateway.
+enum Carrier {
+    /// Streamable HTTP, one request each.
+    Http(reqwest::Client),
+    /// The mcp-bridge envelope, a WebSocket per session.
+    Envelope(Box<Envelope>),
 }
 
 struct Status {
@@ -70,16 +80,26 @@ impl Gateway {
         health: &HealthSettings,
     ) -> Result<Gateway, RouterError> {
         let url = settings.url.clone();
-        if !matches!(url.scheme(), "http" | "https") {
-            return Err(RouterError::new(
-                format!("gateway {url} is not an http(s) URL"),
-                "give each gateway its MCP endpoint, e.g. https://gateway:8443/mcp",
-            ));
-        }
-        let target = Target { tls: settings.tls.clone(), ..Target::new(url.clone()) };
-        let http = Http::new(&target).map_err(|cause| {
+        let tls_error = |cause: String| {
             RouterError::new(format!("gateway {url}: {cause}"), "check the gateway's tls settings")
-        })?;
+        };
+        let carrier = match settings.transport() {
+            Some(GatewayTransport::StreamableHttp) => {
+                let target = Target { tls: settings.tls.clone(), ..Target::new(url.clone()) };
+                Carrier::Http(Http::new(&target).map_err(tls_error)?.client)
+            }
+            Some(GatewayTransport::EnvelopeWs) => {
+                let envelope = Envelope::new(&url, &settings.tls, settings.tokens.clone());
+                Carrier::Envelope(Box::new(envelope.map_err(tls_error)?))
+            }
+            None => {
+                return Err(RouterError::new(
+                    format!("gateway {url} is neither an http(s) nor a ws(s) URL"),
+                    "give each gateway its MCP endpoint, e.g. https://gateway:8443/mcp, or its \
+                     envelope WebSocket, e.g. wss://gateway:8443/ws",
+                ));
+            }
+        };
         let status = Status {
             state: GatewayState::Healthy,
             since: Instant::now(),
@@ -94,7 +114,7 @@ impl Gateway {
             pool: pool.to_owned(),
             health: health.clone(),
             counters: Counters::default(),
-            client: http.client,
+            carrier,
             tokens: settings.tokens.clone(),
             status: Mutex::new(status),
             down: Notify::new(),
@@ -103,6 +123,7 @@ impl Gateway {
 
     /// Sends one HTTP request in `session` with the current token; after a 401, once more with
     /// a new one. `body`: a POST of JSON; `None` with GET: the server stream; else DELETE.
+    /// To an envelope gateway, the same exchange carried over its WebSocket.
     pub(crate) async fn send(
         &self,
         method: Method,
@@ -111,33 +132,14 @@ impl Gateway {
     ) -> Result<Response, SendError> {
         let mut refreshed = false;
         loop {
-            let mut request = self.client.request(method.clone(), self.url.clone());
-            request = match &body {
-                Some(body) => request
-                    .header(ACCEPT, ACCEPT_BOTH)
-                    .header(CONTENT_TYPE, "application/json")
-                    .body(body.clone()),
-                None if method == Method::GET => request.header(ACCEPT, "text/event-stream"),
-                None => request,
+            let response = match &self.carrier {
+                Carrier::Http(client) => {
+                    self.request(client, &method, body.as_ref(), session).await?
+                }
+                Carrier::Envelope(envelope) => {
+                    envelope.send(&method, body.as_ref(), session).await?
+                }
             };
-            if let Some(id) = &session.id {
-                request = request.header(SESSION, id.clone());
-            }
-            if let Some(version) = &session.version {
-                request = request.header(VERSION, version.as_str());
-            }
-            if let Some(tokens) = &self.tokens {
-                let bearer = tokens.bearer().await.map_err(no_token)?;
-                let mut value = HeaderValue::from_str(&bearer.header_value()).map_err(|_| {
-                    no_token(AuthError::new("the token holds characters a header cannot carry", ""))
-                })?;
-                value.set_sensitive(true);
-                request = request.header(AUTHORIZATION, value);
-            }
-            let response = request
-                .send()
-                .await
-                .map_err(|e| SendError { cause: innermost(&e), delivered: !e.is_connect() })?;
             if response.status() == StatusCode::UNAUTHORIZED
                 && !refreshed
                 && let Some(tokens) = &self.tokens
@@ -152,6 +154,51 @@ impl Gateway {
             }
             return Ok(response);
         }
+    }
+
+    /// Lets go of `session` here without telling the gateway (an envelope session's
+    /// connection is closed; an HTTP gateway's session is left to expire).
+    pub(crate) async fn forget(&self, session: &Upstream) {
+        if let Carrier::Envelope(envelope) = &self.carrier {
+            envelope.forget(session).await;
+        }
+    }
+
+    /// One HTTP request with the current token.
+    async fn request(
+        &self,
+        client: &reqwest::Client,
+        method: &Method,
+        body: Option<&Bytes>,
+        session: &Upstream,
+    ) -> Result<Response, SendError> {
+        let mut request = client.request(method.clone(), self.url.clone());
+        request = match body {
+            Some(body) => request
+                .header(ACCEPT, ACCEPT_BOTH)
+                .header(CONTENT_TYPE, "application/json")
+                .body(body.clone()),
+            None if *method == Method::GET => request.header(ACCEPT, "text/event-stream"),
+            None => request,
+        };
+        if let Some(id) = &session.id {
+            request = request.header(SESSION, id.clone());
+        }
+        if let Some(version) = &session.version {
+            request = request.header(VERSION, version.as_str());
+        }
+        if let Some(tokens) = &self.tokens {
+            let bearer = tokens.bearer().await.map_err(no_token)?;
+            let mut value = HeaderValue::from_str(&bearer.header_value()).map_err(|_| {
+                no_token(AuthError::new("the token holds characters a header cannot carry", ""))
+            })?;
+            value.set_sensitive(true);
+            request = request.header(AUTHORIZATION, value);
+        }
+        request
+            .send()
+            .await
+            .map_err(|e| SendError { cause: innermost(&e), delivered: !e.is_connect() })
     }
 
     /// In the rotation for new sessions: healthy, or (checks off) down for `interval` already.

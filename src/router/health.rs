@@ -102,17 +102,19 @@ pub(crate) async fn watch(gateway: Arc<Gateway>, cancel: CancellationToken) {
             _ = cancel.cancelled() => break,
             checked = tokio::time::timeout(limit, check(&gateway, &mut kept)) => checked,
         };
-        match checked {
-            Ok(Ok(latency)) => gateway.check_ok(latency),
-            Ok(Err(cause)) => {
-                kept = None;
-                gateway.mark_down(&cause, true);
+        let failed = match checked {
+            Ok(Ok(latency)) => {
+                gateway.check_ok(latency);
+                None
             }
-            Err(_) => {
-                kept = None;
-                let cause = format!("no answer to the health check within {}s", limit.as_secs());
-                gateway.mark_down(&cause, true);
+            Ok(Err(cause)) => Some(cause),
+            Err(_) => Some(format!("no answer to the health check within {}s", limit.as_secs())),
+        };
+        if let Some(cause) = failed {
+            if let Some(session) = kept.take() {
+                gateway.forget(&session).await;
             }
+            gateway.mark_down(&cause, true);
         }
         tokio::select! {
             _ = cancel.cancelled() => break,

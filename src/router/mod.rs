@@ -5,13 +5,16 @@
 //!   [`relay`]: every later message, failover included; [`reply`]: its answer, whole or SSE.
 //! - [`session`]: router session ids mapped to a gateway's session, and moving them;
 //!   [`pool`]: the weighted choice; [`gateway`]: one upstream, its client, token and state;
-//!   [`health`]: the active checks and `/health`; [`metrics`]: `/metrics`.
+//!   [`envelope`]: a gateway that speaks the mcp-bridge envelope over WebSocket (a `ws(s)://`
+//!   URL), made to answer as a streamable HTTP one; [`health`]: the active checks and
+//!   `/health`; [`metrics`]: `/metrics`.
 //!
 //! Logs go to tracing; a token is never logged (its fingerprint at most).
 
 pub mod config;
 pub mod settings;
 
+mod envelope;
 mod gateway;
 mod health;
 mod metrics;
@@ -36,7 +39,9 @@ use tokio_util::sync::CancellationToken;
 use crate::forward::bind::{BindError, bind};
 pub use health::{GatewayHealth, GatewayState, HealthReport, PoolHealth};
 use pool::Shared;
-pub use settings::{GatewaySettings, HealthSettings, PoolSettings, RouterSettings};
+pub use settings::{
+    GatewaySettings, GatewayTransport, HealthSettings, PoolSettings, RouterSettings,
+};
 pub(crate) use wire::SAFE;
 
 /// Why the router cannot run, and what to do about it. Displays the cause.

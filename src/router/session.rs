@@ -104,12 +104,13 @@ pub(crate) async fn open_upstream(gateway: &Gateway, params: &Value) -> Result<U
     };
     upstream.version = Some(version.to_owned());
     let note = json!({"jsonrpc": "2.0", "method": "notifications/initialized"}).to_string();
-    let response =
-        gateway.send(Method::POST, Some(note.into()), &upstream).await.map_err(|e| e.cause)?;
-    if !response.status().is_success() {
-        return Err(format!("notifications/initialized: {}", status_failure(response).await));
-    }
-    Ok(upstream)
+    let failure = match gateway.send(Method::POST, Some(note.into()), &upstream).await {
+        Ok(response) if response.status().is_success() => return Ok(upstream),
+        Ok(response) => format!("notifications/initialized: {}", status_failure(response).await),
+        Err(error) => error.cause,
+    };
+    gateway.forget(&upstream).await;
+    Err(failure)
 }
 
 /// Why a session must move.

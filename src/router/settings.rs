@@ -25,10 +25,12 @@ pub struct PoolSettings {
     pub health: HealthSettings,
 }
 
-/// One upstream gateway.
+/// One upstream gateway. How the router speaks to it follows from its URL's scheme (see
+/// [`GatewaySettings::transport`]).
 #[derive(Debug, Clone)]
 pub struct GatewaySettings {
-    /// The gateway's MCP endpoint (streamable HTTP), e.g. `https://gw:8443/mcp`.
+    /// The gateway's endpoint: its MCP endpoint (streamable HTTP), e.g. `https://gw:8443/mcp`,
+    /// or its envelope WebSocket, e.g. `wss://gw:8443/ws`.
     pub url: Url,
     /// Its share of new sessions, relative to the others of its pool.
     pub weight: u32,
@@ -36,6 +38,35 @@ pub struct GatewaySettings {
     pub tokens: Option<Tokens>,
     /// How its certificate is verified (a pin, extra roots, or the system's roots).
     pub tls: TlsOptions,
+}
+
+impl GatewaySettings {
+    /// How the router speaks to this gateway; `None` for a URL scheme it cannot use.
+    pub fn transport(&self) -> Option<GatewayTransport> {
+        GatewayTransport::of(&self.url)
+    }
+}
+
+/// What a gateway speaks, told by its URL's scheme: the scheme is where the wire differs
+/// (HTTP requests or one WebSocket), so the two cannot disagree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GatewayTransport {
+    /// Standard MCP over streamable HTTP: `http://` and `https://` URLs.
+    StreamableHttp,
+    /// The mcp-bridge gateway's own protocol, JSON-RPC in its envelope over a WebSocket:
+    /// `ws://` and `wss://` URLs. One WebSocket connection per MCP session.
+    EnvelopeWs,
+}
+
+impl GatewayTransport {
+    /// The transport a gateway URL's scheme selects; `None` for any other scheme.
+    pub fn of(url: &Url) -> Option<GatewayTransport> {
+        match url.scheme() {
+            "http" | "https" => Some(GatewayTransport::StreamableHttp),
+            "ws" | "wss" => Some(GatewayTransport::EnvelopeWs),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

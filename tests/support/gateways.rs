@@ -18,21 +18,31 @@ pub struct Lab {
     pub backend: Option<McpServer>,
     pub backend_addr: SocketAddr,
     pub gateway: Option<Gateway>,
+    /// Its standard MCP endpoint, `https://127.0.0.1:PORT/mcp`.
     pub url: String,
+    /// Its envelope WebSocket, `wss://127.0.0.1:PORT/ws`.
+    pub ws_url: String,
     pub pin: String,
 }
 
 impl Lab {
     pub async fn start(name: &str) -> Lab {
+        Lab::start_with_secret(name, SECRET).await
+    }
+
+    /// A lab whose gateway checks tokens against `secret` (the router's are signed with
+    /// [`SECRET`]).
+    pub async fn start_with_secret(name: &str, secret: &str) -> Lab {
         let backend = backend(name, SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await;
         let options =
-            GatewayOptions { backend: backend.url(), secret: SECRET.into(), ..Default::default() };
+            GatewayOptions { backend: backend.url(), secret: secret.into(), ..Default::default() };
         let gateway = Gateway::start(options).await.expect("the gateway starts");
         Lab {
             name: name.to_owned(),
             backend_addr: backend.addr(),
             backend: Some(backend),
             url: gateway.mcp_url(),
+            ws_url: gateway.ws_url(),
             pin: gateway.fingerprint_sha256.replace(':', "").to_lowercase(),
             gateway: Some(gateway),
         }
@@ -45,6 +55,12 @@ impl Lab {
             tokens: Some(tokens()),
             tls: TlsOptions { pin_sha256: Some(self.pin.clone()), ..Default::default() },
         }
+    }
+
+    /// The router's settings for its envelope WebSocket (`wss://…/ws`), as [`Lab::settings`]
+    /// gives them for its `/mcp`.
+    pub fn settings_ws(&self, weight: u32) -> GatewaySettings {
+        GatewaySettings { url: self.ws_url.parse().unwrap(), ..self.settings(weight) }
     }
 
     /// The backend again, on the same address.
