@@ -48,13 +48,14 @@ impl EnvelopeUpstream {
                 let mut url = target.url.clone();
                 let scheme = if url.scheme() == "https" { "wss" } else { "ws" };
                 let _ = url.set_scheme(scheme);
-                Carrier::Ws(WsClient::new(WsSettings {
+                let ws = WsClient::new(WsSettings {
                     url,
                     tls: target.tls.clone(),
                     tokens: target.auth.clone(),
                     ping_every: std::time::Duration::from_secs(30),
                     answer_within: std::time::Duration::from_secs(30),
-                }))
+                });
+                Carrier::Ws(ws.map_err(setup)?)
             }
         };
         let seen = Http::new(&target).map_err(setup)?.seen;

@@ -57,9 +57,14 @@ pub fn is_notification_echo(answer: &Value) -> bool {
     answer.get("id").is_none_or(Value::is_null) && answer.get("error").is_some()
 }
 
-/// The namespace a "no endpoints available for namespace: NS" error names, if it is one.
+/// The namespace a "no endpoints available for namespace: NS" error answer names, if it is one.
 pub fn unavailable_namespace(answer: &Value) -> Option<&str> {
-    let message = answer["error"]["message"].as_str()?;
+    unavailable_in(answer["error"]["message"].as_str()?)
+}
+
+/// The namespace an error message such as the gateway's "[router] UNAVAILABLE: no endpoints
+/// available for namespace: NS" names.
+pub fn unavailable_in(message: &str) -> Option<&str> {
     let (_, namespace) = message.split_once("no endpoints available for namespace: ")?;
     Some(namespace.trim())
 }

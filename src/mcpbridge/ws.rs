@@ -22,7 +22,7 @@ use url::Url;
 use super::envelope::{self, MAX_MESSAGE};
 use crate::auth::Tokens;
 use crate::probe::TlsOptions;
-use crate::probe::tls::Recorder;
+use crate::probe::tls::{Recorder, SeenHandle};
 
 /// How the gateway is reached.
 #[derive(Clone)]
@@ -82,6 +82,9 @@ pub struct WsClient(Arc<Inner>);
 
 struct Inner {
     settings: WsSettings,
+    /// TLS as the settings say, made once; and what its handshakes saw.
+    tls: Arc<tokio_rustls::rustls::ClientConfig>,
+    seen: SeenHandle,
     conn: tokio::sync::Mutex<Option<Conn>>,
     /// The client's `initialize`, replayed on every later connection.
     initialize: Mutex<Option<Value>>,
@@ -108,13 +111,25 @@ trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
 
 impl WsClient {
-    pub fn new(settings: WsSettings) -> WsClient {
-        WsClient(Arc::new(Inner {
+    /// `Err` when the TLS settings cannot be used (the system's roots do not load).
+    pub fn new(settings: WsSettings) -> Result<WsClient, String> {
+        let recorder = Recorder::new(&settings.tls)?;
+        let seen = recorder.seen();
+        let mut tls = recorder.config;
+        tls.alpn_protocols = vec![b"http/1.1".to_vec()];
+        Ok(WsClient(Arc::new(Inner {
             settings,
+            tls: Arc::new(tls),
+            seen,
             conn: tokio::sync::Mutex::new(None),
             initialize: Mutex::new(None),
             retry: Mutex::new(None),
-        }))
+        })))
+    }
+
+    /// The certificate the last TLS handshake saw, and why it was refused if it was.
+    pub fn seen(&self) -> SeenHandle {
+        self.0.seen.clone()
     }
 
     /// Sends a request and answers the JSON-RPC message that answers it.
@@ -178,7 +193,7 @@ impl WsClient {
         if let Some(at) = not_before {
             tokio::time::sleep_until(at.into()).await;
         }
-        let open = match connect(&self.0.settings).await {
+        let open = match connect(&self.0.settings, &self.0.tls).await {
             Ok(open) => open,
             Err(err) => {
                 if let Ok(mut retry) = self.0.retry.lock() {
@@ -206,7 +221,10 @@ impl WsClient {
 }
 
 /// Opens a connection and starts the task that owns it.
-async fn connect(settings: &WsSettings) -> Result<Conn, WsError> {
+async fn connect(
+    settings: &WsSettings,
+    tls: &Arc<tokio_rustls::rustls::ClientConfig>,
+) -> Result<Conn, WsError> {
     let url = &settings.url;
     let host = url.host_str().ok_or_else(|| WsError::Connect(format!("{url} names no host")))?;
     let port = url.port_or_known_default().unwrap_or(443);
@@ -216,11 +234,9 @@ async fn connect(settings: &WsSettings) -> Result<Conn, WsError> {
     let _ = tcp.set_nodelay(true);
     let stream: Box<dyn Io> = match url.scheme() {
         "wss" => {
-            let mut config = Recorder::new(&settings.tls).map_err(WsError::Connect)?.config;
-            config.alpn_protocols = vec![b"http/1.1".to_vec()];
             let name = ServerName::try_from(host.trim_matches(['[', ']']).to_owned())
                 .map_err(|e| WsError::Connect(format!("{host}: {e}")))?;
-            let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+            let connector = tokio_rustls::TlsConnector::from(tls.clone());
             let tls = connector.connect(name, tcp).await;
             Box::new(tls.map_err(|e| WsError::Connect(format!("TLS with {host}:{port}: {e}")))?)
         }

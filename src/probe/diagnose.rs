@@ -7,6 +7,7 @@ use super::http::{Http, Target};
 use super::jwt::{self, Expected};
 use super::session::{Session, Wire};
 use super::tls::{Refusal, Seen};
+use crate::mcpbridge::envelope;
 use crate::profile::Transport;
 
 /// A failure as the user should read it.
@@ -26,11 +27,15 @@ pub struct Hints {
     pub jwt: Expected,
 }
 
-/// The usual places an MCP server answers, in the order they are tried.
-const KNOWN: [(&str, Transport); 3] = [
+/// The usual places an MCP server answers, in the order they are tried; last, the mcp-bridge
+/// gateway's own faces (its envelope WebSocket at `/ws` or `/`, its HTTP frontend).
+const KNOWN: [(&str, Transport); 6] = [
     ("/mcp", Transport::StreamableHttp),
     ("/sse", Transport::Sse),
     ("/", Transport::StreamableHttp),
+    ("/ws", Transport::McpBridgeWs),
+    ("/", Transport::McpBridgeWs),
+    ("/api/v1/mcp", Transport::McpBridgeHttp),
 ];
 
 pub async fn diagnose(http: &Http, target: &Target, failure: &Failure, hints: &Hints) -> Diagnosis {
@@ -109,6 +114,11 @@ pub fn explain(target: &Target, failure: &Failure, hints: &Hints) -> Diagnosis {
                 .to_owned(),
             "retry; if it keeps happening the server is restarting or dropping sessions".to_owned(),
         ),
+        Failure::Rpc { message, .. } if envelope::unavailable_in(message).is_some() => {
+            let namespace = envelope::unavailable_in(message).unwrap_or_default();
+            let (cause, fix) = envelope::explain_unavailable(namespace);
+            d(cause, fix)
+        }
         Failure::Rpc { method, code, message } => d(
             format!("{} answered {method} with JSON-RPC error {code}: {message}", target.url),
             "the request was well-formed MCP; the server's log says why it refused".to_owned(),
@@ -241,8 +251,8 @@ struct Found {
 
 async fn look_around(http: &Http, target: &Target) -> Option<Found> {
     for (path, transport) in KNOWN {
-        let tried_already = target.url.path() == path
-            && (target.transport == transport || target.transport == Transport::Auto);
+        let auto = target.transport == Transport::Auto && !transport.is_envelope();
+        let tried_already = target.url.path() == path && (target.transport == transport || auto);
         if tried_already {
             continue;
         }
@@ -279,6 +289,29 @@ impl Found {
                     self.url, self.url
                 ),
             },
+            Wire::McpBridgeWs | Wire::McpBridgeHttp => {
+                let (transport, face) = match self.wire {
+                    Wire::McpBridgeWs => ("mcp-bridge-ws", "its envelope over a WebSocket"),
+                    _ => ("mcp-bridge-http", "its envelope over its HTTP frontend"),
+                };
+                let setting = match &hints.profile {
+                    Some(name) => format!(
+                        "in profile {name} set `endpoint: {{path: {path}, transport: {transport}}}`"
+                    ),
+                    None => format!("set `endpoint: {{path: {path}, transport: {transport}}}`"),
+                };
+                Diagnosis {
+                    cause: format!(
+                        "{got} at {}: this is the mcp-bridge gateway, which speaks not standard \
+                         MCP but {face} at {path}",
+                        target.url
+                    ),
+                    fix: format!(
+                        "{setting}; Claude Code reaches it through `mcp-connect bridge`, which \
+                         speaks that protocol"
+                    ),
+                }
+            }
             Wire::Sse => Diagnosis {
                 cause: format!(
                     "{got} at {}: the server speaks only the legacy HTTP+SSE transport, at {path}",

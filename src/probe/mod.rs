@@ -7,6 +7,7 @@
 //! Engine code: plain data out, no terminal.
 
 pub mod diagnose;
+mod envelope;
 pub mod failure;
 pub mod from_profile;
 pub mod http;

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use rmcp::model::JsonObject;
 use serde_json::{Value, json};
 
+use super::envelope::Envelope;
 use super::failure::Failure;
 use super::http::{Http, Target};
 use super::legacy::Legacy;
@@ -19,6 +20,10 @@ use crate::profile::Transport;
 pub enum Wire {
     StreamableHttp,
     Sse,
+    /// The mcp-bridge gateway's envelope over its WebSocket.
+    McpBridgeWs,
+    /// The mcp-bridge gateway's envelope over its HTTP frontend.
+    McpBridgeHttp,
 }
 
 impl Wire {
@@ -26,6 +31,8 @@ impl Wire {
         match self {
             Wire::StreamableHttp => "streamable-http",
             Wire::Sse => "sse",
+            Wire::McpBridgeWs => "mcp-bridge-ws",
+            Wire::McpBridgeHttp => "mcp-bridge-http",
         }
     }
 }
@@ -42,6 +49,7 @@ pub struct Handshake {
 enum Conn {
     Streamable(Streamable),
     Legacy(Legacy),
+    Envelope(Envelope),
 }
 
 pub struct Session {
@@ -61,16 +69,7 @@ impl Session {
         let (conn, handshake) = match target.transport {
             Transport::StreamableHttp => streamable(http, target).await?,
             Transport::Sse => legacy(http, target).await?,
-            Transport::McpBridgeWs | Transport::McpBridgeHttp => {
-                return Err(Failure::Protocol {
-                    url: target.url.to_string(),
-                    detail: format!(
-                        "the probe does not speak the gateway's {} envelope yet (the bridge \
-                         does: `mcp-connect bridge PROFILE`)",
-                        target.transport.as_str()
-                    ),
-                });
-            }
+            Transport::McpBridgeWs | Transport::McpBridgeHttp => envelope(http, target).await?,
             Transport::Auto => match streamable(http, target).await {
                 Ok(opened) => opened,
                 Err(first) if first.is_wrong_place() => {
@@ -115,6 +114,7 @@ impl Session {
         let answer = match &mut self.conn {
             Conn::Streamable(s) => s.request(id, method, params).await?,
             Conn::Legacy(l) => l.request(id, method, params).await?,
+            Conn::Envelope(e) => e.request(id, method, params).await?,
         };
         let took = started.elapsed();
         answer.map(|result| (result, took)).map_err(|e| Failure::Rpc {
@@ -137,6 +137,8 @@ impl Session {
         match self.handshake.wire {
             Wire::StreamableHttp => Transport::StreamableHttp,
             Wire::Sse => Transport::Sse,
+            Wire::McpBridgeWs => Transport::McpBridgeWs,
+            Wire::McpBridgeHttp => Transport::McpBridgeHttp,
         }
     }
 
@@ -170,8 +172,10 @@ impl Session {
 
     /// Ends the session on the server.
     pub async fn close(mut self) {
-        if let Conn::Streamable(s) = &mut self.conn {
-            s.close().await;
+        match &mut self.conn {
+            Conn::Streamable(s) => s.close().await,
+            Conn::Envelope(e) => e.close().await,
+            Conn::Legacy(_) => {}
         }
     }
 
@@ -197,6 +201,21 @@ async fn legacy(http: &Http, target: &Target) -> Result<(Conn, Handshake), Failu
     let server = initialized(conn.request(1, "initialize", params).await?, &url)?;
     conn.notify("notifications/initialized").await?;
     Ok((Conn::Legacy(conn), Handshake { server, wire: Wire::Sse, url }))
+}
+
+/// The handshake in the gateway's envelope; the gateway's error answer to the notification is
+/// dropped, as its own router should.
+async fn envelope(http: &Http, target: &Target) -> Result<(Conn, Handshake), Failure> {
+    let url = target.url.to_string();
+    let mut conn = Envelope::new(http, target, target.transport)?;
+    let params = Some(rpc::initialize_params(rpc::PROTOCOL_VERSION));
+    let server = initialized(conn.request(1, "initialize", params).await?, &url)?;
+    conn.notify("notifications/initialized").await?;
+    let wire = match target.transport {
+        Transport::McpBridgeHttp => Wire::McpBridgeHttp,
+        _ => Wire::McpBridgeWs,
+    };
+    Ok((Conn::Envelope(conn), Handshake { server, wire, url }))
 }
 
 fn initialized(

@@ -57,6 +57,9 @@ pub struct GatewayOptions {
     pub rate_limit: Option<u32>,
     /// How often `/ws` pings each connection (the real gateway: every 30 s).
     pub ws_ping_interval: Duration,
+    /// Whether `/mcp` serves standard MCP too (the lab's own addition; the real gateway
+    /// serves only its envelope faces).
+    pub standard_mcp: bool,
 }
 
 impl Default for GatewayOptions {
@@ -69,6 +72,7 @@ impl Default for GatewayOptions {
             clock_skew: 0,
             rate_limit: None,
             ws_ping_interval: Duration::from_secs(30),
+            standard_mcp: true,
         }
     }
 }
@@ -148,8 +152,11 @@ impl Gateway {
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
         let health = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
         let (addr, health_addr) = (listener.local_addr()?, health.local_addr()?);
-        let app = Router::new()
-            .route("/mcp", any(mcp))
+        let mut app = Router::new();
+        if options.standard_mcp {
+            app = app.route("/mcp", any(mcp));
+        }
+        let app = app
             .route("/ws", any(ws::upgrade))
             .route("/api/v1/mcp", any(frontend::post))
             .with_state(shared);
