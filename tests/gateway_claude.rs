@@ -60,12 +60,24 @@ async fn claude_connects_through_the_gateway_by_port_forward_and_directly() {
         assert!(route_3_ws.contains("transport: mcp-bridge-ws"), "{route_3_ws}");
         std::fs::write(home.user_profiles().join("gateway-lab.yaml"), route_3).unwrap();
         std::fs::write(home.user_profiles().join("gateway-ws.yaml"), route_3_ws).unwrap();
+        // And route 2 over it: the port-forward to the gateway Service, the envelope on top.
+        let route_2_ws = std::fs::read_to_string("profiles/gateway-port-forward.yaml")
+            .unwrap()
+            .replace("name: gateway-port-forward", "name: gateway-pf-ws")
+            .replace(
+                "endpoint:\n  path: /mcp\n  transport: auto\n",
+                "endpoint:\n  path: /ws\n  transport: mcp-bridge-ws\n",
+            );
+        assert!(route_2_ws.contains("transport: mcp-bridge-ws"), "{route_2_ws}");
+        std::fs::write(home.user_profiles().join("gateway-pf-ws.yaml"), route_2_ws).unwrap();
+        let ws_port = free_port().to_string();
 
         let port = free_port().to_string();
         for (profile, name, extra) in [
             ("gateway-port-forward", "serena-gw", vec!["--local-port", port.as_str()]),
             ("gateway-lab", "serena-lb", vec![]),
             ("gateway-ws", "serena-ws", vec![]),
+            ("gateway-pf-ws", "serena-pf-ws", vec!["--local-port", ws_port.as_str()]),
         ] {
             let trust = home.run(&["--kubeconfig", kubeconfig, "trust", profile, "--yes"]);
             assert_eq!(trust.code(), 0, "{}{}", trust.stdout(), trust.stderr());
@@ -84,6 +96,7 @@ async fn claude_connects_through_the_gateway_by_port_forward_and_directly() {
         assert_line(&list, "serena-gw: ", "- ✔ Connected");
         assert_line(&list, "serena-lb: ", "- ✔ Connected");
         assert_line(&list, "serena-ws: ", "- ✔ Connected");
+        assert_line(&list, "serena-pf-ws: ", "- ✔ Connected");
         let get = claude.run_ok(&["mcp", "get", "serena-lb"]);
         eprintln!("claude mcp get serena-lb:\n{get}");
         assert!(get.contains("Status: ✔ Connected"), "{get}");

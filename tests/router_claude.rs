@@ -2,7 +2,8 @@
 //! (the lab's, and a second in front of the same Serena), each with its own self-signed
 //! certificate, pooled by a router profile. Claude Code connects through `mcp-connect router`
 //! (its http entry, as `config write` writes it) and through `mcp-connect bridge` (a stdio
-//! entry, the bridge running its own router); with one gateway gone, it still connects.
+//! entry, the bridge running its own router) and through a router reaching the gateways over
+//! their own protocol (the envelope on a WebSocket); with one gateway gone, it still connects.
 #![cfg(unix)]
 
 mod support;
@@ -92,7 +93,23 @@ async fn claude_connects_through_the_router_and_its_stdio_bridge_and_after_a_gat
              endpoint:\n  path: /mcp\nauth:\n  jwt:\n    secret: {KUBE_SECRET}\n"
         );
         let profiles = home.user_profiles();
+        // Route 4 again, its gateways reached over their own protocol (the envelope on a
+        // WebSocket), on another port.
+        let ws_port = free_port();
+        let over_ws = profile
+            .replace("name: router-lab", "name: router-ws")
+            .replace(&format!("local_port: {router_port}"), &format!("local_port: {ws_port}"))
+            .replace(
+                "endpoint:\n  path: /mcp\n",
+                "endpoint:\n  path: /ws\n  transport: mcp-bridge-ws\n",
+            );
+        assert!(over_ws.contains("transport: mcp-bridge-ws"), "{over_ws}");
         std::fs::write(profiles.join("router-lab.yaml"), profile).unwrap();
+        std::fs::write(profiles.join("router-ws.yaml"), over_ws).unwrap();
+        let write = ["--kubeconfig", kubeconfig, "config", "write", "router-ws"];
+        let scope = ["--name", "serena-router-ws", "--scope", "project", "--dir", dir_arg];
+        let written = home.run(&[&write[..], &scope].concat());
+        assert_eq!(written.code(), 0, "{}", written.stderr());
 
         // The http entry, as mcp-connect writes it: the router's face, no credential.
         let write = ["--kubeconfig", kubeconfig, "config", "write", "router-lab"];
@@ -115,10 +132,16 @@ async fn claude_connects_through_the_router_and_its_stdio_bridge_and_after_a_gat
         std::fs::write(&mcp_json, config.to_string()).unwrap();
 
         let mut router = start_router(&home, kubeconfig, "router-lab");
+        let mut router_ws = start_router(&home, kubeconfig, "router-ws");
         let list = claude.run_ok(&["mcp", "list"]);
         eprintln!("claude mcp list:\n{list}");
         assert_connected(&list, "serena-router");
         assert_connected(&list, "serena-router-stdio");
+        assert_connected(&list, "serena-router-ws");
+        assert!(
+            lab.gateway.envelopes() + second.envelopes() > 0,
+            "route 4 over the envelope went through the gateways' WebSocket"
+        );
 
         // One gateway gone: the router's checks take it out, and Claude Code still connects.
         drop(second);
@@ -127,6 +150,8 @@ async fn claude_connects_through_the_router_and_its_stdio_bridge_and_after_a_gat
         eprintln!("claude mcp list, one gateway gone:\n{list}");
         assert_connected(&list, "serena-router");
         assert_connected(&list, "serena-router-stdio");
+        assert_connected(&list, "serena-router-ws");
         assert_eq!(support::stop(&mut router), 0, "the router stops on SIGTERM");
+        assert_eq!(support::stop(&mut router_ws), 0, "the envelope router stops on SIGTERM");
     });
 }
