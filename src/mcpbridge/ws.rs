@@ -80,11 +80,29 @@ impl std::fmt::Display for WsError {
 #[derive(Clone)]
 pub struct WsClient(Arc<Inner>);
 
+/// TLS for WebSocket connections as [`TlsOptions`] say (the system's roots loaded once), and
+/// what its handshakes saw; clients made with [`WsClient::with_tls`] share it.
+#[derive(Clone)]
+pub struct WsTls {
+    config: Arc<tokio_rustls::rustls::ClientConfig>,
+    seen: SeenHandle,
+}
+
+impl WsTls {
+    /// `Err` when the settings cannot be used (the system's roots do not load).
+    pub fn new(options: &TlsOptions) -> Result<WsTls, String> {
+        let recorder = Recorder::new(options)?;
+        let seen = recorder.seen();
+        let mut config = recorder.config;
+        // WebSockets upgrade HTTP/1.1 connections.
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        Ok(WsTls { config: Arc::new(config), seen })
+    }
+}
+
 struct Inner {
     settings: WsSettings,
-    /// TLS as the settings say, made once; and what its handshakes saw.
-    tls: Arc<tokio_rustls::rustls::ClientConfig>,
-    seen: SeenHandle,
+    tls: WsTls,
     conn: tokio::sync::Mutex<Option<Conn>>,
     /// The client's `initialize`, replayed on every later connection.
     initialize: Mutex<Option<Value>>,
@@ -113,23 +131,24 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
 impl WsClient {
     /// `Err` when the TLS settings cannot be used (the system's roots do not load).
     pub fn new(settings: WsSettings) -> Result<WsClient, String> {
-        let recorder = Recorder::new(&settings.tls)?;
-        let seen = recorder.seen();
-        let mut tls = recorder.config;
-        tls.alpn_protocols = vec![b"http/1.1".to_vec()];
-        Ok(WsClient(Arc::new(Inner {
+        let tls = WsTls::new(&settings.tls)?;
+        Ok(WsClient::with_tls(settings, tls))
+    }
+
+    /// With TLS made already (`settings.tls` is not read again).
+    pub fn with_tls(settings: WsSettings, tls: WsTls) -> WsClient {
+        WsClient(Arc::new(Inner {
             settings,
-            tls: Arc::new(tls),
-            seen,
+            tls,
             conn: tokio::sync::Mutex::new(None),
             initialize: Mutex::new(None),
             retry: Mutex::new(None),
-        })))
+        }))
     }
 
     /// The certificate the last TLS handshake saw, and why it was refused if it was.
     pub fn seen(&self) -> SeenHandle {
-        self.0.seen.clone()
+        self.0.tls.seen.clone()
     }
 
     /// Sends a request and answers the JSON-RPC message that answers it.
@@ -193,7 +212,7 @@ impl WsClient {
         if let Some(at) = not_before {
             tokio::time::sleep_until(at.into()).await;
         }
-        let open = match connect(&self.0.settings, &self.0.tls).await {
+        let open = match connect(&self.0.settings, &self.0.tls.config).await {
             Ok(open) => open,
             Err(err) => {
                 if let Ok(mut retry) = self.0.retry.lock() {

@@ -35,9 +35,8 @@ use super::gateway::{SendError, Upstream};
 use super::wire::{self, INVALID, SAFE, SESSION};
 use crate::auth::Tokens;
 use crate::mcpbridge::envelope::{explain_unavailable, unavailable_namespace};
-use crate::mcpbridge::ws::{WsClient, WsError, WsSettings};
+use crate::mcpbridge::ws::{WsClient, WsError, WsSettings, WsTls};
 use crate::probe::TlsOptions;
-use crate::probe::tls::Recorder;
 
 /// The gateway said no MCP server serves the namespace (the bridge answers the same code).
 const NO_SERVER: i64 = -32005;
@@ -52,6 +51,8 @@ const RESENDS: usize = 2;
 /// One envelope gateway's upstream sessions, by the ids the router gave them.
 pub(crate) struct Envelope {
     settings: WsSettings,
+    /// Made once: every session's connection shares it.
+    tls: WsTls,
     sessions: Mutex<HashMap<String, WsClient>>,
     opened: AtomicU64,
 }
@@ -63,7 +64,7 @@ impl Envelope {
         tls: &TlsOptions,
         tokens: Option<Tokens>,
     ) -> Result<Envelope, String> {
-        Recorder::new(tls)?;
+        let made = WsTls::new(tls)?;
         let settings = WsSettings {
             url: url.clone(),
             tls: tls.clone(),
@@ -71,7 +72,7 @@ impl Envelope {
             ping_every: PING_EVERY,
             answer_within: ANSWER_WITHIN,
         };
-        Ok(Envelope { settings, sessions: Mutex::default(), opened: AtomicU64::new(1) })
+        Ok(Envelope { settings, tls: made, sessions: Mutex::default(), opened: AtomicU64::new(1) })
     }
 
     /// One HTTP exchange as a streamable HTTP gateway would answer it (see the module's doc).
@@ -151,8 +152,7 @@ impl Envelope {
     /// A new connection, the client's `initialize` on it, and the session registered when
     /// the answer opens one.
     async fn initialize(&self, message: &Value) -> Result<Response, SendError> {
-        let client = WsClient::new(self.settings.clone())
-            .map_err(|cause| SendError { cause: format!("TLS: {cause}"), delivered: false })?;
+        let client = WsClient::with_tls(self.settings.clone(), self.tls.clone());
         let answer = match client.call(message).await {
             Ok(answer) => answer,
             Err(error) => {
