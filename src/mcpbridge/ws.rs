@@ -121,8 +121,27 @@ struct Conn {
 }
 
 struct Job {
+    /// The request's JSON-RPC id; none for a notification or a response.
+    id: Option<Value>,
     frame: String,
     answer: oneshot::Sender<Result<Value, WsError>>,
+}
+
+/// Who waits for an answer, by the id of the request it sent.
+type Waiter = (Option<Value>, oneshot::Sender<Result<Value, WsError>>);
+
+/// The waiter an answer is for: the one whose request has its id; for an answer without one
+/// (the gateway's error for a notification, or for a frame it could not read), the oldest —
+/// the gateway answers every frame once, in order.
+fn waiter_for(waiting: &mut VecDeque<Waiter>, answer: &Result<Value, WsError>) -> Option<Waiter> {
+    let id = answer.as_ref().ok().and_then(|a| a.get("id")).filter(|id| !id.is_null());
+    match id {
+        Some(id) => {
+            let at = waiting.iter().position(|(sent, _)| sent.as_ref() == Some(id))?;
+            waiting.remove(at)
+        }
+        None => waiting.pop_front(),
+    }
 }
 
 trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
@@ -193,7 +212,8 @@ impl WsClient {
         }
         let (answer, answered) = oneshot::channel();
         let gone = || WsError::Dropped("the connection closed".to_owned());
-        jobs.send(Job { frame, answer }).await.map_err(|_| gone())?;
+        let id = payload.get("id").filter(|id| !id.is_null()).cloned();
+        jobs.send(Job { id, frame, answer }).await.map_err(|_| gone())?;
         let within = self.0.settings.answer_within;
         match tokio::time::timeout(within, answered).await {
             Ok(Ok(answer)) => answer,
@@ -295,7 +315,7 @@ async fn connect(
     Ok(Conn { jobs, closed })
 }
 
-/// Owns the socket: writes each job's frame, hands each answer to the oldest waiting job,
+/// Owns the socket: writes each job's frame, hands each answer to the job it answers,
 /// pings, and fails whatever waits when the connection ends.
 async fn run<S>(
     socket: tokio_tungstenite::WebSocketStream<S>,
@@ -306,7 +326,7 @@ async fn run<S>(
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let (mut sink, mut stream) = socket.split();
-    let mut waiting: VecDeque<oneshot::Sender<Result<Value, WsError>>> = VecDeque::new();
+    let mut waiting: VecDeque<Waiter> = VecDeque::new();
     let mut ping = tokio::time::interval(ping_every);
     ping.tick().await;
     let why = loop {
@@ -317,13 +337,13 @@ async fn run<S>(
                     let _ = job.answer.send(Err(WsError::Dropped(e.to_string())));
                     break e.to_string();
                 }
-                waiting.push_back(job.answer);
+                waiting.push_back((job.id, job.answer));
             }
             frame = stream.next() => match frame {
                 Some(Ok(Message::Text(text))) => {
                     let answer = envelope::unwrap(&text).map_err(WsError::BadAnswer);
-                    match waiting.pop_front() {
-                        Some(waiter) => { let _ = waiter.send(answer); }
+                    match waiter_for(&mut waiting, &answer) {
+                        Some((_, waiter)) => { let _ = waiter.send(answer); }
                         None => tracing::debug!(%text, "a frame from the gateway that answers nothing"),
                     }
                 }
@@ -347,7 +367,32 @@ async fn run<S>(
     };
     closed.cancel();
     tracing::info!(%why, "the gateway's WebSocket ended");
-    for waiter in waiting {
+    for (_, waiter) in waiting {
         let _ = waiter.send(Err(WsError::Dropped(why.clone())));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answers_go_to_the_request_with_their_id_and_id_less_ones_to_the_oldest() {
+        let mut waiting = VecDeque::new();
+        let mut answers = Vec::new();
+        for id in [None, Some(json!(1)), Some(json!("two"))] {
+            let (tx, rx) = oneshot::channel();
+            waiting.push_back((id, tx));
+            answers.push(rx);
+        }
+        let two = Ok(json!({"jsonrpc": "2.0", "id": "two", "result": {}}));
+        assert_eq!(waiter_for(&mut waiting, &two).map(|(id, _)| id), Some(Some(json!("two"))));
+        let echo = Ok(json!({"jsonrpc": "2.0", "id": null, "error": {"code": -32603}}));
+        assert_eq!(waiter_for(&mut waiting, &echo).map(|(id, _)| id), Some(None));
+        let stray = Ok(json!({"jsonrpc": "2.0", "id": 9, "result": {}}));
+        assert!(waiter_for(&mut waiting, &stray).is_none(), "an answer to nothing sent");
+        let one = Ok(json!({"jsonrpc": "2.0", "id": 1, "result": {}}));
+        assert_eq!(waiter_for(&mut waiting, &one).map(|(id, _)| id), Some(Some(json!(1))));
+        assert!(waiting.is_empty());
     }
 }
