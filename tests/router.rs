@@ -11,7 +11,7 @@ use futures::StreamExt;
 use mcp_connect::router::{self, GatewaySettings, GatewayState, HealthReport, HealthSettings};
 use mcp_connect::router::{PoolSettings, Router, RouterSettings};
 use serde_json::{Value, json};
-use support::gateways::Lab;
+use support::gateways::{Lab, kill_mid_session};
 use support::mcp::{McpError, McpSession, http_client};
 
 async fn start(gateways: Vec<GatewaySettings>, checks: bool, every: Duration) -> Router {
@@ -81,44 +81,8 @@ async fn a_gateway_killed_mid_session_fails_over_unseen_by_safe_requests() {
     let mut caller = session.clone();
     let call = tokio::spawn(async move { caller.call_tool("sleep", json!({"ms": 4000})).await });
 
-    let started = Instant::now();
-    let (mut answers, mut failures, mut killed) = (Vec::new(), Vec::new(), None);
-    for n in 0.. {
-        if started.elapsed() > Duration::from_secs(3) {
-            break;
-        }
-        if killed.is_none() && started.elapsed() >= Duration::from_secs(1) {
-            drop(labs[doomed].gateway.take());
-            killed = Some(Instant::now());
-        }
-        let answer = match n % 2 {
-            0 => session.ping().await,
-            _ => session.tools_list().await.map(drop),
-        };
-        match answer {
-            Ok(()) => answers.push(Instant::now()),
-            Err(error) => failures.push(error.to_string()),
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(failures.is_empty(), "safe requests failed: {failures:?}");
-    let killed = killed.unwrap();
-    let last_old = answers.iter().filter(|t| **t < killed).max().unwrap();
-    let first_new = answers.iter().filter(|t| **t >= killed).min().unwrap();
-    let gap = *first_new - *last_old;
-    eprintln!("{} safe requests, 0 failed; failover gap {gap:?}", answers.len());
-    assert!(gap <= Duration::from_secs(1), "failover took {gap:?}");
-
-    match call.await.unwrap() {
-        Err(McpError::Rpc { message, .. }) => {
-            let said = format!("gateway {doomed_url} went down during tools/call");
-            assert!(message.contains(&said), "{message}");
-            assert!(message.contains("was not retried because it may have run"), "{message}");
-            let continues = format!("the session continues on gateway {survivor_url}");
-            assert!(message.contains(&continues), "{message}");
-        }
-        other => panic!("the in-flight tools/call should get the explaining error: {other:?}"),
-    }
+    let urls = (doomed_url.as_str(), survivor_url.as_str());
+    kill_mid_session(&mut session, &mut labs, doomed, urls, call).await;
     let echoed = session.call_tool("echo", json!({"text": "still here"})).await.unwrap();
     assert_eq!(echoed["content"][0]["text"], json!("still here"));
     let report = router.health();

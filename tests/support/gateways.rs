@@ -2,12 +2,16 @@
 //! signed with one secret, in front of its own lab MCP server.
 
 use std::net::{Ipv4Addr, SocketAddr};
+use std::time::{Duration, Instant};
 
 use mcp_connect::auth::{KubeAccess, Tokens};
 use mcp_connect::lab::gateway::{Gateway, GatewayOptions};
 use mcp_connect::lab::mcp::{McpServer, McpServerOptions};
 use mcp_connect::probe::TlsOptions;
 use mcp_connect::router::GatewaySettings;
+use serde_json::Value;
+
+use super::mcp::{McpError, McpSession};
 
 pub const SECRET: &str = "a-router-test-secret-of-forty-characters";
 pub const SECRET_VAR: &str = "MCP_CONNECT_TEST_ROUTER_JWT_SECRET";
@@ -85,4 +89,57 @@ pub fn tokens() -> Tokens {
     );
     let profile = mcp_connect::profile::parse(&yaml, "router-test.yaml").unwrap();
     Tokens::for_profile(&profile, KubeAccess::default()).unwrap()
+}
+
+/// A request every 50 ms on `session` (ping and tools/list in turn) for 3 s, the gateway at
+/// `labs[doomed]` killed after 1 s: asserts that none failed and that the failover took at most
+/// 1 s, and that the `tools/call` `call` under way on the killed gateway got the error that
+/// explains it. Answers the failover's gap.
+pub async fn kill_mid_session(
+    session: &mut McpSession,
+    labs: &mut [Lab],
+    doomed: usize,
+    urls: (&str, &str),
+    call: tokio::task::JoinHandle<Result<Value, McpError>>,
+) -> Duration {
+    let (doomed_url, survivor_url) = urls;
+    let started = Instant::now();
+    let (mut answers, mut failures, mut killed) = (Vec::new(), Vec::new(), None);
+    for n in 0.. {
+        if started.elapsed() > Duration::from_secs(3) {
+            break;
+        }
+        if killed.is_none() && started.elapsed() >= Duration::from_secs(1) {
+            drop(labs[doomed].gateway.take());
+            killed = Some(Instant::now());
+        }
+        let answer = match n % 2 {
+            0 => session.ping().await,
+            _ => session.tools_list().await.map(drop),
+        };
+        match answer {
+            Ok(()) => answers.push(Instant::now()),
+            Err(error) => failures.push(error.to_string()),
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(failures.is_empty(), "safe requests failed: {failures:?}");
+    let killed = killed.unwrap();
+    let last_old = answers.iter().filter(|t| **t < killed).max().unwrap();
+    let first_new = answers.iter().filter(|t| **t >= killed).min().unwrap();
+    let gap = *first_new - *last_old;
+    eprintln!("{} safe requests, 0 failed; failover gap {gap:?}", answers.len());
+    assert!(gap <= Duration::from_secs(1), "failover took {gap:?}");
+
+    match call.await.unwrap() {
+        Err(McpError::Rpc { message, .. }) => {
+            let said = format!("gateway {doomed_url} went down during tools/call");
+            assert!(message.contains(&said), "{message}");
+            assert!(message.contains("was not retried because it may have run"), "{message}");
+            let continues = format!("the session continues on gateway {survivor_url}");
+            assert!(message.contains(&continues), "{message}");
+        }
+        other => panic!("the in-flight tools/call should get the explaining error: {other:?}"),
+    }
+    gap
 }
