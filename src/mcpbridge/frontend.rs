@@ -4,8 +4,7 @@
 use reqwest::header::CONTENT_TYPE;
 use serde_json::Value;
 
-use super::envelope::{self, MAX_MESSAGE};
-use super::ws::WsError;
+use super::ws::{WsError, bearer, enveloped};
 use crate::auth::Tokens;
 use crate::probe::{Http, Target};
 
@@ -29,19 +28,8 @@ impl Frontend {
 
     /// Sends one message (request or notification) and answers the JSON-RPC message back.
     pub async fn send(&self, payload: &Value) -> Result<Value, WsError> {
-        let bearer = match &self.tokens {
-            Some(tokens) => Some(
-                tokens
-                    .bearer()
-                    .await
-                    .map_err(|e| WsError::Token { cause: e.cause.clone(), fix: e.fix.clone() })?,
-            ),
-            None => None,
-        };
-        let body = envelope::wrap(payload, bearer.as_ref().map(|b| b.token())).to_string();
-        if body.len() > MAX_MESSAGE {
-            return Err(WsError::TooLarge { bytes: body.len() });
-        }
+        let bearer = bearer(self.tokens.as_ref()).await?;
+        let body = enveloped(payload, bearer.as_ref())?;
         let mut request = (self.http.client.post(self.url.clone()))
             .header(CONTENT_TYPE, "application/json")
             .timeout(self.http.timeout)

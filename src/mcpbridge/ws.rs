@@ -20,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 use url::Url;
 
 use super::envelope::{self, MAX_MESSAGE};
-use crate::auth::Tokens;
+use crate::auth::{Bearer, Tokens};
 use crate::probe::TlsOptions;
 use crate::probe::tls::{Recorder, SeenHandle};
 
@@ -197,19 +197,8 @@ impl WsClient {
     }
 
     async fn send(&self, jobs: &mpsc::Sender<Job>, payload: &Value) -> Result<Value, WsError> {
-        let token = match &self.0.settings.tokens {
-            Some(tokens) => Some(
-                tokens
-                    .bearer()
-                    .await
-                    .map_err(|e| WsError::Token { cause: e.cause.clone(), fix: e.fix.clone() })?,
-            ),
-            None => None,
-        };
-        let frame = envelope::wrap(payload, token.as_ref().map(|t| t.token())).to_string();
-        if frame.len() > MAX_MESSAGE {
-            return Err(WsError::TooLarge { bytes: frame.len() });
-        }
+        let token = bearer(self.0.settings.tokens.as_ref()).await?;
+        let frame = enveloped(payload, token.as_ref())?;
         let (answer, answered) = oneshot::channel();
         let gone = || WsError::Dropped("the connection closed".to_owned());
         let id = payload.get("id").filter(|id| !id.is_null()).cloned();
@@ -259,6 +248,27 @@ impl WsClient {
     }
 }
 
+/// A token from `tokens` (fresh enough to be sent), when the gateway takes one.
+pub(super) async fn bearer(tokens: Option<&Tokens>) -> Result<Option<Bearer>, WsError> {
+    match tokens {
+        Some(tokens) => tokens
+            .bearer()
+            .await
+            .map(Some)
+            .map_err(|e| WsError::Token { cause: e.cause.clone(), fix: e.fix.clone() }),
+        None => Ok(None),
+    }
+}
+
+/// `payload` in the gateway's envelope, with the raw token; refused over its read limit.
+pub(super) fn enveloped(payload: &Value, bearer: Option<&Bearer>) -> Result<String, WsError> {
+    let text = envelope::wrap(payload, bearer.map(Bearer::token)).to_string();
+    match text.len() {
+        bytes if bytes > MAX_MESSAGE => Err(WsError::TooLarge { bytes }),
+        _ => Ok(text),
+    }
+}
+
 /// Opens a connection and starts the task that owns it.
 async fn connect(
     settings: &WsSettings,
@@ -283,11 +293,7 @@ async fn connect(
     };
     let mut request =
         url.as_str().into_client_request().map_err(|e| WsError::Connect(format!("{url}: {e}")))?;
-    if let Some(tokens) = &settings.tokens {
-        let bearer = tokens
-            .bearer()
-            .await
-            .map_err(|e| WsError::Token { cause: e.cause.clone(), fix: e.fix.clone() })?;
+    if let Some(bearer) = bearer(settings.tokens.as_ref()).await? {
         let mut value = HeaderValue::from_str(&bearer.header_value())
             .map_err(|e| WsError::Connect(format!("the token is not a header value: {e}")))?;
         value.set_sensitive(true);
