@@ -528,6 +528,8 @@ impl Route {
         let (tx, mut rx) = mpsc::channel(256);
         let supervisor = tokio::spawn(router::supervise(program, tx, cancel.clone()));
         let trouble = Arc::new(Notify::new());
+        // Health is watched while the router runs: also when it fails for good on its own.
+        let watch_cancel = cancel.child_token();
         let mut watching = None;
         while let Some(progress) = rx.recv().await {
             match progress {
@@ -542,7 +544,10 @@ impl Route {
                     // Serving again after a restart: checked now. The first watch checks at once.
                     match watching {
                         Some(_) => trouble.notify_one(),
-                        None => watching = Some(self.watch(cancel.clone(), Some(trouble.clone()))),
+                        None => {
+                            let trouble = Some(trouble.clone());
+                            watching = Some(self.watch(watch_cancel.clone(), trouble));
+                        }
                     }
                 }
                 Progress::Failed { cause, fix } => {
@@ -551,6 +556,7 @@ impl Route {
             }
         }
         let _ = supervisor.await;
+        watch_cancel.cancel();
         finish(watching).await;
     }
 
