@@ -15,6 +15,7 @@ pub mod kubeconfig;
 pub mod lab;
 pub mod logging;
 pub mod mcpbridge;
+pub mod net;
 pub mod paths;
 pub mod probe;
 pub mod profile;

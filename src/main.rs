@@ -82,7 +82,7 @@ fn main() -> ExitCode {
             json,
         } => {
             let (mut target, hints) = match (url, profile) {
-                (Some(url), _) => (probe::Target::new(url), probe::Hints::default()),
+                (Some(url), _) => (mcp_connect::net::Target::new(url), probe::Hints::default()),
                 (None, Some(name)) => {
                     let profile = match commands::find_profile(&catalog, &name) {
                         Ok(profile) => profile,

@@ -11,8 +11,8 @@ use tokio_util::sync::CancellationToken;
 use url::Url;
 
 use crate::forward::{ForwardEvent, ForwardState};
-use crate::probe::tls::Refusal;
-use crate::probe::{CertInfo, Http, Target};
+use crate::net::tls::Refusal;
+use crate::net::{CertInfo, Http, Target};
 use crate::profile::{Profile, ProfileStore, Sha256Pin, Tls};
 use crate::supervisor::{self, Plan, RunOptions};
 

@@ -6,8 +6,8 @@ use reqwest::Response;
 use serde_json::Value;
 use sse_stream::SseStream;
 
-use super::rpc;
 use super::stdio::Out;
+use crate::net::mcp::{answers, media_type, message_of};
 
 /// How reading an answer went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,7 +31,7 @@ pub async fn read(
     let mut seen = false;
     let mut pass = async |message: Value| -> Option<Read> {
         inspect(&message);
-        let answered = rpc::answers(&message, id);
+        let answered = answers(&message, id);
         seen = true;
         if let Some(out) = out
             && out.send(message.to_string()).await.is_err()
@@ -73,29 +73,4 @@ pub async fn read(
     }
     // A batch has no one id to wait for: what came is its answer.
     Ok(if id.is_null() && seen { Read::Answered } else { Read::Unanswered })
-}
-
-/// The JSON-RPC message an SSE event carries: `message` events (or untyped ones) with data.
-pub fn message_of(event: sse_stream::Sse) -> Option<Value> {
-    if event.event.as_deref().is_some_and(|kind| kind != "message") {
-        return None;
-    }
-    let data = event.data.filter(|d| !d.trim().is_empty())?;
-    match serde_json::from_str::<Value>(&data) {
-        Ok(message) => Some(message),
-        Err(error) => {
-            tracing::warn!(%error, "an SSE event from the server is not JSON; passed over");
-            None
-        }
-    }
-}
-
-/// The media type of a response, without parameters, lowercase.
-pub fn media_type(response: &Response) -> String {
-    response
-        .headers()
-        .get(reqwest::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
-        .unwrap_or_default()
 }

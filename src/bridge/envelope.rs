@@ -16,7 +16,7 @@ use crate::auth::Tokens;
 use crate::mcpbridge::envelope::{explain_unavailable, unavailable_namespace};
 use crate::mcpbridge::frontend::Frontend;
 use crate::mcpbridge::ws::{WsClient, WsError, WsSettings};
-use crate::probe::Http;
+use crate::net::Http;
 use crate::profile::{Profile, Transport};
 use crate::supervisor::RunOptions;
 

@@ -5,10 +5,10 @@ use reqwest::header::{AUTHORIZATION, HeaderValue};
 
 use super::rpc::{BAD_ANSWER, HTTP_STATUS, Problem, UNAUTHORIZED, UNREACHABLE};
 use crate::auth::{AuthError, Bearer};
-use crate::probe::Target;
+use crate::net::tls::SeenHandle;
+use crate::net::{Target, snippet};
 use crate::probe::diagnose::{self, Hints};
 use crate::probe::failure::Failure;
-use crate::probe::tls::SeenHandle;
 
 /// The endpoint as the probe's diagnosis sees it.
 pub struct Explainer {
@@ -85,36 +85,4 @@ impl Explainer {
 /// No token could be had.
 pub fn auth(error: AuthError) -> Problem {
     Problem::new(UNAUTHORIZED, format!("no token for the server: {}", error.cause), error.fix)
-}
-
-/// The start of a body, on one line, for messages.
-pub(super) fn snippet(body: &str) -> String {
-    let flat: String = body.split_whitespace().collect::<Vec<_>>().join(" ");
-    match flat.char_indices().nth(200) {
-        Some((cut, _)) => format!("{}…", &flat[..cut]),
-        None => flat,
-    }
-}
-
-/// The kind of the I/O error under `error`, if one is.
-pub(super) fn io_kind(error: &reqwest::Error) -> Option<std::io::ErrorKind> {
-    let mut source = std::error::Error::source(error);
-    while let Some(e) = source {
-        if let Some(io) = e.downcast_ref::<std::io::Error>() {
-            return Some(io.kind());
-        }
-        source = e.source();
-    }
-    None
-}
-
-/// The deepest cause's text: "Connection refused (os error 111)".
-pub(super) fn innermost(error: &reqwest::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = std::error::Error::source(error);
-    while let Some(e) = source {
-        text = e.to_string();
-        source = e.source();
-    }
-    text
 }

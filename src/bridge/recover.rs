@@ -6,10 +6,11 @@ use std::sync::atomic::Ordering;
 use serde_json::json;
 
 use super::answer::{self, Read};
-use super::explain::{innermost, io_kind};
 use super::rpc::{self, Problem};
 use super::stdio::{note, warn};
-use super::upstream::{SESSION, Upstream};
+use super::upstream::Upstream;
+use crate::net::mcp::{SESSION, answers};
+use crate::net::{innermost, io_kind};
 
 impl Upstream {
     /// Starts a new session with the client's own `initialize` params after the server forgot
@@ -34,7 +35,7 @@ impl Upstream {
         let generation = self.session.begin(response.headers().get(SESSION).cloned(), None);
         let mut answer = None;
         let read = answer::read(response, &id, None, |message| {
-            if rpc::answers(message, &id) {
+            if answers(message, &id) {
                 answer = Some(message.clone());
             }
         });

@@ -43,12 +43,7 @@ impl Problem {
 
     /// The JSON-RPC error answering request `id`, as one line.
     pub fn answer(&self, id: &Value) -> String {
-        let error = json!({
-            "code": self.code,
-            "message": self.message(),
-            "data": {"cause": self.cause, "fix": self.fix},
-        });
-        json!({"jsonrpc": "2.0", "id": id, "error": error}).to_string()
+        crate::net::mcp::error(id, self.code, &self.cause, &self.fix).to_string()
     }
 }
 
@@ -104,14 +99,6 @@ pub fn error_line(id: &Value, code: i64, message: &str) -> String {
     json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message}}).to_string()
 }
 
-/// Whether `message` is the response (result or error) to the request `id`.
-pub fn answers(message: &Value, id: &Value) -> bool {
-    !id.is_null()
-        && message.get("method").is_none()
-        && message.get("id") == Some(id)
-        && (message.get("result").is_some() || message.get("error").is_some())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -155,15 +142,5 @@ mod tests {
         assert_eq!(answer["error"]["code"], -32001);
         assert_eq!(answer["error"]["message"], "no token; fix: export X");
         assert_eq!(answer["error"]["data"]["fix"], "export X");
-    }
-
-    #[test]
-    fn only_a_result_or_error_with_the_same_id_answers() {
-        let id = json!(4);
-        assert!(answers(&json!({"jsonrpc": "2.0", "id": 4, "result": {}}), &id));
-        assert!(answers(&json!({"jsonrpc": "2.0", "id": 4, "error": {"code": 1}}), &id));
-        assert!(!answers(&json!({"jsonrpc": "2.0", "id": 4, "method": "x"}), &id));
-        assert!(!answers(&json!({"jsonrpc": "2.0", "id": 5, "result": {}}), &id));
-        assert!(!answers(&json!({"jsonrpc": "2.0", "id": null, "result": {}}), &Value::Null));
     }
 }

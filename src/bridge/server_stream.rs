@@ -8,9 +8,9 @@ use reqwest::StatusCode;
 use reqwest::header::ACCEPT;
 use sse_stream::SseStream;
 
-use super::answer::{media_type, message_of};
 use super::stdio::warn;
 use super::upstream::{Upstream, with_session};
+use crate::net::mcp::{media_type, message_of};
 
 /// Consecutive failures after which the bridge stops asking for the stream.
 const GIVE_UP_AFTER: u32 = 5;

@@ -3,8 +3,9 @@
 //! a diagnosis exact.
 
 use super::rpc::{NO_ROUTE, Problem};
+use crate::net::Target;
 use crate::probe::diagnose::Hints;
-use crate::probe::{Target, from_profile};
+use crate::probe::from_profile;
 use crate::profile::{Profile, Transport};
 use crate::supervisor::RunOptions;
 

@@ -13,20 +13,18 @@ use tokio::task::JoinHandle;
 use url::Url;
 
 use super::answer::{self, Read};
-use super::explain::{self, Explainer, innermost, snippet};
+use super::explain::{self, Explainer};
 use super::link::LinkHealth;
 use super::rpc::{self, Problem};
 use super::session::{Session, Snapshot};
 use super::stdio::{Out, note, warn};
 use super::target;
 use crate::auth::{Bearer, Tokens};
-use crate::probe::Http;
+use crate::net::mcp::{ACCEPT_BOTH, SESSION, VERSION, answers};
+use crate::net::{Http, innermost, snippet};
 use crate::profile::Profile;
 use crate::supervisor::RunOptions;
 
-pub(super) const ACCEPT_BOTH: &str = "application/json, text/event-stream";
-pub(super) const SESSION: &str = "mcp-session-id";
-const VERSION: &str = "mcp-protocol-version";
 /// How long before a dropped connection is tried again.
 const RETRY_AFTER: Duration = Duration::from_millis(500);
 /// How long ending the session may take at exit.
@@ -103,7 +101,7 @@ impl Upstream {
         });
         let read = answer::read(response, &id, Some(&self.out), |message| {
             if let Some(generation) = generation
-                && rpc::answers(message, &id)
+                && answers(message, &id)
                 && let Some(version) = message["result"]["protocolVersion"].as_str()
             {
                 self.session.set_version(generation, version);

@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::probe::{self, CertInfo, Hints, Outcome, Target};
+use crate::net::{CertInfo, Target};
+use crate::probe::{self, Hints, Outcome};
 
 use super::report;
 

@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::ws::{WsError, bearer, enveloped};
 use crate::auth::Tokens;
-use crate::probe::{Http, Target};
+use crate::net::{Http, Target};
 
 /// A client of one gateway's frontend.
 #[derive(Clone)]

@@ -21,8 +21,8 @@ use url::Url;
 
 use super::envelope::{self, MAX_MESSAGE};
 use crate::auth::{Bearer, Tokens};
-use crate::probe::TlsOptions;
-use crate::probe::tls::{Recorder, SeenHandle};
+use crate::net::TlsOptions;
+use crate::net::tls::{Recorder, SeenHandle};
 
 /// How the gateway is reached.
 #[derive(Clone)]

@@ -3,11 +3,11 @@
 //! URL: the seed's "404 problem" is a path, not a broken server.
 
 use super::failure::Failure;
-use super::http::{Http, Target};
 use super::jwt::{self, Expected};
 use super::session::{Session, Wire};
-use super::tls::{Refusal, Seen};
 use crate::mcpbridge::envelope;
+use crate::net::tls::{Refusal, Seen};
+use crate::net::{Http, Target};
 use crate::profile::Transport;
 
 /// A failure as the user should read it.

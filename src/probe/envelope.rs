@@ -7,11 +7,11 @@ use rmcp::model::JsonObject;
 use serde_json::Value;
 
 use super::failure::Failure;
-use super::http::{Http, Target};
 use super::rpc::{self, RpcError};
-use super::tls::Seen;
 use crate::mcpbridge::frontend::Frontend;
 use crate::mcpbridge::ws::{WsClient, WsError, WsSettings};
+use crate::net::tls::Seen;
+use crate::net::{Http, Target};
 use crate::profile::Transport;
 
 /// The gateway's keepalive interval, as its own router keeps it.

@@ -1,10 +1,10 @@
 //! What went wrong talking to an endpoint, as observed: before any explanation. The diagnosis
 //! ([`super::diagnose`]) turns these into a cause and a fix.
 
-use std::error::Error as _;
 use std::time::Duration;
 
-use super::tls::{Seen, SeenHandle};
+use crate::net::tls::{Seen, SeenHandle};
+use crate::net::{innermost, io_kind};
 
 #[derive(Debug, Clone)]
 pub enum Failure {
@@ -64,27 +64,4 @@ impl Failure {
         }
         Failure::Protocol { url: url.to_owned(), detail: innermost(&error) }
     }
-}
-
-fn io_kind(error: &reqwest::Error) -> Option<std::io::ErrorKind> {
-    let mut source = error.source();
-    while let Some(e) = source {
-        if let Some(io) = e.downcast_ref::<std::io::Error>() {
-            return Some(io.kind());
-        }
-        source = e.source();
-    }
-    None
-}
-
-/// The deepest cause's text: "Connection refused (os error 111)" rather than "error sending
-/// request".
-fn innermost(error: &reqwest::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(e) = source {
-        text = e.to_string();
-        source = e.source();
-    }
-    text
 }

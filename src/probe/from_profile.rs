@@ -1,9 +1,9 @@
 //! The probe target a profile describes: its local endpoint, transport, credentials and TLS.
 
 use super::diagnose::Hints;
-use super::http::Target;
 use super::jwt::Expected;
 use crate::auth::{KubeAccess, Tokens};
+use crate::net::Target;
 use crate::profile::Profile;
 use crate::profile::{Auth, Link, Transport};
 

@@ -14,9 +14,10 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use super::failure::Failure;
-use super::http::Http;
 use super::rpc::{self, RpcError};
-use super::streamable::{content_type, snippet};
+use crate::net::Http;
+use crate::net::mcp::media_type;
+use crate::net::snippet;
 
 type Waiters = Arc<Mutex<HashMap<i64, oneshot::Sender<Value>>>>;
 
@@ -58,7 +59,7 @@ impl Legacy {
             });
         }
         let protocol = |detail: String| Failure::Protocol { url: url.clone(), detail };
-        let kind = content_type(&response);
+        let kind = media_type(&response);
         if kind != "text/event-stream" {
             return Err(protocol(format!(
                 "GET answered Content-Type {kind:?}, not an event stream"

@@ -10,7 +10,6 @@ pub mod diagnose;
 mod envelope;
 pub mod failure;
 pub mod from_profile;
-pub mod http;
 pub mod jwt;
 mod legacy;
 pub mod monitor;
@@ -18,15 +17,14 @@ pub mod rpc;
 pub mod session;
 pub mod stats;
 mod streamable;
-pub mod tls;
 
 use std::time::{Duration, Instant};
 
+use crate::net::{CertInfo, Http, Target};
+
 pub use diagnose::{Diagnosis, Hints};
-pub use http::{Http, Target};
 pub use monitor::{Health, MonitorOptions, ProbeEvent, monitor};
 pub use session::{Handshake, Session, Wire};
-pub use tls::{CertInfo, TlsOptions};
 
 /// A healthy endpoint, as one probe found it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -9,10 +9,10 @@ use tokio_util::sync::CancellationToken;
 
 use super::diagnose::{Diagnosis, Hints, diagnose};
 use super::failure::Failure;
-use super::http::{Http, Target};
 use super::rpc::ServerInfo;
 use super::session::{Session, Wire};
 use super::stats::{Latency, LatencySummary};
+use crate::net::{Http, Target};
 
 #[derive(Debug, Clone)]
 pub struct MonitorOptions {

@@ -8,10 +8,10 @@ use serde_json::{Value, json};
 
 use super::envelope::Envelope;
 use super::failure::Failure;
-use super::http::{Http, Target};
 use super::legacy::Legacy;
 use super::rpc::{self, ServerInfo};
 use super::streamable::Streamable;
+use crate::net::{Http, Target};
 use crate::profile::Transport;
 
 /// The transport a session ended up on.

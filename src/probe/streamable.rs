@@ -9,12 +9,10 @@ use serde_json::Value;
 use sse_stream::SseStream;
 
 use super::failure::Failure;
-use super::http::Http;
 use super::rpc::{self, RpcError};
-
-pub const ACCEPT_BOTH: &str = "application/json, text/event-stream";
-const SESSION: &str = "mcp-session-id";
-const VERSION: &str = "mcp-protocol-version";
+use crate::net::Http;
+use crate::net::mcp::{ACCEPT_BOTH, SESSION, VERSION, media_type};
+use crate::net::snippet;
 
 pub struct Streamable {
     http: Http,
@@ -74,7 +72,7 @@ impl Streamable {
         {
             self.session = Some(session.clone());
         }
-        let kind = content_type(&response);
+        let kind = media_type(&response);
         match kind.as_str() {
             "application/json" => {
                 let text = response.text().await.map_err(|e| self.failure(e))?;
@@ -151,24 +149,5 @@ impl Streamable {
 
     fn protocol(&self, detail: String) -> Failure {
         Failure::Protocol { url: self.url.clone(), detail }
-    }
-}
-
-/// The media type of a response, without parameters, lowercase.
-pub fn content_type(response: &Response) -> String {
-    response
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
-        .unwrap_or_default()
-}
-
-/// The start of a body, on one line, for messages.
-pub fn snippet(body: &str) -> String {
-    let flat: String = body.split_whitespace().collect::<Vec<_>>().join(" ");
-    match flat.char_indices().nth(200) {
-        Some((cut, _)) => format!("{}…", &flat[..cut]),
-        None => flat,
     }
 }

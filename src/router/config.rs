@@ -40,7 +40,7 @@ use super::settings::{
     GatewaySettings, GatewayTransport, HealthSettings, PoolSettings, RouterSettings,
 };
 use crate::auth::{KubeAccess, Tokens};
-use crate::probe::TlsOptions;
+use crate::net::TlsOptions;
 use crate::profile::{
     self, Auth, EnvVar, HealthCheck, Jwt, Link, Port, Position, Profile, ProfileError, ProfileName,
     Text, Tls, locate,

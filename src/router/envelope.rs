@@ -32,11 +32,12 @@ use serde_json::Value;
 use url::Url;
 
 use super::gateway::{SendError, Upstream};
-use super::wire::{self, INVALID, SAFE, SESSION};
+use super::wire::{self, INVALID, SAFE};
 use crate::auth::Tokens;
 use crate::mcpbridge::envelope::{explain_unavailable, unavailable_namespace};
 use crate::mcpbridge::ws::{WsClient, WsError, WsSettings, WsTls};
-use crate::probe::TlsOptions;
+use crate::net::TlsOptions;
+use crate::net::mcp::SESSION;
 
 /// The gateway said no MCP server serves the namespace (the bridge answers the same code).
 const NO_SERVER: i64 = -32005;
@@ -189,7 +190,7 @@ impl Envelope {
                 format!(
                     "the WebSocket upgrade at {url} got HTTP {status}: {}; fix: check that the \
                      gateway serves its WebSocket at this path (usually /ws)",
-                    wire::snippet(&body)
+                    crate::net::first_line(&body)
                 ),
                 false,
             ),

@@ -20,9 +20,10 @@ use super::envelope::Envelope;
 use super::health::{GatewayHealth, GatewayState};
 use super::metrics::Counters;
 use super::settings::{GatewaySettings, GatewayTransport, HealthSettings};
-use super::wire::{ACCEPT_BOTH, SESSION, VERSION, innermost};
 use crate::auth::{AuthError, Tokens};
-use crate::probe::{Http, Target};
+use crate::net::innermost;
+use crate::net::mcp::{ACCEPT_BOTH, SESSION, VERSION};
+use crate::net::{Http, Target};
 
 /// Consecutive successful checks that bring a down gateway back.
 const BACK_AFTER: u32 = 2;

@@ -14,7 +14,8 @@ use serde_json::{Value, json};
 use super::gateway::Upstream;
 use super::metrics::Outcome;
 use super::pool::Shared;
-use super::wire::{self, NO_GATEWAY, SESSION, read_answer, status_failure};
+use super::wire::{self, NO_GATEWAY, read_answer, status_failure};
+use crate::net::mcp::SESSION;
 
 /// Opens a client session: tries gateways (marking each that fails down) until one answers.
 /// No gateway healthy → 503 with a JSON-RPC error naming every gateway and the fix.

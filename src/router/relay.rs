@@ -20,8 +20,7 @@ use super::pool::Shared;
 use super::reply::{Out, Reply};
 use super::session::{Binding, ClientSession, Why, recover};
 use super::wire::{self, GATEWAY_LOST, NO_GATEWAY, SAFE, status_failure};
-use crate::bridge::answer::{media_type, message_of};
-use crate::bridge::rpc::answers;
+use crate::net::mcp::{answers, media_type, message_of};
 
 /// Sends of one message, at most (the first, and after each move of the session).
 const ATTEMPTS: usize = 4;

@@ -62,7 +62,7 @@ impl Reply {
                 let cause = format!(
                     "the gateway answered HTTP {}: {}",
                     status.as_u16(),
-                    wire::snippet(&String::from_utf8_lossy(&body))
+                    crate::net::first_line(&String::from_utf8_lossy(&body))
                 );
                 vec![wire::error(&Value::Null, GATEWAY_LOST, &cause, "see the router's log")]
             }

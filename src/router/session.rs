@@ -11,7 +11,8 @@ use serde_json::{Value, json};
 
 use super::gateway::{Gateway, Upstream};
 use super::pool::Shared;
-use super::wire::{SESSION, read_answer, status_failure};
+use super::wire::{read_answer, status_failure};
+use crate::net::mcp::SESSION;
 
 /// Where a client session lives now. `generation` counts moves, so that many requests failing
 /// on the same binding move the session only once.

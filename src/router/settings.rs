@@ -8,7 +8,7 @@ use std::time::Duration;
 use url::Url;
 
 use crate::auth::Tokens;
-use crate::probe::TlsOptions;
+use crate::net::TlsOptions;
 
 /// A router, ready to run.
 #[derive(Debug, Clone)]

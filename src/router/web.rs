@@ -25,7 +25,8 @@ use super::pool::Shared;
 use super::relay::{Incoming, relay};
 use super::reply::Out;
 use super::session::{ClientSession, Why, recover};
-use super::wire::{self, INVALID, Message, SESSION, classify};
+use super::wire::{self, INVALID, Message, classify};
+use crate::net::mcp::SESSION;
 
 /// MCP messages are small; a larger body is refused (413).
 const MAX_BODY: usize = 16 << 20;

@@ -1,18 +1,13 @@
-//! The MCP wire as the router speaks it: the headers, reading one answer out of a JSON or SSE
-//! body, and the JSON-RPC errors the router answers itself.
-
-use std::error::Error as _;
+//! The MCP wire as the router speaks it: what a POST from the client is, reading one answer out
+//! of a JSON or SSE body, and the JSON-RPC error codes the router answers with itself.
 
 use futures::StreamExt;
-use serde_json::{Value, json};
+use serde_json::Value;
 use sse_stream::SseStream;
 
-use crate::bridge::answer::{media_type, message_of};
-use crate::bridge::rpc::answers;
-
-pub(crate) const SESSION: &str = "mcp-session-id";
-pub(crate) const VERSION: &str = "mcp-protocol-version";
-pub(crate) const ACCEPT_BOTH: &str = "application/json, text/event-stream";
+pub(crate) use crate::net::mcp::error;
+use crate::net::mcp::{answers, media_type, message_of};
+use crate::net::{first_line, innermost};
 
 /// Requests that change nothing on the server: sent again on another gateway after a failover.
 pub(crate) const SAFE: [&str; 6] =
@@ -24,16 +19,6 @@ pub(crate) const GATEWAY_LOST: i64 = -32010;
 pub(crate) const NO_GATEWAY: i64 = -32011;
 /// The router cannot relay what the client sent.
 pub(crate) const INVALID: i64 = -32600;
-
-/// A JSON-RPC error answering `id`: `<cause>; fix: <fix>`, both also under `data`.
-pub(crate) fn error(id: &Value, code: i64, cause: &str, fix: &str) -> Value {
-    let error = json!({
-        "code": code,
-        "message": format!("{cause}; fix: {fix}"),
-        "data": {"cause": cause, "fix": fix},
-    });
-    json!({"jsonrpc": "2.0", "id": id, "error": error})
-}
 
 /// What a POST from the client holds.
 #[derive(Debug, Clone, PartialEq)]
@@ -107,7 +92,7 @@ pub(crate) async fn read_answer(response: reqwest::Response, id: &Value) -> Resu
 pub(crate) async fn status_failure(response: reqwest::Response) -> String {
     let status = response.status().as_u16();
     let body = response.text().await.unwrap_or_default();
-    match snippet(&body) {
+    match first_line(&body) {
         text if text.is_empty() => format!("HTTP {status}"),
         text => format!("HTTP {status}: {text}"),
     }
@@ -118,29 +103,10 @@ pub(crate) fn broke(error: &reqwest::Error) -> String {
     format!("the answer broke off: {}", innermost(error))
 }
 
-/// The deepest cause's text: "Connection refused (os error 111)", not "error sending request".
-pub(crate) fn innermost(error: &reqwest::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text = cause.to_string();
-        source = cause.source();
-    }
-    text
-}
-
-/// The first line of `text`, at most 200 characters.
-pub(crate) fn snippet(text: &str) -> String {
-    let line = text.trim().lines().next().unwrap_or("");
-    match line.char_indices().nth(200) {
-        Some((end, _)) => format!("{}…", &line[..end]),
-        None => line.to_owned(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn posts_are_told_apart() {
@@ -155,14 +121,5 @@ mod tests {
         let batch = classify(b"[]").unwrap_err();
         assert!(batch["error"]["message"].as_str().unwrap().contains("batches"), "{batch}");
         assert_eq!(classify(b"nope").unwrap_err()["error"]["code"], json!(INVALID));
-    }
-
-    #[test]
-    fn errors_carry_cause_and_fix() {
-        let e = error(&json!(3), NO_GATEWAY, "nothing up", "start one");
-        assert_eq!(e["id"], json!(3));
-        assert_eq!(e["error"]["message"], json!("nothing up; fix: start one"));
-        assert_eq!(e["error"]["data"]["fix"], json!("start one"));
-        assert_eq!(snippet("  a\nb"), "a");
     }
 }

@@ -9,7 +9,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use super::{App, Header};
 use crate::clientconfig::Outcome;
 use crate::forward::{ForwardEvent, ForwardState};
-use crate::probe::CertInfo;
+use crate::net::CertInfo;
 use crate::probe::rpc::ServerInfo;
 use crate::probe::stats::LatencySummary;
 use crate::probe::{Diagnosis, Health, ProbeEvent, Wire};

@@ -18,7 +18,7 @@ use mcp::{McpSession, http_client};
 use mcp_connect::auth::{KubeAccess, Tokens};
 use mcp_connect::lab::gateway::{Gateway, GatewayOptions, proxy};
 use mcp_connect::lab::mcp::{McpServer, McpServerOptions};
-use mcp_connect::probe::{Http, Target, TlsOptions};
+use mcp_connect::net::{Http, Target, TlsOptions};
 use mcp_connect::router::{self, GatewaySettings, HealthSettings, PoolSettings, RouterSettings};
 
 const SECRET: &str = "a-router-bench-secret-of-forty-characters";

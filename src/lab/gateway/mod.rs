@@ -37,7 +37,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::mcp::serve::accept_loop;
 use super::tls::LabTls;
-use crate::probe::tls::fingerprint;
+use crate::net::tls::fingerprint;
 
 /// How the gateway behaves.
 #[derive(Debug, Clone)]

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use super::{Event, Hub, Refused, SavedProfile};
-use crate::probe::CertInfo;
+use crate::net::CertInfo;
 use crate::trust::{self, TrustError};
 
 /// What a route's endpoint presented, for the user to decide on.

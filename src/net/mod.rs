@@ -1,0 +1,70 @@
+//! The wire below everything that talks MCP: the HTTP client and the endpoint it talks to
+//! ([`http`]), TLS with the certificate it was shown ([`tls`]), the Streamable HTTP framing every
+//! MCP client here reads ([`mcp`]), and the words errors are explained in.
+//!
+//! `probe`, `router`, `bridge` and `mcpbridge` build on this module and it on none of them.
+
+pub mod http;
+pub mod mcp;
+pub mod tls;
+
+use std::error::Error as _;
+
+pub use http::{Http, Target};
+pub use tls::{CertInfo, TlsOptions};
+
+/// The deepest cause's text: "Connection refused (os error 111)" rather than "error sending
+/// request".
+pub fn innermost(error: &reqwest::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text = cause.to_string();
+        source = cause.source();
+    }
+    text
+}
+
+/// The kind of the I/O error under `error`, if one is.
+pub fn io_kind(error: &reqwest::Error) -> Option<std::io::ErrorKind> {
+    let mut source = error.source();
+    while let Some(cause) = source {
+        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+            return Some(io.kind());
+        }
+        source = cause.source();
+    }
+    None
+}
+
+/// The start of a body, on one line (whitespace runs made one space), at most 200 characters.
+pub fn snippet(body: &str) -> String {
+    let flat: String = body.split_whitespace().collect::<Vec<_>>().join(" ");
+    cut(flat)
+}
+
+/// The first line of `text`, trimmed, at most 200 characters.
+pub fn first_line(text: &str) -> String {
+    cut(text.trim().lines().next().unwrap_or("").to_owned())
+}
+
+fn cut(line: String) -> String {
+    match line.char_indices().nth(200) {
+        Some((end, _)) => format!("{}…", &line[..end]),
+        None => line,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_snippet_is_one_line_and_a_first_line_only_the_first() {
+        assert_eq!(snippet("  a\n  b "), "a b");
+        assert_eq!(first_line("  a\nb"), "a");
+        let long = "x".repeat(250);
+        assert_eq!(snippet(&long).chars().count(), 201);
+        assert!(first_line(&long).ends_with('…'));
+    }
+}
