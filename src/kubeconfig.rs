@@ -83,6 +83,12 @@ pub enum KubeconfigError {
     NoContext { files: Vec<PathBuf> },
 }
 
+impl From<KubeconfigError> for crate::trouble::Trouble {
+    fn from(error: KubeconfigError) -> crate::trouble::Trouble {
+        crate::trouble::Trouble::new(error.to_string(), error.fix())
+    }
+}
+
 impl KubeconfigError {
     pub fn fix(&self) -> String {
         match self {

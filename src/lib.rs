@@ -21,5 +21,6 @@ pub mod probe;
 pub mod profile;
 pub mod router;
 pub mod supervisor;
+pub mod trouble;
 pub mod trust;
 pub mod tui;

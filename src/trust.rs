@@ -15,21 +15,10 @@ use crate::net::tls::Refusal;
 use crate::net::{CertInfo, Http, Target};
 use crate::profile::{Profile, ProfileStore, Sha256Pin, Tls};
 use crate::supervisor::{self, Plan, RunOptions};
+use crate::trouble::Trouble;
 
 /// How long a port-forward may take to listen before the fetch gives up.
 const LISTEN: Duration = Duration::from_secs(20);
-
-/// Why the certificate could not be seen or pinned: cause and fix.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{cause}")]
-pub struct TrustError {
-    pub cause: String,
-    pub fix: String,
-}
-
-fn error(cause: impl Into<String>, fix: impl Into<String>) -> TrustError {
-    TrustError { cause: cause.into(), fix: fix.into() }
-}
 
 /// What the endpoint presented.
 #[derive(Debug, Clone)]
@@ -61,7 +50,7 @@ impl Presented {
 
 /// Connects to the profile's endpoint and reads the certificate it presents, with the system's
 /// trust store (and the profile's CA file) deciding whether it is trusted already.
-pub async fn fetch(profile: &Profile, options: &RunOptions) -> Result<Presented, TrustError> {
+pub async fn fetch(profile: &Profile, options: &RunOptions) -> Result<Presented, Trouble> {
     let link = CancellationToken::new();
     let _stop = link.clone().drop_guard();
     let url = match supervisor::plan(profile, options) {
@@ -75,7 +64,7 @@ pub async fn fetch(profile: &Profile, options: &RunOptions) -> Result<Presented,
             listening(rx).await?
         }
         Plan::Router => {
-            return Err(error(
+            return Err(Trouble::new(
                 format!(
                     "profile {} is a router route: its gateways are trusted one by one",
                     profile.name
@@ -85,22 +74,23 @@ pub async fn fetch(profile: &Profile, options: &RunOptions) -> Result<Presented,
         }
     };
     let url = Url::parse(&url)
-        .map_err(|e| error(format!("{url} is not a URL: {e}"), "fix the profile"))?;
+        .map_err(|e| Trouble::new(format!("{url} is not a URL: {e}"), "fix the profile"))?;
     if url.scheme() != "https" {
-        return Err(error(
+        return Err(Trouble::new(
             format!("{url} is plain HTTP: there is no certificate to trust"),
             "nothing to do; TLS applies to https:// endpoints only",
         ));
     }
     let mut target = Target::new(url.clone());
     if let Some(ca) = profile.tls.as_ref().and_then(|t| t.ca_file.as_ref()) {
-        target.tls.add_ca_file(ca).map_err(|cause| error(cause, "fix `tls.ca_file`"))?;
+        target.tls.add_ca_file(ca).map_err(|cause| Trouble::new(cause, "fix `tls.ca_file`"))?;
     }
-    let http = Http::new(&target).map_err(|cause| error(cause, "check the system's TLS setup"))?;
+    let http =
+        Http::new(&target).map_err(|cause| Trouble::new(cause, "check the system's TLS setup"))?;
     let answer = http.client.get(url.clone()).timeout(target.timeout).send().await;
     let Some(seen) = http.seen.last() else {
         let why = answer.err().map(|e| e.to_string()).unwrap_or_default();
-        return Err(error(
+        return Err(Trouble::new(
             format!("{url} presented no certificate ({why})"),
             "check that the endpoint speaks HTTPS and is reachable (mcp-connect probe)",
         ));
@@ -109,21 +99,19 @@ pub async fn fetch(profile: &Profile, options: &RunOptions) -> Result<Presented,
 }
 
 /// Waits for the forward to listen: its URL, or why it could not.
-async fn listening(mut rx: mpsc::Receiver<ForwardEvent>) -> Result<String, TrustError> {
+async fn listening(mut rx: mpsc::Receiver<ForwardEvent>) -> Result<String, Trouble> {
     let wait = async {
         while let Some(event) = rx.recv().await {
             match event {
                 ForwardEvent::State(ForwardState::Listening { url, .. }) => return Ok(url),
-                ForwardEvent::State(ForwardState::Failed { cause, fix }) => {
-                    return Err(error(cause, fix));
-                }
+                ForwardEvent::State(ForwardState::Failed(trouble)) => return Err(trouble),
                 _ => {}
             }
         }
-        Err(error("the port-forward stopped before it listened", "see the log file"))
+        Err(Trouble::new("the port-forward stopped before it listened", "see the log file"))
     };
     tokio::time::timeout(LISTEN, wait).await.unwrap_or_else(|_| {
-        Err(error(
+        Err(Trouble::new(
             format!("the port-forward did not listen within {} s", LISTEN.as_secs()),
             "check the pods behind the Service (mcp-connect up PROFILE shows why)",
         ))
@@ -147,20 +135,20 @@ pub fn pin(
     presented: &Presented,
     store: &ProfileStore,
     certs: &Path,
-) -> Result<Pinned, TrustError> {
+) -> Result<Pinned, Trouble> {
     let pin = Sha256Pin::try_from(presented.cert.sha256.as_str())
-        .map_err(|why| error(why, "report this as a bug in mcp-connect"))?;
+        .map_err(|why| Trouble::new(why, "report this as a bug in mcp-connect"))?;
     let mut pinned = profile.clone();
     let tls = pinned.tls.get_or_insert(Tls { verify: true, ca_file: None, pin_sha256: None });
     tls.verify = true;
     tls.pin_sha256 = Some(pin);
     let pem = certs.join(format!("{}.pem", profile.name));
     crate::files::write_atomic(&pem, &presented.pem(), 0o644).map_err(|e| {
-        error(
+        Trouble::new(
             format!("cannot write {}: {e}", pem.display()),
             "check that the directory is writable",
         )
     })?;
-    let saved = store.save(&pinned, from).map_err(|e| error(e.cause, e.fix))?;
+    let saved = store.save(&pinned, from)?;
     Ok(Pinned { profile: pinned, file: saved.file, backup: saved.backup, pem })
 }

@@ -6,8 +6,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde::{Deserialize, Serialize};
 
-use super::AuthError;
 use crate::profile::Jwt;
+use crate::trouble::Trouble;
 
 /// The renewal margin never exceeds this, however long a token lives.
 const MAX_MARGIN: Duration = Duration::from_secs(5 * 60);
@@ -51,16 +51,16 @@ impl Claims {
 }
 
 /// Signs `claims` with HS256 (the gateway accepts any HMAC; HS256 is its own tool's choice).
-pub fn mint(secret: &[u8], claims: &Claims) -> Result<String, AuthError> {
+pub fn mint(secret: &[u8], claims: &Claims) -> Result<String, Trouble> {
     if secret.is_empty() {
-        return Err(AuthError::new(
+        return Err(Trouble::new(
             "the JWT signing secret is empty",
             "give the gateway's jwt-secret-key: it must not be empty",
         ));
     }
     let key = EncodingKey::from_secret(secret);
     jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &key).map_err(|e| {
-        AuthError::new(
+        Trouble::new(
             format!("cannot sign the JWT: {e}"),
             "report this as a bug in mcp-connect, with the profile's auth section",
         )

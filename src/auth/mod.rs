@@ -19,6 +19,7 @@ use tokio::sync::Mutex;
 pub use claims::{Claims, default_subject, mint, needs_refresh, ready_token_times};
 
 use crate::profile::{Auth, EnvVar, Jwt, Link, Profile, SecretSource};
+use crate::trouble::Trouble;
 
 /// Where a signing secret is fetched from: kubeconfig path + context override (like
 /// `RunOptions`).
@@ -26,20 +27,6 @@ use crate::profile::{Auth, EnvVar, Jwt, Link, Profile, SecretSource};
 pub struct KubeAccess {
     pub kubeconfig: Option<PathBuf>,
     pub context: Option<String>,
-}
-
-/// Why no token could be had, and what to do about it.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{cause}")]
-pub struct AuthError {
-    pub cause: String,
-    pub fix: String,
-}
-
-impl AuthError {
-    pub fn new(cause: impl Into<String>, fix: impl Into<String>) -> AuthError {
-        AuthError { cause: cause.into(), fix: fix.into() }
-    }
 }
 
 /// A token to send as `Authorization: Bearer …`. Debug and Display show its fingerprint and
@@ -156,7 +143,7 @@ impl Tokens {
     /// The current token, minted (and the secret fetched) on first use and again when less
     /// than a fifth of its lifetime (at most 5 min) is left. Concurrent callers share one mint.
     /// Should a renewal fail while the old token is still valid, the old one is answered.
-    pub async fn bearer(&self) -> Result<Bearer, AuthError> {
+    pub async fn bearer(&self) -> Result<Bearer, Trouble> {
         let mut current = self.inner.current.lock().await;
         let now = SystemTime::now();
         if let Some(bearer) = &current.bearer
@@ -182,7 +169,7 @@ impl Tokens {
     }
 
     /// A new token now, e.g. after the server answered 401 (re-reads the secret too).
-    pub async fn refresh(&self) -> Result<Bearer, AuthError> {
+    pub async fn refresh(&self) -> Result<Bearer, Trouble> {
         let mut current = self.inner.current.lock().await;
         self.inner.obtain(&mut current).await
     }
@@ -195,7 +182,7 @@ impl Tokens {
 
 impl Inner {
     /// A fresh token, stored as the current one.
-    async fn obtain(&self, current: &mut Current) -> Result<Bearer, AuthError> {
+    async fn obtain(&self, current: &mut Current) -> Result<Bearer, Trouble> {
         let bearer = match &self.source {
             Source::Mint(jwt) => {
                 let subject = match (&jwt.subject, &current.subject) {
@@ -218,7 +205,7 @@ impl Inner {
             Source::Ready(var) => {
                 let token = std::env::var(var.as_str()).unwrap_or_default().trim().to_owned();
                 if token.is_empty() {
-                    return Err(AuthError::new(
+                    return Err(Trouble::new(
                         format!("environment variable {var} is not set"),
                         format!("export {var}=… (a bearer token the server accepts)"),
                     ));
@@ -242,7 +229,7 @@ impl Inner {
         Ok(bearer)
     }
 
-    async fn secret(&self, source: &SecretSource) -> Result<Vec<u8>, AuthError> {
+    async fn secret(&self, source: &SecretSource) -> Result<Vec<u8>, Trouble> {
         match source {
             SecretSource::Env(var) => secret::from_env(var),
             SecretSource::Kubernetes(reference) => {

@@ -7,18 +7,19 @@ use std::time::Duration;
 use k8s_openapi::api::core::v1::Secret;
 use kube::Api;
 
-use super::{AuthError, KubeAccess};
+use super::KubeAccess;
 use crate::kubeconfig;
 use crate::profile::{EnvVar, SecretRef};
+use crate::trouble::Trouble;
 
 /// How long reading the Secret may take.
 const FETCH_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// The value of `var`, which must be set and not empty.
-pub(super) fn from_env(var: &EnvVar) -> Result<Vec<u8>, AuthError> {
+pub(super) fn from_env(var: &EnvVar) -> Result<Vec<u8>, Trouble> {
     match std::env::var_os(var.as_str()) {
         Some(value) if !value.is_empty() => Ok(value.into_encoded_bytes()),
-        _ => Err(AuthError::new(
+        _ => Err(Trouble::new(
             format!("environment variable {var} is not set"),
             format!(
                 "export {var}=… (the gateway's jwt-secret-key), or use a kubernetes secret source"
@@ -32,13 +33,13 @@ pub(super) async fn from_kubernetes(
     reference: &SecretRef,
     kube: &KubeAccess,
     context: Option<&str>,
-) -> Result<Vec<u8>, AuthError> {
+) -> Result<Vec<u8>, Trouble> {
     let client = async {
         let loaded = kubeconfig::load(kube.kubeconfig.as_deref())?;
         loaded.client(context).await
     };
     let client = client.await.map_err(|err| {
-        AuthError::new(
+        Trouble::new(
             format!("cannot read secret {}: {err}", display(reference)),
             format!("{}; or {}", err.fix(), use_env_instead(reference)),
         )
@@ -48,7 +49,7 @@ pub(super) async fn from_kubernetes(
     let secret = match tokio::time::timeout(FETCH_TIMEOUT, api.get(reference.name.as_str())).await {
         Ok(got) => got.map_err(|err| explain(&err, reference))?,
         Err(_) => {
-            return Err(AuthError::new(
+            return Err(Trouble::new(
                 format!(
                     "the API server did not answer within {} s reading secret {}",
                     FETCH_TIMEOUT.as_secs(),
@@ -66,7 +67,7 @@ pub(super) async fn from_kubernetes(
 }
 
 /// `reference.key` of `secret`: from `data` (already base64-decoded), else `stringData`.
-pub(super) fn value_of(secret: &Secret, reference: &SecretRef) -> Result<Vec<u8>, AuthError> {
+pub(super) fn value_of(secret: &Secret, reference: &SecretRef) -> Result<Vec<u8>, Trouble> {
     let key = reference.key.as_str();
     let value =
         secret.data.as_ref().and_then(|data| data.get(key)).map(|bytes| bytes.0.clone()).or_else(
@@ -77,7 +78,7 @@ pub(super) fn value_of(secret: &Secret, reference: &SecretRef) -> Result<Vec<u8>
         );
     match value {
         Some(value) if !value.is_empty() => Ok(value),
-        Some(_) => Err(AuthError::new(
+        Some(_) => Err(Trouble::new(
             format!("key {key:?} of secret {} is empty", display(reference)),
             "put the gateway's JWT signing secret in it, or point the profile at the key that \
              holds it"
@@ -93,7 +94,7 @@ pub(super) fn value_of(secret: &Secret, reference: &SecretRef) -> Result<Vec<u8>
                 [] => "it has no keys".to_owned(),
                 keys => format!("its keys: {}", keys.join(", ")),
             };
-            Err(AuthError::new(
+            Err(Trouble::new(
                 format!("secret {} has no key {key:?} ({present})", display(reference)),
                 match keys.as_slice() {
                     [] => "check that this is the gateway's secret (`kubectl -n NS get secrets`)"
@@ -109,10 +110,10 @@ pub(super) fn value_of(secret: &Secret, reference: &SecretRef) -> Result<Vec<u8>
 }
 
 /// A failed `get` of the Secret, in the user's words.
-pub(super) fn explain(err: &kube::Error, reference: &SecretRef) -> AuthError {
+pub(super) fn explain(err: &kube::Error, reference: &SecretRef) -> Trouble {
     let (ns, secret) = (reference.namespace.as_str(), display(reference));
     match err {
-        kube::Error::Api(status) if status.code == 403 => AuthError::new(
+        kube::Error::Api(status) if status.code == 403 => Trouble::new(
             format!("your kubeconfig user may not read secret {secret} ({})", status.message),
             format!(
                 "ask for `get` on secrets in {ns} (check with `kubectl auth can-i get secrets -n \
@@ -120,7 +121,7 @@ pub(super) fn explain(err: &kube::Error, reference: &SecretRef) -> AuthError {
                 export_command(reference)
             ),
         ),
-        kube::Error::Api(status) if status.code == 401 => AuthError::new(
+        kube::Error::Api(status) if status.code == 401 => Trouble::new(
             format!(
                 "the cluster rejected the kubeconfig's credentials (401) while reading secret \
                  {secret}"
@@ -130,7 +131,7 @@ pub(super) fn explain(err: &kube::Error, reference: &SecretRef) -> AuthError {
                 use_env_instead(reference)
             ),
         ),
-        kube::Error::Api(status) if status.code == 404 => AuthError::new(
+        kube::Error::Api(status) if status.code == 404 => Trouble::new(
             format!("secret {secret} not found"),
             format!(
                 "check the profile's auth.jwt.secret (namespace and name; `kubectl -n {ns} get \
@@ -138,14 +139,14 @@ pub(super) fn explain(err: &kube::Error, reference: &SecretRef) -> AuthError {
                 use_env_instead(reference)
             ),
         ),
-        kube::Error::Api(status) => AuthError::new(
+        kube::Error::Api(status) => Trouble::new(
             format!(
                 "the API server answered {} reading secret {secret}: {}",
                 status.code, status.message
             ),
             "try again; if it persists, check the API server's health".to_owned(),
         ),
-        other => AuthError::new(
+        other => Trouble::new(
             format!("cannot reach the API server to read secret {secret}: {other}"),
             format!(
                 "check that the cluster is reachable (`kubectl -n {ns} get secrets`), or {}",

@@ -153,9 +153,11 @@ impl EnvelopeUpstream {
                 "check that the route runs (`mcp-connect up PROFILE` or the TUI) and that the \
                  gateway serves its WebSocket at this path (usually /ws)",
             ),
-            WsError::Token { cause, fix } => {
-                Problem::new(UNAUTHORIZED, format!("no token for the gateway: {cause}"), fix)
-            }
+            WsError::Token(trouble) => Problem::new(
+                UNAUTHORIZED,
+                format!("no token for the gateway: {}", trouble.cause),
+                trouble.fix,
+            ),
             WsError::TooLarge { .. } => Problem::new(
                 BAD_ANSWER,
                 format!("{what} was not sent: {error}"),

@@ -4,11 +4,12 @@
 use reqwest::header::{AUTHORIZATION, HeaderValue};
 
 use super::rpc::{BAD_ANSWER, HTTP_STATUS, Problem, UNAUTHORIZED, UNREACHABLE};
-use crate::auth::{AuthError, Bearer};
+use crate::auth::Bearer;
 use crate::net::tls::SeenHandle;
 use crate::net::{Target, snippet};
 use crate::probe::diagnose::{self, Hints};
 use crate::probe::failure::Failure;
+use crate::trouble::Trouble;
 
 /// The endpoint as the probe's diagnosis sees it.
 pub struct Explainer {
@@ -23,7 +24,7 @@ impl Explainer {
         let url = self.target.url.as_str();
         let failure = Failure::from_reqwest(error, url, &self.seen, self.target.timeout);
         let d = diagnose::explain(&self.target, &failure, &self.hints);
-        Problem::new(UNREACHABLE, d.cause, d.fix)
+        Problem { code: UNREACHABLE, trouble: d }
     }
 
     /// An HTTP status other than the one wanted; `bearer` is the token that was sent.
@@ -47,7 +48,7 @@ impl Explainer {
             };
             let d = diagnose::explain(&target, &failure, &self.hints);
             let code = if matches!(status, 401 | 403) { UNAUTHORIZED } else { HTTP_STATUS };
-            return Problem::new(code, d.cause, d.fix);
+            return Problem { code, trouble: d };
         }
         let said = if body.is_empty() { String::new() } else { format!(": {body}") };
         let (cause, fix) = match status {
@@ -83,6 +84,6 @@ impl Explainer {
 }
 
 /// No token could be had.
-pub fn auth(error: AuthError) -> Problem {
+pub fn auth(error: Trouble) -> Problem {
     Problem::new(UNAUTHORIZED, format!("no token for the server: {}", error.cause), error.fix)
 }

@@ -43,8 +43,9 @@ impl LinkHealth {
     /// The forward's cause and fix when it has failed.
     pub fn failure(&self) -> Option<Problem> {
         match self.0.lock().ok()?.as_ref()? {
-            ForwardState::Failed { cause, fix } => {
-                Some(Problem::new(NO_ROUTE, format!("the port-forward failed: {cause}"), fix))
+            ForwardState::Failed(trouble) => {
+                let cause = format!("the port-forward failed: {}", trouble.cause);
+                Some(Problem::new(NO_ROUTE, cause, &trouble.fix))
             }
             _ => None,
         }
@@ -123,9 +124,10 @@ pub async fn establish(
             note(format!("forwarding {url} to pod {pod}; relaying to it"));
             Ok(link)
         }
-        Ok(ForwardState::Failed { cause, fix }) => {
+        Ok(ForwardState::Failed(trouble)) => {
             link.stop().await;
-            Err(Problem::new(NO_ROUTE, format!("the port-forward failed: {cause}"), fix))
+            let cause = format!("the port-forward failed: {}", trouble.cause);
+            Err(Problem::new(NO_ROUTE, cause, trouble.fix))
         }
         Ok(other) => {
             link.stop().await;
@@ -228,10 +230,10 @@ async fn router(profile: &Profile, options: &RunOptions) -> Result<Link, Problem
         ));
     }
     let settings = crate::router::config::from_profile(profile, options)
-        .map_err(|err| Problem::new(NO_ROUTE, err.cause, err.fix))?;
+        .map_err(|trouble| Problem { code: NO_ROUTE, trouble })?;
     let router = crate::router::start(settings)
         .await
-        .map_err(|err| Problem::new(NO_ROUTE, err.cause, err.fix))?;
+        .map_err(|trouble| Problem { code: NO_ROUTE, trouble })?;
     note(format!(
         "profile {}: started the router at {}; relaying to it",
         profile.name,

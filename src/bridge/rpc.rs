@@ -3,6 +3,8 @@
 
 use serde_json::{Value, json};
 
+use crate::trouble::Trouble;
+
 /// The server could not be reached: connection, TLS, or the forward.
 pub const UNREACHABLE: i64 = -32000;
 /// No token could be had, or the server refused it.
@@ -23,27 +25,27 @@ pub enum Incoming {
     Notification { method: Option<String> },
 }
 
-/// Why a message could not be relayed: a cause and a fix, as every error here has.
+/// Why a message could not be relayed: the trouble, under a JSON-RPC error code.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
     pub code: i64,
-    pub cause: String,
-    pub fix: String,
+    pub trouble: Trouble,
 }
 
 impl Problem {
     pub fn new(code: i64, cause: impl Into<String>, fix: impl Into<String>) -> Problem {
-        Problem { code, cause: cause.into(), fix: fix.into() }
+        Problem { code, trouble: Trouble::new(cause, fix) }
     }
 
     /// `<cause>; fix: <fix>`.
     pub fn message(&self) -> String {
-        format!("{}; fix: {}", self.cause, self.fix)
+        self.trouble.to_string()
     }
 
     /// The JSON-RPC error answering request `id`, as one line.
     pub fn answer(&self, id: &Value) -> String {
-        crate::net::mcp::error(id, self.code, &self.cause, &self.fix).to_string()
+        let Trouble { cause, fix } = &self.trouble;
+        crate::net::mcp::error(id, self.code, cause, fix).to_string()
     }
 }
 

@@ -25,7 +25,7 @@ pub fn of(profile: &Profile, options: &RunOptions) -> Result<(Target, Hints), Pr
         ));
     }
     let (mut target, hints) = from_profile::target(profile, options.local_port, options.kube())
-        .map_err(|why| Problem::new(NO_ROUTE, why.cause, why.fix))?;
+        .map_err(|trouble| Problem { code: NO_ROUTE, trouble })?;
     // The gateway's envelope protocol is carried as the profile says; MCP itself always goes
     // as streamable HTTP.
     if !target.transport.is_envelope() {

@@ -7,6 +7,7 @@ use serde_json::{Map, Value, json};
 use crate::profile::{Auth, Link, Profile};
 
 use super::scope::Scope;
+use crate::trouble::Trouble;
 
 /// One entry of `mcpServers`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -14,13 +15,6 @@ pub enum Entry {
     Http { url: String, headers: Vec<(String, String)>, headers_helper: Option<String> },
     Sse { url: String, headers: Vec<(String, String)> },
     Stdio { command: String, args: Vec<String>, env: Vec<(String, String)> },
-}
-
-/// Why a profile has no entry this version can write.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NoEntry {
-    pub cause: String,
-    pub fix: String,
 }
 
 /// How Claude Code starts mcp-connect itself (the stdio bridge, the token helper): the program
@@ -69,7 +63,7 @@ impl Entry {
         profile: &Profile,
         local_port: Option<u16>,
         launcher: &Launcher,
-    ) -> Result<Entry, NoEntry> {
+    ) -> Result<Entry, Trouble> {
         let name = profile.name.as_str();
         if matches!(profile.link, Link::Router(_)) {
             // The router holds the gateways' credentials and TLS: the entry names its face only.

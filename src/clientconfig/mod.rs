@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 pub use document::DocError;
-pub use entry::{Entry, Launcher, NoEntry};
+pub use entry::{Entry, Launcher};
 pub use scope::Scope;
 use store::Store;
 
@@ -101,6 +101,12 @@ pub enum ConfigError {
     NotFound { path: PathBuf, name: String, scope: &'static str },
     #[error("{}: {source}", path.display())]
     Io { path: PathBuf, source: io::Error },
+}
+
+impl From<&ConfigError> for crate::trouble::Trouble {
+    fn from(error: &ConfigError) -> crate::trouble::Trouble {
+        crate::trouble::Trouble::new(error.to_string(), error.fix())
+    }
 }
 
 impl ConfigError {

@@ -15,6 +15,6 @@ pub async fn run(profile: &Profile, options: RunOptions) -> ExitCode {
     let input = stdio::stdin_lines();
     match bridge::run(profile, options, input, std::io::stdout(), wait_for_shutdown()).await {
         Ok(()) => ExitCode::SUCCESS,
-        Err(problem) => report(&problem.cause, &problem.fix),
+        Err(problem) => report(&problem.trouble.cause, &problem.trouble.fix),
     }
 }

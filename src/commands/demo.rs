@@ -6,8 +6,9 @@ use std::process::ExitCode;
 
 use crate::clientconfig::{Launcher, Writer};
 use crate::lab::world::{Lab, LabOptions};
-use crate::profile::{BaseUrl, Catalog, Link, ProfileStore, SaveError, Sha256Pin, UserDir};
+use crate::profile::{BaseUrl, Catalog, Link, ProfileStore, Sha256Pin, UserDir};
 use crate::supervisor::hub::Command;
+use crate::trouble::Trouble;
 use crate::tui::panes::header::Header;
 
 use super::report;
@@ -88,8 +89,8 @@ pub async fn run(state: &Path, options: LabOptions) -> ExitCode {
 /// Routes 2, 3 and 4 against this lab: its gateway's certificate pinned (the demo knows it is
 /// the lab's own), and route 3's LoadBalancer address and route 4's pool replaced by the
 /// gateway's. Rewritten at every start, since each lab has its own address and certificate.
-fn gateway_routes(lab: &Lab, store: &ProfileStore) -> Result<(), SaveError> {
-    let broken = |cause: String| SaveError { cause, fix: "report this as a bug".to_owned() };
+fn gateway_routes(lab: &Lab, store: &ProfileStore) -> Result<(), Trouble> {
+    let broken = |cause: String| Trouble { cause, fix: "report this as a bug".to_owned() };
     let pin = Sha256Pin::try_from(lab.gateway.fingerprint_sha256.as_str()).map_err(broken)?;
     let url = BaseUrl::try_from(lab.gateway.url.as_str()).map_err(broken)?;
     for name in ["gateway-port-forward", "gateway-loadbalancer"] {
@@ -122,7 +123,7 @@ fn gateway_routes(lab: &Lab, store: &ProfileStore) -> Result<(), SaveError> {
     Ok(())
 }
 
-fn save(store: &ProfileStore, profile: &crate::profile::Profile) -> Result<(), SaveError> {
+fn save(store: &ProfileStore, profile: &crate::profile::Profile) -> Result<(), Trouble> {
     let file = store.dir.join(format!("{}.yaml", profile.name));
     let from = file.exists().then_some(file.as_path());
     store.save(profile, from).map(drop)

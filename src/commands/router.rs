@@ -6,8 +6,9 @@ use std::process::ExitCode;
 
 use crate::profile::Profile;
 use crate::router::RouterSettings;
-use crate::router::config::{self, ConfigError};
+use crate::router::config;
 use crate::supervisor::RunOptions;
+use crate::trouble::Trouble;
 
 use super::{report, wait_for_shutdown};
 
@@ -21,7 +22,7 @@ pub enum Settings<'a> {
 }
 
 /// The settings, with `options.local_port` over the file's or profile's port.
-pub fn resolve(from: Settings<'_>, options: &RunOptions) -> Result<RouterSettings, ConfigError> {
+pub fn resolve(from: Settings<'_>, options: &RunOptions) -> Result<RouterSettings, Trouble> {
     match from {
         Settings::File(path) => {
             let mut settings = config::from_file(path)?;

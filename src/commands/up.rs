@@ -137,7 +137,7 @@ pub fn text_line(event: &ForwardEvent) -> String {
             ForwardState::WaitingForPod { .. } => format!("waiting: {}", state.hint()),
             ForwardState::Listening { url, pod } => format!("ready: {url} (pod {pod})"),
             ForwardState::Reconnecting { why } => format!("reconnecting: {why}"),
-            ForwardState::Failed { cause, fix } => format!("failed: {cause}\n  fix: {fix}"),
+            ForwardState::Failed(t) => format!("failed: {}\n  fix: {}", t.cause, t.fix),
             ForwardState::Stopped => "stopped".into(),
         },
         ForwardEvent::PodLog { pod, line } => format!("log [{pod}] {line}"),
@@ -165,9 +165,7 @@ pub fn json_line(event: &ForwardEvent) -> Value {
                 json!({"event": "ready", "url": url, "pod": pod})
             }
             ForwardState::Reconnecting { why } => json!({"event": "reconnecting", "why": why}),
-            ForwardState::Failed { cause, fix } => {
-                json!({"event": "failed", "cause": cause, "fix": fix})
-            }
+            ForwardState::Failed(t) => json!({"event": "failed", "cause": t.cause, "fix": t.fix}),
             ForwardState::Stopped => json!({"event": "stopped"}),
         },
         ForwardEvent::PodLog { pod, line } => json!({"event": "log", "pod": pod, "line": line}),

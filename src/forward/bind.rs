@@ -47,6 +47,12 @@ fn busy_by(addr: &SocketAddr, holder: &Option<Holder>) -> String {
     }
 }
 
+impl From<BindError> for crate::trouble::Trouble {
+    fn from(error: BindError) -> crate::trouble::Trouble {
+        crate::trouble::Trouble::new(error.to_string(), error.fix())
+    }
+}
+
 impl BindError {
     /// What the user can do about it.
     pub fn fix(&self) -> String {

@@ -2,6 +2,8 @@
 
 use serde::Serialize;
 
+use crate::trouble::Trouble;
+
 /// The named states of a forward; each has a hint for the user.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "state", rename_all = "kebab-case")]
@@ -23,10 +25,7 @@ pub enum ForwardState {
         why: String,
     },
     /// It cannot go on without the user: what is wrong and how to fix it.
-    Failed {
-        cause: String,
-        fix: String,
-    },
+    Failed(Trouble),
     Stopped,
 }
 
@@ -41,7 +40,7 @@ impl ForwardState {
             ),
             ForwardState::Listening { url, pod } => format!("forwarding {url} to pod {pod}"),
             ForwardState::Reconnecting { why } => format!("reconnecting: {why}"),
-            ForwardState::Failed { cause, fix } => format!("{cause}; fix: {fix}"),
+            ForwardState::Failed(trouble) => trouble.to_string(),
             ForwardState::Stopped => "stopped".into(),
         }
     }

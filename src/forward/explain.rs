@@ -2,13 +2,20 @@
 
 use kube::Error;
 
+use crate::trouble::Trouble;
+
 /// An error as the user should read it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Explained {
-    pub cause: String,
-    pub fix: String,
+    pub trouble: Trouble,
     /// Whether retrying can help without the user doing something (API down, restarting).
     pub transient: bool,
+}
+
+impl Explained {
+    pub fn new(cause: impl Into<String>, fix: impl Into<String>, transient: bool) -> Explained {
+        Explained { trouble: Trouble::new(cause, fix), transient }
+    }
 }
 
 /// What was being done when the error came.
@@ -35,26 +42,24 @@ impl Doing<'_> {
 pub fn explain(err: &Error, doing: Doing<'_>) -> Explained {
     let (verb, resource, namespace) = doing.permission();
     match err {
-        Error::Api(status) if status.code == 403 => Explained {
-            cause: format!(
+        Error::Api(status) if status.code == 403 => Explained::new(
+            format!(
                 "the cluster denied `{verb}` on {resource} in namespace {namespace}: {}",
                 status.message
             ),
-            fix: format!(
+            format!(
                 "ask a cluster admin for a Role granting `{verb}` on `{resource}` in `{namespace}` \
                  (check with `kubectl auth can-i {verb} {resource} -n {namespace}`), or use a \
                  context that has it"
             ),
-            transient: false,
-        },
-        Error::Api(status) if status.code == 401 => Explained {
-            cause: "the cluster rejected the credentials in the kubeconfig (401 Unauthorized)"
-                .into(),
-            fix: "refresh them (log in again, or regenerate the kubeconfig, e.g. `aws eks \
-                  update-kubeconfig`)"
-                .into(),
-            transient: false,
-        },
+            false,
+        ),
+        Error::Api(status) if status.code == 401 => Explained::new(
+            "the cluster rejected the credentials in the kubeconfig (401 Unauthorized)",
+            "refresh them (log in again, or regenerate the kubeconfig, e.g. `aws eks \
+             update-kubeconfig`)",
+            false,
+        ),
         Error::Api(status) if status.code == 404 => {
             let (cause, fix) = match doing {
                 Doing::GetService { namespace, service } => (
@@ -73,20 +78,19 @@ pub fn explain(err: &Error, doing: Doing<'_>) -> Explained {
                 ),
             };
             let transient = matches!(doing, Doing::PortForward { .. } | Doing::FollowLogs { .. });
-            Explained { cause, fix, transient }
+            Explained::new(cause, fix, transient)
         }
-        Error::Api(status) => Explained {
-            cause: format!("the API server answered {}: {}", status.code, status.message),
-            fix: "retrying; if it persists, check the API server's health".into(),
-            transient: true,
-        },
-        other => Explained {
-            cause: format!("cannot reach the API server: {}", chain(other)),
-            fix: "retrying; check your network or VPN, and that the cluster is up (`kubectl \
-                  cluster-info`)"
-                .into(),
-            transient: true,
-        },
+        Error::Api(status) => Explained::new(
+            format!("the API server answered {}: {}", status.code, status.message),
+            "retrying; if it persists, check the API server's health",
+            true,
+        ),
+        other => Explained::new(
+            format!("cannot reach the API server: {}", chain(other)),
+            "retrying; check your network or VPN, and that the cluster is up (`kubectl \
+                  cluster-info`)",
+            true,
+        ),
     }
 }
 

@@ -77,7 +77,8 @@ async fn one_pod(
             Err(err) => {
                 let explained =
                     explain(&err, Doing::FollowLogs { namespace: &namespace, pod: &pod });
-                let message = format!("logs of pod {pod}: {}; {}", explained.cause, explained.fix);
+                let trouble = &explained.trouble;
+                let message = format!("logs of pod {pod}: {}; {}", trouble.cause, trouble.fix);
                 if events.send(ForwardEvent::Warning { message }).await.is_err()
                     || !explained.transient
                 {

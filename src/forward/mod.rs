@@ -70,7 +70,7 @@ pub async fn run(
     let listener = match bind::bind(spec.local).await {
         Ok(listener) => listener,
         Err(err) => {
-            return send(ForwardState::Failed { cause: err.to_string(), fix: err.fix() }).await;
+            return send(ForwardState::Failed(err.into())).await;
         }
     };
     let local = listener.local_addr().unwrap_or(spec.local);
@@ -80,10 +80,10 @@ pub async fn run(
         match target::resolve(&client, &spec.namespace, &spec.service, spec.remote_port).await {
             Ok(selected) => break selected,
             Err(e) if !e.transient => {
-                return send(ForwardState::Failed { cause: e.cause, fix: e.fix }).await;
+                return send(ForwardState::Failed(e.trouble)).await;
             }
             Err(e) => {
-                send(ForwardState::Reconnecting { why: e.cause }).await;
+                send(ForwardState::Reconnecting { why: e.trouble.cause }).await;
                 tokio::select! {
                     _ = cancel.cancelled() => return send(ForwardState::Stopped).await,
                     _ = tokio::time::sleep(backoff::MAX) => {}
@@ -285,6 +285,6 @@ async fn open_for_connection(
     };
     Opened::open(pods, &target).await.map_err(|e| {
         let explained = explain(&e, Doing::PortForward { namespace, pod: &target.pod });
-        (target.pod.clone(), format!("{}; {}", explained.cause, explained.fix))
+        (target.pod.clone(), format!("{}; {}", explained.trouble.cause, explained.trouble.fix))
     })
 }

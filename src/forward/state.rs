@@ -16,9 +16,11 @@ pub fn decide(
 ) -> ForwardState {
     match (tracking.trouble, tracking.target, spare) {
         (Some(t), _, _) | (None, Some(_), Some(t)) if !t.transient => {
-            ForwardState::Failed { cause: t.cause, fix: t.fix }
+            ForwardState::Failed(t.trouble)
         }
-        (Some(t), _, _) | (None, Some(_), Some(t)) => ForwardState::Reconnecting { why: t.cause },
+        (Some(t), _, _) | (None, Some(_), Some(t)) => {
+            ForwardState::Reconnecting { why: t.trouble.cause }
+        }
         (None, Some(target), None) => {
             ForwardState::Listening { url: url.to_owned(), pod: target.pod }
         }
@@ -47,7 +49,7 @@ mod tests {
     }
 
     fn trouble(cause: &str, transient: bool) -> Option<Explained> {
-        Some(Explained { cause: cause.into(), fix: "fix".into(), transient })
+        Some(Explained::new(cause, "fix", transient))
     }
 
     fn on(pod: &str) -> Tracking {
@@ -80,11 +82,11 @@ mod tests {
     fn the_watch_s_trouble_comes_first_and_a_lasting_one_fails() {
         let watch = |transient| Tracking { target: None, trouble: trouble("forbidden", transient) };
         let failed = decide(watch(false), None, Some("a"), URL, &waiting());
-        assert!(matches!(failed, ForwardState::Failed { cause, .. } if cause == "forbidden"));
+        assert!(matches!(failed, ForwardState::Failed(t) if t.cause == "forbidden"));
         let retrying = decide(watch(true), None, Some("a"), URL, &waiting());
         assert_eq!(retrying, ForwardState::Reconnecting { why: "forbidden".into() });
         let spare = decide(on("a"), trouble("rbac", false), None, URL, &waiting());
-        assert!(matches!(spare, ForwardState::Failed { cause, .. } if cause == "rbac"));
+        assert!(matches!(spare, ForwardState::Failed(t) if t.cause == "rbac"));
     }
 
     #[test]

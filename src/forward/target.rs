@@ -66,13 +66,12 @@ pub async fn resolve(
     let spec = svc.spec.unwrap_or_default();
     let selector = spec.selector.unwrap_or_default();
     if selector.is_empty() {
-        return Err(Explained {
-            cause: format!("svc/{service} has no selector, so no pods to forward to"),
-            fix: "forward to a Service that selects pods (Services backed by manual Endpoints \
-                  are not supported)"
-                .into(),
-            transient: false,
-        });
+        return Err(Explained::new(
+            format!("svc/{service} has no selector, so no pods to forward to"),
+            "forward to a Service that selects pods (Services backed by manual Endpoints \
+                  are not supported)",
+            false,
+        ));
     }
     let ports = spec.ports.unwrap_or_default();
     let Some(found) = ports.iter().find(|p| i32::from(port) == p.port) else {
@@ -86,11 +85,11 @@ pub async fn resolve(
                 )
             })
             .collect();
-        return Err(Explained {
-            cause: format!("svc/{service} has no port {port} (it has {})", have.join(", ")),
-            fix: "set the profile's remote_port to one of the Service's ports".into(),
-            transient: false,
-        });
+        return Err(Explained::new(
+            format!("svc/{service} has no port {port} (it has {})", have.join(", ")),
+            "set the profile's remote_port to one of the Service's ports",
+            false,
+        ));
     };
     let port = match &found.target_port {
         Some(IntOrString::Int(n)) => PodPort::Number(u16::try_from(*n).unwrap_or(port)),
@@ -185,11 +184,11 @@ fn explain_watch(err: &watcher::Error, namespace: &str) -> Explained {
         | watcher::Error::WatchStartFailed(e)
         | watcher::Error::WatchFailed(e) => explain(e, doing),
         watcher::Error::WatchError(status) => explain(&kube::Error::Api(status.clone()), doing),
-        watcher::Error::NoResourceVersion => Explained {
-            cause: "the API server sent pods without a resourceVersion".into(),
-            fix: "retrying; the API server or a proxy in front of it is misbehaving".into(),
-            transient: true,
-        },
+        watcher::Error::NoResourceVersion => Explained::new(
+            "the API server sent pods without a resourceVersion",
+            "retrying; the API server or a proxy in front of it is misbehaving",
+            true,
+        ),
     }
 }
 

@@ -23,6 +23,7 @@ use super::envelope::{self, MAX_MESSAGE};
 use crate::auth::{Bearer, Tokens};
 use crate::net::TlsOptions;
 use crate::net::tls::{Recorder, SeenHandle};
+use crate::trouble::Trouble;
 
 /// How the gateway is reached.
 #[derive(Clone)]
@@ -52,8 +53,8 @@ pub enum WsError {
     Timeout(Duration),
     /// A frame that is not an envelope.
     BadAnswer(String),
-    /// No token could be had: cause and fix.
-    Token { cause: String, fix: String },
+    /// No token could be had.
+    Token(Trouble),
 }
 
 impl std::fmt::Display for WsError {
@@ -71,7 +72,7 @@ impl std::fmt::Display for WsError {
                 write!(f, "no answer within {}", humantime::format_duration(*after))
             }
             WsError::BadAnswer(why) => f.write_str(why),
-            WsError::Token { cause, .. } => write!(f, "no token: {cause}"),
+            WsError::Token(trouble) => write!(f, "no token: {}", trouble.cause),
         }
     }
 }
@@ -251,11 +252,7 @@ impl WsClient {
 /// A token from `tokens` (fresh enough to be sent), when the gateway takes one.
 pub(super) async fn bearer(tokens: Option<&Tokens>) -> Result<Option<Bearer>, WsError> {
     match tokens {
-        Some(tokens) => tokens
-            .bearer()
-            .await
-            .map(Some)
-            .map_err(|e| WsError::Token { cause: e.cause.clone(), fix: e.fix.clone() }),
+        Some(tokens) => tokens.bearer().await.map(Some).map_err(WsError::Token),
         None => Ok(None),
     }
 }

@@ -6,8 +6,9 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use url::Url;
 
 use super::tls::{Recorder, SeenHandle, TlsOptions};
-use crate::auth::{AuthError, Tokens};
+use crate::auth::Tokens;
 use crate::profile::Transport;
+use crate::trouble::Trouble;
 
 /// An MCP endpoint and how to reach it.
 #[derive(Debug, Clone)]
@@ -55,11 +56,11 @@ impl Target {
 
     /// Puts the current token of [`Target::auth`] into `Authorization`, minting one when it is
     /// due. Answers whether the header changed (an [`Http`] built before must be built again).
-    pub async fn authorize(&mut self) -> Result<bool, AuthError> {
+    pub async fn authorize(&mut self) -> Result<bool, Trouble> {
         let Some(tokens) = &self.auth else { return Ok(false) };
         let bearer = tokens.bearer().await?;
         let mut value = HeaderValue::from_str(&bearer.header_value()).map_err(|_| {
-            AuthError::new(
+            Trouble::new(
                 "the token holds characters a header cannot carry",
                 "check the token's source (a ready token must be the bare JWT)",
             )

@@ -9,13 +9,7 @@ use crate::mcpbridge::envelope;
 use crate::net::tls::{Refusal, Seen};
 use crate::net::{Http, Target};
 use crate::profile::Transport;
-
-/// A failure as the user should read it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Diagnosis {
-    pub cause: String,
-    pub fix: String,
-}
+use crate::trouble::Trouble;
 
 /// What the caller knows that makes a fix more exact.
 #[derive(Debug, Clone, Default)]
@@ -38,7 +32,7 @@ const KNOWN: [(&str, Transport); 6] = [
     ("/api/v1/mcp", Transport::McpBridgeHttp),
 ];
 
-pub async fn diagnose(http: &Http, target: &Target, failure: &Failure, hints: &Hints) -> Diagnosis {
+pub async fn diagnose(http: &Http, target: &Target, failure: &Failure, hints: &Hints) -> Trouble {
     if failure.is_wrong_place()
         && let Some(found) = look_around(http, target).await
     {
@@ -48,8 +42,8 @@ pub async fn diagnose(http: &Http, target: &Target, failure: &Failure, hints: &H
 }
 
 /// Explains `failure` from what it says alone.
-pub fn explain(target: &Target, failure: &Failure, hints: &Hints) -> Diagnosis {
-    let d = |cause: String, fix: String| Diagnosis { cause, fix };
+pub fn explain(target: &Target, failure: &Failure, hints: &Hints) -> Trouble {
+    let d = Trouble::new;
     match failure {
         Failure::Connect { authority, detail, refused } => {
             let cause = if *refused {
@@ -151,7 +145,7 @@ fn status_text(status: u16, body: &str) -> String {
     if body.is_empty() { status.to_string() } else { format!("{status}: {body:?}") }
 }
 
-fn tls(url: &str, seen: &Seen, hints: &Hints) -> Diagnosis {
+fn tls(url: &str, seen: &Seen, hints: &Hints) -> Trouble {
     let c = &seen.cert;
     let who = format!(
         "subject {}, issuer {}, valid {} to {}, SHA-256 {}",
@@ -203,13 +197,13 @@ fn tls(url: &str, seen: &Seen, hints: &Hints) -> Diagnosis {
         }
         None => (format!("the TLS handshake with {url} failed ({who})"), pin),
     };
-    Diagnosis { cause, fix }
+    Trouble { cause, fix }
 }
 
-fn auth(target: &Target, url: &str, code: u16, body: &str, hints: &Hints) -> Diagnosis {
+fn auth(target: &Target, url: &str, code: u16, body: &str, hints: &Hints) -> Trouble {
     let status = status_text(code, body);
     let Some(token) = target.bearer() else {
-        return Diagnosis {
+        return Trouble {
             cause: format!("{url} needs authentication ({status}) and no bearer token was sent"),
             fix: "send `Authorization: Bearer <JWT>` (--header), or use a profile with `auth: jwt`"
                 .to_owned(),
@@ -219,7 +213,7 @@ fn auth(target: &Target, url: &str, code: u16, body: &str, hints: &Hints) -> Dia
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
     match jwt::problems(token, &hints.jwt, now) {
-        Ok(problems) if !problems.is_empty() => Diagnosis {
+        Ok(problems) if !problems.is_empty() => Trouble {
             cause: format!("{url} refused the bearer token ({status}): {}", problems.join("; ")),
             fix: format!(
                 "mint a token with iss {:?}, aud {:?} and an exp in the future, signed with the \
@@ -227,7 +221,7 @@ fn auth(target: &Target, url: &str, code: u16, body: &str, hints: &Hints) -> Dia
                 hints.jwt.issuer, hints.jwt.audience
             ),
         },
-        Ok(_) => Diagnosis {
+        Ok(_) => Trouble {
             cause: format!(
                 "{url} refused a bearer token whose claims look right ({status}): the \
                  signature does not match the server's secret"
@@ -236,7 +230,7 @@ fn auth(target: &Target, url: &str, code: u16, body: &str, hints: &Hints) -> Dia
                   key jwt-secret-key)"
                 .to_owned(),
         },
-        Err(unreadable) => Diagnosis {
+        Err(unreadable) => Trouble {
             cause: format!("{url} refused the bearer token ({status}): {unreadable}"),
             fix: "send a JWT (three base64url parts) minted from the gateway's secret".to_owned(),
         },
@@ -267,7 +261,7 @@ async fn look_around(http: &Http, target: &Target) -> Option<Found> {
 }
 
 impl Found {
-    fn explain(&self, target: &Target, failure: &Failure, hints: &Hints) -> Diagnosis {
+    fn explain(&self, target: &Target, failure: &Failure, hints: &Hints) -> Trouble {
         let got = match failure {
             Failure::Status { method, status, .. } => format!("{method} answered {status}"),
             Failure::Protocol { detail, .. } => detail.clone(),
@@ -279,7 +273,7 @@ impl Found {
             None => String::new(),
         };
         match self.wire {
-            Wire::StreamableHttp => Diagnosis {
+            Wire::StreamableHttp => Trouble {
                 cause: format!(
                     "{got} at {}: the server serves streamable HTTP at {path}",
                     target.url
@@ -300,7 +294,7 @@ impl Found {
                     ),
                     None => format!("set `endpoint: {{path: {path}, transport: {transport}}}`"),
                 };
-                Diagnosis {
+                Trouble {
                     cause: format!(
                         "{got} at {}: this is the mcp-bridge gateway, which speaks not standard \
                          MCP but {face} at {path}",
@@ -312,7 +306,7 @@ impl Found {
                     ),
                 }
             }
-            Wire::Sse => Diagnosis {
+            Wire::Sse => Trouble {
                 cause: format!(
                     "{got} at {}: the server speaks only the legacy HTTP+SSE transport, at {path}",
                     target.url

@@ -6,13 +6,7 @@ use crate::auth::{KubeAccess, Tokens};
 use crate::net::Target;
 use crate::profile::Profile;
 use crate::profile::{Auth, Link, Transport};
-
-/// Why a profile cannot be probed as it stands: cause and fix.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NotProbeable {
-    pub cause: String,
-    pub fix: String,
-}
+use crate::trouble::Trouble;
 
 /// `local_port` overrides the port a forward or router serves on, as `up --local-port` does;
 /// credentials (a JWT minted from the secret `kube` reaches, or a ready bearer token) are put
@@ -21,7 +15,7 @@ pub fn target(
     profile: &Profile,
     local_port: Option<u16>,
     kube: KubeAccess,
-) -> Result<(Target, Hints), NotProbeable> {
+) -> Result<(Target, Hints), Trouble> {
     let mut url = profile.local_endpoint();
     if let Some(port) = local_port.filter(|_| !matches!(profile.link, Link::Direct(_))) {
         let _ = url.set_port(Some(port));
@@ -48,7 +42,7 @@ pub fn target(
     };
     if let Some(tls) = &profile.tls {
         if let Some(ca) = &tls.ca_file {
-            target.tls.add_ca_file(ca).map_err(|cause| NotProbeable {
+            target.tls.add_ca_file(ca).map_err(|cause| Trouble {
                 cause,
                 fix: format!("fix `tls.ca_file` in profile {}", profile.name),
             })?;

@@ -21,8 +21,9 @@ mod streamable;
 use std::time::{Duration, Instant};
 
 use crate::net::{CertInfo, Http, Target};
+use crate::trouble::Trouble;
 
-pub use diagnose::{Diagnosis, Hints};
+pub use diagnose::Hints;
 pub use monitor::{Health, MonitorOptions, ProbeEvent, monitor};
 pub use session::{Handshake, Session, Wire};
 
@@ -45,15 +46,14 @@ pub struct Report {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     Healthy(Box<Report>),
-    Unhealthy { url: String, diagnosis: Diagnosis },
+    Unhealthy { url: String, diagnosis: Trouble },
 }
 
 /// Probes `target` once. `Err` only when the probe itself cannot be set up (TLS settings).
 pub async fn check(target: &Target, hints: &Hints) -> Result<Outcome, String> {
     let url = target.url.to_string();
     let mut target = target.clone();
-    if let Err(err) = target.authorize().await {
-        let diagnosis = Diagnosis { cause: err.cause, fix: err.fix };
+    if let Err(diagnosis) = target.authorize().await {
         return Ok(Outcome::Unhealthy { url, diagnosis });
     }
     let target = &target;

@@ -7,12 +7,13 @@ use std::time::Duration;
 use tokio::sync::{Notify, mpsc};
 use tokio_util::sync::CancellationToken;
 
-use super::diagnose::{Diagnosis, Hints, diagnose};
+use super::diagnose::{Hints, diagnose};
 use super::failure::Failure;
 use super::rpc::ServerInfo;
 use super::session::{Session, Wire};
 use super::stats::{Latency, LatencySummary};
 use crate::net::{Http, Target};
+use crate::trouble::Trouble;
 
 #[derive(Debug, Clone)]
 pub struct MonitorOptions {
@@ -46,7 +47,7 @@ impl Default for MonitorOptions {
 pub enum Health {
     Healthy { server: ServerInfo, wire: Wire, tools: usize },
     Slow { server: ServerInfo, wire: Wire, tools: usize, threshold: Duration },
-    Down(Diagnosis),
+    Down(Trouble),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,7 +72,7 @@ pub async fn monitor(
         Ok(http) => http,
         Err(cause) => {
             let fix = "check the TLS settings (CA file, pin) of the profile".to_owned();
-            let _ = events.send(ProbeEvent::Health(Health::Down(Diagnosis { cause, fix }))).await;
+            let _ = events.send(ProbeEvent::Health(Health::Down(Trouble { cause, fix }))).await;
             return;
         }
     };
@@ -180,14 +181,10 @@ impl Watch {
 impl Watch {
     /// Sends the current token; a new one (renewed before it expires, or after a 401) gets a
     /// new client and session, so a long watch never runs on an expired token.
-    async fn authorize(&mut self) -> Result<(), Diagnosis> {
-        let changed = self
-            .target
-            .authorize()
-            .await
-            .map_err(|err| Diagnosis { cause: err.cause, fix: err.fix })?;
+    async fn authorize(&mut self) -> Result<(), Trouble> {
+        let changed = self.target.authorize().await?;
         if changed {
-            self.http = Http::new(&self.target).map_err(|cause| Diagnosis {
+            self.http = Http::new(&self.target).map_err(|cause| Trouble {
                 cause,
                 fix: "check the TLS settings (CA file, pin) of the profile".to_owned(),
             })?;

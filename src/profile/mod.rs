@@ -12,7 +12,7 @@ pub use describe::RouteKind;
 pub use load::{Catalog, Entry, LoadError, ProfileError, Source, UserDir, parse};
 pub use locate::{Position, locate};
 pub use model::*;
-pub use save::{ProfileStore, SaveError, Saved};
+pub use save::{ProfileStore, Saved};
 pub use types::{
     BaseUrl, EnvVar, KubeName, Port, ProfileName, ServerName, Sha256Pin, Text, UrlPath,
 };

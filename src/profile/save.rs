@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use super::load::{guess_name, parse};
 use super::model::Profile;
 use crate::files;
+use crate::trouble::Trouble;
 
 /// Where user profiles are saved, and where the files they replace are kept.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,14 +25,6 @@ pub struct Saved {
     pub backup: Option<PathBuf>,
 }
 
-/// Why a profile was not saved: cause and fix.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{cause}")]
-pub struct SaveError {
-    pub cause: String,
-    pub fix: String,
-}
-
 impl ProfileStore {
     pub fn new(dir: PathBuf, state: &Path) -> ProfileStore {
         ProfileStore { dir, backups: state.join("backups").join("profiles") }
@@ -39,11 +32,11 @@ impl ProfileStore {
 
     /// Writes `profile` over `from` (the user file it was loaded from), or as `DIR/NAME.yaml`
     /// when it was a built-in.
-    pub fn save(&self, profile: &Profile, from: Option<&Path>) -> Result<Saved, SaveError> {
+    pub fn save(&self, profile: &Profile, from: Option<&Path>) -> Result<Saved, Trouble> {
         let file =
             from.map_or_else(|| self.dir.join(format!("{}.yaml", profile.name)), Path::to_owned);
         let text = self.render(profile, &file)?;
-        let io = |what: &str, path: &Path, err: std::io::Error| SaveError {
+        let io = |what: &str, path: &Path, err: std::io::Error| Trouble {
             cause: format!("cannot {what} {}: {err}", path.display()),
             fix: format!("check the permissions of {}", path.parent().unwrap_or(path).display()),
         };
@@ -52,7 +45,7 @@ impl ProfileStore {
             Some(found) => {
                 let other = guess_name(&found.text, "");
                 if from.is_none() && other != profile.name.as_str() {
-                    return Err(SaveError {
+                    return Err(Trouble {
                         cause: format!("{} already holds the profile `{other}`", file.display()),
                         fix: "rename that file, or give this profile another name".to_owned(),
                     });
@@ -71,8 +64,8 @@ impl ProfileStore {
     }
 
     /// The file's text, refused unless it loads back as exactly `profile`.
-    fn render(&self, profile: &Profile, file: &Path) -> Result<String, SaveError> {
-        let body = serde_yaml::to_string(profile).map_err(|e| SaveError {
+    fn render(&self, profile: &Profile, file: &Path) -> Result<String, Trouble> {
+        let body = serde_yaml::to_string(profile).map_err(|e| Trouble {
             cause: format!("cannot write the profile as YAML: {e}"),
             fix: "report this as a bug in mcp-connect".to_owned(),
         })?;
@@ -83,11 +76,11 @@ impl ProfileStore {
         );
         match parse(&text, &file.display().to_string()) {
             Ok(back) if back == *profile => Ok(text),
-            Ok(_) => Err(SaveError {
+            Ok(_) => Err(Trouble {
                 cause: "the profile does not read back as it was written".to_owned(),
                 fix: "report this as a bug in mcp-connect".to_owned(),
             }),
-            Err(err) => Err(SaveError {
+            Err(err) => Err(Trouble {
                 cause: format!("the changed profile is not valid: {}", err.message),
                 fix: "change the value it names and save again".to_owned(),
             }),

@@ -45,24 +45,10 @@ use crate::profile::{
     self, Auth, EnvVar, HealthCheck, Jwt, Link, Port, Position, Profile, ProfileError, ProfileName,
     Text, Tls, locate,
 };
+use crate::trouble::Trouble;
 
 mod router_profile;
 pub use router_profile::from_profile;
-
-/// Why no settings could be had: the cause (with `FILE:LINE:COL` where a file is involved)
-/// and what to do about it. Displays the cause.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{cause}")]
-pub struct ConfigError {
-    pub cause: String,
-    pub fix: String,
-}
-
-impl ConfigError {
-    fn new(cause: impl Into<String>, fix: impl Into<String>) -> ConfigError {
-        ConfigError { cause: cause.into(), fix: fix.into() }
-    }
-}
 
 /// The seed's `router-config.yaml`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -199,9 +185,9 @@ impl fmt::Display for GatewayUrl {
 }
 
 /// The settings in the router config file at `path`.
-pub fn from_file(path: &Path) -> Result<RouterSettings, ConfigError> {
+pub fn from_file(path: &Path) -> Result<RouterSettings, Trouble> {
     let text = std::fs::read_to_string(path).map_err(|e| {
-        ConfigError::new(
+        Trouble::new(
             format!("cannot read the router config {}: {e}", path.display()),
             "give --config the path of a readable YAML file (the seed's router-config.yaml)",
         )
@@ -212,10 +198,10 @@ pub fn from_file(path: &Path) -> Result<RouterSettings, ConfigError> {
 
 /// The settings in a router config's `text`; `file` names it in errors, and a relative
 /// `tls.ca_file` is read from `dir`.
-pub fn from_text(text: &str, file: &str, dir: &Path) -> Result<RouterSettings, ConfigError> {
+pub fn from_text(text: &str, file: &str, dir: &Path) -> Result<RouterSettings, Trouble> {
     let at = |position: Position, message: String| {
         let cause = ProfileError { file: file.to_owned(), position, message }.to_string();
-        ConfigError::new(cause, format!("fix {file} at the position shown"))
+        Trouble::new(cause, format!("fix {file} at the position shown"))
     };
     if text.lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#')) {
         let message = "the file is empty, expected a router config: a mapping with `server` and \

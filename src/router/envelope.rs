@@ -194,9 +194,7 @@ impl Envelope {
                 ),
                 false,
             ),
-            WsError::Token { cause, fix } => {
-                (format!("no token for it: {cause}; fix: {fix}"), false)
-            }
+            WsError::Token(trouble) => (format!("no token for it: {trouble}"), false),
             WsError::Connect(why) => (format!("cannot connect: {why}"), false),
             error @ WsError::TooLarge { .. } => {
                 let fix =

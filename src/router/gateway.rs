@@ -15,15 +15,15 @@ use reqwest::{Method, Response, StatusCode};
 use tokio::sync::Notify;
 use url::Url;
 
-use super::RouterError;
 use super::envelope::Envelope;
 use super::health::{GatewayHealth, GatewayState};
 use super::metrics::Counters;
 use super::settings::{GatewaySettings, GatewayTransport, HealthSettings};
-use crate::auth::{AuthError, Tokens};
+use crate::auth::Tokens;
 use crate::net::innermost;
 use crate::net::mcp::{ACCEPT_BOTH, SESSION, VERSION};
 use crate::net::{Http, Target};
+use crate::trouble::Trouble;
 
 /// Consecutive successful checks that bring a down gateway back.
 const BACK_AFTER: u32 = 2;
@@ -79,10 +79,10 @@ impl Gateway {
         settings: &GatewaySettings,
         pool: &str,
         health: &HealthSettings,
-    ) -> Result<Gateway, RouterError> {
+    ) -> Result<Gateway, Trouble> {
         let url = settings.url.clone();
         let tls_error = |cause: String| {
-            RouterError::new(format!("gateway {url}: {cause}"), "check the gateway's tls settings")
+            Trouble::new(format!("gateway {url}: {cause}"), "check the gateway's tls settings")
         };
         let carrier = match settings.transport() {
             Some(GatewayTransport::StreamableHttp) => {
@@ -94,7 +94,7 @@ impl Gateway {
                 Carrier::Envelope(Box::new(envelope.map_err(tls_error)?))
             }
             None => {
-                return Err(RouterError::new(
+                return Err(Trouble::new(
                     format!("gateway {url} is neither an http(s) nor a ws(s) URL"),
                     "give each gateway its MCP endpoint, e.g. https://gateway:8443/mcp, or its \
                      envelope WebSocket, e.g. wss://gateway:8443/ws",
@@ -191,7 +191,7 @@ impl Gateway {
         if let Some(tokens) = &self.tokens {
             let bearer = tokens.bearer().await.map_err(no_token)?;
             let mut value = HeaderValue::from_str(&bearer.header_value()).map_err(|_| {
-                no_token(AuthError::new("the token holds characters a header cannot carry", ""))
+                no_token(Trouble::new("the token holds characters a header cannot carry", ""))
             })?;
             value.set_sensitive(true);
             request = request.header(AUTHORIZATION, value);
@@ -303,7 +303,7 @@ impl Gateway {
     }
 }
 
-fn no_token(error: AuthError) -> SendError {
-    let cause = format!("no token for it: {}; fix: {}", error.cause, error.fix);
+fn no_token(error: Trouble) -> SendError {
+    let cause = format!("no token for it: {error}");
     SendError { cause, delivered: false }
 }

@@ -37,6 +37,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::forward::bind::{BindError, bind};
+use crate::trouble::Trouble;
 pub use health::{GatewayHealth, GatewayState, HealthReport, PoolHealth};
 use pool::Shared;
 pub use settings::{
@@ -44,26 +45,12 @@ pub use settings::{
 };
 pub(crate) use wire::SAFE;
 
-/// Why the router cannot run, and what to do about it. Displays the cause.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{cause}")]
-pub struct RouterError {
-    pub cause: String,
-    pub fix: String,
-}
-
-impl RouterError {
-    pub fn new(cause: impl Into<String>, fix: impl Into<String>) -> RouterError {
-        RouterError { cause: cause.into(), fix: fix.into() }
-    }
-}
-
 /// Runs the router until `shutdown` resolves. Binds `settings.listen` first (`Err` names the
 /// busy port and the fix).
 pub async fn serve(
     settings: RouterSettings,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> Result<(), RouterError> {
+) -> Result<(), Trouble> {
     let router = start(settings).await?;
     shutdown.await;
     router.shutdown().await;
@@ -72,11 +59,11 @@ pub async fn serve(
 
 /// Binds `settings.listen` (port 0: any free port) and starts serving and checking; answers a
 /// handle to read its state and stop it.
-pub async fn start(settings: RouterSettings) -> Result<Router, RouterError> {
+pub async fn start(settings: RouterSettings) -> Result<Router, Trouble> {
     let shared = Arc::new(Shared::new(&settings)?);
     let listener = bind(settings.listen).await.map_err(bind_error)?;
     let addr = listener.local_addr().map_err(|e| {
-        RouterError::new(format!("the router's listener has no address: {e}"), "try again")
+        Trouble::new(format!("the router's listener has no address: {e}"), "try again")
     })?;
     let cancel = CancellationToken::new();
     let checks = (shared.gateways())
@@ -155,7 +142,7 @@ impl Drop for Router {
 }
 
 /// Why the router cannot listen, and the fix (the holder of a busy port, a free one).
-pub(crate) fn bind_error(error: BindError) -> RouterError {
+pub(crate) fn bind_error(error: BindError) -> Trouble {
     let port = error.addr().port();
     let fix = match &error {
         BindError::Busy { next_free: Some(free), holder, .. } => format!(
@@ -169,5 +156,5 @@ pub(crate) fn bind_error(error: BindError) -> RouterError {
         }
         _ => "listen on 127.0.0.1 and a free port".to_owned(),
     };
-    RouterError::new(format!("the router cannot listen: {error}"), fix)
+    Trouble::new(format!("the router cannot listen: {error}"), fix)
 }

@@ -9,10 +9,10 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::RouterError;
 use super::gateway::Gateway;
 use super::session::Sessions;
 use super::settings::RouterSettings;
+use crate::trouble::Trouble;
 
 /// 2^64 / φ: consecutive points are spread as evenly as any sequence can be.
 const GOLDEN: u64 = 0x9E37_79B9_7F4A_7C15;
@@ -31,10 +31,10 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    pub(crate) fn new(settings: &RouterSettings) -> Result<Shared, RouterError> {
+    pub(crate) fn new(settings: &RouterSettings) -> Result<Shared, Trouble> {
         let fix = "give the router at least one pool with at least one gateway (its MCP URL)";
         if settings.pools.iter().all(|pool| pool.gateways.is_empty()) {
-            return Err(RouterError::new("the router has no gateway to route to", fix));
+            return Err(Trouble::new("the router has no gateway to route to", fix));
         }
         let mut pools = Vec::new();
         for pool in &settings.pools {

@@ -20,6 +20,7 @@ use crate::clientconfig::{self, Edit, Entry, Launcher, Op, Scope, Writer};
 use crate::forward::{ForwardEvent, ForwardState};
 use crate::probe::{self, MonitorOptions, ProbeEvent};
 use crate::profile::{Profile, ProfileStore};
+use crate::trouble::Trouble;
 pub use pin::Certificate;
 
 /// What a face asks of the engine. Every answer comes back as [`Event`]s.
@@ -120,10 +121,7 @@ pub enum Lifecycle {
         reason: String,
     },
     /// It cannot run: cause and fix.
-    Failed {
-        cause: String,
-        fix: String,
-    },
+    Failed(Trouble),
     Stopped,
 }
 
@@ -152,10 +150,15 @@ pub struct SavedProfile {
 /// Why something was not done: cause and fix.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refused {
-    pub cause: String,
-    pub fix: String,
+    pub trouble: Trouble,
     /// Forcing would get past it (the entry of that name is not mcp-connect's).
     pub forcible: bool,
+}
+
+impl From<Trouble> for Refused {
+    fn from(trouble: Trouble) -> Refused {
+        Refused { trouble, forcible: false }
+    }
 }
 
 #[derive(Debug, Clone, Default)]
@@ -289,7 +292,7 @@ impl Hub {
     fn unknown(&self, name: &str) {
         let cause = format!("no profile named {name:?}");
         let fix = "reload the profiles (restart mcp-connect)".to_owned();
-        let event = RouteEvent::Lifecycle(Lifecycle::Failed { cause, fix });
+        let event = RouteEvent::Lifecycle(Lifecycle::Failed(Trouble::new(cause, fix)));
         let _ = self.events.try_send(Event::Route { profile: name.to_owned(), event });
     }
 
@@ -324,8 +327,10 @@ impl Hub {
         let name = profile.name.to_string();
         let result = match self.options.profiles.clone() {
             None => Err(Refused {
-                cause: "no profiles directory is set".to_owned(),
-                fix: "set HOME or XDG_CONFIG_HOME, or pass --profiles DIR".to_owned(),
+                trouble: Trouble::new(
+                    "no profiles directory is set".to_owned(),
+                    "set HOME or XDG_CONFIG_HOME, or pass --profiles DIR".to_owned(),
+                ),
                 forcible: false,
             }),
             Some(store) => {
@@ -333,7 +338,7 @@ impl Hub {
                 tokio::task::spawn_blocking(move || store.save(&saving, from.as_deref()))
                     .await
                     .unwrap_or_else(|panic| {
-                        Err(crate::profile::SaveError {
+                        Err(Trouble {
                             cause: format!("saving stopped: {panic}"),
                             fix: "see the log file".to_owned(),
                         })
@@ -344,7 +349,7 @@ impl Hub {
                         backup: saved.backup,
                         replaces_overrides: true,
                     })
-                    .map_err(|err| Refused { cause: err.cause, fix: err.fix, forcible: false })
+                    .map_err(Refused::from)
             }
         };
         self.adopt(name, result).await;
@@ -403,7 +408,7 @@ impl Hub {
         let events = self.events.clone();
         let refuse = |cause: String, fix: &str| Event::Config {
             profile: name.clone(),
-            result: Err(Refused { cause, fix: fix.to_owned(), forcible: false }),
+            result: Err(Refused::from(Trouble::new(cause, fix))),
         };
         let Some(writer) = self.options.writer.clone() else {
             let _ = events.try_send(refuse("no config directory is set".into(), "set HOME"));
@@ -437,8 +442,7 @@ impl Hub {
                     claude_command,
                 })
                 .map_err(|err| Refused {
-                    fix: err.fix(),
-                    cause: err.to_string(),
+                    trouble: Trouble::from(&err),
                     forcible: matches!(err, clientconfig::ConfigError::NotOurs { .. }),
                 });
             let _ = events.blocking_send(Event::Config { profile: name, result });
@@ -477,8 +481,8 @@ impl Route {
                         ForwardEvent::State(ForwardState::Listening { url, .. }) => {
                             Some(Lifecycle::Running { url: url.clone() })
                         }
-                        ForwardEvent::State(ForwardState::Failed { cause, fix }) => {
-                            Some(Lifecycle::Failed { cause: cause.clone(), fix: fix.clone() })
+                        ForwardEvent::State(ForwardState::Failed(trouble)) => {
+                            Some(Lifecycle::Failed(trouble.clone()))
                         }
                         _ => None,
                     };
@@ -550,8 +554,8 @@ impl Route {
                         }
                     }
                 }
-                Progress::Failed { cause, fix } => {
-                    self.send(RouteEvent::Lifecycle(Lifecycle::Failed { cause, fix })).await;
+                Progress::Failed(trouble) => {
+                    self.send(RouteEvent::Lifecycle(Lifecycle::Failed(trouble))).await;
                 }
             }
         }

@@ -73,8 +73,6 @@ pub async fn run_forward(
     events: mpsc::Sender<ForwardEvent>,
     cancel: CancellationToken,
 ) {
-    let failed =
-        |cause: String, fix: String| ForwardEvent::State(ForwardState::Failed { cause, fix });
     let client = match kubeconfig::load(kubeconfig.as_deref()) {
         Ok(loaded) => loaded.client(context.as_deref()).await,
         Err(err) => Err(err),
@@ -82,7 +80,7 @@ pub async fn run_forward(
     match client {
         Ok(client) => forward::run(spec, client, events, cancel).await,
         Err(err) => {
-            let _ = events.send(failed(err.to_string(), err.fix())).await;
+            let _ = events.send(ForwardEvent::State(ForwardState::Failed(err.into()))).await;
         }
     }
 }

@@ -12,6 +12,8 @@ use tokio::process::{Child, ChildStderr, Command};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
+use crate::trouble::Trouble;
+
 use crate::clientconfig::Launcher;
 use crate::profile::{Link, Profile};
 use crate::router::{GatewayState, HealthReport};
@@ -171,10 +173,7 @@ pub enum Progress {
     /// It takes connections at this URL (after each start).
     Serving(String),
     /// It cannot be started at all: cause and fix. Nothing follows.
-    Failed {
-        cause: String,
-        fix: String,
-    },
+    Failed(Trouble),
 }
 
 /// Runs the router until `cancel`, started again with backoff each time it dies.
@@ -189,8 +188,8 @@ pub async fn supervise(
         let cause = match run_once(&program, &progress, &cancel).await {
             Ended::Stopped => return,
             Ended::Died(cause) => cause,
-            Ended::Unstartable { cause, fix } => {
-                let _ = progress.send(Progress::Failed { cause, fix }).await;
+            Ended::Unstartable(trouble) => {
+                let _ = progress.send(Progress::Failed(trouble)).await;
                 return;
             }
         };
@@ -211,7 +210,7 @@ enum Ended {
     /// It exited, or did not start: why.
     Died(String),
     /// It cannot be started at all (no such program): cause and fix.
-    Unstartable { cause: String, fix: String },
+    Unstartable(Trouble),
 }
 
 /// Runs the process once, until it exits or `cancel`.
@@ -222,16 +221,15 @@ async fn run_once(
 ) -> Ended {
     // A port already taken would only make the router die at every start.
     if let Err(busy) = crate::forward::bind::bind(program.listen).await {
-        let refused = crate::router::bind_error(busy);
-        return Ended::Unstartable { cause: refused.cause, fix: refused.fix };
+        return Ended::Unstartable(crate::router::bind_error(busy));
     }
     let mut child = match program.spawn() {
         Ok(child) => child,
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
-            return Ended::Unstartable {
-                cause: format!("the router command `{}` is not found", program.program),
-                fix: "install it, or give its absolute path in the profile's `command`".to_owned(),
-            };
+            return Ended::Unstartable(Trouble::new(
+                format!("the router command `{}` is not found", program.program),
+                "install it, or give its absolute path in the profile's `command`",
+            ));
         }
         Err(err) => return Ended::Died(format!("`{}` does not start: {err}", program.display())),
     };

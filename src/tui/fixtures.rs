@@ -12,11 +12,12 @@ use crate::forward::{ForwardEvent, ForwardState};
 use crate::net::CertInfo;
 use crate::probe::rpc::ServerInfo;
 use crate::probe::stats::LatencySummary;
-use crate::probe::{Diagnosis, Health, ProbeEvent, Wire};
+use crate::probe::{Health, ProbeEvent, Wire};
 use crate::profile::Catalog;
 use crate::router::GatewayState;
 use crate::supervisor::hub::{Certificate, ConfigWritten, Event, Lifecycle, RouteEvent};
 use crate::supervisor::router::{GatewayRow, RouterEvent};
+use crate::trouble::Trouble;
 use crate::tui::theme::Theme;
 
 pub const DIR: &str = "/demo/project";
@@ -157,7 +158,7 @@ pub fn slow() -> Vec<Event> {
 
 pub fn down() -> Vec<Event> {
     let mut events = healthy();
-    let diagnosis = Diagnosis {
+    let diagnosis = Trouble {
         cause: "connection refused at 127.0.0.1:8080".to_owned(),
         fix: "start the forward: mcp-connect up serena-direct".to_owned(),
     };
@@ -166,14 +167,14 @@ pub fn down() -> Vec<Event> {
 }
 
 pub fn failed() -> Vec<Event> {
-    let (cause, fix) = (
-        "RBAC denies `create` on `pods/portforward` in namespace mcp".to_owned(),
-        "ask for a Role granting create on pods/portforward in mcp".to_owned(),
+    let trouble = Trouble::new(
+        "RBAC denies `create` on `pods/portforward` in namespace mcp",
+        "ask for a Role granting create on pods/portforward in mcp",
     );
     let mut events = starting();
     events.extend([
-        forward(ForwardState::Failed { cause: cause.clone(), fix: fix.clone() }),
-        lifecycle(Lifecycle::Failed { cause, fix }),
+        forward(ForwardState::Failed(trouble.clone())),
+        lifecycle(Lifecycle::Failed(trouble)),
         lifecycle(Lifecycle::Stopped),
     ]);
     events

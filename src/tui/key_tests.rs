@@ -10,6 +10,7 @@ use crate::clientconfig::Scope;
 use crate::forward::ForwardEvent;
 use crate::profile::{KubeName, Link, Port};
 use crate::supervisor::hub::{Command, Event, Refused, RouteEvent, SavedProfile};
+use crate::trouble::Trouble;
 use crate::tui::panes::logs::{CAPACITY, Source};
 use crate::tui::popups::Popup;
 use crate::tui::popups::edit::Field;
@@ -102,9 +103,10 @@ fn a_refusal_shows_and_f_forces_past_a_foreign_entry() {
     };
     assert_eq!(app.on_key(key(KeyCode::Enter)), [user(true, false)]);
     let refused = Refused {
-        cause: "~/.claude.json already has an entry \"serena\" that mcp-connect did not write"
-            .into(),
-        fix: "choose another name with --name, or pass --force to replace it".into(),
+        trouble: Trouble::new(
+            "~/.claude.json already has an entry \"serena\" that mcp-connect did not write",
+            "choose another name with --name, or pass --force to replace it",
+        ),
         forcible: true,
     };
     app.on_event(Event::Config { profile: ROUTE.into(), result: Err(refused.clone()) });
@@ -231,7 +233,7 @@ fn e_saves_the_changed_route_as_a_user_profile_and_takes_the_engine_s_answer() {
     assert_eq!(app.on_key(key(KeyCode::Enter)), std::slice::from_ref(&save));
     assert_eq!(app.on_key(key(KeyCode::Enter)), [], "one save at a time");
 
-    let refused = Refused { cause: "cannot write".into(), fix: "check".into(), forcible: false };
+    let refused = Refused { trouble: Trouble::new("cannot write", "check"), forcible: false };
     app.on_event(Event::ProfileSaved { profile: ROUTE.into(), result: Err(refused) });
     assert_eq!(edit_error(&app).as_deref(), Some("cannot write; check"));
     assert_eq!(app.on_key(key(KeyCode::Enter)), [save]);
@@ -339,8 +341,7 @@ fn p_shows_the_certificate_and_enter_pins_exactly_the_one_shown() {
     assert_eq!(app.on_key(key(KeyCode::Enter)), [pin]);
     assert_eq!(pin_step(&app), Some(PinStep::Pinning(shown)));
 
-    let refused =
-        Refused { cause: "another certificate".into(), fix: "look".into(), forcible: false };
+    let refused = Refused { trouble: Trouble::new("another certificate", "look"), forcible: false };
     app.on_event(Event::ProfileSaved { profile: gateway.into(), result: Err(refused) });
     assert!(matches!(pin_step(&app), Some(PinStep::Failed { .. })));
     app.on_key(key(KeyCode::Esc));

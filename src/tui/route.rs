@@ -11,6 +11,7 @@ use crate::probe::stats::LatencySummary;
 use crate::probe::{Health, Outcome, ProbeEvent};
 use crate::supervisor::hub::{Lifecycle, RouteEvent};
 use crate::supervisor::router::{GatewayRow, RouterEvent};
+use crate::trouble::Trouble;
 
 /// A route's state as the list shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,13 +75,6 @@ pub struct Server {
     pub tools: usize,
 }
 
-/// What is wrong, and what to do about it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Problem {
-    pub cause: String,
-    pub fix: String,
-}
-
 /// The last answer to `d` (diagnose).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Diagnosis {
@@ -92,7 +86,7 @@ pub enum Diagnosis {
     },
     Unhealthy {
         url: String,
-        problem: Problem,
+        problem: Trouble,
     },
     /// The probe could not start.
     Error(String),
@@ -112,10 +106,9 @@ impl Diagnosis {
                 },
                 took: report.ping_time,
             },
-            Ok(Outcome::Unhealthy { url, diagnosis }) => Diagnosis::Unhealthy {
-                url: url.clone(),
-                problem: Problem { cause: diagnosis.cause.clone(), fix: diagnosis.fix.clone() },
-            },
+            Ok(Outcome::Unhealthy { url, diagnosis }) => {
+                Diagnosis::Unhealthy { url: url.clone(), problem: diagnosis.clone() }
+            }
             Err(why) => Diagnosis::Error(why.clone()),
         }
     }
@@ -133,7 +126,7 @@ pub struct RouteView {
     pub hint: Option<String>,
     pub server: Option<Server>,
     /// Why it is down or failed.
-    pub problem: Option<Problem>,
+    pub problem: Option<Trouble>,
     /// Set while Slow: the threshold a ping went over.
     pub slow_after: Option<Duration>,
     pub latency: LatencySummary,
@@ -142,7 +135,7 @@ pub struct RouteView {
     pub gateways: Vec<GatewayRow>,
     /// Set while the forward has lost the pod it served on: new connections have nowhere to
     /// go, so a check that passes on a connection kept from before does not make it healthy.
-    link_lost: Option<Problem>,
+    link_lost: Option<Trouble>,
 }
 
 impl Default for RouteView {
@@ -179,7 +172,7 @@ impl RouteView {
             RouterEvent::Gateways(rows) => self.gateways = rows.clone(),
             // Down until it serves again: a check that passed before it died says nothing.
             RouterEvent::Exited { cause, restart_in } if self.status.live() => {
-                let problem = Problem {
+                let problem = Trouble {
                     cause: cause.clone(),
                     fix: format!(
                         "nothing to do if it comes back: it is started again in {}; if it keeps \
@@ -216,9 +209,9 @@ impl RouteView {
                 self.status = Status::Running;
                 self.hint = Some(format!("health not watched: {reason}"));
             }
-            Lifecycle::Failed { cause, fix } => {
+            Lifecycle::Failed(trouble) => {
                 self.status = Status::Failed;
-                self.problem = Some(Problem { cause: cause.clone(), fix: fix.clone() });
+                self.problem = Some(trouble.clone());
                 self.hint = None;
             }
             // A failed route stops right after failing: the failure is what the user needs.
@@ -249,15 +242,15 @@ impl RouteView {
                     self.hint = None;
                 }
             }
-            ForwardState::Failed { cause, fix } => {
-                self.problem = Some(Problem { cause: cause.clone(), fix: fix.clone() });
+            ForwardState::Failed(trouble) => {
+                self.problem = Some(trouble.clone());
             }
             ForwardState::Stopped => {}
             // The link lost its pod under a working route: down now, not at the next check.
             ForwardState::WaitingForPod { .. } | ForwardState::Reconnecting { .. }
                 if matches!(self.status, Status::Healthy | Status::Slow | Status::Running) =>
             {
-                let problem = Problem {
+                let problem = Trouble {
                     cause: state.hint(),
                     fix: "nothing to do if a pod comes back: the forward follows it on its own"
                         .to_owned(),
@@ -310,8 +303,7 @@ impl RouteView {
             }
             Health::Down(diagnosis) => {
                 self.status = Status::Down;
-                self.problem =
-                    Some(Problem { cause: diagnosis.cause.clone(), fix: diagnosis.fix.clone() });
+                self.problem = Some(diagnosis.clone());
             }
         }
     }
@@ -348,7 +340,7 @@ mod tests {
     fn a_failure_outlives_the_stop_that_follows_it() {
         let mut view = RouteView::default();
         view.apply(&RouteEvent::Lifecycle(Lifecycle::Starting));
-        let failed = Lifecycle::Failed { cause: "no context".into(), fix: "pick one".into() };
+        let failed = Lifecycle::Failed(Trouble::new("no context", "pick one"));
         view.apply(&RouteEvent::Lifecycle(failed));
         view.apply(&RouteEvent::Lifecycle(Lifecycle::Stopped));
         assert_eq!(view.status, Status::Failed);

@@ -47,7 +47,7 @@ async fn main() {
     let forward = loop {
         match events.recv().await.expect("the forward runs") {
             ForwardEvent::State(ForwardState::Listening { url, .. }) => break url,
-            ForwardEvent::State(ForwardState::Failed { cause, .. }) => panic!("{cause}"),
+            ForwardEvent::State(ForwardState::Failed(trouble)) => panic!("{trouble}"),
             _ => {}
         }
     };

@@ -13,25 +13,23 @@ use std::net::SocketAddr;
 
 use url::Url;
 
-use super::{ConfigError, default_path, health, tls_options};
+use super::{default_path, health, tls_options};
 use crate::auth::Tokens;
 use crate::profile::{self, Link, Profile, Transport};
 use crate::router::settings::{GatewaySettings, GatewayTransport, PoolSettings, RouterSettings};
 use crate::supervisor::RunOptions;
+use crate::trouble::Trouble;
 
 /// The settings of a `router` profile: its `link.router`, its `auth` (a token per gateway) and
 /// its `tls` (for the gateways without their own). `options.local_port` overrides the port.
-pub fn from_profile(
-    profile: &Profile,
-    options: &RunOptions,
-) -> Result<RouterSettings, ConfigError> {
+pub fn from_profile(profile: &Profile, options: &RunOptions) -> Result<RouterSettings, Trouble> {
     let Link::Router(router) = &profile.link else {
         let kind = match &profile.link {
             Link::PortForward(_) => "port_forward",
             Link::Direct(_) => "direct",
             Link::Router(_) => "router",
         };
-        return Err(ConfigError::new(
+        return Err(Trouble::new(
             format!("profile {} has a {kind} link, not a router", profile.name),
             format!(
                 "name a profile with `link: router` (e.g. router), or run this one with \
@@ -41,7 +39,7 @@ pub fn from_profile(
         ));
     };
     if let Some(command) = &router.command {
-        return Err(ConfigError::new(
+        return Err(Trouble::new(
             format!(
                 "profile {} runs another router (`command: {}`), not mcp-connect's",
                 profile.name,
@@ -56,7 +54,7 @@ pub fn from_profile(
         for gateway in &pool.gateways {
             let tls = tls_options(gateway.tls.as_ref().or(profile.tls.as_ref()), None).map_err(
                 |cause| {
-                    ConfigError::new(
+                    Trouble::new(
                         format!("profile {}, gateway {}: {cause}", profile.name, gateway.url),
                         format!("fix `tls.ca_file` in profile {}", profile.name),
                     )
@@ -81,14 +79,14 @@ pub fn from_profile(
 
 /// The URL the router reaches `gateway` at, its scheme telling the transport (see the
 /// module's doc). `Err` names the gateway and a transport the router cannot speak to it.
-fn endpoint(profile: &Profile, gateway: &profile::Gateway) -> Result<Url, ConfigError> {
+fn endpoint(profile: &Profile, gateway: &profile::Gateway) -> Result<Url, Trouble> {
     let endpoint = &profile.endpoint;
     let (transport, from) = match gateway.transport {
         Some(own) => (own, "its `transport`"),
         None => (endpoint.transport, "the profile's `endpoint.transport`"),
     };
     let Some(kind) = kind_of(transport) else {
-        return Err(ConfigError::new(
+        return Err(Trouble::new(
             format!(
                 "profile {}, gateway {}: transport `{}` (from {from}) is not one the router \
                  speaks to a gateway",

@@ -5,7 +5,8 @@ use std::path::PathBuf;
 
 use super::{Event, Hub, Refused, SavedProfile};
 use crate::net::CertInfo;
-use crate::trust::{self, TrustError};
+use crate::trouble::Trouble;
+use crate::trust;
 
 /// What a route's endpoint presented, for the user to decide on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,10 +19,6 @@ pub struct Certificate {
     pub pinned: bool,
 }
 
-fn refused(err: TrustError) -> Refused {
-    Refused { cause: err.cause, fix: err.fix, forcible: false }
-}
-
 impl Hub {
     pub(super) fn inspect(&self, name: &str) {
         let Some(profile) = self.profile(name).cloned() else {
@@ -31,11 +28,13 @@ impl Hub {
         let (options, events) = (self.run_options(name), self.events.clone());
         tokio::spawn(async move {
             let result =
-                trust::fetch(&profile, &options).await.map_err(refused).map(|seen| Certificate {
-                    pinned: seen.pinned_in(&profile),
-                    refusal: seen.refusal.as_ref().map(|r| r.describe()),
-                    url: seen.url,
-                    cert: seen.cert,
+                trust::fetch(&profile, &options).await.map_err(Refused::from).map(|seen| {
+                    Certificate {
+                        pinned: seen.pinned_in(&profile),
+                        refusal: seen.refusal.as_ref().map(|r| r.describe()),
+                        url: seen.url,
+                        cert: seen.cert,
+                    }
                 });
             let profile = profile.name.to_string();
             let _ = events.send(Event::Certificate { profile, result }).await;
@@ -53,34 +52,22 @@ impl Hub {
         tokio::spawn(async move {
             let result = async {
                 let Some((store, certs)) = places else {
-                    return Err(Refused {
-                        cause: "no profiles directory is set".to_owned(),
-                        fix: "set HOME or XDG_CONFIG_HOME, or pass --profiles DIR".to_owned(),
-                        forcible: false,
-                    });
+                    return Err(Refused { trouble: Trouble::new("no profiles directory is set".to_owned(), "set HOME or XDG_CONFIG_HOME, or pass --profiles DIR".to_owned()), forcible: false });
                 };
-                let seen = trust::fetch(&profile, &options).await.map_err(refused)?;
+                let seen = trust::fetch(&profile, &options).await.map_err(Refused::from)?;
                 if !trust::same_fingerprint(&seen.cert.sha256, &sha256) {
-                    return Err(Refused {
-                        cause: format!(
+                    return Err(Refused { trouble: Trouble::new(format!(
                             "the endpoint now presents another certificate (SHA-256 {}) than the \
                              one shown ({sha256})",
                             seen.cert.sha256
-                        ),
-                        fix: "look at the new certificate (p again) before pinning it".to_owned(),
-                        forcible: false,
-                    });
+                        ), "look at the new certificate (p again) before pinning it".to_owned()), forcible: false });
                 }
                 let pinned = tokio::task::spawn_blocking(move || {
                     trust::pin(&profile, from.as_deref(), &seen, &store, &certs)
                 })
                 .await
-                .map_err(|e| Refused {
-                    cause: format!("pinning stopped: {e}"),
-                    fix: "see the log file".to_owned(),
-                    forcible: false,
-                })?
-                .map_err(refused)?;
+                .map_err(|e| Refused { trouble: Trouble::new(format!("pinning stopped: {e}"), "see the log file".to_owned()), forcible: false })?
+                .map_err(Refused::from)?;
                 Ok(SavedProfile {
                     profile: Box::new(pinned.profile),
                     file: pinned.file,

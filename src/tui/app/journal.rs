@@ -24,7 +24,7 @@ pub fn lines(event: &Event) -> Vec<LogLine> {
                     millis(report.ping_time)
                 ),
                 Ok(Outcome::Unhealthy { url, diagnosis }) => {
-                    format!("diagnose: {url}: {}; fix: {}", diagnosis.cause, diagnosis.fix)
+                    format!("diagnose: {url}: {diagnosis}")
                 }
                 Err(why) => format!("diagnose could not start: {why}"),
             };
@@ -52,7 +52,7 @@ pub fn lines(event: &Event) -> Vec<LogLine> {
                     ]
                 }
                 Err(refused) => {
-                    vec![line(format!("refused: {}; fix: {}", refused.cause, refused.fix))]
+                    vec![line(format!("refused: {}", refused.trouble))]
                 }
             }
         }
@@ -67,7 +67,7 @@ pub fn lines(event: &Event) -> Vec<LogLine> {
                     format!("profile saved as {}{backup}", saved.file.display())
                 }
                 Err(refused) => {
-                    format!("profile not saved: {}; fix: {}", refused.cause, refused.fix)
+                    format!("profile not saved: {}", refused.trouble)
                 }
             };
             vec![LogLine::new(Source::Engine, Some(profile), text)]
@@ -86,7 +86,7 @@ pub fn lines(event: &Event) -> Vec<LogLine> {
                     }
                 ),
                 Err(refused) => {
-                    format!("certificate not read: {}; fix: {}", refused.cause, refused.fix)
+                    format!("certificate not read: {}", refused.trouble)
                 }
             };
             vec![LogLine::new(Source::Probe, Some(profile), text)]
@@ -103,7 +103,7 @@ fn route(profile: &str, event: &RouteEvent) -> Option<LogLine> {
                 Lifecycle::Starting => "starting".to_owned(),
                 Lifecycle::Running { url } => format!("running at {url}"),
                 Lifecycle::Unwatched { reason } => format!("health not watched: {reason}"),
-                Lifecycle::Failed { cause, fix } => format!("failed: {cause}; fix: {fix}"),
+                Lifecycle::Failed(trouble) => format!("failed: {trouble}"),
                 Lifecycle::Stopped => "stopped".to_owned(),
             },
         ),
@@ -130,7 +130,7 @@ fn route(profile: &str, event: &RouteEvent) -> Option<LogLine> {
                 ProbeEvent::Health(Health::Slow { threshold, .. }) => {
                     format!("slow: a check took over {}", millis(*threshold))
                 }
-                ProbeEvent::Health(Health::Down(d)) => format!("down: {}; fix: {}", d.cause, d.fix),
+                ProbeEvent::Health(Health::Down(trouble)) => format!("down: {trouble}"),
                 ProbeEvent::Latency(_) => return None,
                 ProbeEvent::Note(note) => note.clone(),
             },

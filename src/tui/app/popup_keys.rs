@@ -127,9 +127,10 @@ impl App {
             Err(refused) => match editing {
                 Some(edit) => {
                     edit.saving = false;
-                    edit.error = Some(format!("{}; {}", refused.cause, refused.fix));
+                    edit.error =
+                        Some(format!("{}; {}", refused.trouble.cause, refused.trouble.fix));
                 }
-                None => self.note = Some(format!("{name} not saved: {}", refused.cause)),
+                None => self.note = Some(format!("{name} not saved: {}", refused.trouble.cause)),
             },
         }
     }

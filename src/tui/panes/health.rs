@@ -7,13 +7,14 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Sparkline, Wrap};
 
-use crate::tui::route::{Diagnosis, Problem, Row, Status, millis};
+use crate::trouble::Trouble;
+use crate::tui::route::{Diagnosis, Row, Status, millis};
 use crate::tui::theme::Theme;
 
 /// Rows the sparkline takes at least, when there is room, and at most.
 const SPARK_ROWS: (usize, usize) = (3, 8);
 
-fn problem<'a>(lines: &mut Vec<Line<'a>>, problem: &'a Problem, theme: &Theme) {
+fn problem<'a>(lines: &mut Vec<Line<'a>>, problem: &'a Trouble, theme: &Theme) {
     lines.push(Line::from(vec![
         Span::styled("cause ", theme.label()),
         Span::styled(problem.cause.as_str(), theme.error()),

@@ -8,6 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
 use crate::supervisor::hub::{Certificate, Command, Refused};
+use crate::trouble::Trouble;
 use crate::tui::theme::Theme;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,10 +18,7 @@ pub enum Step {
     Shown(Certificate),
     /// Pin sent; waiting for the engine to save the profile.
     Pinning(Certificate),
-    Failed {
-        cause: String,
-        fix: String,
-    },
+    Failed(Trouble),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,13 +37,13 @@ impl Pin {
     pub fn answer(&mut self, result: Result<Certificate, Refused>) {
         self.step = match result {
             Ok(cert) => Step::Shown(cert),
-            Err(refused) => Step::Failed { cause: refused.cause, fix: refused.fix },
+            Err(refused) => Step::Failed(refused.trouble),
         };
     }
 
     /// The pin was refused: say why, keep the popup.
     pub fn refused(&mut self, refused: Refused) {
-        self.step = Step::Failed { cause: refused.cause, fix: refused.fix };
+        self.step = Step::Failed(refused.trouble);
     }
 
     /// Enter: the command that pins the certificate shown, or `None` when the popup should
@@ -73,9 +71,9 @@ pub fn draw(frame: &mut Frame, state: &Pin, theme: &Theme) {
     };
     let lines = match &state.step {
         Step::Fetching => vec![Line::styled("connecting to the endpoint…", theme.dim())],
-        Step::Failed { cause, fix } => vec![
-            Line::styled(cause.as_str(), theme.error()),
-            Line::styled(format!("fix: {fix}"), theme.fix()),
+        Step::Failed(trouble) => vec![
+            Line::styled(trouble.cause.as_str(), theme.error()),
+            Line::styled(format!("fix: {}", trouble.fix), theme.fix()),
         ],
         Step::Shown(cert) | Step::Pinning(cert) => {
             let c = &cert.cert;

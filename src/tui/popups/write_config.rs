@@ -187,8 +187,8 @@ fn step_lines<'a>(state: &'a WriteConfig, theme: &Theme) -> Vec<Line<'a>> {
         }
         Step::Refused(refused) => {
             let mut lines = vec![
-                Line::styled(refused.cause.as_str(), theme.error()),
-                Line::styled(format!("fix: {}", refused.fix), theme.fix()),
+                Line::styled(refused.trouble.cause.as_str(), theme.error()),
+                Line::styled(format!("fix: {}", refused.trouble.fix), theme.fix()),
             ];
             if forcible(refused) {
                 lines.push(Line::styled("f forces it (the old file is backed up)", theme.key()));

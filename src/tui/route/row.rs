@@ -3,8 +3,9 @@
 
 use std::path::PathBuf;
 
-use crate::clientconfig::{Entry, Launcher, NoEntry};
+use crate::clientconfig::{Entry, Launcher};
 use crate::profile::{Link, Profile};
+use crate::trouble::Trouble;
 
 use super::{RouteView, Status};
 
@@ -92,7 +93,7 @@ impl Row {
     }
 
     /// The Claude Code entry the route would write.
-    pub fn entry(&self, launcher: &Launcher) -> Option<Result<Entry, NoEntry>> {
+    pub fn entry(&self, launcher: &Launcher) -> Option<Result<Entry, Trouble>> {
         let profile = self.profile.as_ref().ok()?;
         Some(Entry::for_profile(profile, self.overrides.local_port, launcher))
     }
