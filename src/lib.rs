@@ -5,6 +5,7 @@
 //! nothing of the terminal; the command-line faces live in `cli` and `commands`.
 
 pub mod auth;
+pub mod backoff;
 pub mod bridge;
 pub mod cli;
 pub mod clientconfig;

@@ -7,7 +7,6 @@ use kube::api::LogParams;
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
-use super::backoff::CappedBackoff;
 use super::event::ForwardEvent;
 use super::explain::{Doing, explain};
 use super::target::Tracking;
@@ -56,7 +55,7 @@ async fn one_pod(
     pod: String,
     events: mpsc::Sender<ForwardEvent>,
 ) {
-    let mut backoff = CappedBackoff::default();
+    let mut backoff = super::retry();
     let mut tail = Some(TAIL);
     loop {
         let params = LogParams { follow: true, tail_lines: tail, ..LogParams::default() };
@@ -86,6 +85,6 @@ async fn one_pod(
                 }
             }
         }
-        tokio::time::sleep(backoff.next().unwrap_or(super::backoff::MAX)).await;
+        tokio::time::sleep(backoff.next().unwrap_or(super::RETRY_MOST)).await;
     }
 }

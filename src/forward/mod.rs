@@ -3,7 +3,6 @@
 //! pods as they turn Ready, reports what it does as [`ForwardEvent`]s, and follows the pod's
 //! log. Engine code: no terminal here.
 
-pub mod backoff;
 pub mod bind;
 pub mod event;
 pub mod explain;
@@ -23,6 +22,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use crate::backoff::Backoff;
 pub use event::{ForwardEvent, ForwardState};
 use explain::{Doing, Explained, explain};
 use opened::Opened;
@@ -30,6 +30,14 @@ use target::{Target, Tracking};
 
 /// How long a connection waits for a Ready pod before it is closed.
 const WAIT_FOR_POD: Duration = Duration::from_secs(30);
+/// Retries against the API server wait from 250 ms, doubling, never above 5 s: a failing API
+/// server is neither hammered nor waited on for long once it is back.
+const RETRY_FIRST: Duration = Duration::from_millis(250);
+const RETRY_MOST: Duration = Duration::from_secs(5);
+
+fn retry() -> Backoff {
+    Backoff::new(RETRY_FIRST, RETRY_MOST)
+}
 
 /// What to forward, and where.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,7 +94,7 @@ pub async fn run(
                 send(ForwardState::Reconnecting { why: e.trouble.cause }).await;
                 tokio::select! {
                     _ = cancel.cancelled() => return send(ForwardState::Stopped).await,
-                    _ = tokio::time::sleep(backoff::MAX) => {}
+                    _ = tokio::time::sleep(RETRY_MOST) => {}
                 }
             }
         }
@@ -115,7 +123,7 @@ pub async fn run(
         spare: None,
         opening: None,
         trouble: None,
-        backoff: backoff::CappedBackoff::default(),
+        backoff: retry(),
         state: ForwardState::Starting,
         last_pod: None,
         url,
@@ -157,7 +165,7 @@ struct Forwarder {
     opening: Option<JoinHandle<Result<Opened, Explained>>>,
     /// Why the last spare could not be opened.
     trouble: Option<Explained>,
-    backoff: backoff::CappedBackoff,
+    backoff: Backoff,
     state: ForwardState,
     /// The pod the forward last served (for saying which one is gone).
     last_pod: Option<String>,
@@ -217,16 +225,16 @@ impl Forwarder {
             Ok(Ok(opened)) if self.target().is_some_and(|t| t.pod == opened.pod) => {
                 self.spare = Some(opened);
                 self.trouble = None;
-                self.backoff = backoff::CappedBackoff::default();
+                self.backoff.reset();
             }
             // Opened for a pod that is no longer the target: open for the new one.
             Ok(Ok(_)) => self.open_spare(Duration::ZERO),
             Ok(Err(explained)) => {
                 self.trouble = Some(explained);
-                let delay = self.backoff.next().unwrap_or(backoff::MAX);
+                let delay = self.backoff.next().unwrap_or(RETRY_MOST);
                 self.open_spare(delay);
             }
-            Err(_) => self.open_spare(backoff::MAX),
+            Err(_) => self.open_spare(RETRY_MOST),
         }
         self.report().await;
     }

@@ -13,7 +13,6 @@ use kube::{Api, Client};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-use super::backoff::CappedBackoff;
 use super::explain::{Doing, Explained, explain};
 
 /// The pod a forward goes to, and the port on it.
@@ -150,7 +149,7 @@ pub fn track(
     let api: Api<Pod> = Api::namespaced(client, &namespace);
     let config = watcher::Config::default().labels(&selected.selector());
     let (store, writer) = reflector::store();
-    let stream = watcher(api, config).backoff(CappedBackoff::default()).reflect(writer);
+    let stream = watcher(api, config).backoff(super::retry()).reflect(writer);
     tokio::spawn(async move {
         let mut stream = std::pin::pin!(stream);
         loop {

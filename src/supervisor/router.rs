@@ -12,11 +12,11 @@ use tokio::process::{Child, ChildStderr, Command};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
-use crate::trouble::Trouble;
-
+use crate::backoff::Backoff;
 use crate::clientconfig::Launcher;
 use crate::profile::{Link, Profile};
 use crate::router::{GatewayState, HealthReport};
+use crate::trouble::Trouble;
 
 use super::RunOptions;
 
@@ -142,28 +142,13 @@ impl Program {
     }
 }
 
-/// Doubling waits between restarts, back to the first after a stable run.
-#[derive(Debug)]
-pub struct Backoff {
-    next: Duration,
-}
-
-impl Default for Backoff {
-    fn default() -> Self {
-        Backoff { next: FIRST_BACKOFF }
+/// The wait before the next start, for a run that lasted `ran`: doubling, back to the first
+/// after a stable run.
+fn restart_wait(backoff: &mut Backoff, ran: Duration) -> Duration {
+    if ran >= STABLE_AFTER {
+        backoff.reset();
     }
-}
-
-impl Backoff {
-    /// The wait before the next start, for a run that lasted `ran`.
-    pub fn after(&mut self, ran: Duration) -> Duration {
-        if ran >= STABLE_AFTER {
-            self.next = FIRST_BACKOFF;
-        }
-        let wait = self.next;
-        self.next = (self.next * 2).min(MOST_BACKOFF);
-        wait
-    }
+    backoff.next().unwrap_or(MOST_BACKOFF)
 }
 
 /// What a router route reports while it runs.
@@ -182,7 +167,7 @@ pub async fn supervise(
     progress: mpsc::Sender<Progress>,
     cancel: CancellationToken,
 ) {
-    let mut backoff = Backoff::default();
+    let mut backoff = Backoff::new(FIRST_BACKOFF, MOST_BACKOFF);
     loop {
         let started = Instant::now();
         let cause = match run_once(&program, &progress, &cancel).await {
@@ -193,7 +178,7 @@ pub async fn supervise(
                 return;
             }
         };
-        let restart_in = backoff.after(started.elapsed());
+        let restart_in = restart_wait(&mut backoff, started.elapsed());
         tracing::warn!(%cause, ?restart_in, "router died");
         let _ = progress.send(Progress::Router(RouterEvent::Exited { cause, restart_in })).await;
         tokio::select! {
@@ -357,12 +342,13 @@ mod tests {
 
     #[test]
     fn backoff_doubles_to_its_ceiling_and_starts_over_after_a_stable_run() {
-        let mut backoff = Backoff::default();
+        let mut backoff = Backoff::new(FIRST_BACKOFF, MOST_BACKOFF);
         let short = Duration::from_secs(1);
-        let waits: Vec<u64> = (0..9).map(|_| backoff.after(short).as_millis() as u64).collect();
+        let mut wait = |ran| restart_wait(&mut backoff, ran);
+        let waits: Vec<u64> = (0..9).map(|_| wait(short).as_millis() as u64).collect();
         assert_eq!(waits, [500, 1000, 2000, 4000, 8000, 16000, 30000, 30000, 30000]);
-        assert_eq!(backoff.after(STABLE_AFTER), FIRST_BACKOFF);
-        assert_eq!(backoff.after(short), FIRST_BACKOFF * 2);
+        assert_eq!(wait(STABLE_AFTER), FIRST_BACKOFF);
+        assert_eq!(wait(short), FIRST_BACKOFF * 2);
     }
 
     #[test]
