@@ -96,35 +96,7 @@ pub enum Command {
     /// Check that a URL, or a profile's endpoint, is a working MCP server: a full handshake,
     /// tools/list and ping, with latency. When it is not, says why and how to fix it.
     /// Exit 0 when healthy, 1 when not, 2 when the probe cannot start.
-    Probe {
-        /// The MCP endpoint, e.g. http://127.0.0.1:8080/mcp.
-        #[arg(required_unless_present = "profile", conflicts_with = "profile")]
-        url: Option<url::Url>,
-        /// Probe this profile's local endpoint, with its credentials and TLS settings.
-        #[arg(long, value_name = "NAME")]
-        profile: Option<String>,
-        /// With --profile: the local port used instead of the profile's.
-        #[arg(long, value_name = "N", requires = "profile", value_parser = clap::value_parser!(u16).range(1..))]
-        local_port: Option<u16>,
-        /// A header sent with every request, e.g. 'Authorization: Bearer TOKEN'. Repeatable.
-        #[arg(long = "header", short = 'H', value_name = "'NAME: VALUE'")]
-        headers: Vec<String>,
-        /// Also trust the CA certificates in this PEM file. Repeatable.
-        #[arg(long, value_name = "FILE")]
-        ca: Vec<PathBuf>,
-        /// Accept any TLS certificate. Dangerous: anyone on the path can read the traffic.
-        #[arg(long)]
-        insecure: bool,
-        /// Which MCP transport to speak (default: the profile's, else auto).
-        #[arg(long, value_enum)]
-        transport: Option<TransportArg>,
-        /// How long each HTTP exchange may take.
-        #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = humantime::parse_duration)]
-        timeout: std::time::Duration,
-        /// One JSON object instead of text.
-        #[arg(long)]
-        json: bool,
-    },
+    Probe(ProbeArgs),
     /// Write, show or remove the Claude Code MCP entry of a route, keeping everything else in
     /// the file as it was (a backup of the old file is kept).
     #[command(subcommand)]
@@ -225,6 +197,38 @@ pub enum ConfigCommand {
         #[arg(long)]
         force: bool,
     },
+}
+
+/// `probe`'s flags: what to probe and how.
+#[derive(Debug, clap::Args)]
+pub struct ProbeArgs {
+    /// The MCP endpoint, e.g. http://127.0.0.1:8080/mcp.
+    #[arg(required_unless_present = "profile", conflicts_with = "profile")]
+    pub url: Option<url::Url>,
+    /// Probe this profile's local endpoint, with its credentials and TLS settings.
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// With --profile: the local port used instead of the profile's.
+    #[arg(long, value_name = "N", requires = "profile", value_parser = clap::value_parser!(u16).range(1..))]
+    pub local_port: Option<u16>,
+    /// A header sent with every request, e.g. 'Authorization: Bearer TOKEN'. Repeatable.
+    #[arg(long = "header", short = 'H', value_name = "'NAME: VALUE'")]
+    pub headers: Vec<String>,
+    /// Also trust the CA certificates in this PEM file. Repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub ca: Vec<PathBuf>,
+    /// Accept any TLS certificate. Dangerous: anyone on the path can read the traffic.
+    #[arg(long)]
+    pub insecure: bool,
+    /// Which MCP transport to speak (default: the profile's, else auto).
+    #[arg(long, value_enum)]
+    pub transport: Option<TransportArg>,
+    /// How long each HTTP exchange may take.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub timeout: std::time::Duration,
+    /// One JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, clap::Args)]

@@ -1,4 +1,3 @@
-use std::io::{self, Write};
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -6,11 +5,10 @@ use clap::Parser;
 use mcp_connect::cli::{Cli, Command};
 use mcp_connect::clientconfig::Launcher;
 use mcp_connect::commands::{self, report};
-use mcp_connect::lab::world::{LabOptions, SerenaBackend};
+use mcp_connect::logging;
 use mcp_connect::paths::Dirs;
-use mcp_connect::profile::{Catalog, ProfileStore, Source, UserDir};
+use mcp_connect::profile::{Catalog, ProfileStore, UserDir};
 use mcp_connect::supervisor::RunOptions;
-use mcp_connect::{kubeconfig, logging, probe};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -44,163 +42,52 @@ fn main() -> ExitCode {
     let launcher = Launcher::current(cli.global_args());
     // The cluster chosen on the command line; commands add their local port.
     let chosen = cli.run_options(None);
+    let options = |local_port| RunOptions { local_port, ..chosen.clone() };
+    let store = ProfileStore::new(user_dir.path().to_owned(), &dirs.state);
+    let (kubeconfig, context) = (cli.kubeconfig.as_deref(), cli.context.as_deref());
     match cli.command {
         Command::Profiles { json } => {
-            let kube = kubeconfig::load(cli.kubeconfig.as_deref());
-            let mut out = io::stdout().lock();
-            let result =
-                commands::profiles::run(&catalog, &kube, cli.context.as_deref(), json, &mut out)
-                    .and_then(|valid| out.flush().map(|()| valid));
-            match result {
-                Ok(true) => ExitCode::SUCCESS,
-                Ok(false) => ExitCode::from(1),
-                // `mcp-connect profiles | head` is not an error.
-                Err(err) if err.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
-                Err(err) => report(&err, "check that stdout is writable"),
-            }
+            commands::profiles::print(&catalog, kubeconfig, context, json)
         }
         Command::Up { profile, local_port, json, health_interval } => {
-            let profile = match commands::find_profile(&catalog, &profile) {
-                Ok(profile) => profile,
-                Err(code) => return code,
-            };
-            let options = RunOptions { local_port, ..chosen.clone() };
-            let health = health_interval
-                .0
-                .map(|interval| probe::MonitorOptions { interval, ..Default::default() });
-            runtime().block_on(commands::up::run(profile, options, json, health))
+            run(commands::up::start(&catalog, &profile, options(local_port), json, health_interval))
         }
-        Command::Probe {
-            url,
-            profile,
-            local_port,
-            headers,
-            ca,
-            insecure,
-            transport,
-            timeout,
-            json,
-        } => {
-            let (mut target, hints) = match (url, profile) {
-                (Some(url), _) => (mcp_connect::net::Target::new(url), probe::Hints::default()),
-                (None, Some(name)) => {
-                    let profile = match commands::find_profile(&catalog, &name) {
-                        Ok(profile) => profile,
-                        Err(code) => return code,
-                    };
-                    let kube = chosen.kube();
-                    match probe::from_profile::target(profile, local_port, kube) {
-                        Ok(found) => found,
-                        Err(err) => return report(&err.cause, &err.fix),
-                    }
-                }
-                (None, None) => return report(&"no URL or --profile", "name what to probe"),
-            };
-            if !matches!(target.url.scheme(), "http" | "https") {
-                let cause = format!("{} is not an http:// or https:// URL", target.url);
-                return report(
-                    &cause,
-                    "give the MCP endpoint's URL, e.g. http://127.0.0.1:8080/mcp",
-                );
-            }
-            for header in &headers {
-                if let Err(cause) = target.add_header(header) {
-                    return report(&cause, "write each --header as 'Name: value'");
-                }
-            }
-            for file in &ca {
-                if let Err(cause) = target.tls.add_ca_file(file) {
-                    return report(&cause, "give --ca a PEM file of CA certificates");
-                }
-            }
-            target.tls.insecure |= insecure;
-            if let Some(transport) = transport {
-                target.transport = transport.into();
-            }
-            target.timeout = timeout;
-            runtime().block_on(commands::probe::run(target, hints, json))
-        }
+        Command::Probe(args) => run(commands::probe::start(&catalog, args, chosen.kube())),
         Command::Config(command) => {
             commands::config::run(command, &catalog, &dirs.state, &launcher)
         }
         Command::Tui => {
-            let launch = commands::tui::over_kubeconfig(
-                &catalog,
-                cli.kubeconfig.clone(),
-                cli.context.clone(),
-                &dirs.state,
-                ProfileStore::new(user_dir.path().to_owned(), &dirs.state),
-                dirs.certs(),
-                launcher,
-            );
-            match launch {
-                Ok(launch) => runtime().block_on(commands::tui::run(launch)),
-                Err(code) => code,
-            }
+            run(commands::tui::start(&catalog, kubeconfig, context, &dirs, store, launcher))
         }
         Command::Demo { serena } => {
-            let serena = match serena {
-                true => SerenaBackend::RealSerena { program: "serena".into() },
-                false => SerenaBackend::Reference,
-            };
-            let options = LabOptions { serena, ..LabOptions::default() };
-            runtime().block_on(commands::demo::run(&dirs.state, options))
+            runtime().block_on(commands::demo::run(&dirs.state, commands::lab::options(serena)))
         }
         Command::Token { profile, headers } => {
-            let profile = match commands::find_profile(&catalog, &profile) {
-                Ok(profile) => profile,
-                Err(code) => return code,
-            };
-            let kube = chosen.kube();
-            runtime().block_on(commands::token::run(profile, kube, headers))
+            run(commands::token::start(&catalog, &profile, chosen.kube(), headers))
         }
         Command::Trust { profile, yes } => {
-            let from = catalog.get(&profile).and_then(|entry| match &entry.source {
-                Source::User(file) => Some(file.as_path()),
-                Source::BuiltIn { .. } => None,
-            });
-            let profile = match commands::find_profile(&catalog, &profile) {
-                Ok(profile) => profile,
-                Err(code) => return code,
-            };
-            let args = commands::trust::TrustArgs {
-                profile,
-                from,
-                options: chosen.clone(),
-                yes,
-                store: ProfileStore::new(user_dir.path().to_owned(), &dirs.state),
-                certs: &dirs.certs(),
-            };
-            runtime().block_on(commands::trust::run(args))
+            let certs = dirs.certs();
+            run(commands::trust::start(&catalog, &profile, options(None), yes, store, &certs))
         }
         Command::Bridge { profile, local_port } => {
-            let profile = match commands::find_profile(&catalog, &profile) {
-                Ok(profile) => profile,
-                Err(code) => return code,
-            };
-            let options = RunOptions { local_port, ..chosen.clone() };
-            runtime().block_on(commands::bridge::run(profile, options))
+            run(commands::bridge::start(&catalog, &profile, options(local_port)))
         }
         Command::Lab { serena } => {
-            let serena = match serena {
-                true => SerenaBackend::RealSerena { program: "serena".into() },
-                false => SerenaBackend::Reference,
-            };
-            let options = LabOptions { serena, ..LabOptions::default() };
-            runtime().block_on(commands::lab::run(options))
+            runtime().block_on(commands::lab::run(commands::lab::options(serena)))
         }
         Command::Router { profile, config, local_port } => {
-            let options = RunOptions { local_port, ..chosen.clone() };
-            let from = match (&config, &profile) {
-                (Some(file), _) => commands::router::Settings::File(file),
-                (None, Some(name)) => match commands::find_profile(&catalog, name) {
-                    Ok(profile) => commands::router::Settings::Profile(profile),
-                    Err(code) => return code,
-                },
-                (None, None) => return report(&"no PROFILE or --config", "name what to run"),
-            };
-            runtime().block_on(commands::router::run(from, options))
+            let (profile, config) = (profile.as_deref(), config.as_deref());
+            run(commands::router::start(&catalog, profile, config, options(local_port)))
         }
+    }
+}
+
+/// Runs a command's future to its exit code, or passes on the code of the error that stopped
+/// it before it started.
+fn run(command: Result<impl Future<Output = ExitCode>, ExitCode>) -> ExitCode {
+    match command {
+        Ok(future) => runtime().block_on(future),
+        Err(code) => code,
     }
 }
 

@@ -4,10 +4,20 @@
 use std::process::ExitCode;
 
 use crate::bridge::{self, stdio};
-use crate::profile::Profile;
+use crate::profile::{Catalog, Profile};
 use crate::supervisor::RunOptions;
 
-use super::{report, wait_for_shutdown};
+use super::{find_profile, report, wait_for_shutdown};
+
+/// Finds the profile named `name` and gives the bridge to it; a name that finds none is
+/// reported here, before anything runs.
+pub fn start(
+    catalog: &Catalog,
+    name: &str,
+    options: RunOptions,
+) -> Result<impl Future<Output = ExitCode>, ExitCode> {
+    Ok(run(find_profile(catalog, name)?, options))
+}
 
 /// Exit 0 when the client closes stdin or a signal ends it; 2 when the profile cannot be
 /// bridged at all (reported on stderr).

@@ -1,4 +1,8 @@
 //! The headless commands: each turns engine results into lines on stdout.
+//!
+//! A command that runs async comes in two halves: `start`, which checks what it was given (a
+//! profile's name, a probe's flags) and reports what is wrong before anything runs, and the
+//! `run` it hands back for the runtime.
 
 pub mod bridge;
 pub mod config;

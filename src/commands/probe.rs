@@ -6,11 +6,68 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
+use crate::auth::KubeAccess;
+use crate::cli::ProbeArgs;
 use crate::net::{CertInfo, Target};
 use crate::probe::{self, Hints, Outcome};
+use crate::profile::Catalog;
 
-use super::report;
+use super::{find_profile, report};
 
+/// Builds the target from the flags, then gives the probe to run; a target that cannot be
+/// built is reported here, before anything runs.
+pub fn start(
+    catalog: &Catalog,
+    args: ProbeArgs,
+    kube: KubeAccess,
+) -> Result<impl Future<Output = ExitCode>, ExitCode> {
+    let json = args.json;
+    let (target, hints) = target(catalog, args, kube)?;
+    Ok(run(target, hints, json))
+}
+
+/// The URL, or `--profile`'s local endpoint with its credentials and TLS settings, with the
+/// flags' headers, CA files, transport and timeout on top. `kube` is where a profile's token
+/// is read from. Errors are reported on stderr; the exit code is returned.
+pub fn target(
+    catalog: &Catalog,
+    args: ProbeArgs,
+    kube: KubeAccess,
+) -> Result<(Target, Hints), ExitCode> {
+    let (mut target, hints) = match (args.url, args.profile) {
+        (Some(url), _) => (Target::new(url), Hints::default()),
+        (None, Some(name)) => {
+            let profile = find_profile(catalog, &name)?;
+            probe::from_profile::target(profile, args.local_port, kube)
+                .map_err(|err| report(&err.cause, &err.fix))?
+        }
+        (None, None) => return Err(report(&"no URL or --profile", "name what to probe")),
+    };
+    if !matches!(target.url.scheme(), "http" | "https") {
+        let cause = format!("{} is not an http:// or https:// URL", target.url);
+        let fix = "give the MCP endpoint's URL, e.g. http://127.0.0.1:8080/mcp";
+        return Err(report(&cause, fix));
+    }
+    for header in &args.headers {
+        target
+            .add_header(header)
+            .map_err(|cause| report(&cause, "write each --header as 'Name: value'"))?;
+    }
+    for file in &args.ca {
+        target
+            .tls
+            .add_ca_file(file)
+            .map_err(|cause| report(&cause, "give --ca a PEM file of CA certificates"))?;
+    }
+    target.tls.insecure |= args.insecure;
+    if let Some(transport) = args.transport {
+        target.transport = transport.into();
+    }
+    target.timeout = args.timeout;
+    Ok((target, hints))
+}
+
+/// Exit 0 when healthy, 1 when not, 2 when the probe cannot start (reported on stderr).
 pub async fn run(target: Target, hints: Hints, json: bool) -> ExitCode {
     let outcome = match probe::check(&target, &hints).await {
         Ok(outcome) => outcome,

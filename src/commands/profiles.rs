@@ -1,11 +1,36 @@
 //! `mcp-connect profiles`: one row per profile, valid or not.
 
 use std::io::{self, Write};
+use std::path::Path;
+use std::process::ExitCode;
 
 use serde::Serialize;
 
-use crate::kubeconfig::{KubeconfigError, Loaded, Origin, effective_context};
+use crate::kubeconfig::{self, KubeconfigError, Loaded, Origin, effective_context};
 use crate::profile::{Catalog, Entry, Profile, RouteKind};
+
+use super::report;
+
+/// The listing on stdout, over the kubeconfig `kubeconfig` names (else the usual places) and
+/// `--context`. Exit 0 when every profile is valid, 1 when one is not; a closed stdout
+/// (`mcp-connect profiles | head`) is not an error.
+pub fn print(
+    catalog: &Catalog,
+    kubeconfig: Option<&Path>,
+    context_flag: Option<&str>,
+    json: bool,
+) -> ExitCode {
+    let kube = kubeconfig::load(kubeconfig);
+    let mut out = io::stdout().lock();
+    let result = run(catalog, &kube, context_flag, json, &mut out)
+        .and_then(|valid| out.flush().map(|()| valid));
+    match result {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(err) if err.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(err) => report(&err, "check that stdout is writable"),
+    }
+}
 
 /// The kubeconfig as the listing reports it.
 #[derive(Debug, Serialize)]

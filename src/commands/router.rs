@@ -4,13 +4,29 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use crate::profile::Profile;
+use crate::profile::{Catalog, Profile};
 use crate::router::RouterSettings;
 use crate::router::config;
 use crate::supervisor::RunOptions;
 use crate::trouble::Trouble;
 
-use super::{report, wait_for_shutdown};
+use super::{find_profile, report, wait_for_shutdown};
+
+/// Chooses the settings (`--config`'s file over the profile named `profile`) and gives the
+/// router's run; a name that finds no profile is reported here, before anything runs.
+pub fn start<'a>(
+    catalog: &'a Catalog,
+    profile: Option<&str>,
+    config: Option<&'a Path>,
+    options: RunOptions,
+) -> Result<impl Future<Output = ExitCode>, ExitCode> {
+    let from = match (config, profile) {
+        (Some(file), _) => Settings::File(file),
+        (None, Some(name)) => Settings::Profile(find_profile(catalog, name)?),
+        (None, None) => return Err(report(&"no PROFILE or --config", "name what to run")),
+    };
+    Ok(run(from, options))
+}
 
 /// Where the router's settings come from.
 #[derive(Debug, Clone, Copy)]

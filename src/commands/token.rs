@@ -5,9 +5,20 @@ use std::io::{self, Write};
 use std::process::ExitCode;
 
 use crate::auth::{Bearer, KubeAccess, Tokens};
-use crate::profile::Profile;
+use crate::profile::{Catalog, Profile};
 
-use super::report;
+use super::{find_profile, report};
+
+/// Finds the profile named `name` and gives the printing of its token; a name that finds none
+/// is reported here, before anything runs.
+pub fn start(
+    catalog: &Catalog,
+    name: &str,
+    kube: KubeAccess,
+    headers: bool,
+) -> Result<impl Future<Output = ExitCode>, ExitCode> {
+    Ok(run(find_profile(catalog, name)?, kube, headers))
+}
 
 pub async fn run(profile: &Profile, kube: KubeAccess, headers: bool) -> ExitCode {
     let Some(tokens) = Tokens::for_profile(profile, kube) else {

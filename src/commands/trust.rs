@@ -5,11 +5,29 @@ use std::io::{self, BufRead, IsTerminal, Write};
 use std::path::Path;
 use std::process::ExitCode;
 
-use crate::profile::{Profile, ProfileStore};
+use crate::profile::{Catalog, Profile, ProfileStore, Source};
 use crate::supervisor::RunOptions;
 use crate::trust::{self, Presented};
 
-use super::report;
+use super::{find_profile, report};
+
+/// Finds the profile named `name`, and the user file it came from, and gives the trusting of
+/// its certificate; a name that finds none is reported here, before anything runs.
+pub fn start<'a>(
+    catalog: &'a Catalog,
+    name: &str,
+    options: RunOptions,
+    yes: bool,
+    store: ProfileStore,
+    certs: &'a Path,
+) -> Result<impl Future<Output = ExitCode>, ExitCode> {
+    let from = catalog.get(name).and_then(|entry| match &entry.source {
+        Source::User(file) => Some(file.as_path()),
+        Source::BuiltIn { .. } => None,
+    });
+    let profile = find_profile(catalog, name)?;
+    Ok(run(TrustArgs { profile, from, options, yes, store, certs }))
+}
 
 pub struct TrustArgs<'a> {
     pub profile: &'a Profile,

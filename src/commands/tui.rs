@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use crate::clientconfig::{Launcher, Writer};
+use crate::paths::Dirs;
 use crate::probe::MonitorOptions;
 use crate::profile::{Catalog, ProfileStore};
 use crate::supervisor::hub::{self, Command, HubOptions};
@@ -29,6 +30,21 @@ pub struct Launch<'c> {
     pub project_dir: PathBuf,
     /// Sent to the engine before the first frame (e.g. the demo's free local ports).
     pub setup: Vec<Command>,
+}
+
+/// The screen over the user's kubeconfig and `--context`, with the state and certificates under
+/// `dirs`, ready to run; what stops it first is reported here, before anything runs.
+pub fn start(
+    catalog: &Catalog,
+    kubeconfig: Option<&Path>,
+    context: Option<&str>,
+    dirs: &Dirs,
+    profiles: ProfileStore,
+    launcher: Launcher,
+) -> Result<impl Future<Output = ExitCode>, ExitCode> {
+    let (kubeconfig, context) = (kubeconfig.map(Path::to_owned), context.map(str::to_owned));
+    let certs = dirs.certs();
+    over_kubeconfig(catalog, kubeconfig, context, &dirs.state, profiles, certs, launcher).map(run)
 }
 
 /// The screen over the user's kubeconfig (`--kubeconfig`, `$KUBECONFIG`, `~/.kube/config`),

@@ -7,12 +7,27 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use crate::cli::HealthInterval;
 use crate::forward::{ForwardEvent, ForwardState};
 use crate::probe::{self, MonitorOptions};
-use crate::profile::Profile;
+use crate::profile::{Catalog, Profile};
 use crate::supervisor::{self, Plan, RunOptions};
 
-use super::{health, report, wait_for_shutdown};
+use super::{find_profile, health, report, wait_for_shutdown};
+
+/// Finds the profile named `name` and gives its run; a name that finds none is reported here,
+/// before anything runs.
+pub fn start(
+    catalog: &Catalog,
+    name: &str,
+    options: RunOptions,
+    json: bool,
+    health: HealthInterval,
+) -> Result<impl Future<Output = ExitCode>, ExitCode> {
+    let profile = find_profile(catalog, name)?;
+    let health = health.0.map(|interval| MonitorOptions { interval, ..Default::default() });
+    Ok(run(profile, options, json, health))
+}
 
 /// `health`: watch the route's MCP endpoint once it listens, and print its state changes.
 pub async fn run(
