@@ -7,7 +7,7 @@ use crate::bridge::{self, stdio};
 use crate::profile::{Catalog, Profile};
 use crate::supervisor::RunOptions;
 
-use super::{find_profile, report, wait_for_shutdown};
+use super::{fail, find_profile, wait_for_shutdown};
 
 /// Finds the profile named `name` and gives the bridge to it; a name that finds none is
 /// reported here, before anything runs.
@@ -25,6 +25,6 @@ pub async fn run(profile: &Profile, options: RunOptions) -> ExitCode {
     let input = stdio::stdin_lines();
     match bridge::run(profile, options, input, std::io::stdout(), wait_for_shutdown()).await {
         Ok(()) => ExitCode::SUCCESS,
-        Err(problem) => report(&problem.trouble.cause, &problem.trouble.fix),
+        Err(problem) => fail(&problem.trouble),
     }
 }

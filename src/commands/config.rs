@@ -8,7 +8,7 @@ use crate::cli::{ConfigCommand, ScopeArg, ScopeArgs};
 use crate::clientconfig::{Change, Edit, Entry, Launcher, Op, Outcome, Scope, Writer, lint};
 use crate::profile::{Catalog, Profile};
 
-use super::report;
+use super::{fail, report};
 
 pub fn run(
     command: ConfigCommand,
@@ -28,7 +28,7 @@ pub fn run(
             };
             let entry = match Entry::for_profile(profile, local_port, launcher) {
                 Ok(entry) => entry,
-                Err(why) => return report(&why.cause, &why.fix),
+                Err(why) => return fail(&why),
             };
             let scope = match scope(&target.scope, target.dir.as_deref()) {
                 Ok(scope) => scope,

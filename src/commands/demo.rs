@@ -11,8 +11,8 @@ use crate::supervisor::hub::Command;
 use crate::trouble::Trouble;
 use crate::tui::panes::header::Header;
 
-use super::report;
 use super::tui::Launch;
+use super::{fail, report};
 
 /// The demo's profiles are the built-ins and what `e` saved in earlier demos, never the user's;
 /// the gateway routes are pointed at the lab's gateway and pin its certificate.
@@ -24,7 +24,7 @@ pub async fn run(state: &Path, options: LabOptions) -> ExitCode {
         Err(err) => return report(&err, &err.fix()),
     };
     if let Err(err) = gateway_routes(&lab, &store) {
-        return report(&err.cause, &err.fix);
+        return fail(&err);
     }
     let catalog = match Catalog::load(&UserDir::Default(store.dir.clone())) {
         Ok(catalog) => catalog,

@@ -20,12 +20,18 @@ pub mod up;
 use std::process::ExitCode;
 
 use crate::profile::{Catalog, Profile};
+use crate::trouble::Trouble;
 
 /// The one place an error reaches the user: what went wrong, then what to do about it.
 pub fn report(cause: &dyn std::fmt::Display, fix: &str) -> ExitCode {
     eprintln!("error: {cause}");
     eprintln!("  fix: {fix}");
     ExitCode::from(2)
+}
+
+/// [`report`] of an explained failure.
+pub fn fail(trouble: &Trouble) -> ExitCode {
+    report(&trouble.cause, &trouble.fix)
 }
 
 /// Resolves on Ctrl-C (SIGINT) or SIGTERM.

@@ -12,7 +12,7 @@ use crate::net::{CertInfo, Target};
 use crate::probe::{self, Hints, Outcome};
 use crate::profile::Catalog;
 
-use super::{find_profile, report};
+use super::{fail, find_profile, report};
 
 /// Builds the target from the flags, then gives the probe to run; a target that cannot be
 /// built is reported here, before anything runs.
@@ -38,8 +38,7 @@ pub fn target(
         (Some(url), _) => (Target::new(url), Hints::default()),
         (None, Some(name)) => {
             let profile = find_profile(catalog, &name)?;
-            probe::from_profile::target(profile, args.local_port, kube)
-                .map_err(|err| report(&err.cause, &err.fix))?
+            probe::from_profile::target(profile, args.local_port, kube).map_err(|err| fail(&err))?
         }
         (None, None) => return Err(report(&"no URL or --profile", "name what to probe")),
     };

@@ -10,7 +10,7 @@ use crate::router::config;
 use crate::supervisor::RunOptions;
 use crate::trouble::Trouble;
 
-use super::{find_profile, report, wait_for_shutdown};
+use super::{fail, find_profile, report, wait_for_shutdown};
 
 /// Chooses the settings (`--config`'s file over the profile named `profile`) and gives the
 /// router's run; a name that finds no profile is reported here, before anything runs.
@@ -55,7 +55,7 @@ pub fn resolve(from: Settings<'_>, options: &RunOptions) -> Result<RouterSetting
 pub async fn run(from: Settings<'_>, options: RunOptions) -> ExitCode {
     let settings = match resolve(from, &options) {
         Ok(settings) => settings,
-        Err(err) => return report(&err.cause, &err.fix),
+        Err(err) => return fail(&err),
     };
     // The signal handlers are installed at the first poll: before the line is printed, so that
     // a SIGTERM sent as soon as it is read stops the router rather than killing the process.
@@ -69,7 +69,7 @@ pub async fn run(from: Settings<'_>, options: RunOptions) -> ExitCode {
     // Bound first, so that the line is only printed once clients can connect.
     let router = match crate::router::start(settings).await {
         Ok(router) => router,
-        Err(err) => return report(&err.cause, &err.fix),
+        Err(err) => return fail(&err),
     };
     eprintln!(
         "router: serving {} ({gateways} gateway{} in {pools} pool{})",

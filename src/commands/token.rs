@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use crate::auth::{Bearer, KubeAccess, Tokens};
 use crate::profile::{Catalog, Profile};
 
-use super::{find_profile, report};
+use super::{fail, find_profile, report};
 
 /// Finds the profile named `name` and gives the printing of its token; a name that finds none
 /// is reported here, before anything runs.
@@ -31,7 +31,7 @@ pub async fn run(profile: &Profile, kube: KubeAccess, headers: bool) -> ExitCode
     };
     let bearer = match tokens.bearer().await {
         Ok(bearer) => bearer,
-        Err(err) => return report(&err.cause, &err.fix),
+        Err(err) => return fail(&err),
     };
     let text = if headers { headers_json(&bearer) } else { bearer.token().to_owned() };
     let mut out = io::stdout().lock();

@@ -9,7 +9,7 @@ use crate::profile::{Catalog, Profile, ProfileStore, Source};
 use crate::supervisor::RunOptions;
 use crate::trust::{self, Presented};
 
-use super::{find_profile, report};
+use super::{fail, find_profile, report};
 
 /// Finds the profile named `name`, and the user file it came from, and gives the trusting of
 /// its certificate; a name that finds none is reported here, before anything runs.
@@ -43,7 +43,7 @@ pub async fn run(args: TrustArgs<'_>) -> ExitCode {
     let name = args.profile.name.to_string();
     let presented = match trust::fetch(args.profile, &args.options).await {
         Ok(presented) => presented,
-        Err(err) => return report(&err.cause, &err.fix),
+        Err(err) => return fail(&err),
     };
     println!("{}", describe(&name, &presented));
     if presented.pinned_in(args.profile) {
@@ -85,7 +85,7 @@ pub async fn run(args: TrustArgs<'_>) -> ExitCode {
             }
             ExitCode::SUCCESS
         }
-        Err(err) => report(&err.cause, &err.fix),
+        Err(err) => fail(&err),
     }
 }
 
