@@ -160,7 +160,7 @@ impl App {
             row.profile.as_ref().map(|p| p.client.server_name.to_string()).unwrap_or_default();
         let command = match row.entry(&self.detail.launcher) {
             Some(Ok(entry)) => Ok(entry.claude_add_command(&server, &scope)),
-            Some(Err(none)) => Err((none.cause, none.fix)),
+            Some(Err(none)) => Err(none),
             None => return,
         };
         if let Ok(command) = &command {

@@ -5,13 +5,14 @@ use ratatui::Frame;
 use ratatui::text::Line;
 use ratatui::widgets::{Paragraph, Wrap};
 
+use crate::trouble::Trouble;
 use crate::tui::theme::Theme;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Claude {
     pub profile: String,
-    /// The command, or why there is none (cause and fix).
-    pub command: Result<String, (String, String)>,
+    /// The command, or why there is none.
+    pub command: Result<String, Trouble>,
 }
 
 pub fn draw(frame: &mut Frame, state: &Claude, theme: &Theme) {
@@ -23,9 +24,9 @@ pub fn draw(frame: &mut Frame, state: &Claude, theme: &Theme) {
             Line::raw(""),
             Line::styled("(also in the log; w writes it without the claude CLI)", theme.dim()),
         ],
-        Err((cause, fix)) => vec![
-            Line::styled(cause.as_str(), theme.error()),
-            Line::styled(format!("fix: {fix}"), theme.fix()),
+        Err(none) => vec![
+            Line::styled(none.cause.as_str(), theme.error()),
+            Line::styled(format!("fix: {}", none.fix), theme.fix()),
         ],
     };
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
