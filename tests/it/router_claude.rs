@@ -4,9 +4,6 @@
 //! (its http entry, as `config write` writes it) and through `mcp-connect bridge` (a stdio
 //! entry, the bridge running its own router) and through a router reaching the gateways over
 //! their own protocol (the envelope on a WebSocket); with one gateway gone, it still connects.
-#![cfg(unix)]
-
-mod support;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Stdio};
@@ -15,8 +12,9 @@ use std::time::Duration;
 use mcp_connect::lab::gateway::{Gateway, GatewayOptions};
 use mcp_connect::lab::world::{Lab, LabOptions, SerenaBackend};
 use serde_json::{Value, json};
-use support::Home;
-use support::peers::{Claude, serena_bin};
+
+use crate::support::Home;
+use crate::support::peers::{Claude, serena_bin};
 
 const KUBE_SECRET: &str =
     "{kubernetes: {namespace: mcp, name: mcp-gateway-mcp-bridge-secrets, key: jwt-secret-key}}";
@@ -151,7 +149,7 @@ async fn claude_connects_through_the_router_and_its_stdio_bridge_and_after_a_gat
         assert_connected(&list, "serena-router");
         assert_connected(&list, "serena-router-stdio");
         assert_connected(&list, "serena-router-ws");
-        assert_eq!(support::stop(&mut router), 0, "the router stops on SIGTERM");
-        assert_eq!(support::stop(&mut router_ws), 0, "the envelope router stops on SIGTERM");
+        assert_eq!(crate::support::stop(&mut router), 0, "the router stops on SIGTERM");
+        assert_eq!(crate::support::stop(&mut router_ws), 0, "the envelope router stops on SIGTERM");
     });
 }

@@ -4,15 +4,14 @@
 //! MCP), one key switches to another route, `q` quits, and the terminal is given back as it
 //! was: main screen, visible cursor.
 
-mod support;
-
 use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use support::Home;
-use support::mcp::{McpSession, http_client};
+
+use crate::support::Home;
+use crate::support::mcp::{McpSession, http_client};
 
 const COLS: u16 = 120;
 const ROWS: u16 = 40;
@@ -219,7 +218,7 @@ fn tools_at(url: &str) -> Vec<String> {
 
 #[test]
 fn demo_in_a_real_terminal_activates_writes_switches_and_quits_cleanly() {
-    support::ensure_tool("tmux", "tmux");
+    crate::support::ensure_tool("tmux", "tmux");
     let home = Home::new();
     let state = home.path().join("state");
     let demo = state.join("mcp-connect/demo");

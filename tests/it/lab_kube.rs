@@ -1,7 +1,5 @@
 //! The fake API server, seen through the real clients: kube-rs and kubectl.
 
-mod support;
-
 use std::net::SocketAddr;
 use std::process::Command;
 use std::time::Duration;
@@ -205,7 +203,7 @@ async fn cutting_forwards_ends_live_streams() {
 
 /// kubectl from PATH, installing Debian's `kubernetes-client` when it is missing.
 fn kubectl() -> Command {
-    support::ensure_tool("kubectl", "kubernetes-client");
+    crate::support::ensure_tool("kubectl", "kubernetes-client");
     Command::new("kubectl")
 }
 

@@ -1,9 +1,6 @@
 //! Route 4 in the engine behind the TUI: the router run as a child process (the real binary),
 //! its stderr as its log, its `/health` per gateway, started again when it dies and stopped
 //! with the route; and another router's command run the same way.
-#![cfg(unix)]
-
-mod support;
 
 use std::path::Path;
 use std::time::Duration;
@@ -14,8 +11,9 @@ use mcp_connect::profile::Profile;
 use mcp_connect::router::GatewayState;
 use mcp_connect::supervisor::hub::{self, Command, Event, HubOptions, Lifecycle, RouteEvent};
 use mcp_connect::supervisor::router::{GatewayRow, RouterEvent};
-use support::gateways::{Lab, SECRET_VAR, tokens};
 use tokio::sync::mpsc;
+
+use crate::support::gateways::{Lab, SECRET_VAR, tokens};
 
 /// The secret's variable, which the router's process inherits, and a state directory of the
 /// test's own for its log file.

@@ -1,8 +1,6 @@
 //! The test-support MCP client (`support::mcp`) against the lab's reference MCP server, and
 //! against a canned server whose SSE framing is awkward on purpose.
 
-mod support;
-
 use std::future::Future;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -12,7 +10,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use mcp_connect::lab::mcp::{McpServer, McpServerOptions};
 use serde_json::{Value, json};
-use support::mcp::{McpError, McpSession, http_client};
+
+use crate::support::mcp::{McpError, McpSession, http_client};
 
 /// Each test as a whole must finish within this.
 const PATIENCE: Duration = Duration::from_secs(3);

@@ -1,10 +1,9 @@
 //! Profiles: the built-ins, user files on top, and errors that say where and what.
 
-mod support;
-
 use mcp_connect::profile::{Catalog, Link, Profile, Source, UserDir, parse};
 use serde_json::Value;
-use support::Home;
+
+use crate::support::Home;
 
 const BUILT_IN_NAMES: [&str; 4] =
     ["serena-direct", "gateway-port-forward", "gateway-loadbalancer", "router"];
@@ -381,7 +380,7 @@ fn logs_go_to_a_private_file_under_xdg_state_home() {
     assert!(!run.stdout().contains("profile not loaded"), "logs never reach stdout");
 }
 
-use support::Run;
+use crate::support::Run;
 
 impl From<&mut std::process::Command> for Run {
     fn from(cmd: &mut std::process::Command) -> Run {
@@ -391,7 +390,7 @@ impl From<&mut std::process::Command> for Run {
 
 #[test]
 fn the_example_user_profile_in_assets_is_valid() {
-    let text = include_str!("../assets/user-profile.example.yaml");
+    let text = include_str!("../../assets/user-profile.example.yaml");
     let profile = parse(text, "assets/user-profile.example.yaml").expect("the example parses");
     assert_eq!(profile.local_endpoint().as_str(), "http://127.0.0.1:18080/mcp");
     assert_eq!(profile.context(), Some("staging"));

@@ -1,17 +1,15 @@
 //! `mcp-connect lab`: prints where to point tools, serves until SIGTERM, then cleans up.
 
-mod support;
-
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use support::Home;
+use crate::support::Home;
 
 #[test]
 fn lab_prints_its_kubeconfig_serves_kubectl_and_cleans_up_on_sigterm() {
-    support::ensure_tool("kubectl", "kubernetes-client");
+    crate::support::ensure_tool("kubectl", "kubernetes-client");
     let home = Home::new();
     let mut child = home
         .command()

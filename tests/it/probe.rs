@@ -1,8 +1,6 @@
 //! The MCP probe against the lab's reference server: health, latency, the seed's wrong paths,
 //! expired sessions, live monitoring, and the command line.
 
-mod support;
-
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -10,9 +8,10 @@ use mcp_connect::lab::mcp::{McpServer, McpServerOptions};
 use mcp_connect::probe::{self, Health, Hints, MonitorOptions, Outcome, ProbeEvent, Target, Wire};
 use mcp_connect::profile::Transport;
 use serde_json::{Value, json};
-use support::Home;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
+
+use crate::support::Home;
 
 async fn server(options: McpServerOptions) -> McpServer {
     McpServer::start(SocketAddr::from(([127, 0, 0, 1], 0)), options).await.unwrap()

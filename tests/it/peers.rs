@@ -1,15 +1,13 @@
 //! The real peers, as the helper in `support::peers` provides them, behave as FACTS.md says:
 //! Serena serves MCP only at `/mcp`, and Claude Code connects to that URL and not to `/`; the
 //! reference server "everything" speaks legacy HTTP+SSE on 127.0.0.1 only.
-#![cfg(unix)]
-
-mod support;
 
 use reqwest::StatusCode;
 use reqwest::header::{ACCEPT, CONTENT_TYPE};
 use serde_json::{Value, json};
-use support::Home;
-use support::peers::{Claude, Everything, SERENA_VERSION, Serena};
+
+use crate::support::Home;
+use crate::support::peers::{Claude, Everything, SERENA_VERSION, Serena};
 
 /// The JSON-RPC message in an answer that is either JSON or SSE-framed (`data: {...}`).
 fn message(content_type: &str, body: &str) -> Value {
@@ -93,7 +91,7 @@ async fn the_lab_serves_real_serena_through_a_port_forward() {
     use mcp_connect::lab::world::{Lab, LabOptions, SerenaBackend};
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-    let program = support::peers::serena_bin().to_path_buf();
+    let program = crate::support::peers::serena_bin().to_path_buf();
     let options =
         LabOptions { serena: SerenaBackend::RealSerena { program }, ..LabOptions::default() };
     let lab = Lab::start(options).await.expect("the lab starts with real Serena");
@@ -135,11 +133,11 @@ async fn the_lab_serves_real_serena_through_a_port_forward() {
 /// Real Serena through the native forward: an MCP session with Serena's own tools.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_mcp_session_with_real_serena_runs_through_the_forward() {
+    use crate::support::mcp::{McpSession, http_client};
     use mcp_connect::forward::{ForwardEvent, ForwardSpec, ForwardState};
     use mcp_connect::lab::world::{Lab, LabOptions, SerenaBackend};
-    use support::mcp::{McpSession, http_client};
 
-    let program = support::peers::serena_bin().to_path_buf();
+    let program = crate::support::peers::serena_bin().to_path_buf();
     let options =
         LabOptions { serena: SerenaBackend::RealSerena { program }, ..LabOptions::default() };
     let lab = Lab::start(options).await.expect("the lab starts with real Serena");

@@ -1,8 +1,6 @@
 //! The engine behind the TUI, against the lab: one-key switching between routes, health once a
 //! route runs, a diagnosis on demand, config writes previewed and made, a clean shutdown.
 
-mod support;
-
 use std::time::Duration;
 
 use mcp_connect::clientconfig::{Outcome, Scope, Writer};

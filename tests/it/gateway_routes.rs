@@ -2,8 +2,6 @@
 //! minted from the cluster's Secret, a probe diagnosis naming a bad claim, health that survives
 //! token renewals, and config entries that carry no token.
 
-mod support;
-
 use std::process::Stdio;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -13,9 +11,10 @@ use mcp_connect::lab::world::{Lab, LabOptions};
 use mcp_connect::probe::{self, Health, Hints, MonitorOptions, Outcome, ProbeEvent, Target};
 use mcp_connect::profile::parse;
 use serde_json::{Value, json};
-use support::Home;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
+
+use crate::support::Home;
 
 /// Route 3 as a user profile: the lab gateway's address stands for the LoadBalancer.
 fn route_3(lab: &Lab, ttl: &str) -> String {
@@ -32,10 +31,10 @@ fn pin(lab: &Lab) -> String {
     lab.gateway.fingerprint_sha256.replace(':', "").to_lowercase()
 }
 
-fn run(home: &Home, args: &[&str]) -> support::Run {
+fn run(home: &Home, args: &[&str]) -> crate::support::Run {
     let mut command = home.command();
     command.args(args).stdin(Stdio::null());
-    support::Run(command.output().expect("run mcp-connect"))
+    crate::support::Run(command.output().expect("run mcp-connect"))
 }
 
 fn mcp_json(dir: &std::path::Path) -> Value {
@@ -123,7 +122,7 @@ async fn route_3_probes_healthy_with_the_pin_and_a_minted_token() {
     assert!(healthy.stdout().contains("tools      3"), "{}", healthy.stdout());
 
     let mut everything = healthy.stdout() + &healthy.stderr() + &trusted.stdout();
-    for file in support::files_under(home.path()) {
+    for file in crate::support::files_under(home.path()) {
         everything += &std::fs::read_to_string(file).unwrap_or_default();
     }
     assert!(!everything.contains("eyJ"), "a token reached the output or a file");

@@ -2,8 +2,6 @@
 //! front of its own lab MCP server): weights, failover a client does not notice, a gateway's
 //! return, `/health` and `/metrics`, and a gateway that forgets its sessions.
 
-mod support;
-
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
@@ -11,8 +9,9 @@ use futures::StreamExt;
 use mcp_connect::router::{self, GatewaySettings, GatewayState, HealthReport, HealthSettings};
 use mcp_connect::router::{PoolSettings, Router, RouterSettings};
 use serde_json::{Value, json};
-use support::gateways::{Lab, kill_mid_session};
-use support::mcp::{McpError, McpSession, http_client};
+
+use crate::support::gateways::{Lab, kill_mid_session};
+use crate::support::mcp::{McpError, McpSession, http_client};
 
 async fn start(gateways: Vec<GatewaySettings>, checks: bool, every: Duration) -> Router {
     let health = HealthSettings { enabled: checks, interval: every };

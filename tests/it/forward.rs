@@ -1,17 +1,16 @@
 //! The native port-forward, against the lab: MCP through it, pods replaced under it, the
 //! API server restarting, streams cut, and every failure named with its fix.
 
-mod support;
-
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use mcp_connect::forward::{ForwardEvent, ForwardSpec, ForwardState};
 use mcp_connect::lab::world::{Lab, LabOptions};
 use mcp_connect::supervisor;
-use support::mcp::{McpSession, http_client};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
+
+use crate::support::mcp::{McpSession, http_client};
 
 fn spec(local_port: u16) -> ForwardSpec {
     ForwardSpec {

@@ -2,8 +2,6 @@
 //! sessions reach the backend unchanged (SSE streamed), its certificate is its own, and the
 //! fake cluster's Service reaches it.
 
-mod support;
-
 use std::io::{BufRead, BufReader};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::process::Stdio;
@@ -21,12 +19,13 @@ use mcp_connect::lab::world::{Lab, LabOptions};
 use mcp_connect::probe::{self, Hints, Http, Outcome, Target};
 use mcp_connect::supervisor;
 use serde_json::{Value, json};
-use support::Home;
-use support::mcp::McpSession;
 use tokio::sync::mpsc;
 use tokio_rustls::rustls::pki_types::CertificateDer;
 use tokio_rustls::rustls::pki_types::pem::PemObject;
 use tokio_util::sync::CancellationToken;
+
+use crate::support::Home;
+use crate::support::mcp::McpSession;
 
 const SECRET: &str = "a-lab-gateway-secret-of-forty-characters";
 
@@ -440,5 +439,5 @@ async fn mcp_connect_lab_prints_the_gateway_and_the_fingerprint_it_presents() {
     target.tls.pin_sha256 = Some(sha.replace(':', "").to_lowercase());
     let answer = Http::new(&target).unwrap().client.post(target.url).send().await.unwrap();
     assert_eq!(answer.status(), 401, "the printed fingerprint is the one presented");
-    assert_eq!(support::stop(&mut child), 0);
+    assert_eq!(crate::support::stop(&mut child), 0);
 }

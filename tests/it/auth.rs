@@ -1,8 +1,6 @@
 //! The gateway's JWT, minted from the lab cluster's secret: through the library, and through
 //! `mcp-connect token`.
 
-mod support;
-
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
@@ -14,7 +12,8 @@ use mcp_connect::lab::kube::seed::{GATEWAY_SECRET, GATEWAY_SECRET_KEY, NAMESPACE
 use mcp_connect::lab::world::{Lab, LabOptions};
 use mcp_connect::profile::{Auth, Catalog, EnvVar, Profile, SecretSource};
 use serde_json::Value;
-use support::Home;
+
+use crate::support::Home;
 
 fn builtin(name: &str) -> Profile {
     Catalog::builtin().get(name).unwrap().profile.clone().unwrap()
@@ -289,7 +288,7 @@ async fn the_token_command_prints_a_headers_helper_object_and_leaks_nothing() {
 
     // Neither the secret nor a token reaches stderr or any file under the throwaway home,
     // the log files included.
-    let written = support::files_under(home.path());
+    let written = crate::support::files_under(home.path());
     assert!(written.iter().any(|f| f.to_string_lossy().contains("state")), "{written:?}");
     for (name, text) in written
         .iter()

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use super::Home;
 
-pub const BUILTIN: &str = include_str!("../../profiles/gateway-port-forward.yaml");
+pub const BUILTIN: &str = include_str!("../../../profiles/gateway-port-forward.yaml");
 
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()

@@ -4,8 +4,6 @@
 //! recognised, and the diagnosis says which transport to set; with no backend, the gateway's
 //! "no endpoints" answer is explained.
 
-mod support;
-
 use std::net::{Ipv4Addr, SocketAddr};
 
 use mcp_connect::lab::gateway::{Gateway, GatewayOptions};
@@ -14,7 +12,8 @@ use mcp_connect::probe::diagnose::Hints;
 use mcp_connect::probe::session::Wire;
 use mcp_connect::probe::{self, Outcome, Target};
 use mcp_connect::profile::Transport;
-use support::gateways::{SECRET, tokens};
+
+use crate::support::gateways::{SECRET, tokens};
 
 /// A gateway double without `/mcp`, in front of a lab MCP server (or of nothing).
 async fn gateway(backend: Option<&McpServer>) -> Gateway {

@@ -1,8 +1,6 @@
 //! The router's settings: the seed's `router-config.yaml` read as written (errors with
 //! file:line:col), the `router` profile converted, and `mcp-connect router` on the command line.
 
-mod support;
-
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -12,7 +10,8 @@ use mcp_connect::profile::{Catalog, Profile};
 use mcp_connect::router::config::{self, ConfigError};
 use mcp_connect::router::{GatewayTransport, RouterSettings};
 use mcp_connect::supervisor::RunOptions;
-use support::Home;
+
+use crate::support::Home;
 
 const SEED_GATEWAY: &str =
     "https://k8s-mcp-mcpgatew-dae950c5b5-2f1dace9a3e601aa.elb.us-west-2.amazonaws.com:8443";
@@ -21,7 +20,7 @@ const PIN_A: &str = "AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01
 const PIN_B: &str = "1111111111111111111111111111111111111111111111111111111111111111";
 
 fn seed_file() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/seed-router-config.yaml")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/fixtures/seed-router-config.yaml")
 }
 
 fn seed_text() -> String {
@@ -405,7 +404,7 @@ fn the_command_serves_the_seed_file_and_stops_on_sigterm() {
     );
     // It listens once the line is out.
     std::net::TcpStream::connect(("127.0.0.1", port)).expect("the router listens");
-    assert_eq!(support::stop(&mut child), 0);
+    assert_eq!(crate::support::stop(&mut child), 0);
 }
 
 const ENVELOPE_GATEWAYS: &str = "name: envelope

@@ -1,12 +1,10 @@
 //! The probe against the real peers: Serena 2.1.0 (streamable HTTP at `/mcp` only, Host check
 //! when bound to localhost) and `@modelcontextprotocol/server-everything` in legacy SSE mode.
-#![cfg(unix)]
-
-mod support;
 
 use serde_json::Value;
-use support::Home;
-use support::peers::{Everything, SERENA_VERSION, Serena};
+
+use crate::support::Home;
+use crate::support::peers::{Everything, SERENA_VERSION, Serena};
 
 /// `mcp-connect probe ARGS --json`, with its exit code.
 async fn probe(args: Vec<String>) -> (i32, Value) {

@@ -1,17 +1,16 @@
 //! The probe over HTTPS: verification stays on, and every refusal names the certificate
 //! (subject, issuer, validity, SHA-256) and how to trust it.
 
-mod support;
-
 use std::net::SocketAddr;
 
 use mcp_connect::lab::mcp::{McpServer, McpServerOptions};
 use mcp_connect::lab::tls::{LOOPBACK, LabCa, LabTls};
 use mcp_connect::probe::tls::fingerprint;
 use mcp_connect::probe::{self, Hints, Outcome, Target};
-use support::Home;
 use tokio_rustls::rustls::pki_types::CertificateDer;
 use tokio_rustls::rustls::pki_types::pem::PemObject;
+
+use crate::support::Home;
 
 async fn https(tls: &LabTls) -> McpServer {
     let options = McpServerOptions { tls: Some(tls.server.clone()), ..Default::default() };

@@ -4,8 +4,6 @@
 //! backend reached as the real gateway reaches it. A real WebSocket client over TLS that
 //! trusts exactly the gateway's certificate.
 
-mod support;
-
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};

@@ -2,8 +2,6 @@
 //! lines on its stdin and stdout, through the gateway (forwarded by the bridge itself, or
 //! direct), with sessions that expire, tokens that expire, and a secret that is missing.
 
-mod support;
-
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::time::{Duration, Instant};
 
@@ -11,8 +9,9 @@ use mcp_connect::lab::gateway::{Gateway, GatewayOptions};
 use mcp_connect::lab::mcp::{McpServer, McpServerOptions};
 use mcp_connect::lab::world::{Lab, LabOptions};
 use serde_json::{Value, json};
-use support::Home;
-use support::bridge::{
+
+use crate::support::Home;
+use crate::support::bridge::{
     Bridge, KUBE_SECRET, direct_link, echo, forward_link, free_port, handshake_and_echo,
     initialize_params, profile,
 };
@@ -20,7 +19,7 @@ use support::bridge::{
 /// Neither stderr nor any file under the home holds a token or the secret.
 fn assert_nothing_leaked(home: &Home, stderr: &str, secret: &str) {
     assert!(!stderr.contains("eyJ") && !stderr.contains(secret), "stderr leaks: {stderr}");
-    for file in support::files_under(home.path()) {
+    for file in crate::support::files_under(home.path()) {
         let text = String::from_utf8_lossy(&std::fs::read(&file).unwrap()).into_owned();
         assert!(!text.contains("eyJ"), "{} holds a token", file.display());
         assert!(!text.contains(secret), "{} holds the secret", file.display());
@@ -29,7 +28,7 @@ fn assert_nothing_leaked(home: &Home, stderr: &str, secret: &str) {
 
 fn log_text(home: &Home) -> String {
     let logs = home.path().join("state/mcp-connect");
-    support::files_under(&logs)
+    crate::support::files_under(&logs)
         .iter()
         .map(|f| std::fs::read_to_string(f).unwrap_or_default())
         .collect()

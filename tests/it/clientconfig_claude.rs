@@ -6,9 +6,6 @@
 //! throwaway HOME, then connects to both entries, while the seed document's own entry (`npx -y
 //! @modelcontextprotocol/server-http-client …`, a package that does not exist) fails beside
 //! them in the same run. `config show` tells the entries apart, and `up` stops on SIGTERM.
-#![cfg(unix)]
-
-mod support;
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -18,8 +15,9 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use mcp_connect::lab::world::{Lab, LabOptions, SerenaBackend};
-use support::Home;
-use support::peers::{Claude, serena_bin};
+
+use crate::support::Home;
+use crate::support::peers::{Claude, serena_bin};
 
 /// How long `up` may take to print its ready line.
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
@@ -173,7 +171,7 @@ async fn claude_connects_to_what_config_write_wrote_and_the_seeds_entry_fails_be
                     which does not exist on npm";
         assert!(status("serena-staging").contains(seed), "{show}");
 
-        assert_eq!(support::stop(&mut child), 0, "up exits 0 on SIGTERM");
+        assert_eq!(crate::support::stop(&mut child), 0, "up exits 0 on SIGTERM");
         let output = output.join().unwrap();
         assert_eq!(output.last().map(String::as_str), Some("stopped"), "{output:#?}");
 

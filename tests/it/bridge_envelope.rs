@@ -4,12 +4,11 @@
 //! error kept from the client, a refused JWT explained, a dropped connection recovered, and a
 //! message over the gateway's 1 MiB limit refused.
 
-mod support;
-
 use mcp_connect::lab::world::{Lab, LabOptions};
 use serde_json::json;
-use support::Home;
-use support::bridge::{Bridge, KUBE_SECRET, direct_link, echo, handshake_and_echo, profile};
+
+use crate::support::Home;
+use crate::support::bridge::{Bridge, KUBE_SECRET, direct_link, echo, handshake_and_echo, profile};
 
 /// Route 3 (the gateway's own address) with `endpoint` in place of the built-in's.
 fn envelope_profile(lab: &Lab, name: &str, path: &str, transport: &str) -> String {
@@ -92,7 +91,7 @@ async fn a_token_the_gateway_refuses_at_the_upgrade_is_explained() {
     std::fs::write(dir.join("lab-ws.yaml"), yaml).unwrap();
     tokio::task::block_in_place(|| {
         let mut bridge = Bridge::start(&home, lab.kubeconfig(), &dir, "lab-ws");
-        let answer = bridge.call(1, "initialize", support::bridge::initialize_params());
+        let answer = bridge.call(1, "initialize", crate::support::bridge::initialize_params());
         assert_eq!(answer["error"]["code"], -32001, "{answer}");
         let message = answer["error"]["message"].as_str().unwrap_or_default();
         assert!(message.contains("401"), "{message}");

@@ -4,13 +4,11 @@
 //! and route 3 (the gateway's own address), `config write` puts both into Claude Code's
 //! project scope as stdio bridge entries, and `claude mcp list` connects to both: TLS verified
 //! against the pin, the token minted from the lab's Secret, no token in any file.
-#![cfg(unix)]
-
-mod support;
 
 use mcp_connect::lab::world::{Lab, LabOptions, SerenaBackend};
-use support::Home;
-use support::peers::{Claude, serena_bin};
+
+use crate::support::Home;
+use crate::support::peers::{Claude, serena_bin};
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
@@ -104,7 +102,7 @@ async fn claude_connects_through_the_gateway_by_port_forward_and_directly() {
 
         // Nothing written anywhere under the home holds a token or the secret: configs,
         // profiles, certificates, mcp-connect's logs, Claude Code's own files.
-        for file in support::files_under(home.path()) {
+        for file in crate::support::files_under(home.path()) {
             let text = String::from_utf8_lossy(&std::fs::read(&file).unwrap()).into_owned();
             assert!(!text.contains(&lab.seeded.jwt_secret), "the secret is in {}", file.display());
             assert!(!holds_jwt(&text), "a token is in {}", file.display());

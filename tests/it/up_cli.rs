@@ -1,7 +1,5 @@
 //! `mcp-connect up PROFILE` against the lab: the ready line, JSON events, a clean stop.
 
-mod support;
-
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::sync::mpsc::RecvTimeoutError;
@@ -9,8 +7,9 @@ use std::time::Duration;
 
 use mcp_connect::lab::world::{Lab, LabOptions};
 use serde_json::Value;
-use support::Home;
-use support::mcp::{McpSession, http_client};
+
+use crate::support::Home;
+use crate::support::mcp::{McpSession, http_client};
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
@@ -61,7 +60,7 @@ async fn up_prints_ready_serves_mcp_and_stops_cleanly_on_sigterm() {
     let mut session = McpSession::connect(&http_client(), &url).await.unwrap();
     assert!(session.tools_list().await.unwrap().contains(&"echo".to_owned()));
 
-    let code = tokio::task::block_in_place(|| support::stop(&mut child));
+    let code = tokio::task::block_in_place(|| crate::support::stop(&mut child));
     assert_eq!(code, 0);
     let rest: Vec<String> = lines.map(Result::unwrap).collect();
     assert_eq!(rest.last().map(String::as_str), Some("stopped"), "{rest:?}");

@@ -4,16 +4,15 @@
 //! dropped connections, a killed gateway, a refused token, the gateway's "no endpoints"
 //! answer, and a pool mixing an HTTP gateway and an envelope one.
 
-mod support;
-
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use mcp_connect::router::{self, GatewaySettings, GatewayState, HealthSettings};
 use mcp_connect::router::{PoolSettings, Router, RouterSettings};
 use serde_json::{Value, json};
-use support::gateways::{Lab, kill_mid_session};
-use support::mcp::{McpError, McpSession, http_client};
+
+use crate::support::gateways::{Lab, kill_mid_session};
+use crate::support::mcp::{McpError, McpSession, http_client};
 
 async fn start(gateways: Vec<GatewaySettings>, checks: bool, every: Duration) -> Router {
     let health = HealthSettings { enabled: checks, interval: every };
