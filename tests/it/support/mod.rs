@@ -1,5 +1,4 @@
 //! Shared helpers for the integration tests.
-#![allow(dead_code)] // Each test binary uses its own subset.
 pub mod bridge;
 pub mod gateways;
 pub mod mcp;
