@@ -10,11 +10,11 @@ use mcp_connect::lab::mcp::{McpServer, McpServerOptions};
 use mcp_connect::lab::world::{Lab, LabOptions};
 use serde_json::{Value, json};
 
-use crate::support::Home;
 use crate::support::bridge::{
-    Bridge, KUBE_SECRET, direct_link, echo, forward_link, free_port, handshake_and_echo,
-    initialize_params, profile,
+    Bridge, KUBE_SECRET, direct_link, echo, forward_link, handshake_and_echo, initialize_params,
+    profile,
 };
+use crate::support::{Home, free_port};
 
 /// Neither stderr nor any file under the home holds a token or the secret.
 fn assert_nothing_leaked(home: &Home, stderr: &str, secret: &str) {

@@ -16,8 +16,8 @@ use std::time::{Duration, Instant};
 
 use mcp_connect::lab::world::{Lab, LabOptions, SerenaBackend};
 
-use crate::support::Home;
 use crate::support::peers::{Claude, serena_bin};
+use crate::support::{Home, free_port};
 
 /// How long `up` may take to print its ready line.
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
@@ -37,10 +37,6 @@ const SEED_MCP_JSON: &str = r#"{
   }
 }
 "#;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
 
 /// `mcp-connect up serena-direct --local-port PORT`, once it printed its ready line: the child,
 /// that line, and the thread that keeps reading its output (so that `log [POD] …` lines never

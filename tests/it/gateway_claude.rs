@@ -7,12 +7,8 @@
 
 use mcp_connect::lab::world::{Lab, LabOptions, SerenaBackend};
 
-use crate::support::Home;
 use crate::support::peers::{Claude, serena_bin};
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
+use crate::support::{Home, free_port};
 
 /// Fails, showing all of `output`, unless a line starts with `start` and ends with `end`.
 fn assert_line(output: &str, start: &str, end: &str) {

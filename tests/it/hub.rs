@@ -12,14 +12,12 @@ use mcp_connect::supervisor::hub::{
 };
 use tokio::sync::mpsc;
 
+use crate::support::free_port;
+
 fn builtins() -> Vec<Profile> {
     let none = tempfile::tempdir().unwrap();
     let catalog = Catalog::load(&UserDir::Default(none.path().join("none"))).unwrap();
     catalog.entries().iter().filter_map(|e| e.profile.clone().ok()).collect()
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 /// The next event matching `want`, within ten seconds.

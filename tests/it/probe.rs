@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::support::Home;
+use crate::support::{Home, free_port};
 
 async fn server(options: McpServerOptions) -> McpServer {
     McpServer::start(SocketAddr::from(([127, 0, 0, 1], 0)), options).await.unwrap()
@@ -30,10 +30,6 @@ fn unhealthy(outcome: Outcome) -> (String, String) {
         Outcome::Unhealthy { diagnosis, .. } => (diagnosis.cause, diagnosis.fix),
         Outcome::Healthy(report) => panic!("expected a diagnosis, got {report:?}"),
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 #[tokio::test]

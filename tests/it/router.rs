@@ -10,6 +10,7 @@ use mcp_connect::router::{self, GatewaySettings, GatewayState, HealthReport, Hea
 use mcp_connect::router::{PoolSettings, Router, RouterSettings};
 use serde_json::{Value, json};
 
+use crate::support::free_port;
 use crate::support::gateways::{Lab, kill_mid_session};
 use crate::support::mcp::{McpError, McpSession, http_client};
 
@@ -203,7 +204,7 @@ async fn health_metrics_unknown_sessions_and_no_gateway_answer_as_documented() {
 
     // Nothing listens at either gateway of this router.
     let closed = || {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = free_port();
         let url = format!("https://127.0.0.1:{port}/mcp");
         GatewaySettings {
             url: url.parse().unwrap(),

@@ -13,15 +13,11 @@ use mcp_connect::lab::gateway::{Gateway, GatewayOptions};
 use mcp_connect::lab::world::{Lab, LabOptions, SerenaBackend};
 use serde_json::{Value, json};
 
-use crate::support::Home;
 use crate::support::peers::{Claude, serena_bin};
+use crate::support::{Home, free_port};
 
 const KUBE_SECRET: &str =
     "{kubernetes: {namespace: mcp, name: mcp-gateway-mcp-bridge-secrets, key: jwt-secret-key}}";
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
 
 fn assert_connected(list: &str, name: &str) {
     let found =

@@ -11,7 +11,7 @@ use mcp_connect::router::config::{self, ConfigError};
 use mcp_connect::router::{GatewayTransport, RouterSettings};
 use mcp_connect::supervisor::RunOptions;
 
-use crate::support::Home;
+use crate::support::{Home, free_port};
 
 const SEED_GATEWAY: &str =
     "https://k8s-mcp-mcpgatew-dae950c5b5-2f1dace9a3e601aa.elb.us-west-2.amazonaws.com:8443";
@@ -371,7 +371,7 @@ fn the_command_reports_a_bad_file_with_its_position() {
 #[test]
 fn the_command_serves_the_seed_file_and_stops_on_sigterm() {
     let home = Home::new();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = free_port();
     let file = seed_file();
     let mut child = home
         .command()

@@ -13,6 +13,7 @@ use mcp_connect::supervisor::hub::{self, Command, Event, HubOptions, Lifecycle, 
 use mcp_connect::supervisor::router::{GatewayRow, RouterEvent};
 use tokio::sync::mpsc;
 
+use crate::support::free_port;
 use crate::support::gateways::{Lab, SECRET_VAR, tokens};
 
 /// The secret's variable, which the router's process inherits, and a state directory of the
@@ -26,10 +27,6 @@ fn setup() {
         dir
     });
     let _ = tokens();
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 /// The next event of route `name` matching `want`, within `secs` seconds; panics naming what

@@ -8,12 +8,8 @@ use std::time::Duration;
 use mcp_connect::lab::world::{Lab, LabOptions};
 use serde_json::Value;
 
-use crate::support::Home;
 use crate::support::mcp::{McpSession, http_client};
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
+use crate::support::{Home, free_port};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn up_prints_ready_serves_mcp_and_stops_cleanly_on_sigterm() {

@@ -2,7 +2,6 @@
 //! on its stdin and stdout, and profiles made from the built-in gateway route.
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, ChildStdin, Stdio};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
@@ -14,10 +13,6 @@ use serde_json::{Value, json};
 use super::Home;
 
 pub const BUILTIN: &str = include_str!("../../../profiles/gateway-port-forward.yaml");
-
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
 
 /// The built-in gateway-port-forward profile, renamed, with `link`, the secret's source, the
 /// token's lifetime and the gateway's certificate pinned in place of the originals.

@@ -4,6 +4,7 @@ pub mod gateways;
 pub mod mcp;
 pub mod peers;
 
+use std::net::{Ipv4Addr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -120,4 +121,11 @@ pub fn stop(child: &mut std::process::Child) -> i32 {
         assert!(std::time::Instant::now() < deadline, "it did not stop on SIGTERM");
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
+}
+
+/// A port on 127.0.0.1 that nothing listens on right now (something else may take it before
+/// it is used).
+pub fn free_port() -> u16 {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind 127.0.0.1:0");
+    listener.local_addr().expect("the bound address").port()
 }

@@ -15,7 +15,7 @@
 
 use std::fs::{self, File};
 use std::io::{ErrorKind, Read, Write};
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -24,6 +24,8 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
+
+use super::free_port;
 
 /// The pinned `serena-agent` version (PyPI).
 pub const SERENA_VERSION: &str = "2.1.0";
@@ -474,12 +476,6 @@ fn answers_http(address: SocketAddr) -> bool {
     tcp.write_all(request.as_bytes()).is_ok()
         && tcp.read_exact(&mut head).is_ok()
         && &head == b"HTTP/"
-}
-
-/// A port nothing listens on right now.
-fn free_port() -> u16 {
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind 127.0.0.1:0");
-    listener.local_addr().expect("the bound address").port()
 }
 
 /// The real `claude` CLI with HOME set to a throwaway home. It runs in `HOME/project`, a
