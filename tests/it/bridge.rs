@@ -57,9 +57,8 @@ async fn through_a_forward_it_brings_up_itself_and_releases_at_exit() {
             "it ran the forward itself: {}",
             bridge.stderr()
         );
-        let (code, took, rest, stderr) = bridge.close();
+        let (code, rest, stderr) = bridge.close();
         assert_eq!(code, 0, "{stderr}");
-        assert!(took < Duration::from_secs(5), "exit took {took:?}");
         assert!(rest.is_empty(), "{rest:?}");
         assert!(TcpListener::bind(("127.0.0.1", port)).is_ok(), "the local port is free again");
         assert_nothing_leaked(&home, &stderr, &lab.seeded.jwt_secret);
@@ -85,9 +84,8 @@ async fn a_router_route_through_the_router_it_runs_itself_until_it_exits() {
         handshake_and_echo(&mut bridge);
         let started = format!("started the router at http://127.0.0.1:{port}/mcp");
         assert!(bridge.stderr().contains(&started), "{}", bridge.stderr());
-        let (code, took, rest, stderr) = bridge.close();
+        let (code, rest, stderr) = bridge.close();
         assert_eq!(code, 0, "{stderr}");
-        assert!(took < Duration::from_secs(5), "exit took {took:?}");
         assert!(rest.is_empty(), "{rest:?}");
         assert!(TcpListener::bind(("127.0.0.1", port)).is_ok(), "the router's port is free again");
         assert_nothing_leaked(&home, &stderr, &lab.seeded.jwt_secret);
@@ -125,9 +123,8 @@ async fn direct_to_the_gateway_with_concurrent_requests_and_a_garbled_line() {
         let second = bridge.answer(10);
         assert_eq!(second["result"]["content"][0]["text"], "slept 1500 ms", "{second}");
 
-        let (code, took, _, stderr) = bridge.close();
+        let (code, _, stderr) = bridge.close();
         assert_eq!(code, 0, "{stderr}");
-        assert!(took < Duration::from_secs(5), "exit took {took:?}");
         assert_nothing_leaked(&home, &stderr, &lab.seeded.jwt_secret);
     });
 }
@@ -167,7 +164,7 @@ async fn a_server_that_forgets_its_sessions_is_initialized_again_unseen() {
         let stderr = bridge.stderr();
         assert!(stderr.contains("re-initialized with a new session"), "{stderr}");
         assert_eq!(stderr.matches("re-initialized").count(), 1, "once: {stderr}");
-        let (code, _, rest, stderr) = bridge.close();
+        let (code, rest, stderr) = bridge.close();
         assert_eq!(code, 0, "{stderr}");
         (rest, stderr)
     });
@@ -198,7 +195,7 @@ async fn tokens_that_expire_every_three_seconds_are_renewed_unseen() {
             id += 1;
             std::thread::sleep(Duration::from_millis(400));
         }
-        let (code, _, _, stderr) = bridge.close();
+        let (code, _, stderr) = bridge.close();
         assert_eq!(code, 0, "{stderr}");
         assert!(!stderr.contains("failed"), "{stderr}");
         let minted = log_text(&home).matches("minted a token").count();
@@ -231,7 +228,7 @@ async fn a_missing_secret_is_answered_with_its_fix_and_the_bridge_stays_up() {
             );
             assert!(message.contains(&format!("fix: export {VAR}=")), "{message}");
         }
-        let (code, _, _, stderr) = bridge.close();
+        let (code, _, stderr) = bridge.close();
         assert_eq!(code, 0, "it stayed up and stopped cleanly: {stderr}");
         assert_eq!(lab.gateway.forwarded(), 0, "nothing reached the server without a token");
         assert_nothing_leaked(&home, &stderr, &lab.seeded.jwt_secret);
@@ -306,7 +303,7 @@ async fn a_refused_token_is_minted_again_and_a_refusal_that_stays_says_why() {
         handshake_and_echo(&mut bridge);
         let stderr = bridge.stderr();
         assert!(stderr.contains("minted a new one"), "{stderr}");
-        let (code, _, _, stderr) = bridge.close();
+        let (code, _, stderr) = bridge.close();
         assert_eq!(code, 0, "{stderr}");
         assert_nothing_leaked(&home, &stderr, &lab.seeded.jwt_secret);
         assert_nothing_leaked(&home, &stderr, ROTATED);

@@ -58,7 +58,7 @@ async fn over_the_websocket_notifications_stay_quiet_and_a_dropped_connection_is
         assert!(message.contains("the gateway reads at most 1 MiB per message"), "{refused}");
         echo(&mut bridge, 8, "still there");
 
-        let (code, _, rest, stderr) = bridge.close();
+        let (code, rest, stderr) = bridge.close();
         assert_eq!(code, 0, "{stderr}");
         assert!(rest.is_empty(), "{rest:?}");
         assert!(!stderr.contains("eyJ"), "no token on stderr: {stderr}");
@@ -76,7 +76,7 @@ async fn over_the_http_frontend_the_same_session_works() {
         let mut bridge = Bridge::start(&home, lab.kubeconfig(), &dir, "lab-frontend");
         handshake_and_echo(&mut bridge);
         assert!(bridge.others.is_empty(), "{:?}", bridge.others);
-        let (code, _, _, stderr) = bridge.close();
+        let (code, _, stderr) = bridge.close();
         assert_eq!(code, 0, "{stderr}");
     });
 }
@@ -96,7 +96,7 @@ async fn a_token_the_gateway_refuses_at_the_upgrade_is_explained() {
         let message = answer["error"]["message"].as_str().unwrap_or_default();
         assert!(message.contains("401"), "{message}");
         assert!(message.contains("iss"), "the diagnosis names the claim: {message}");
-        let (code, _, _, _) = bridge.close();
+        let (code, _, _) = bridge.close();
         assert_eq!(code, 0);
     });
 }
