@@ -57,14 +57,19 @@ async fn the_gateway_profile_mints_a_token_its_secret_verifies() {
     let tokens = Tokens::for_profile(&builtin("gateway-port-forward"), lab_access(&lab)).unwrap();
     let before = SystemTime::now();
     let bearer = tokens.bearer().await.unwrap();
+    let after = SystemTime::now();
 
     let claims = verify(bearer.token(), &lab.seeded.jwt_secret).expect("a token the gateway takes");
     assert_eq!((claims.iss.as_str(), claims.aud.as_str()), ("mcp-gateway", "mcp-gateway"));
     assert_eq!(claims.scopes, ["mcp:*:read", "mcp:*:write"]);
     assert!(!claims.sub.is_empty());
     assert_eq!(claims.exp - claims.iat, 3600);
+    // An hour from when it was minted, which lies between `before` and `after` (however long
+    // the mint took).
     let lifetime = bearer.expires_at().duration_since(before).unwrap();
-    assert!(lifetime > Duration::from_secs(3590) && lifetime <= Duration::from_secs(3601));
+    assert!(lifetime > Duration::from_secs(3590), "{lifetime:?}");
+    let left_after = bearer.expires_at().duration_since(after).unwrap();
+    assert!(left_after <= Duration::from_secs(3601), "{left_after:?}");
     assert_eq!(bearer.header_value(), format!("Bearer {}", bearer.token()));
     assert!(verify(bearer.token(), "another-secret").is_err());
     assert_eq!(tokens.minted(), 1);
