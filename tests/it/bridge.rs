@@ -108,7 +108,7 @@ async fn direct_to_the_gateway_with_concurrent_requests_and_a_garbled_line() {
         // Not JSON: a parse error with id null, and the bridge goes on.
         bridge.send_raw("this is not json");
         bridge.send_raw("");
-        let error = bridge.next(Duration::from_secs(5));
+        let error = bridge.next(Duration::from_secs(10));
         assert_eq!(
             (error["id"].clone(), error["error"]["code"].clone()),
             (Value::Null, json!(-32700))

@@ -254,7 +254,7 @@ async fn the_backend_sees_the_user_not_the_token_and_an_sse_stream_is_not_held_b
     assert_eq!(stream.status(), 200);
     assert_eq!(stream.headers()["content-type"], "text/event-stream");
     let mut chunks = stream.bytes_stream();
-    let first = tokio::time::timeout(Duration::from_secs(5), chunks.next())
+    let first = tokio::time::timeout(Duration::from_secs(10), chunks.next())
         .await
         .expect("the first event arrives while the stream is still open")
         .unwrap()

@@ -102,7 +102,7 @@ async fn a_port_nothing_listens_on_reports_on_the_error_channel() {
     let lab = lab().await;
     let mut forwarder = pods(&lab).portforward(&lab.seeded.gateway_pod, &[8443]).await.unwrap();
     let error = forwarder.take_error(8443).unwrap();
-    let message = tokio::time::timeout(Duration::from_secs(5), error).await.unwrap();
+    let message = tokio::time::timeout(Duration::from_secs(10), error).await.unwrap();
     let message = message.expect("an error message");
     assert!(message.contains("error forwarding port 8443 to pod"), "{message}");
     assert!(message.contains("connection refused"), "{message}");
@@ -116,7 +116,7 @@ async fn logs_follow_new_lines() {
     let first = lines.try_next().await.unwrap().unwrap();
     assert!(first.contains("started"), "{first}");
     lab.server.cluster().append_log("mcp", &lab.seeded.serena_pod, "INFO tool call: echo");
-    let next = tokio::time::timeout(Duration::from_secs(5), lines.try_next()).await.unwrap();
+    let next = tokio::time::timeout(Duration::from_secs(10), lines.try_next()).await.unwrap();
     assert_eq!(next.unwrap().unwrap(), "INFO tool call: echo");
 }
 
@@ -197,7 +197,7 @@ async fn cutting_forwards_ends_live_streams() {
     stream.read_exact(&mut buf).await.unwrap();
     lab.server.cluster().cut_forwards();
     let mut rest = Vec::new();
-    let read = tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut rest)).await;
+    let read = tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut rest)).await;
     assert!(read.is_ok(), "the stream ends after the cut");
 }
 
@@ -289,7 +289,7 @@ async fn a_pod_marked_not_ready_is_modified_and_leaves_the_endpoints() {
     while !matches!(events.try_next().await.unwrap().unwrap(), Event::InitDone) {}
     let name = lab.seeded.serena_pod.clone();
     lab.server.cluster().set_ready("mcp", &name, false).unwrap();
-    let event = tokio::time::timeout(Duration::from_secs(5), events.try_next()).await.unwrap();
+    let event = tokio::time::timeout(Duration::from_secs(10), events.try_next()).await.unwrap();
     let Some(Event::Apply(pod)) = event.unwrap() else { panic!("a MODIFIED pod") };
     assert_eq!(pod.metadata.name.as_deref(), Some(name.as_str()));
     assert!(!is_ready(&pod));

@@ -11,8 +11,8 @@ use serde_json::{Value, json};
 
 const ACCEPT_BOTH: &str = "application/json, text/event-stream";
 const VERSION: &str = "2025-06-18";
-/// No single exchange may take longer than this.
-const PATIENCE: Duration = Duration::from_secs(3);
+/// No single exchange may take longer than this: only a hang takes so long.
+const PATIENCE: Duration = Duration::from_secs(10);
 
 async fn start(opts: McpServerOptions) -> McpServer {
     let any_port: SocketAddr = "127.0.0.1:0".parse().unwrap();

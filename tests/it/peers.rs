@@ -169,7 +169,7 @@ async fn an_mcp_session_with_real_serena_runs_through_the_forward() {
     cancel.cancel();
 }
 
-/// The next SSE event (`event`, `data`) on a streaming response, within five seconds.
+/// The next SSE event (`event`, `data`) on a streaming response, within ten seconds (a hang).
 async fn next_event(response: &mut reqwest::Response, buffer: &mut String) -> (String, String) {
     loop {
         if let Some(end) = buffer.find("\n\n") {
@@ -182,7 +182,7 @@ async fn next_event(response: &mut reqwest::Response, buffer: &mut String) -> (S
                 _ => continue, // a comment or keep-alive
             }
         }
-        let chunk = tokio::time::timeout(std::time::Duration::from_secs(5), response.chunk());
+        let chunk = tokio::time::timeout(std::time::Duration::from_secs(10), response.chunk());
         let chunk = chunk.await.expect("an event in time").expect("the stream");
         buffer.push_str(std::str::from_utf8(&chunk.expect("the stream stays open")).unwrap());
     }
