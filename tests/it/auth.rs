@@ -78,8 +78,9 @@ async fn the_gateway_profile_mints_a_token_its_secret_verifies() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_callers_share_one_mint_and_later_ones_the_same_token() {
     let lab = Lab::start(LabOptions::default()).await.unwrap();
-    // A slow API server keeps the first mint under way while the others ask.
-    lab.api.faults().set_latency(Duration::from_millis(300));
+    // A slow API server keeps the first mint under way while the others ask (however late a
+    // busy machine starts them).
+    lab.api.faults().set_latency(Duration::from_secs(2));
     let tokens = Tokens::for_profile(&builtin("gateway-port-forward"), lab_access(&lab)).unwrap();
     let asks = (0..8).map(|_| {
         let tokens = tokens.clone();

@@ -132,7 +132,9 @@ async fn a_drop_under_open_requests_resends_the_safe_one_and_explains_the_other(
     let router = start(vec![alpha.settings_ws(1)], false, Duration::from_secs(30)).await;
     let session = McpSession::connect(&http_client(), &router.url()).await.unwrap();
     let (mut caller, mut lister) = (session.clone(), session.clone());
-    let call = tokio::spawn(async move { caller.call_tool("sleep", json!({"ms": 500})).await });
+    // Long enough to be under way when the connection drops, however busy the machine: the
+    // drop ends it at once.
+    let call = tokio::spawn(async move { caller.call_tool("sleep", json!({"ms": 5000})).await });
     tokio::time::sleep(Duration::from_millis(100)).await;
     // Queued on the same connection, behind the call: the gateway answers in turn.
     let list = tokio::spawn(async move { lister.tools_list().await });
