@@ -2,11 +2,11 @@
 //! lines on its stdin and stdout, through the gateway (forwarded by the bridge itself, or
 //! direct), with sessions that expire, tokens that expire, and a secret that is missing.
 
-use std::net::{Ipv4Addr, SocketAddr, TcpListener};
+use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
 use mcp_connect::lab::gateway::{Gateway, GatewayOptions};
-use mcp_connect::lab::mcp::{McpServer, McpServerOptions};
+use mcp_connect::lab::mcp::McpServerOptions;
 use mcp_connect::lab::world::{Lab, LabOptions};
 use serde_json::{Value, json};
 
@@ -14,7 +14,7 @@ use crate::support::bridge::{
     Bridge, KUBE_SECRET, direct_link, echo, forward_link, handshake_and_echo, initialize_params,
     profile,
 };
-use crate::support::{Home, free_port};
+use crate::support::{Home, free_port, mcp_server};
 
 /// Neither stderr nor any file under the home holds a token or the secret.
 fn assert_nothing_leaked(home: &Home, stderr: &str, secret: &str) {
@@ -132,10 +132,7 @@ async fn direct_to_the_gateway_with_concurrent_requests_and_a_garbled_line() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_that_forgets_its_sessions_is_initialized_again_unseen() {
     let lab = Lab::start(LabOptions::default()).await.unwrap();
-    let server =
-        McpServer::start(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), McpServerOptions::default())
-            .await
-            .unwrap();
+    let server = mcp_server(McpServerOptions::default()).await;
     let gateway = Gateway::start(GatewayOptions {
         backend: server.url(),
         secret: lab.seeded.jwt_secret.clone(),

@@ -5,16 +5,16 @@
 use std::io::{BufRead, BufReader};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::process::Stdio;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use axum::http::HeaderMap;
 use axum::response::IntoResponse;
 use futures::StreamExt;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use mcp_connect::forward::{ForwardEvent, ForwardSpec, ForwardState};
-use mcp_connect::lab::gateway::{Gateway, GatewayOptions};
+use mcp_connect::lab::gateway::Gateway;
 use mcp_connect::lab::kube::seed::GATEWAY;
-use mcp_connect::lab::mcp::{McpServer, McpServerOptions};
+use mcp_connect::lab::mcp::McpServerOptions;
 use mcp_connect::lab::world::{Lab, LabOptions};
 use mcp_connect::probe::{self, Hints, Http, Outcome, Target};
 use mcp_connect::supervisor;
@@ -24,14 +24,11 @@ use tokio_rustls::rustls::pki_types::CertificateDer;
 use tokio_rustls::rustls::pki_types::pem::PemObject;
 use tokio_util::sync::CancellationToken;
 
-use crate::support::Home;
+use crate::support::gateways::{lab_gateway, now};
 use crate::support::mcp::McpSession;
+use crate::support::{Home, mcp_server};
 
 const SECRET: &str = "a-lab-gateway-secret-of-forty-characters";
-
-fn now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64
-}
 
 fn mint_with(alg: Algorithm, secret: &str, claims: &Value) -> String {
     let key = EncodingKey::from_secret(secret.as_bytes());
@@ -57,17 +54,6 @@ fn claims_with(changes: Value) -> Value {
         };
     }
     claims
-}
-
-async fn reference_backend() -> McpServer {
-    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
-    McpServer::start(addr, McpServerOptions::default()).await.unwrap()
-}
-
-async fn gateway(backend: String, tweak: impl FnOnce(&mut GatewayOptions)) -> Gateway {
-    let mut options = GatewayOptions { backend, secret: SECRET.into(), ..Default::default() };
-    tweak(&mut options);
-    Gateway::start(options).await.expect("the gateway starts")
 }
 
 /// `url`, trusting exactly the gateway's certificate, with the token if any.
@@ -120,8 +106,8 @@ fn bearer(claims: &Value) -> String {
 
 #[tokio::test]
 async fn a_good_token_initializes_through_the_gateway_and_the_session_lists_tools() {
-    let backend = reference_backend().await;
-    let gateway = gateway(backend.url(), |_| {}).await;
+    let backend = mcp_server(McpServerOptions::default()).await;
+    let gateway = lab_gateway(backend.url(), SECRET, |_| {}).await;
     let token = mint(&good_claims());
     let target = pinned(&gateway, &gateway.mcp_url(), Some(&token));
 
@@ -147,8 +133,8 @@ async fn a_good_token_initializes_through_the_gateway_and_the_session_lists_tool
 
 #[tokio::test]
 async fn each_bad_token_gets_401_naming_why_and_never_reaches_the_backend() {
-    let backend = reference_backend().await;
-    let gateway = gateway(backend.url(), |_| {}).await;
+    let backend = mcp_server(McpServerOptions::default()).await;
+    let gateway = lab_gateway(backend.url(), SECRET, |_| {}).await;
     let hour_ago = now() - 3600;
     let cases: Vec<(&str, Option<String>, &str)> = vec![
         ("no header", None, "missing bearer token"),
@@ -186,8 +172,8 @@ async fn each_bad_token_gets_401_naming_why_and_never_reaches_the_backend() {
 
 #[tokio::test]
 async fn hs384_hs512_an_audience_list_and_a_token_without_exp_are_admitted() {
-    let backend = reference_backend().await;
-    let gateway = gateway(backend.url(), |_| {}).await;
+    let backend = mcp_server(McpServerOptions::default()).await;
+    let gateway = lab_gateway(backend.url(), SECRET, |_| {}).await;
     let tokens = [
         mint_with(Algorithm::HS384, SECRET, &good_claims()),
         mint_with(Algorithm::HS512, SECRET, &good_claims()),
@@ -228,7 +214,7 @@ async fn recording_backend() -> SocketAddr {
 #[tokio::test]
 async fn the_backend_sees_the_user_not_the_token_and_an_sse_stream_is_not_held_back() {
     let backend = recording_backend().await;
-    let gateway = gateway(format!("http://{backend}/mcp"), |_| {}).await;
+    let gateway = lab_gateway(format!("http://{backend}/mcp"), SECRET, |_| {}).await;
     let token = mint(&good_claims());
     let http = client(&pinned(&gateway, &gateway.mcp_url(), Some(&token)));
 
@@ -269,7 +255,7 @@ async fn the_backend_sees_the_user_not_the_token_and_an_sse_stream_is_not_held_b
 
 #[tokio::test]
 async fn the_health_port_answers_healthy_over_plain_http() {
-    let gateway = gateway("http://127.0.0.1:9/mcp".into(), |_| {}).await;
+    let gateway = lab_gateway("http://127.0.0.1:9/mcp".into(), SECRET, |_| {}).await;
     let http = reqwest::Client::builder().no_proxy().build().unwrap();
     for path in ["/health", "/healthz", "/ready"] {
         let response = http.get(format!("{}{path}", gateway.health_url)).send().await.unwrap();
@@ -282,7 +268,7 @@ async fn the_health_port_answers_healthy_over_plain_http() {
 
 #[tokio::test]
 async fn a_backend_that_is_down_is_a_502_naming_it() {
-    let gateway = gateway("http://127.0.0.1:9/mcp".into(), |_| {}).await;
+    let gateway = lab_gateway("http://127.0.0.1:9/mcp".into(), SECRET, |_| {}).await;
     let answer = initialize(&gateway, Some(&bearer(&good_claims()))).await;
     assert_eq!(answer.status, 502);
     assert!(answer.body.contains("cannot reach its MCP backend http://127.0.0.1:9/mcp"));
@@ -290,8 +276,8 @@ async fn a_backend_that_is_down_is_a_502_naming_it() {
 
 #[tokio::test]
 async fn past_the_rate_limit_it_answers_429_with_retry_after_then_serves_again() {
-    let backend = reference_backend().await;
-    let gateway = gateway(backend.url(), |o| o.rate_limit = Some(3)).await;
+    let backend = mcp_server(McpServerOptions::default()).await;
+    let gateway = lab_gateway(backend.url(), SECRET, |o| o.rate_limit = Some(3)).await;
     let good = bearer(&good_claims());
     let mut answers = Vec::new();
     for _ in 0..10 {
@@ -310,17 +296,17 @@ async fn past_the_rate_limit_it_answers_429_with_retry_after_then_serves_again()
 
 #[tokio::test]
 async fn a_gateway_clock_ahead_or_behind_refuses_a_fresh_token() {
-    let backend = reference_backend().await;
+    let backend = mcp_server(McpServerOptions::default()).await;
     let fresh = bearer(&claims_with(json!({"nbf": now(), "iat": now()})));
-    let in_step = gateway(backend.url(), |_| {}).await;
+    let in_step = lab_gateway(backend.url(), SECRET, |_| {}).await;
     assert_eq!(initialize(&in_step, Some(&fresh)).await.status, 200);
 
-    let ahead = gateway(backend.url(), |o| o.clock_skew = 2 * 3600).await;
+    let ahead = lab_gateway(backend.url(), SECRET, |o| o.clock_skew = 2 * 3600).await;
     let answer = initialize(&ahead, Some(&fresh)).await;
     assert_eq!(answer.status, 401);
     assert!(answer.body.starts_with("token expired"), "{}", answer.body);
 
-    let behind = gateway(backend.url(), |o| o.clock_skew = -120).await;
+    let behind = lab_gateway(backend.url(), SECRET, |o| o.clock_skew = -120).await;
     let answer = initialize(&behind, Some(&fresh)).await;
     assert_eq!(answer.status, 401);
     assert!(answer.body.starts_with("token not yet valid"), "{}", answer.body);

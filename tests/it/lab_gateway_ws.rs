@@ -6,14 +6,14 @@
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use futures::{SinkExt, StreamExt};
 use jsonwebtoken::{EncodingKey, Header};
 use mcp_connect::lab::gateway::{Gateway, GatewayOptions};
-use mcp_connect::lab::mcp::{McpServer, McpServerOptions};
+use mcp_connect::lab::mcp::McpServerOptions;
 use mcp_connect::probe::{Http, Target};
 use serde_json::{Value, json};
 use tokio::net::TcpStream;
@@ -28,13 +28,12 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::{WebSocketStream, client_async};
 
+use crate::support::gateways::{lab_gateway, now};
+use crate::support::mcp_server;
+
 const SECRET: &str = "a-lab-gateway-ws-secret-of-forty-chars!!";
 
 type Ws = WebSocketStream<TlsStream<TcpStream>>;
-
-fn now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64
-}
 
 fn mint(secret: &str, claims: &Value) -> String {
     let key = EncodingKey::from_secret(secret.as_bytes());
@@ -46,17 +45,6 @@ fn token() -> String {
     let claims =
         json!({"sub": "alice", "iss": "mcp-gateway", "aud": "mcp-gateway", "exp": now() + 3600});
     mint(SECRET, &claims)
-}
-
-async fn reference_backend() -> McpServer {
-    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
-    McpServer::start(addr, McpServerOptions::default()).await.unwrap()
-}
-
-async fn gateway(backend: String, tweak: impl FnOnce(&mut GatewayOptions)) -> Gateway {
-    let mut options = GatewayOptions { backend, secret: SECRET.into(), ..Default::default() };
-    tweak(&mut options);
-    Gateway::start(options).await.expect("the gateway starts")
 }
 
 /// A TLS connection to the gateway that trusts its certificate and nothing else.
@@ -176,8 +164,8 @@ fn no_endpoints(namespace: &str) -> String {
 
 #[tokio::test]
 async fn without_a_token_or_with_a_bad_one_the_upgrade_is_401_unauthorized() {
-    let backend = reference_backend().await;
-    let gateway = gateway(backend.url(), |_| {}).await;
+    let backend = mcp_server(McpServerOptions::default()).await;
+    let gateway = lab_gateway(backend.url(), SECRET, |_| {}).await;
     let no_iss = mint(SECRET, &json!({"sub": "alice", "aud": "mcp-gateway"}));
     let cases = [
         (None, "missing bearer token"),
@@ -203,8 +191,8 @@ async fn without_a_token_or_with_a_bad_one_the_upgrade_is_401_unauthorized() {
 
 #[tokio::test]
 async fn a_session_initializes_lists_and_calls_tools_through_envelopes() {
-    let backend = reference_backend().await;
-    let gateway = gateway(backend.url(), |_| {}).await;
+    let backend = mcp_server(McpServerOptions::default()).await;
+    let gateway = lab_gateway(backend.url(), SECRET, |_| {}).await;
     let mut ws = connect(&gateway).await;
     wait_until(|| gateway.ws_connections() == 1).await;
 
@@ -242,8 +230,8 @@ async fn a_session_initializes_lists_and_calls_tools_through_envelopes() {
 
 #[tokio::test]
 async fn frames_sent_at_once_are_answered_one_each_in_order_and_binary_is_ignored() {
-    let backend = reference_backend().await;
-    let gateway = gateway(backend.url(), |_| {}).await;
+    let backend = mcp_server(McpServerOptions::default()).await;
+    let gateway = lab_gateway(backend.url(), SECRET, |_| {}).await;
     let mut ws = connect(&gateway).await;
     handshake(&mut ws).await;
 
@@ -271,8 +259,8 @@ async fn frames_sent_at_once_are_answered_one_each_in_order_and_binary_is_ignore
 
 #[tokio::test]
 async fn a_message_over_one_mib_ends_the_connection_and_one_under_is_served() {
-    let backend = reference_backend().await;
-    let gateway = gateway(backend.url(), |_| {}).await;
+    let backend = mcp_server(McpServerOptions::default()).await;
+    let gateway = lab_gateway(backend.url(), SECRET, |_| {}).await;
     let mut ws = connect(&gateway).await;
     handshake(&mut ws).await;
     let half = "x".repeat(512 << 10);
@@ -307,7 +295,7 @@ async fn a_message_over_one_mib_ends_the_connection_and_one_under_is_served() {
 
 #[tokio::test]
 async fn a_backend_that_is_down_or_a_frame_without_payload_gets_a_32603_answer() {
-    let gateway = gateway("http://127.0.0.1:9/mcp".into(), |_| {}).await;
+    let gateway = lab_gateway("http://127.0.0.1:9/mcp".into(), SECRET, |_| {}).await;
     let mut ws = connect(&gateway).await;
 
     send(&mut ws, &envelope(initialize(json!(1)))).await;
@@ -340,8 +328,8 @@ async fn a_backend_that_is_down_or_a_frame_without_payload_gets_a_32603_answer()
 
 #[tokio::test]
 async fn dropped_connections_end_without_a_close_frame_and_new_ones_are_served() {
-    let backend = reference_backend().await;
-    let gateway = gateway(backend.url(), |_| {}).await;
+    let backend = mcp_server(McpServerOptions::default()).await;
+    let gateway = lab_gateway(backend.url(), SECRET, |_| {}).await;
     let (mut first, mut second) = (connect(&gateway).await, connect(&gateway).await);
     handshake(&mut first).await;
     wait_until(|| gateway.ws_connections() == 2).await;
@@ -365,8 +353,10 @@ async fn dropped_connections_end_without_a_close_frame_and_new_ones_are_served()
 
 #[tokio::test]
 async fn the_gateway_pings_on_its_interval_and_answers_pings() {
-    let backend = reference_backend().await;
-    let gateway = gateway(backend.url(), |o| o.ws_ping_interval = Duration::from_millis(100)).await;
+    let backend = mcp_server(McpServerOptions::default()).await;
+    let gateway =
+        lab_gateway(backend.url(), SECRET, |o| o.ws_ping_interval = Duration::from_millis(100))
+            .await;
     let mut ws = connect(&gateway).await;
     ws.send(Message::Ping(b"are you there".to_vec().into())).await.unwrap();
     let (mut pinged, mut ponged) = (0, false);
@@ -418,8 +408,8 @@ async fn post(
 
 #[tokio::test]
 async fn the_http_frontend_takes_an_envelope_and_answers_bare_json_rpc_always_200() {
-    let backend = reference_backend().await;
-    let gateway = gateway(backend.url(), |_| {}).await;
+    let backend = mcp_server(McpServerOptions::default()).await;
+    let gateway = lab_gateway(backend.url(), SECRET, |_| {}).await;
     let token = token();
 
     let (status, _, init) = post(&gateway, Some(&token), &envelope(initialize(json!(1)))).await;
@@ -456,7 +446,7 @@ async fn the_http_frontend_takes_an_envelope_and_answers_bare_json_rpc_always_20
 
 #[tokio::test]
 async fn the_http_frontend_answers_a_backend_that_is_down_with_200_and_no_endpoints() {
-    let gateway = gateway("http://127.0.0.1:9/mcp".into(), |_| {}).await;
+    let gateway = lab_gateway("http://127.0.0.1:9/mcp".into(), SECRET, |_| {}).await;
     let (status, _, answer) = post(&gateway, Some(&token()), &envelope(initialize(json!(1)))).await;
     assert_eq!(status, StatusCode::OK);
     let error = json!({"code": -32603, "message": no_endpoints("system")});
@@ -500,7 +490,7 @@ async fn scripted_backend() -> (SocketAddr, Seen) {
 #[tokio::test]
 async fn the_backend_gets_bare_json_rpc_with_the_user_and_session_and_no_protocol_version() {
     let (backend, seen) = scripted_backend().await;
-    let gateway = gateway(format!("http://{backend}/mcp"), |_| {}).await;
+    let gateway = lab_gateway(format!("http://{backend}/mcp"), SECRET, |_| {}).await;
     let mut ws = connect(&gateway).await;
 
     send(&mut ws, &envelope(initialize(json!(1)))).await;

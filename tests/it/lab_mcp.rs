@@ -1,7 +1,6 @@
 //! The lab's reference MCP server, seen on the wire: raw HTTP with reqwest, so each test shows
 //! the status codes, headers and SSE framing a client meets.
 
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use mcp_connect::lab::mcp::{McpServer, McpServerOptions};
@@ -9,15 +8,12 @@ use mcp_connect::lab::tls::{LabCa, LabTls};
 use reqwest::{Certificate, Client, Method, RequestBuilder, Response, StatusCode};
 use serde_json::{Value, json};
 
+use crate::support::mcp_server;
+
 const ACCEPT_BOTH: &str = "application/json, text/event-stream";
 const VERSION: &str = "2025-06-18";
 /// No single exchange may take longer than this: only a hang takes so long.
 const PATIENCE: Duration = Duration::from_secs(10);
-
-async fn start(opts: McpServerOptions) -> McpServer {
-    let any_port: SocketAddr = "127.0.0.1:0".parse().unwrap();
-    McpServer::start(any_port, opts).await.unwrap()
-}
 
 fn initialize(version: &str) -> Value {
     json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
@@ -92,7 +88,7 @@ fn text_of(result: &Value) -> &str {
 
 #[tokio::test]
 async fn a_streamable_http_session_from_initialize_to_delete() {
-    let server = start(McpServerOptions::default()).await;
+    let server = mcp_server(McpServerOptions::default()).await;
     let client = Client::new();
 
     let response = send(post(&client, &server, None, &initialize(VERSION))).await;
@@ -135,7 +131,7 @@ async fn a_streamable_http_session_from_initialize_to_delete() {
 
 #[tokio::test]
 async fn blob_returns_exactly_the_bytes_asked_for_up_to_16_mib() {
-    let server = start(McpServerOptions::default()).await;
+    let server = mcp_server(McpServerOptions::default()).await;
     let client = Client::new();
     let session = open_session(&client, &server).await;
 
@@ -156,7 +152,7 @@ async fn blob_returns_exactly_the_bytes_asked_for_up_to_16_mib() {
 
 #[tokio::test]
 async fn sleep_waits_before_answering() {
-    let server = start(McpServerOptions::default()).await;
+    let server = mcp_server(McpServerOptions::default()).await;
     let client = Client::new();
     let session = open_session(&client, &server).await;
 
@@ -171,7 +167,7 @@ async fn sleep_waits_before_answering() {
 
 #[tokio::test]
 async fn what_rmcp_answers_to_requests_it_cannot_serve() {
-    let server = start(McpServerOptions::default()).await;
+    let server = mcp_server(McpServerOptions::default()).await;
     let client = Client::new();
     let init = initialize(VERSION);
 
@@ -240,7 +236,7 @@ impl EventReader {
 
 #[tokio::test]
 async fn legacy_sse_sends_the_endpoint_then_answers_as_message_events() {
-    let server = start(McpServerOptions::default()).await;
+    let server = mcp_server(McpServerOptions::default()).await;
     let client = Client::new();
     let base = format!("http://{}", server.addr());
 
@@ -289,7 +285,7 @@ async fn legacy_sse_sends_the_endpoint_then_answers_as_message_events() {
 
 #[tokio::test]
 async fn localhost_only_answers_421_to_other_hosts_like_serena() {
-    let server = start(McpServerOptions { localhost_only: true, ..Default::default() }).await;
+    let server = mcp_server(McpServerOptions { localhost_only: true, ..Default::default() }).await;
     let client = Client::new();
     let init = initialize(VERSION);
 
@@ -308,7 +304,7 @@ async fn localhost_only_answers_421_to_other_hosts_like_serena() {
 #[tokio::test]
 async fn without_localhost_only_any_host_is_served_and_the_name_is_ours() {
     let opts = McpServerOptions { name: "Serena".to_owned(), ..Default::default() };
-    let server = start(opts).await;
+    let server = mcp_server(opts).await;
     let client = Client::new();
     let init = initialize(VERSION);
     let response =
@@ -318,7 +314,7 @@ async fn without_localhost_only_any_host_is_served_and_the_name_is_ours() {
 
 #[tokio::test]
 async fn shutdown_closes_the_port_and_open_connections() {
-    let server = start(McpServerOptions::default()).await;
+    let server = mcp_server(McpServerOptions::default()).await;
     let client = Client::new();
     let url = server.url();
     let addr = server.addr();
@@ -336,7 +332,7 @@ async fn shutdown_closes_the_port_and_open_connections() {
 
 #[tokio::test]
 async fn expired_sessions_answer_404_and_a_new_initialize_works() {
-    let server = start(McpServerOptions::default()).await;
+    let server = mcp_server(McpServerOptions::default()).await;
     let client = Client::new();
     let first = open_session(&client, &server).await;
     let second = open_session(&client, &server).await;
@@ -358,7 +354,7 @@ async fn expired_sessions_answer_404_and_a_new_initialize_works() {
 #[tokio::test]
 async fn a_delay_holds_back_every_answer() {
     let delay = Duration::from_millis(300);
-    let server = start(McpServerOptions { delay, ..Default::default() }).await;
+    let server = mcp_server(McpServerOptions { delay, ..Default::default() }).await;
     let client = Client::new();
 
     let started = Instant::now();
@@ -410,7 +406,7 @@ async fn refused_by(client: &Client, server: &McpServer) -> String {
 async fn https_with_the_labs_ca_and_refused_without_it() {
     let tls = LabTls::issue("lab MCP test CA").unwrap();
     let opts = McpServerOptions { tls: Some(tls.server.clone()), ..Default::default() };
-    let server = start(opts).await;
+    let server = mcp_server(opts).await;
     assert_eq!(server.url(), format!("https://{}/mcp", server.addr()));
 
     let stranger = LabCa::new("some other CA").unwrap();
@@ -438,7 +434,7 @@ async fn client_for_plain_http(server: &McpServer) -> Result<StatusCode, String>
 #[tokio::test]
 async fn a_self_signed_certificate_is_trusted_only_by_itself() {
     let tls = LabTls::self_signed("lab self-signed").unwrap();
-    let server = start(McpServerOptions { tls: Some(tls.server), ..Default::default() }).await;
+    let server = mcp_server(McpServerOptions { tls: Some(tls.server), ..Default::default() }).await;
 
     let other = LabTls::self_signed("another self-signed").unwrap();
     let refused = refused_by(&trusting(&other.ca_pem).build().unwrap(), &server).await;
@@ -451,7 +447,7 @@ async fn a_self_signed_certificate_is_trusted_only_by_itself() {
 async fn a_certificate_for_another_host_is_a_name_mismatch_on_127_0_0_1() {
     let ca = LabCa::new("lab gateway CA").unwrap();
     let tls = ca.issue(&["gateway.example.internal"]).unwrap();
-    let server = start(McpServerOptions { tls: Some(tls.server), ..Default::default() }).await;
+    let server = mcp_server(McpServerOptions { tls: Some(tls.server), ..Default::default() }).await;
     assert_eq!(tls.ca_pem, ca.pem());
 
     let refused = refused_by(&trusting(ca.pem()).build().unwrap(), &server).await;
@@ -477,14 +473,15 @@ async fn a_certificate_for_another_host_is_a_name_mismatch_on_127_0_0_1() {
 async fn an_expired_certificate_is_refused_as_expired() {
     let ca = LabCa::new("lab expiry CA").unwrap();
     let tls = ca.issue_expired(&["127.0.0.1", "localhost"]).unwrap();
-    let server = start(McpServerOptions { tls: Some(tls.server), ..Default::default() }).await;
+    let server = mcp_server(McpServerOptions { tls: Some(tls.server), ..Default::default() }).await;
 
     let refused = refused_by(&trusting(ca.pem()).build().unwrap(), &server).await;
     assert!(refused.contains("certificate expired"), "{refused}");
 
     // A good certificate from the same CA on another server: accepted.
     let good = ca.issue(&["127.0.0.1"]).unwrap();
-    let server = start(McpServerOptions { tls: Some(good.server), ..Default::default() }).await;
+    let server =
+        mcp_server(McpServerOptions { tls: Some(good.server), ..Default::default() }).await;
     let client = trusting(ca.pem()).build().unwrap();
     assert_eq!(initialize_with(&client, &server).await, "mcp-connect-lab");
 }

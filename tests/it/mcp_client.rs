@@ -2,16 +2,16 @@
 //! against a canned server whose SSE framing is awkward on purpose.
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use mcp_connect::lab::mcp::{McpServer, McpServerOptions};
+use mcp_connect::lab::mcp::McpServerOptions;
 use serde_json::{Value, json};
 
 use crate::support::mcp::{McpError, McpSession, http_client};
+use crate::support::mcp_server;
 
 /// Each test as a whole must finish within this: only a hang takes so long.
 const PATIENCE: Duration = Duration::from_secs(30);
@@ -20,18 +20,13 @@ async fn in_time<T>(work: impl Future<Output = T>) -> T {
     tokio::time::timeout(PATIENCE, work).await.expect("finished in time")
 }
 
-async fn lab() -> McpServer {
-    let any_port: SocketAddr = "127.0.0.1:0".parse().unwrap();
-    McpServer::start(any_port, McpServerOptions::default()).await.unwrap()
-}
-
 fn text_of(result: &Value) -> &str {
     result["content"][0]["text"].as_str().expect("a text content")
 }
 
 #[tokio::test]
 async fn a_session_lists_calls_pings_and_closes() {
-    let server = lab().await;
+    let server = mcp_server(McpServerOptions::default()).await;
     in_time(async {
         let mut session = McpSession::connect(&http_client(), &server.url()).await.unwrap();
         assert_eq!(session.server_name(), "mcp-connect-lab");
@@ -62,7 +57,7 @@ async fn a_session_lists_calls_pings_and_closes() {
 
 #[tokio::test]
 async fn rpc_and_tool_errors_come_back_as_such() {
-    let server = lab().await;
+    let server = mcp_server(McpServerOptions::default()).await;
     in_time(async {
         let mut session = McpSession::connect(&http_client(), &server.url()).await.unwrap();
         match session.request("no/such/method", json!({})).await {
@@ -81,7 +76,7 @@ async fn rpc_and_tool_errors_come_back_as_such() {
 
 #[tokio::test]
 async fn twenty_concurrent_sessions_share_one_client() {
-    let server = lab().await;
+    let server = mcp_server(McpServerOptions::default()).await;
     let client = http_client();
     in_time(async {
         let tasks: Vec<_> = (0..20)

@@ -1,21 +1,16 @@
 //! The MCP probe against the lab's reference server: health, latency, the seed's wrong paths,
 //! expired sessions, live monitoring, and the command line.
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
-use mcp_connect::lab::mcp::{McpServer, McpServerOptions};
+use mcp_connect::lab::mcp::McpServerOptions;
 use mcp_connect::probe::{self, Health, Hints, MonitorOptions, Outcome, ProbeEvent, Target, Wire};
 use mcp_connect::profile::Transport;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::support::{Home, free_port};
-
-async fn server(options: McpServerOptions) -> McpServer {
-    McpServer::start(SocketAddr::from(([127, 0, 0, 1], 0)), options).await.unwrap()
-}
+use crate::support::{Home, free_port, mcp_server};
 
 fn target(url: &str) -> Target {
     Target::new(url.parse().unwrap())
@@ -34,7 +29,8 @@ fn unhealthy(outcome: Outcome) -> (String, String) {
 
 #[tokio::test]
 async fn a_working_endpoint_is_healthy_with_server_protocol_transport_and_tools() {
-    let lab = server(McpServerOptions { name: "lab-serena".into(), ..Default::default() }).await;
+    let lab =
+        mcp_server(McpServerOptions { name: "lab-serena".into(), ..Default::default() }).await;
     let Outcome::Healthy(report) = outcome(&target(&lab.url())).await else { panic!("unhealthy") };
     assert_eq!(report.handshake.server.name, "lab-serena");
     assert_eq!(report.handshake.server.protocol_version, "2025-06-18");
@@ -45,7 +41,7 @@ async fn a_working_endpoint_is_healthy_with_server_protocol_transport_and_tools(
 
 #[tokio::test]
 async fn the_seeds_wrong_paths_are_pointed_at_mcp() {
-    let lab = server(McpServerOptions::default()).await;
+    let lab = mcp_server(McpServerOptions::default()).await;
     let base = format!("http://{}", lab.addr());
     for path in ["/", "/message"] {
         let (cause, fix) = unhealthy(outcome(&target(&format!("{base}{path}"))).await);
@@ -58,7 +54,7 @@ async fn the_seeds_wrong_paths_are_pointed_at_mcp() {
 
 #[tokio::test]
 async fn legacy_sse_is_spoken_when_asked_for_and_as_the_fallback() {
-    let lab = server(McpServerOptions::default()).await;
+    let lab = mcp_server(McpServerOptions::default()).await;
     let sse = format!("http://{}/sse", lab.addr());
     for transport in [Transport::Sse, Transport::Auto] {
         let target = Target { transport, ..target(&sse) };
@@ -84,7 +80,7 @@ async fn nothing_listening_is_named_with_the_address() {
 
 #[tokio::test]
 async fn a_localhost_bound_server_rejecting_the_host_gets_the_421_diagnosis() {
-    let lab = server(McpServerOptions { localhost_only: true, ..Default::default() }).await;
+    let lab = mcp_server(McpServerOptions { localhost_only: true, ..Default::default() }).await;
     let mut foreign = target(&lab.url());
     foreign.add_header("Host: serena-mcp:8080").unwrap();
     let (cause, fix) = unhealthy(outcome(&foreign).await);
@@ -102,7 +98,7 @@ fn best_ms(samples: impl IntoIterator<Item = Duration>) -> f64 {
 /// busy machine adds time to any of them.
 #[tokio::test]
 async fn a_sleep_of_d_ms_is_measured_as_at_least_d_and_a_longer_one_as_longer() {
-    let lab = server(McpServerOptions::default()).await;
+    let lab = mcp_server(McpServerOptions::default()).await;
     let http = probe::Http::new(&target(&lab.url())).unwrap();
     let mut session = probe::Session::open(&http, &target(&lab.url())).await.unwrap();
     let mut measured = Vec::new();
@@ -120,7 +116,8 @@ async fn a_sleep_of_d_ms_is_measured_as_at_least_d_and_a_longer_one_as_longer() 
 
     // A server 80 ms away: every exchange of a probe takes at least that much longer.
     let far =
-        server(McpServerOptions { delay: Duration::from_millis(80), ..Default::default() }).await;
+        mcp_server(McpServerOptions { delay: Duration::from_millis(80), ..Default::default() })
+            .await;
     let mut session = probe::Session::open(&http, &target(&far.url())).await.unwrap();
     let mut samples = Vec::new();
     for _ in 0..5 {
@@ -133,7 +130,7 @@ async fn a_sleep_of_d_ms_is_measured_as_at_least_d_and_a_longer_one_as_longer() 
 
 #[tokio::test]
 async fn an_expired_session_is_initialized_again_without_an_error() {
-    let lab = server(McpServerOptions::default()).await;
+    let lab = mcp_server(McpServerOptions::default()).await;
     let http = probe::Http::new(&target(&lab.url())).unwrap();
     let mut session = probe::Session::open(&http, &target(&lab.url())).await.unwrap();
     session.ping().await.unwrap();
@@ -157,7 +154,7 @@ async fn next_health(events: &mut mpsc::Receiver<ProbeEvent>) -> Health {
 
 #[tokio::test]
 async fn the_monitor_reports_healthy_slow_recovery_and_down() {
-    let near = server(McpServerOptions::default()).await;
+    let near = mcp_server(McpServerOptions::default()).await;
     // The near server must answer within `slow_after` to be healthy: a generous threshold, so
     // that a busy machine does not make it slow. The far one is slower than it by construction.
     let options = MonitorOptions {
@@ -201,7 +198,8 @@ async fn the_monitor_reports_healthy_slow_recovery_and_down() {
 
     // A server slower than the threshold is Slow.
     let far =
-        server(McpServerOptions { delay: Duration::from_millis(1200), ..Default::default() }).await;
+        mcp_server(McpServerOptions { delay: Duration::from_millis(1200), ..Default::default() })
+            .await;
     let (tx, mut events) = mpsc::channel(256);
     let cancel = CancellationToken::new();
     let watched = tokio::spawn(probe::monitor(target(&far.url()), options, tx, cancel.clone()));
@@ -213,7 +211,7 @@ async fn the_monitor_reports_healthy_slow_recovery_and_down() {
 
 #[tokio::test]
 async fn the_command_prints_health_or_the_diagnosis_and_exits_accordingly() {
-    let lab = server(McpServerOptions::default()).await;
+    let lab = mcp_server(McpServerOptions::default()).await;
     let home = Home::new();
     let url = lab.url();
     let root = format!("http://{}/", lab.addr());
@@ -267,7 +265,7 @@ async fn a_profile_whose_forward_is_not_running_says_to_start_it() {
 
 #[tokio::test]
 async fn a_check_asked_for_is_answered_at_once_even_when_nothing_changed() {
-    let lab = server(McpServerOptions::default()).await;
+    let lab = mcp_server(McpServerOptions::default()).await;
     let poke = std::sync::Arc::new(tokio::sync::Notify::new());
     let options = MonitorOptions {
         interval: Duration::from_secs(3600),

@@ -4,8 +4,6 @@
 //! recognised, and the diagnosis says which transport to set; with no backend, the gateway's
 //! "no endpoints" answer is explained.
 
-use std::net::{Ipv4Addr, SocketAddr};
-
 use mcp_connect::lab::gateway::{Gateway, GatewayOptions};
 use mcp_connect::lab::mcp::{McpServer, McpServerOptions};
 use mcp_connect::probe::diagnose::Hints;
@@ -14,6 +12,7 @@ use mcp_connect::probe::{self, Outcome, Target};
 use mcp_connect::profile::Transport;
 
 use crate::support::gateways::{SECRET, tokens};
+use crate::support::mcp_server;
 
 /// A gateway double without `/mcp`, in front of a lab MCP server (or of nothing).
 async fn gateway(backend: Option<&McpServer>) -> Gateway {
@@ -41,10 +40,7 @@ fn hints() -> Hints {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_its_own_transports_the_gateway_is_healthy() {
-    let backend =
-        McpServer::start(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), McpServerOptions::default())
-            .await
-            .unwrap();
+    let backend = mcp_server(McpServerOptions::default()).await;
     let gateway = gateway(Some(&backend)).await;
     for (path, transport, wire) in [
         ("/ws", Transport::McpBridgeWs, Wire::McpBridgeWs),
@@ -67,10 +63,7 @@ async fn on_its_own_transports_the_gateway_is_healthy() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn probed_as_a_standard_mcp_server_it_is_recognised_and_the_transport_named() {
-    let backend =
-        McpServer::start(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), McpServerOptions::default())
-            .await
-            .unwrap();
+    let backend = mcp_server(McpServerOptions::default()).await;
     let gateway = gateway(Some(&backend)).await;
     let outcome = probe::check(&target(&gateway, "/mcp", Transport::Auto), &hints()).await.unwrap();
     let Outcome::Unhealthy { diagnosis, .. } = outcome else { panic!("{outcome:?}") };

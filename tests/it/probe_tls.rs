@@ -1,8 +1,6 @@
 //! The probe over HTTPS: verification stays on, and every refusal names the certificate
 //! (subject, issuer, validity, SHA-256) and how to trust it.
 
-use std::net::SocketAddr;
-
 use mcp_connect::lab::mcp::{McpServer, McpServerOptions};
 use mcp_connect::lab::tls::{LOOPBACK, LabCa, LabTls};
 use mcp_connect::probe::tls::fingerprint;
@@ -10,11 +8,11 @@ use mcp_connect::probe::{self, Hints, Outcome, Target};
 use tokio_rustls::rustls::pki_types::CertificateDer;
 use tokio_rustls::rustls::pki_types::pem::PemObject;
 
-use crate::support::Home;
+use crate::support::{Home, mcp_server};
 
 async fn https(tls: &LabTls) -> McpServer {
     let options = McpServerOptions { tls: Some(tls.server.clone()), ..Default::default() };
-    McpServer::start(SocketAddr::from(([127, 0, 0, 1], 0)), options).await.unwrap()
+    mcp_server(options).await
 }
 
 fn trusting(url: &str, pem: &str) -> Target {

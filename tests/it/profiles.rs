@@ -3,7 +3,7 @@
 use mcp_connect::profile::{Catalog, Link, Profile, Source, UserDir, parse};
 use serde_json::Value;
 
-use crate::support::Home;
+use crate::support::{Home, Run};
 
 const BUILT_IN_NAMES: [&str; 4] =
     ["serena-direct", "gateway-port-forward", "gateway-loadbalancer", "router"];
@@ -379,8 +379,6 @@ fn logs_go_to_a_private_file_under_xdg_state_home() {
     assert!(log.contains("profile not loaded") && log.contains("broken.yaml"), "{log}");
     assert!(!run.stdout().contains("profile not loaded"), "logs never reach stdout");
 }
-
-use crate::support::Run;
 
 impl From<&mut std::process::Command> for Run {
     fn from(cmd: &mut std::process::Command) -> Run {

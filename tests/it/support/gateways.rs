@@ -1,8 +1,9 @@
-//! Lab gateways for the router's tests: each HTTPS with its own certificate, checking JWTs
-//! signed with one secret, in front of its own lab MCP server.
+//! Lab gateways for the tests: one with the options a test needs, and for the router's tests
+//! labs of a gateway each, HTTPS with its own certificate, checking JWTs signed with one
+//! secret, in front of its own lab MCP server.
 
 use std::net::{Ipv4Addr, SocketAddr};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use mcp_connect::auth::{KubeAccess, Tokens};
 use mcp_connect::lab::gateway::{Gateway, GatewayOptions};
@@ -12,6 +13,23 @@ use mcp_connect::router::GatewaySettings;
 use serde_json::Value;
 
 use super::mcp::{McpError, McpSession};
+
+/// Seconds since the Unix epoch, as JWT claims count time.
+pub fn now() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64
+}
+
+/// A lab gateway in front of `backend`, checking tokens signed with `secret`, its other options
+/// as `tweak` sets them.
+pub async fn lab_gateway(
+    backend: String,
+    secret: &str,
+    tweak: impl FnOnce(&mut GatewayOptions),
+) -> Gateway {
+    let mut options = GatewayOptions { backend, secret: secret.into(), ..Default::default() };
+    tweak(&mut options);
+    Gateway::start(options).await.expect("the gateway starts")
+}
 
 pub const SECRET: &str = "a-router-test-secret-of-forty-characters";
 pub const SECRET_VAR: &str = "MCP_CONNECT_TEST_ROUTER_JWT_SECRET";

@@ -4,10 +4,11 @@ pub mod gateways;
 pub mod mcp;
 pub mod peers;
 
-use std::net::{Ipv4Addr, TcpListener};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use mcp_connect::lab::mcp::{McpServer, McpServerOptions};
 use tempfile::TempDir;
 
 /// A throwaway home: HOME and the XDG directories point inside it, so no test reads or
@@ -128,4 +129,10 @@ pub fn stop(child: &mut std::process::Child) -> i32 {
 pub fn free_port() -> u16 {
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind 127.0.0.1:0");
     listener.local_addr().expect("the bound address").port()
+}
+
+/// The lab's reference MCP server with `options`, on a free port of 127.0.0.1.
+pub async fn mcp_server(options: McpServerOptions) -> McpServer {
+    let any_port = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
+    McpServer::start(any_port, options).await.expect("the lab MCP server starts")
 }
