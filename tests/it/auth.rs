@@ -1,19 +1,16 @@
 //! The gateway's JWT, minted from the lab cluster's secret: through the library, and through
 //! `mcp-connect token`.
 
-use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
-use k8s_openapi::ByteString;
-use k8s_openapi::api::core::v1::Secret;
 use mcp_connect::auth::{AuthError, Claims, KubeAccess, Tokens};
-use mcp_connect::lab::kube::seed::{GATEWAY_SECRET, GATEWAY_SECRET_KEY, NAMESPACE};
+use mcp_connect::lab::kube::seed::GATEWAY_SECRET;
 use mcp_connect::lab::world::{Lab, LabOptions};
 use mcp_connect::profile::{Auth, Catalog, EnvVar, Profile, SecretSource};
 use serde_json::Value;
 
-use crate::support::Home;
+use crate::support::{Home, rotate_gateway_secret};
 
 fn builtin(name: &str) -> Profile {
     Catalog::builtin().get(name).unwrap().profile.clone().unwrap()
@@ -40,15 +37,6 @@ fn with_secret(source: SecretSource) -> Profile {
     let Auth::Jwt(jwt) = &mut profile.auth else { panic!("gateway-port-forward mints a JWT") };
     jwt.secret = source;
     profile
-}
-
-fn rotate_secret(lab: &Lab, value: &str) {
-    let mut secret = Secret::default();
-    secret.metadata.name = Some(GATEWAY_SECRET.into());
-    secret.metadata.namespace = Some(NAMESPACE.into());
-    secret.data =
-        Some(BTreeMap::from([(GATEWAY_SECRET_KEY.into(), ByteString(value.as_bytes().to_vec()))]));
-    lab.cluster().add_secret(secret);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -105,7 +93,7 @@ async fn refresh_mints_anew_and_rereads_the_secret() {
     verify(first.token(), &lab.seeded.jwt_secret).unwrap();
 
     // The gateway's secret is rotated: the current token stays until a refresh is asked for.
-    rotate_secret(&lab, "rotated-secret-0123456789");
+    rotate_gateway_secret(&lab, "rotated-secret-0123456789");
     assert_eq!(tokens.bearer().await.unwrap().token(), first.token());
     let second = tokens.refresh().await.unwrap();
     assert_ne!(second.token(), first.token());

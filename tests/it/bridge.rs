@@ -14,7 +14,7 @@ use crate::support::bridge::{
     Bridge, KUBE_SECRET, direct_link, echo, forward_link, handshake_and_echo, initialize_params,
     profile,
 };
-use crate::support::{Home, free_port, mcp_server};
+use crate::support::{Home, free_port, mcp_server, rotate_gateway_secret};
 
 /// Neither stderr nor any file under the home holds a token or the secret.
 fn assert_nothing_leaked(home: &Home, stderr: &str, secret: &str) {
@@ -257,9 +257,6 @@ async fn sigterm_ends_the_bridge_and_its_forward_on_the_port_asked_for() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_token_is_minted_again_and_a_refusal_that_stays_says_why() {
-    use k8s_openapi::ByteString;
-    use k8s_openapi::api::core::v1::Secret;
-    use mcp_connect::lab::kube::seed::{GATEWAY_SECRET, GATEWAY_SECRET_KEY, NAMESPACE};
     const ROTATED: &str = "rotated-gateway-secret-0123456789";
 
     let lab = Lab::start(LabOptions::default()).await.unwrap();
@@ -288,12 +285,7 @@ async fn a_refused_token_is_minted_again_and_a_refusal_that_stays_says_why() {
         assert!(message.contains("; fix: sign with the gateway's current secret"), "{message}");
     });
 
-    let mut secret = Secret::default();
-    secret.metadata.name = Some(GATEWAY_SECRET.into());
-    secret.metadata.namespace = Some(NAMESPACE.into());
-    secret.data =
-        Some([(GATEWAY_SECRET_KEY.to_owned(), ByteString(ROTATED.as_bytes().to_vec()))].into());
-    lab.cluster().add_secret(secret);
+    rotate_gateway_secret(&lab, ROTATED);
 
     tokio::task::block_in_place(|| {
         // The cached token is refused; a new one, from the rotated secret, passes.

@@ -14,9 +14,7 @@ use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use mcp_connect::lab::world::{Lab, LabOptions, SerenaBackend};
-
-use crate::support::peers::{Claude, serena_bin};
+use crate::support::peers::{Claude, lab_with_real_serena};
 use crate::support::{Home, free_port};
 
 /// How long `up` may take to print its ready line.
@@ -79,10 +77,7 @@ fn assert_line(output: &str, expected: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn claude_connects_to_what_config_write_wrote_and_the_seeds_entry_fails_beside_it() {
-    let program = serena_bin().to_path_buf();
-    let options =
-        LabOptions { serena: SerenaBackend::RealSerena { program }, ..LabOptions::default() };
-    let lab = Lab::start(options).await.expect("the lab starts with real Serena");
+    let lab = lab_with_real_serena().await;
     // Everything below blocks (child processes); the lab keeps serving on the other worker.
     tokio::task::block_in_place(|| {
         let home = Home::new();

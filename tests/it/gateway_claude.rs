@@ -5,9 +5,7 @@
 //! project scope as stdio bridge entries, and `claude mcp list` connects to both: TLS verified
 //! against the pin, the token minted from the lab's Secret, no token in any file.
 
-use mcp_connect::lab::world::{Lab, LabOptions, SerenaBackend};
-
-use crate::support::peers::{Claude, serena_bin};
+use crate::support::peers::{Claude, lab_with_real_serena};
 use crate::support::{Home, free_port};
 
 /// Fails, showing all of `output`, unless a line starts with `start` and ends with `end`.
@@ -28,10 +26,7 @@ fn holds_jwt(text: &str) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn claude_connects_through_the_gateway_by_port_forward_and_directly() {
-    let program = serena_bin().to_path_buf();
-    let options =
-        LabOptions { serena: SerenaBackend::RealSerena { program }, ..LabOptions::default() };
-    let lab = Lab::start(options).await.expect("the lab starts with real Serena");
+    let lab = lab_with_real_serena().await;
     tokio::task::block_in_place(|| {
         let home = Home::new();
         let claude = Claude::new(home.path());

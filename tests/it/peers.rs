@@ -88,13 +88,9 @@ fn claude_connects_to_serena_at_mcp_and_fails_at_root() {
 async fn the_lab_serves_real_serena_through_a_port_forward() {
     use k8s_openapi::api::core::v1::Pod;
     use kube::config::{KubeConfigOptions, Kubeconfig};
-    use mcp_connect::lab::world::{Lab, LabOptions, SerenaBackend};
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-    let program = crate::support::peers::serena_bin().to_path_buf();
-    let options =
-        LabOptions { serena: SerenaBackend::RealSerena { program }, ..LabOptions::default() };
-    let lab = Lab::start(options).await.expect("the lab starts with real Serena");
+    let lab = crate::support::peers::lab_with_real_serena().await;
     let kubeconfig = Kubeconfig::read_from(lab.kubeconfig()).unwrap();
     let config = kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
         .await
@@ -135,12 +131,8 @@ async fn the_lab_serves_real_serena_through_a_port_forward() {
 async fn an_mcp_session_with_real_serena_runs_through_the_forward() {
     use crate::support::mcp::{McpSession, http_client};
     use mcp_connect::forward::{ForwardEvent, ForwardSpec, ForwardState};
-    use mcp_connect::lab::world::{Lab, LabOptions, SerenaBackend};
 
-    let program = crate::support::peers::serena_bin().to_path_buf();
-    let options =
-        LabOptions { serena: SerenaBackend::RealSerena { program }, ..LabOptions::default() };
-    let lab = Lab::start(options).await.expect("the lab starts with real Serena");
+    let lab = crate::support::peers::lab_with_real_serena().await;
     let spec = ForwardSpec {
         namespace: "mcp".into(),
         service: "serena-mcp".into(),

@@ -10,14 +10,11 @@ use std::process::{Child, Stdio};
 use std::time::Duration;
 
 use mcp_connect::lab::gateway::{Gateway, GatewayOptions};
-use mcp_connect::lab::world::{Lab, LabOptions, SerenaBackend};
 use serde_json::{Value, json};
 
-use crate::support::peers::{Claude, serena_bin};
+use crate::support::bridge::KUBE_SECRET;
+use crate::support::peers::{Claude, lab_with_real_serena};
 use crate::support::{Home, free_port};
-
-const KUBE_SECRET: &str =
-    "{kubernetes: {namespace: mcp, name: mcp-gateway-mcp-bridge-secrets, key: jwt-secret-key}}";
 
 fn assert_connected(list: &str, name: &str) {
     let found =
@@ -61,10 +58,7 @@ fn start_router(home: &Home, kubeconfig: &str, name: &str) -> Child {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn claude_connects_through_the_router_and_its_stdio_bridge_and_after_a_gateway_dies() {
-    let program = serena_bin().to_path_buf();
-    let options =
-        LabOptions { serena: SerenaBackend::RealSerena { program }, ..LabOptions::default() };
-    let lab = Lab::start(options).await.expect("the lab starts with real Serena");
+    let lab = lab_with_real_serena().await;
     let second = GatewayOptions {
         backend: lab.serena_url.clone(),
         secret: lab.seeded.jwt_secret.clone(),

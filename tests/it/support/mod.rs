@@ -8,7 +8,11 @@ use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use k8s_openapi::ByteString;
+use k8s_openapi::api::core::v1::Secret;
+use mcp_connect::lab::kube::seed::{GATEWAY_SECRET, GATEWAY_SECRET_KEY, NAMESPACE};
 use mcp_connect::lab::mcp::{McpServer, McpServerOptions};
+use mcp_connect::lab::world::Lab;
 use tempfile::TempDir;
 
 /// A throwaway home: HOME and the XDG directories point inside it, so no test reads or
@@ -135,4 +139,14 @@ pub fn free_port() -> u16 {
 pub async fn mcp_server(options: McpServerOptions) -> McpServer {
     let any_port = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
     McpServer::start(any_port, options).await.expect("the lab MCP server starts")
+}
+
+/// Puts `value` into the lab cluster's gateway Secret, as rotating the gateway's JWT key does.
+pub fn rotate_gateway_secret(lab: &Lab, value: &str) {
+    let mut secret = Secret::default();
+    secret.metadata.name = Some(GATEWAY_SECRET.into());
+    secret.metadata.namespace = Some(NAMESPACE.into());
+    secret.data =
+        Some([(GATEWAY_SECRET_KEY.to_owned(), ByteString(value.as_bytes().to_vec()))].into());
+    lab.cluster().add_secret(secret);
 }

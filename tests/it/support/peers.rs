@@ -23,6 +23,7 @@ use std::sync::OnceLock;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use mcp_connect::lab::world::{Lab, LabOptions, SerenaBackend};
 use tempfile::TempDir;
 
 use super::free_port;
@@ -56,6 +57,14 @@ pub fn serena_bin() -> &'static Path {
         installed("serena-agent", SERENA_VERSION, "venv/bin/serena", install_serena)
     });
     bin.as_deref().unwrap_or_else(|error| panic!("{error}"))
+}
+
+/// The lab with real Serena behind its `svc/serena-mcp`, installing Serena first if needed.
+pub async fn lab_with_real_serena() -> Lab {
+    let program = serena_bin().to_path_buf();
+    let options =
+        LabOptions { serena: SerenaBackend::RealSerena { program }, ..LabOptions::default() };
+    Lab::start(options).await.expect("the lab starts with real Serena")
 }
 
 /// The installed `claude` CLI, installing it first if needed.
