@@ -8,7 +8,7 @@ use mcp_connect::lab::tls::{LabCa, LabTls};
 use reqwest::{Certificate, Client, Method, RequestBuilder, Response, StatusCode};
 use serde_json::{Value, json};
 
-use crate::support::mcp_server;
+use crate::support::{EventReader, mcp_server};
 
 const ACCEPT_BOTH: &str = "application/json, text/event-stream";
 const VERSION: &str = "2025-06-18";
@@ -208,32 +208,6 @@ async fn what_rmcp_answers_to_requests_it_cannot_serve() {
     }
 }
 
-/// Reads SSE events (`event`, `data`) off a streaming response.
-struct EventReader {
-    response: Response,
-    buffer: String,
-}
-
-impl EventReader {
-    async fn next(&mut self) -> (String, String) {
-        loop {
-            if let Some(end) = self.buffer.find("\n\n") {
-                let block: String = self.buffer.drain(..end + 2).collect();
-                let field = |name: &str| {
-                    block.lines().find_map(|l| l.strip_prefix(name)).map(|v| v.trim().to_owned())
-                };
-                match (field("event:"), field("data:")) {
-                    (Some(event), Some(data)) => return (event, data),
-                    _ => continue, // keep-alive comment
-                }
-            }
-            let chunk = tokio::time::timeout(PATIENCE, self.response.chunk()).await;
-            let chunk = chunk.expect("an event in time").unwrap().expect("the stream stays open");
-            self.buffer.push_str(std::str::from_utf8(&chunk).unwrap());
-        }
-    }
-}
-
 #[tokio::test]
 async fn legacy_sse_sends_the_endpoint_then_answers_as_message_events() {
     let server = mcp_server(McpServerOptions::default()).await;
@@ -243,7 +217,7 @@ async fn legacy_sse_sends_the_endpoint_then_answers_as_message_events() {
     let response = send(client.get(format!("{base}/sse"))).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.headers()["content-type"], "text/event-stream");
-    let mut events = EventReader { response, buffer: String::new() };
+    let mut events = EventReader::new(response);
     let (event, endpoint) = events.next().await;
     assert_eq!(event, "endpoint");
     assert!(endpoint.starts_with("/messages?session_id="), "{endpoint}");
@@ -319,7 +293,7 @@ async fn shutdown_closes_the_port_and_open_connections() {
     let url = server.url();
     let addr = server.addr();
     let sse = send(client.get(format!("http://{addr}/sse"))).await;
-    let mut events = EventReader { response: sse, buffer: String::new() };
+    let mut events = EventReader::new(sse);
     assert_eq!(events.next().await.0, "endpoint");
 
     server.shutdown().await;

@@ -6,8 +6,8 @@ use reqwest::StatusCode;
 use reqwest::header::{ACCEPT, CONTENT_TYPE};
 use serde_json::{Value, json};
 
-use crate::support::Home;
 use crate::support::peers::{Claude, Everything, SERENA_VERSION, Serena};
+use crate::support::{EventReader, Home};
 
 /// The JSON-RPC message in an answer that is either JSON or SSE-framed (`data: {...}`).
 fn message(content_type: &str, body: &str) -> Value {
@@ -161,37 +161,18 @@ async fn an_mcp_session_with_real_serena_runs_through_the_forward() {
     cancel.cancel();
 }
 
-/// The next SSE event (`event`, `data`) on a streaming response, within ten seconds (a hang).
-async fn next_event(response: &mut reqwest::Response, buffer: &mut String) -> (String, String) {
-    loop {
-        if let Some(end) = buffer.find("\n\n") {
-            let block: String = buffer.drain(..end + 2).collect();
-            let field = |name: &str| {
-                block.lines().find_map(|l| l.strip_prefix(name)).map(|v| v.trim().to_owned())
-            };
-            match (field("event:"), field("data:")) {
-                (Some(event), Some(data)) => return (event, data),
-                _ => continue, // a comment or keep-alive
-            }
-        }
-        let chunk = tokio::time::timeout(std::time::Duration::from_secs(10), response.chunk());
-        let chunk = chunk.await.expect("an event in time").expect("the stream");
-        buffer.push_str(std::str::from_utf8(&chunk.expect("the stream stays open")).unwrap());
-    }
-}
-
 #[tokio::test]
 async fn everything_speaks_legacy_sse_and_listens_on_127_0_0_1_only() {
     let everything = Everything::start_sse();
     let client = reqwest::Client::builder().no_proxy().build().expect("an HTTP client");
     let base = format!("http://127.0.0.1:{}", everything.port());
 
-    let mut stream = client.get(everything.url()).send().await.expect("GET /sse");
+    let stream = client.get(everything.url()).send().await.expect("GET /sse");
     assert_eq!(stream.status(), StatusCode::OK, "its log:\n{}", everything.log());
     let content_type = stream.headers()[CONTENT_TYPE].to_str().unwrap().to_owned();
     assert!(content_type.starts_with("text/event-stream"), "{content_type}");
-    let mut buffer = String::new();
-    let (event, endpoint) = next_event(&mut stream, &mut buffer).await;
+    let mut events = EventReader::new(stream);
+    let (event, endpoint) = events.next().await;
     assert_eq!(event, "endpoint");
     assert!(endpoint.starts_with("/message?sessionId="), "{endpoint}");
 
@@ -208,7 +189,7 @@ async fn everything_speaks_legacy_sse_and_listens_on_127_0_0_1_only() {
         .await
         .expect("POST initialize");
     assert_eq!(posted.status(), StatusCode::ACCEPTED);
-    let (event, data) = next_event(&mut stream, &mut buffer).await;
+    let (event, data) = events.next().await;
     assert_eq!(event, "message");
     let answer: Value = serde_json::from_str(&data).unwrap();
     assert_eq!(answer["id"], 1, "{answer}");

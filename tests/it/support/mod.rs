@@ -7,6 +7,7 @@ pub mod peers;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::time::Duration;
 
 use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::Secret;
@@ -149,4 +150,37 @@ pub fn rotate_gateway_secret(lab: &Lab, value: &str) {
     secret.data =
         Some([(GATEWAY_SECRET_KEY.to_owned(), ByteString(value.as_bytes().to_vec()))].into());
     lab.cluster().add_secret(secret);
+}
+
+/// Reads SSE events (`event`, `data`) off a streaming response.
+pub struct EventReader {
+    pub response: reqwest::Response,
+    buffer: String,
+}
+
+impl EventReader {
+    pub fn new(response: reqwest::Response) -> EventReader {
+        EventReader { response, buffer: String::new() }
+    }
+
+    /// The next event, comments and keep-alives skipped; fails when the stream ends, or after
+    /// ten seconds without one (a hang).
+    pub async fn next(&mut self) -> (String, String) {
+        loop {
+            if let Some(end) = self.buffer.find("\n\n") {
+                let block: String = self.buffer.drain(..end + 2).collect();
+                let field = |name: &str| {
+                    block.lines().find_map(|l| l.strip_prefix(name)).map(|v| v.trim().to_owned())
+                };
+                match (field("event:"), field("data:")) {
+                    (Some(event), Some(data)) => return (event, data),
+                    _ => continue, // a comment or keep-alive
+                }
+            }
+            let chunk = tokio::time::timeout(Duration::from_secs(10), self.response.chunk()).await;
+            let chunk = chunk.expect("an event in time").expect("the stream");
+            let chunk = chunk.expect("the stream stays open");
+            self.buffer.push_str(std::str::from_utf8(&chunk).expect("UTF-8 events"));
+        }
+    }
 }
