@@ -10,7 +10,7 @@ use mcp_connect::lab::gateway::{Gateway, GatewayOptions};
 use mcp_connect::lab::mcp::{McpServer, McpServerOptions};
 use mcp_connect::probe::TlsOptions;
 use mcp_connect::router::GatewaySettings;
-use serde_json::Value;
+use serde_json::json;
 
 use super::mcp::{McpError, McpSession};
 
@@ -110,20 +110,21 @@ pub fn tokens() -> Tokens {
 }
 
 /// A request every 50 ms on `session` (ping and tools/list in turn), the gateway at
-/// `labs[doomed]` killed after 1 s: asserts that none failed, also across the kill, and that
-/// the `tools/call` `call` under way on the killed gateway got the error that explains it. The
-/// requests go on for 3 s, and after that until one was answered after the kill (30 s at most,
-/// which only catches a failover that never happens). The failover's gap, from the last answer
-/// before the kill to the first after it, is printed: how short it is, P7 of `cargo bench
-/// --bench router` measures.
+/// `labs[doomed]` killed after 1 s: asserts that none failed, also across the kill, that a
+/// 4 s `tools/call` `caller` started on the killed gateway got the error that explains it, and
+/// that `session` still echoes afterwards. The requests go on for 3 s, and after that until one
+/// was answered after the kill (30 s at most, which only catches a failover that never
+/// happens). The failover's gap, from the last answer before the kill to the first after it,
+/// is printed: how short it is, P7 of `cargo bench --bench router` measures.
 pub async fn kill_mid_session(
     session: &mut McpSession,
+    mut caller: McpSession,
     labs: &mut [Lab],
     doomed: usize,
     urls: (&str, &str),
-    call: tokio::task::JoinHandle<Result<Value, McpError>>,
 ) {
     let (doomed_url, survivor_url) = urls;
+    let call = tokio::spawn(async move { caller.call_tool("sleep", json!({"ms": 4000})).await });
     let started = Instant::now();
     let (mut answers, mut failures, mut killed) = (Vec::new(), Vec::new(), None);
     for n in 0.. {
@@ -166,4 +167,6 @@ pub async fn kill_mid_session(
         }
         other => panic!("the in-flight tools/call should get the explaining error: {other:?}"),
     }
+    let echoed = session.call_tool("echo", json!({"text": "still here"})).await.unwrap();
+    assert_eq!(echoed["content"][0]["text"], json!("still here"));
 }
