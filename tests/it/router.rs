@@ -2,24 +2,15 @@
 //! front of its own lab MCP server): weights, failover a client does not notice, a gateway's
 //! return, `/health` and `/metrics`, and a gateway that forgets its sessions.
 
-use std::net::{Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
-use mcp_connect::router::{self, GatewaySettings, GatewayState, HealthReport, HealthSettings};
-use mcp_connect::router::{PoolSettings, Router, RouterSettings};
+use mcp_connect::router::{GatewaySettings, GatewayState, HealthReport, Router};
 use serde_json::{Value, json};
 
 use crate::support::free_port;
-use crate::support::gateways::{Lab, kill_mid_session};
+use crate::support::gateways::{Lab, kill_mid_session, start_router};
 use crate::support::mcp::{McpError, McpSession, http_client};
-
-async fn start(gateways: Vec<GatewaySettings>, checks: bool, every: Duration) -> Router {
-    let health = HealthSettings { enabled: checks, interval: every };
-    let pool = PoolSettings { name: "lab-pool".into(), gateways, health };
-    let listen = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
-    router::start(RouterSettings { listen, pools: vec![pool] }).await.expect("the router starts")
-}
 
 /// Polls the router's health until `done` holds (10 s at most); answers the states seen.
 async fn until(
@@ -50,7 +41,8 @@ fn state_of(url: &str, state: GatewayState) -> impl Fn(&HealthReport) -> bool {
 async fn new_sessions_follow_the_weights_within_ten_percent() {
     let (alpha, beta) = (Lab::start("alpha").await, Lab::start("beta").await);
     let router =
-        start(vec![alpha.settings(100), beta.settings(300)], true, Duration::from_secs(5)).await;
+        start_router(vec![alpha.settings(100), beta.settings(300)], true, Duration::from_secs(5))
+            .await;
     let (client, url) = (http_client(), router.url());
     let names: Vec<String> = futures::stream::iter(0..1000)
         .map(|_| async {
@@ -74,7 +66,8 @@ async fn new_sessions_follow_the_weights_within_ten_percent() {
 async fn a_gateway_killed_mid_session_fails_over_unseen_by_safe_requests() {
     let mut labs = [Lab::start("alpha").await, Lab::start("beta").await];
     let router =
-        start(vec![labs[0].settings(1), labs[1].settings(1)], true, Duration::from_secs(1)).await;
+        start_router(vec![labs[0].settings(1), labs[1].settings(1)], true, Duration::from_secs(1))
+            .await;
     let mut session = McpSession::connect(&http_client(), &router.url()).await.unwrap();
     let doomed = labs.iter().position(|l| l.name == session.server_name()).unwrap();
     let (doomed_url, survivor_url) = (labs[doomed].url.clone(), labs[1 - doomed].url.clone());
@@ -91,7 +84,8 @@ async fn a_returning_gateway_is_taken_back_after_two_checks() {
     let mut alpha = Lab::start("alpha").await;
     let beta = Lab::start("beta").await;
     let router =
-        start(vec![alpha.settings(1), beta.settings(1)], true, Duration::from_millis(200)).await;
+        start_router(vec![alpha.settings(1), beta.settings(1)], true, Duration::from_millis(200))
+            .await;
     let client = http_client();
     let mut idle = loop {
         let session = McpSession::connect(&client, &router.url()).await.unwrap();
@@ -129,7 +123,8 @@ async fn without_checks_a_failed_gateway_is_tried_again_after_the_interval() {
     let mut alpha = Lab::start("alpha").await;
     let beta = Lab::start("beta").await;
     let router =
-        start(vec![alpha.settings(1), beta.settings(1)], false, Duration::from_millis(300)).await;
+        start_router(vec![alpha.settings(1), beta.settings(1)], false, Duration::from_millis(300))
+            .await;
     let client = http_client();
     let mut sessions = Vec::new();
     while !sessions.iter().any(|s: &McpSession| s.server_name() == "alpha") {
@@ -154,9 +149,12 @@ async fn without_checks_a_failed_gateway_is_tried_again_after_the_interval() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_metrics_unknown_sessions_and_no_gateway_answer_as_documented() {
     let (alpha, beta) = (Lab::start("alpha").await, Lab::start("beta").await);
-    let router =
-        start(vec![alpha.settings(100), beta.settings(300)], true, Duration::from_millis(200))
-            .await;
+    let router = start_router(
+        vec![alpha.settings(100), beta.settings(300)],
+        true,
+        Duration::from_millis(200),
+    )
+    .await;
     let client = http_client();
     let mut session = McpSession::connect(&client, &router.url()).await.unwrap();
     session.tools_list().await.unwrap();
@@ -209,7 +207,7 @@ async fn health_metrics_unknown_sessions_and_no_gateway_answer_as_documented() {
             tls: Default::default(),
         }
     };
-    let dead = start(vec![closed(), closed()], true, Duration::from_secs(30)).await;
+    let dead = start_router(vec![closed(), closed()], true, Duration::from_secs(30)).await;
     match McpSession::connect(&client, &dead.url()).await {
         Err(McpError::Http { status, body }) => {
             assert_eq!(status, 503);
@@ -232,7 +230,7 @@ async fn health_metrics_unknown_sessions_and_no_gateway_answer_as_documented() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_gateway_that_forgets_sessions_is_reinitialized_without_a_404() {
     let alpha = Lab::start("alpha").await;
-    let router = start(vec![alpha.settings(1)], true, Duration::from_secs(30)).await;
+    let router = start_router(vec![alpha.settings(1)], true, Duration::from_secs(30)).await;
     let mut session = McpSession::connect(&http_client(), &router.url()).await.unwrap();
     session.tools_list().await.unwrap();
     let forgotten = alpha.backend.as_ref().unwrap().expire_sessions().await;

@@ -4,22 +4,13 @@
 //! dropped connections, a killed gateway, a refused token, the gateway's "no endpoints"
 //! answer, and a pool mixing an HTTP gateway and an envelope one.
 
-use std::net::{Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
-use mcp_connect::router::{self, GatewaySettings, GatewayState, HealthSettings};
-use mcp_connect::router::{PoolSettings, Router, RouterSettings};
+use mcp_connect::router::{GatewayState, Router};
 use serde_json::{Value, json};
 
-use crate::support::gateways::{Lab, kill_mid_session};
+use crate::support::gateways::{Lab, kill_mid_session, start_router};
 use crate::support::mcp::{McpError, McpSession, http_client};
-
-async fn start(gateways: Vec<GatewaySettings>, checks: bool, every: Duration) -> Router {
-    let health = HealthSettings { enabled: checks, interval: every };
-    let pool = PoolSettings { name: "ws-pool".into(), gateways, health };
-    let listen = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
-    router::start(RouterSettings { listen, pools: vec![pool] }).await.expect("the router starts")
-}
 
 /// Waits until `done` holds (10 s at most).
 async fn until(what: &str, done: impl Fn() -> bool) {
@@ -53,9 +44,12 @@ async fn post(router: &Router, session: &McpSession, message: Value) -> (u16, St
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_whole_session_through_envelope_gateways() {
     let (alpha, beta) = (Lab::start("alpha").await, Lab::start("beta").await);
-    let router =
-        start(vec![alpha.settings_ws(1), beta.settings_ws(1)], true, Duration::from_millis(200))
-            .await;
+    let router = start_router(
+        vec![alpha.settings_ws(1), beta.settings_ws(1)],
+        true,
+        Duration::from_millis(200),
+    )
+    .await;
     // `connect` also checks that notifications/initialized got 202.
     let mut session = McpSession::connect(&http_client(), &router.url()).await.unwrap();
     let name = session.server_name().to_owned();
@@ -102,7 +96,7 @@ async fn a_whole_session_through_envelope_gateways() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connections_the_gateway_drops_are_reopened_unseen() {
     let alpha = Lab::start("alpha").await;
-    let router = start(vec![alpha.settings_ws(1)], true, Duration::from_millis(300)).await;
+    let router = start_router(vec![alpha.settings_ws(1)], true, Duration::from_millis(300)).await;
     let gateway = alpha.gateway.as_ref().unwrap();
     let mut session = McpSession::connect(&http_client(), &router.url()).await.unwrap();
     session.tools_list().await.unwrap();
@@ -129,7 +123,7 @@ async fn connections_the_gateway_drops_are_reopened_unseen() {
 async fn a_drop_under_open_requests_resends_the_safe_one_and_explains_the_other() {
     let alpha = Lab::start("alpha").await;
     // One gateway and no checks: only a resend on a new connection can answer the tools/list.
-    let router = start(vec![alpha.settings_ws(1)], false, Duration::from_secs(30)).await;
+    let router = start_router(vec![alpha.settings_ws(1)], false, Duration::from_secs(30)).await;
     let session = McpSession::connect(&http_client(), &router.url()).await.unwrap();
     let (mut caller, mut lister) = (session.clone(), session.clone());
     // Long enough to be under way when the connection drops, however busy the machine: the
@@ -153,9 +147,12 @@ async fn a_drop_under_open_requests_resends_the_safe_one_and_explains_the_other(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_envelope_gateway_fails_over_unseen_by_safe_requests() {
     let mut labs = [Lab::start("alpha").await, Lab::start("beta").await];
-    let router =
-        start(vec![labs[0].settings_ws(1), labs[1].settings_ws(1)], true, Duration::from_secs(1))
-            .await;
+    let router = start_router(
+        vec![labs[0].settings_ws(1), labs[1].settings_ws(1)],
+        true,
+        Duration::from_secs(1),
+    )
+    .await;
     let client = http_client();
     let mut session = McpSession::connect(&client, &router.url()).await.unwrap();
     let doomed = labs.iter().position(|l| l.name == session.server_name()).unwrap();
@@ -179,7 +176,7 @@ async fn a_killed_envelope_gateway_fails_over_unseen_by_safe_requests() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_token_is_named_at_initialize() {
     let alpha = Lab::start_with_secret("alpha", "another-secret-the-router-does-not-have").await;
-    let router = start(vec![alpha.settings_ws(1)], false, Duration::from_secs(30)).await;
+    let router = start_router(vec![alpha.settings_ws(1)], false, Duration::from_secs(30)).await;
     match McpSession::connect(&http_client(), &router.url()).await {
         Err(McpError::Http { status, body }) => {
             assert_eq!(status, 503);
@@ -205,7 +202,7 @@ async fn a_refused_token_is_named_at_initialize() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_gateways_no_endpoints_answer_names_the_namespace_and_the_fix() {
     let mut alpha = Lab::start("alpha").await;
-    let router = start(vec![alpha.settings_ws(1)], false, Duration::from_secs(30)).await;
+    let router = start_router(vec![alpha.settings_ws(1)], false, Duration::from_secs(30)).await;
     let mut session = McpSession::connect(&http_client(), &router.url()).await.unwrap();
     alpha.backend.take().unwrap().shutdown().await;
     match session.tools_list().await {
@@ -241,8 +238,12 @@ async fn the_gateways_no_endpoints_answer_names_the_namespace_and_the_fix() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pool_of_an_http_and_an_envelope_gateway_serves_sessions_on_both() {
     let (alpha, beta) = (Lab::start("alpha").await, Lab::start("beta").await);
-    let router =
-        start(vec![alpha.settings(1), beta.settings_ws(1)], true, Duration::from_millis(200)).await;
+    let router = start_router(
+        vec![alpha.settings(1), beta.settings_ws(1)],
+        true,
+        Duration::from_millis(200),
+    )
+    .await;
     let client = http_client();
     let mut names = Vec::new();
     for n in 0..20 {

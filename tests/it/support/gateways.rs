@@ -9,7 +9,9 @@ use mcp_connect::auth::{KubeAccess, Tokens};
 use mcp_connect::lab::gateway::{Gateway, GatewayOptions};
 use mcp_connect::lab::mcp::{McpServer, McpServerOptions};
 use mcp_connect::probe::TlsOptions;
-use mcp_connect::router::GatewaySettings;
+use mcp_connect::router::{
+    self, GatewaySettings, HealthSettings, PoolSettings, Router, RouterSettings,
+};
 use serde_json::json;
 
 use super::mcp::{McpError, McpSession};
@@ -94,6 +96,15 @@ impl Lab {
 async fn backend(name: &str, addr: SocketAddr) -> McpServer {
     let options = McpServerOptions { name: name.into(), ..Default::default() };
     McpServer::start(addr, options).await.expect("the lab MCP server starts")
+}
+
+/// A router on a free port of 127.0.0.1 over one pool, `lab-pool`, of `gateways`, with active
+/// health checks every `every` when `checks`.
+pub async fn start_router(gateways: Vec<GatewaySettings>, checks: bool, every: Duration) -> Router {
+    let health = HealthSettings { enabled: checks, interval: every };
+    let pool = PoolSettings { name: "lab-pool".into(), gateways, health };
+    let listen = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
+    router::start(RouterSettings { listen, pools: vec![pool] }).await.expect("the router starts")
 }
 
 /// Credentials as a profile names them: a JWT signed with the secret in an env variable.
