@@ -6,7 +6,7 @@ use reqwest::StatusCode;
 use reqwest::header::{ACCEPT, CONTENT_TYPE};
 use serde_json::{Value, json};
 
-use crate::support::peers::{Claude, Everything, SERENA_VERSION, Serena};
+use crate::support::peers::{Claude, Peer, SERENA_VERSION};
 use crate::support::{EventReader, Home};
 
 /// The JSON-RPC message in an answer that is either JSON or SSE-framed (`data: {...}`).
@@ -20,7 +20,7 @@ fn message(content_type: &str, body: &str) -> Value {
 
 #[tokio::test]
 async fn serena_answers_initialize_at_mcp_and_404_at_root() {
-    let serena = Serena::start(None);
+    let serena = Peer::serena(None);
     let client = reqwest::Client::builder().no_proxy().build().expect("an HTTP client");
     let initialize = json!({
         "jsonrpc": "2.0", "id": 1, "method": "initialize",
@@ -57,7 +57,7 @@ async fn serena_answers_initialize_at_mcp_and_404_at_root() {
 
 #[test]
 fn claude_connects_to_serena_at_mcp_and_fails_at_root() {
-    let serena = Serena::start(None);
+    let serena = Peer::serena(None);
     let home = Home::new();
     let claude = Claude::new(home.path());
     let wrong = format!("http://127.0.0.1:{}/", serena.port());
@@ -163,7 +163,7 @@ async fn an_mcp_session_with_real_serena_runs_through_the_forward() {
 
 #[tokio::test]
 async fn everything_speaks_legacy_sse_and_listens_on_127_0_0_1_only() {
-    let everything = Everything::start_sse();
+    let everything = Peer::everything_sse();
     let client = reqwest::Client::builder().no_proxy().build().expect("an HTTP client");
     let base = format!("http://127.0.0.1:{}", everything.port());
 

@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use crate::support::Home;
-use crate::support::peers::{Everything, SERENA_VERSION, Serena};
+use crate::support::peers::{Peer, SERENA_VERSION};
 
 /// `mcp-connect probe ARGS --json`, with its exit code.
 async fn probe(args: Vec<String>) -> (i32, Value) {
@@ -23,7 +23,7 @@ async fn probe(args: Vec<String>) -> (i32, Value) {
 
 #[tokio::test]
 async fn serena_is_healthy_at_mcp_and_the_seeds_urls_are_pointed_there() {
-    let serena = Serena::start(None);
+    let serena = Peer::serena(None);
     let base = format!("http://127.0.0.1:{}", serena.port());
 
     let (code, report) = probe(vec![serena.url()]).await;
@@ -47,7 +47,7 @@ async fn serena_is_healthy_at_mcp_and_the_seeds_urls_are_pointed_there() {
 
 #[tokio::test]
 async fn serena_bound_to_localhost_rejects_a_foreign_host_and_the_probe_says_why() {
-    let serena = Serena::start(None);
+    let serena = Peer::serena(None);
     let (code, report) =
         probe(vec![serena.url(), "-H".into(), "Host: serena-mcp:8080".into()]).await;
     assert_eq!(code, 1, "{report}");
@@ -62,7 +62,7 @@ async fn serena_bound_to_localhost_rejects_a_foreign_host_and_the_probe_says_why
 
 #[tokio::test]
 async fn the_everything_server_in_sse_mode_is_detected_as_legacy_and_healthy() {
-    let everything = Everything::start_sse();
+    let everything = Peer::everything_sse();
     let (code, report) = probe(vec![everything.url()]).await;
     assert_eq!(code, 0, "{report}\nits log:\n{}", everything.log());
     assert_eq!(report["transport"], "sse");

@@ -2,6 +2,7 @@
 pub mod bridge;
 pub mod gateways;
 pub mod mcp;
+#[cfg(unix)]
 pub mod peers;
 
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};

@@ -4,14 +4,13 @@
 //!
 //! All are installed on first use into `<cargo target dir>/peers/<package>-<version>/` (the
 //! parent of `CARGO_TARGET_TMPDIR`, so `CARGO_TARGET_DIR` is honoured), under a per-package
-//! file lock so parallel test binaries and threads install only once. A `.installed` marker
+//! file lock so parallel tests (and test runs) install only once. A `.installed` marker
 //! is written last; a directory without it is a half install and is redone. Needs `python3`
 //! (3.11–3.14, with venv) and `npm`, and network access to PyPI and npm the first time.
 //!
 //! Serena and Claude run with a throwaway HOME and telemetry, usage reporting and auto-update off, so they
 //! touch neither the real home nor the internet (Serena's usage ping is off via
 //! `SERENA_USAGE_REPORTING=false`; Claude's via `CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC`).
-#![cfg(unix)]
 
 use std::fs::{self, File};
 use std::io::{ErrorKind, Read, Write};
@@ -35,10 +34,6 @@ pub const CLAUDE_VERSION: &str = "2.1.197";
 /// The pinned `@modelcontextprotocol/server-everything` version (npm); needs Node 18+.
 pub const EVERYTHING_VERSION: &str = "2026.8.31";
 
-/// How long Serena may take to accept connections.
-const SERENA_START_TIMEOUT: Duration = Duration::from_secs(60);
-/// How long the everything server may take to answer HTTP.
-const EVERYTHING_START_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long one `claude` command may take (`mcp list` checks every server).
 const CLAUDE_RUN_TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -248,77 +243,173 @@ fn tail(text: &str, lines: usize) -> String {
     all[all.len().saturating_sub(lines)..].join("\n")
 }
 
-/// A real Serena MCP server over streamable HTTP on 127.0.0.1, with a throwaway HOME (its
-/// `~/.serena` config and logs go there). Killed, with its process group, on drop.
-pub struct Serena {
+/// A peer server run for a test: a child process in its own process group, on a free port of
+/// 127.0.0.1, with a throwaway HOME that also holds its log (its stdout and stderr). Started,
+/// it is ready (see [`Ready`]); killed, with its process group, on drop.
+pub struct Peer {
     child: Child,
     port: u16,
-    /// HOME, and `serena.log` with Serena's stdout and stderr.
+    /// HOME, and the log file.
     home: TempDir,
+    kind: &'static Kind,
 }
 
-impl Serena {
-    /// Starts Serena and waits until its port accepts connections. With `project`, Serena
-    /// activates that directory: it writes `.serena/` into it and tries to start a language
-    /// server (which downloads one when `uv` is on PATH), so tests normally pass `None`.
-    pub fn start(project: Option<&Path>) -> Serena {
+/// What sets one peer apart from another.
+struct Kind {
+    /// How messages name it.
+    name: &'static str,
+    /// Its log file, in its HOME.
+    log: &'static str,
+    /// Its endpoint's path.
+    path: &'static str,
+    ready: Ready,
+    /// How long it may take to be ready.
+    timeout: Duration,
+    /// What to do when its program is not found; empty: say only what failed.
+    missing: &'static str,
+}
+
+/// When a peer is ready.
+enum Ready {
+    /// Its port accepts connections.
+    Listening,
+    /// `GET /` gets an HTTP answer (whatever its status).
+    AnswersHttp,
+}
+
+/// Real Serena over streamable HTTP: its `~/.serena` config and logs go to the HOME.
+const SERENA: Kind = Kind {
+    name: "Serena",
+    log: "serena.log",
+    path: "/mcp",
+    ready: Ready::Listening,
+    timeout: Duration::from_secs(60),
+    missing: "",
+};
+
+/// The MCP reference server "everything" in legacy HTTP+SSE mode.
+const EVERYTHING: Kind = Kind {
+    name: "the everything server",
+    log: "everything.log",
+    path: "/sse",
+    ready: Ready::AnswersHttp,
+    timeout: Duration::from_secs(30),
+    missing: "install Node.js 18+",
+};
+
+impl Peer {
+    /// A real Serena MCP server over streamable HTTP, `url()` its `/mcp`. With `project`,
+    /// Serena activates that directory: it writes `.serena/` into it and tries to start a
+    /// language server (which downloads one when `uv` is on PATH), so tests normally pass
+    /// `None`.
+    pub fn serena(project: Option<&Path>) -> Peer {
         let bin = serena_bin();
+        Peer::start(&SERENA, bin, |cmd, _, port| {
+            cmd.args(["start-mcp-server", "--transport", "streamable-http", "--host", "127.0.0.1"])
+                .args(["--port", &port.to_string()])
+                .args(["--enable-web-dashboard", "false", "--open-web-dashboard", "false"])
+                .args(["--enable-gui-log-window", "false"]);
+            if let Some(project) = project {
+                cmd.arg("--project").arg(project);
+            }
+            cmd.env("CI", "true")
+                .env("SERENA_USAGE_REPORTING", "false")
+                // Serena runs `git` in its own package directory to decorate its version; stop
+                // git from finding the repository that holds the target directory.
+                .env("GIT_CEILING_DIRECTORIES", peers_dir());
+        })
+    }
+
+    /// The MCP reference server "everything" in legacy HTTP+SSE mode (2024-11-05), `url()` its
+    /// `/sse`: `GET /sse` answers `event: endpoint` / `data: /message?sessionId=UUID`, and
+    /// messages are POSTed there (202, answers come as `event: message` on the stream). Its
+    /// quirk: a POST for an unknown session id gets no answer at all (the request hangs).
+    pub fn everything_sse() -> Peer {
+        let bin = everything_bin();
+        Peer::start(&EVERYTHING, Path::new("node"), |cmd, home, port| {
+            let preload = home.join("loopback-only.cjs");
+            fs::write(&preload, LOOPBACK_ONLY_JS).expect("write the loopback preload");
+            cmd.arg("--require").arg(&preload).arg(bin).arg("sse");
+            // Only PATH and HOME from outside: its `get-env` tool shows its environment to
+            // clients.
+            cmd.env("PORT", port.to_string());
+        })
+    }
+
+    /// Starts `program` as `kind` on a free port, `configure` adding its arguments and
+    /// environment (given HOME and the port), and waits until it is ready.
+    fn start(
+        kind: &'static Kind,
+        program: &Path,
+        configure: impl Fn(&mut Command, &Path, u16),
+    ) -> Peer {
         // A free port can be taken between choosing and binding it: try a few.
         let mut last_error = String::new();
         for _ in 0..3 {
-            match Serena::try_start(bin, project, free_port()) {
-                Ok(serena) => return serena,
+            match Peer::try_start(kind, program, &configure, free_port()) {
+                Ok(peer) => return peer,
                 Err(error) => last_error = error,
             }
         }
         panic!("{last_error}")
     }
 
-    fn try_start(bin: &Path, project: Option<&Path>, port: u16) -> Result<Serena, String> {
-        let home = tempfile::tempdir().expect("a temporary HOME for Serena");
-        let log = File::create(home.path().join("serena.log")).expect("create serena.log");
-        let mut cmd = Command::new(bin);
-        cmd.args(["start-mcp-server", "--transport", "streamable-http", "--host", "127.0.0.1"])
-            .args(["--port", &port.to_string()])
-            .args(["--enable-web-dashboard", "false", "--open-web-dashboard", "false"])
-            .args(["--enable-gui-log-window", "false"]);
-        if let Some(project) = project {
-            cmd.arg("--project").arg(project);
-        }
+    fn try_start(
+        kind: &'static Kind,
+        program: &Path,
+        configure: &impl Fn(&mut Command, &Path, u16),
+        port: u16,
+    ) -> Result<Peer, String> {
+        let home = tempfile::tempdir()
+            .unwrap_or_else(|e| panic!("a temporary HOME for {}: {e}", kind.name));
+        let log = File::create(home.path().join(kind.log)).expect("create its log");
+        let mut cmd = Command::new(program);
+        // Only PATH from the environment, and the throwaway HOME.
         cmd.env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", home.path())
-            .env("CI", "true")
-            .env("SERENA_USAGE_REPORTING", "false")
-            // Serena runs `git` in its own package directory to decorate its version; stop
-            // git from finding the repository that holds the target directory.
-            .env("GIT_CEILING_DIRECTORIES", peers_dir())
-            .current_dir(home.path())
+            .env("HOME", home.path());
+        configure(&mut cmd, home.path(), port);
+        cmd.current_dir(home.path())
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("clone the log file"))
             .stderr(log)
             .process_group(0);
         eprintln!("peers: starting {cmd:?}");
-        let child = cmd.spawn().map_err(|e| format!("cannot run {}: {e}", bin.display()))?;
-        let mut serena = Serena { child, port, home };
-        serena.wait_until_listening()?;
-        Ok(serena)
+        let child = cmd.spawn().map_err(|e| match e.kind() {
+            ErrorKind::NotFound if !kind.missing.is_empty() => {
+                format!("{} not found: {}", program.display(), kind.missing)
+            }
+            _ => format!("cannot run {}: {e}", program.display()),
+        })?;
+        let mut peer = Peer { child, port, home, kind };
+        peer.wait_until_ready()?;
+        Ok(peer)
     }
 
-    fn wait_until_listening(&mut self) -> Result<(), String> {
+    fn wait_until_ready(&mut self) -> Result<(), String> {
         let address = SocketAddr::from((Ipv4Addr::LOCALHOST, self.port));
-        let deadline = Instant::now() + SERENA_START_TIMEOUT;
+        let (name, timeout) = (self.kind.name, self.kind.timeout);
+        let (before, not_yet) = match self.kind.ready {
+            Ready::Listening => ("listening", "accept connections"),
+            Ready::AnswersHttp => ("answering", "answer HTTP"),
+        };
+        let deadline = Instant::now() + timeout;
         loop {
             if let Ok(Some(status)) = self.child.try_wait() {
-                return Err(format!("Serena exited ({status}) before listening:\n{}", self.log()));
+                return Err(format!("{name} exited ({status}) before {before}:\n{}", self.log()));
             }
-            if TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_ok() {
+            let ready = match self.kind.ready {
+                Ready::Listening => {
+                    TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_ok()
+                }
+                Ready::AnswersHttp => answers_http(address),
+            };
+            if ready {
                 return Ok(());
             }
             if Instant::now() > deadline {
                 return Err(format!(
-                    "Serena did not accept connections on {address} within {:?}:\n{}",
-                    SERENA_START_TIMEOUT,
+                    "{name} did not {not_yet} on {address} within {timeout:?}:\n{}",
                     tail(&self.log(), 40)
                 ));
             }
@@ -330,30 +421,25 @@ impl Serena {
         self.port
     }
 
-    /// Its MCP endpoint, `http://127.0.0.1:PORT/mcp`.
+    /// Its endpoint: `http://127.0.0.1:PORT/mcp` for Serena, `…/sse` for the everything server.
     pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}/mcp", self.port)
+        format!("http://127.0.0.1:{}{}", self.port, self.kind.path)
     }
 
-    /// What Serena printed so far (its log).
+    /// What it printed so far (its log).
     pub fn log(&self) -> String {
-        fs::read_to_string(self.home.path().join("serena.log")).unwrap_or_default()
+        fs::read_to_string(self.home.path().join(self.kind.log)).unwrap_or_default()
     }
 }
 
-impl Drop for Serena {
+impl Drop for Peer {
     fn drop(&mut self) {
-        // Its process group: Serena and any language server it started.
-        kill_process_group(&mut self.child);
+        // Its process group: the peer and anything it started (Serena's language servers).
+        let group = format!("-{}", self.child.id());
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).stderr(Stdio::null()).status();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
-}
-
-/// Kills `child`'s process group (it was started with `process_group(0)`) and reaps it.
-fn kill_process_group(child: &mut Child) {
-    let group = format!("-{}", child.id());
-    let _ = Command::new("kill").args(["-KILL", "--", &group]).stderr(Stdio::null()).status();
-    let _ = child.kill();
-    let _ = child.wait();
 }
 
 /// Loaded into the everything server's Node before its code (`node --require`): it calls
@@ -373,106 +459,6 @@ net.Server.prototype.listen = function (...args) {
   return listen.apply(this, args);
 };
 "#;
-
-/// The MCP reference server "everything" in legacy HTTP+SSE mode (2024-11-05) on 127.0.0.1:
-/// `GET /sse` answers `event: endpoint` / `data: /message?sessionId=UUID`, and messages are
-/// POSTed there (202, answers come as `event: message` on the stream). Its quirk: a POST for
-/// an unknown session id gets no answer at all (the request hangs). Killed, with its process
-/// group, on drop.
-pub struct Everything {
-    child: Child,
-    port: u16,
-    /// HOME, the loopback preload, and `everything.log` with its stdout and stderr.
-    home: TempDir,
-}
-
-impl Everything {
-    /// Starts it in SSE mode on a free port and waits until it answers HTTP.
-    pub fn start_sse() -> Everything {
-        let bin = everything_bin();
-        // A free port can be taken between choosing and binding it: try a few.
-        let mut last_error = String::new();
-        for _ in 0..3 {
-            match Everything::try_start(bin, free_port()) {
-                Ok(everything) => return everything,
-                Err(error) => last_error = error,
-            }
-        }
-        panic!("{last_error}")
-    }
-
-    fn try_start(bin: &Path, port: u16) -> Result<Everything, String> {
-        let home = tempfile::tempdir().expect("a temporary HOME for the everything server");
-        let preload = home.path().join("loopback-only.cjs");
-        fs::write(&preload, LOOPBACK_ONLY_JS).expect("write the loopback preload");
-        let log = File::create(home.path().join("everything.log")).expect("create its log");
-        let mut cmd = Command::new("node");
-        cmd.arg("--require").arg(&preload).arg(bin).arg("sse");
-        // Only PATH from the environment: its `get-env` tool shows its environment to clients.
-        cmd.env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", home.path())
-            .env("PORT", port.to_string())
-            .current_dir(home.path())
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().expect("clone the log file"))
-            .stderr(log)
-            .process_group(0);
-        eprintln!("peers: starting {cmd:?}");
-        let child = cmd.spawn().map_err(|e| match e.kind() {
-            ErrorKind::NotFound => "node not found: install Node.js 18+".to_owned(),
-            _ => format!("cannot run node: {e}"),
-        })?;
-        let mut everything = Everything { child, port, home };
-        everything.wait_until_answering()?;
-        Ok(everything)
-    }
-
-    /// Until `GET /` gets an HTTP answer (Express's 404).
-    fn wait_until_answering(&mut self) -> Result<(), String> {
-        let address = SocketAddr::from((Ipv4Addr::LOCALHOST, self.port));
-        let deadline = Instant::now() + EVERYTHING_START_TIMEOUT;
-        loop {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return Err(format!(
-                    "the everything server exited ({status}) before answering:\n{}",
-                    self.log()
-                ));
-            }
-            if answers_http(address) {
-                return Ok(());
-            }
-            if Instant::now() > deadline {
-                return Err(format!(
-                    "the everything server did not answer HTTP on {address} within {:?}:\n{}",
-                    EVERYTHING_START_TIMEOUT,
-                    tail(&self.log(), 40)
-                ));
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    pub fn port(&self) -> u16 {
-        self.port
-    }
-
-    /// Its legacy SSE endpoint, `http://127.0.0.1:PORT/sse`.
-    pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}/sse", self.port)
-    }
-
-    /// What it printed so far.
-    pub fn log(&self) -> String {
-        fs::read_to_string(self.home.path().join("everything.log")).unwrap_or_default()
-    }
-}
-
-impl Drop for Everything {
-    fn drop(&mut self) {
-        kill_process_group(&mut self.child);
-    }
-}
 
 /// Whether `GET /` on `address` gets an HTTP status line back within a second.
 fn answers_http(address: SocketAddr) -> bool {
