@@ -7,7 +7,7 @@
 
 // Test support shared with the integration tests; the bench uses part of it.
 #[allow(dead_code)]
-#[path = "../support/mcp.rs"]
+#[path = "../it/support/mcp.rs"]
 mod mcp;
 
 use std::net::{Ipv4Addr, SocketAddr};

@@ -1,0 +1,39 @@
+//! The integration tests: one binary, one module per area, and `support`, the helpers they
+//! share. `cargo test --test it probe::` runs one module; a test's name runs that test.
+
+mod support;
+
+mod auth;
+mod bridge;
+mod bridge_envelope;
+#[cfg(unix)]
+mod clientconfig_claude;
+mod clientconfig_props;
+mod forward;
+#[cfg(unix)]
+mod gateway_claude;
+mod gateway_routes;
+mod hub;
+mod lab_cli;
+mod lab_gateway;
+mod lab_gateway_ws;
+mod lab_kube;
+mod lab_mcp;
+mod mcp_client;
+#[cfg(unix)]
+mod peers;
+mod probe;
+mod probe_envelope;
+#[cfg(unix)]
+mod probe_peers;
+mod probe_tls;
+mod profiles;
+mod router;
+#[cfg(unix)]
+mod router_claude;
+mod router_config;
+mod router_envelope;
+#[cfg(unix)]
+mod router_route;
+mod tui_tmux;
+mod up_cli;

@@ -1,0 +1,122 @@
+//! `mcp-connect up PROFILE` against the lab: the ready line, JSON events, a clean stop.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::sync::mpsc::RecvTimeoutError;
+use std::time::Duration;
+
+use mcp_connect::lab::world::{Lab, LabOptions};
+use serde_json::Value;
+
+use crate::support::mcp::{McpSession, http_client};
+use crate::support::{Home, free_port};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn up_prints_ready_serves_mcp_and_stops_cleanly_on_sigterm() {
+    let lab = Lab::start(LabOptions::default()).await.unwrap();
+    let home = Home::new();
+    let port = free_port();
+    let mut child = home
+        .command()
+        .arg("--kubeconfig")
+        .arg(lab.kubeconfig())
+        .args(["up", "serena-direct", "--local-port", &port.to_string()])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let ready = tokio::task::block_in_place(|| {
+        lines.by_ref().map(Result::unwrap).find(|l| l.starts_with("ready: "))
+    });
+    let expected = format!("ready: http://127.0.0.1:{port}/mcp (pod {})", lab.seeded.serena_pod);
+    assert_eq!(ready.as_deref(), Some(expected.as_str()));
+
+    // Once it listens, the route's MCP endpoint is watched. Should that line never come, the
+    // watchdog ends the run and the assertion fails rather than the test hanging.
+    let pid = child.id().to_string();
+    let (done, wait) = std::sync::mpsc::channel::<()>();
+    let watchdog = std::thread::spawn(move || {
+        if wait.recv_timeout(Duration::from_secs(30)) == Err(RecvTimeoutError::Timeout) {
+            let _ = Command::new("kill").args(["-KILL", &pid]).status();
+        }
+    });
+    // A first check that took over the threshold on a busy machine says `health: slow`; the
+    // next one is the line looked for.
+    let health = tokio::task::block_in_place(|| {
+        let mut health = lines.by_ref().map(Result::unwrap).filter(|l| l.starts_with("health: "));
+        health.find(|l| !l.starts_with("health: slow, "))
+    });
+    assert_eq!(
+        health.as_deref(),
+        Some(
+            "health: healthy, mcp-connect-lab 0.1.0 (streamable-http, protocol 2025-06-18, 3 tools)"
+        )
+    );
+    drop(done);
+    watchdog.join().unwrap();
+
+    let url = format!("http://127.0.0.1:{port}/mcp");
+    let mut session = McpSession::connect(&http_client(), &url).await.unwrap();
+    assert!(session.tools_list().await.unwrap().contains(&"echo".to_owned()));
+
+    let code = tokio::task::block_in_place(|| crate::support::stop(&mut child));
+    assert_eq!(code, 0);
+    let rest: Vec<String> = lines.map(Result::unwrap).collect();
+    assert_eq!(rest.last().map(String::as_str), Some("stopped"), "{rest:?}");
+    assert!(std::net::TcpListener::bind(("127.0.0.1", port)).is_ok(), "the port is released");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn up_json_emits_one_object_per_line_and_fails_with_exit_1() {
+    let lab = Lab::start(LabOptions::default()).await.unwrap();
+    let home = Home::new();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let out = tokio::task::block_in_place(|| {
+        home.command()
+            .arg("--kubeconfig")
+            .arg(lab.kubeconfig())
+            .args(["up", "serena-direct", "--json", "--local-port", &port])
+            .output()
+            .unwrap()
+    });
+    assert_eq!(out.status.code(), Some(1));
+    let events: Vec<Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect();
+    assert_eq!(events[0]["event"], "starting");
+    let failed = events.last().unwrap();
+    assert_eq!(failed["event"], "failed", "{events:?}");
+    assert!(failed["cause"].as_str().unwrap().contains(&format!("local port {port}")));
+    assert!(failed["fix"].as_str().unwrap().contains("--local-port"));
+}
+
+#[test]
+fn up_names_the_profiles_there_are_when_one_is_unknown() {
+    let home = Home::new();
+    let out = home.run(&["up", "serena"]);
+    assert_eq!(out.code(), 2);
+    assert!(out.stderr().contains("error: no profile named \"serena\""), "{}", out.stderr());
+    assert!(
+        out.stderr().contains("fix: use one of: serena-direct, gateway-port-forward"),
+        "{}",
+        out.stderr()
+    );
+}
+
+#[test]
+fn up_without_a_kubeconfig_says_which_files_it_tried() {
+    let home = Home::new();
+    let out = home.run(&["up", "serena-direct", "--local-port", &free_port().to_string()]);
+    assert_eq!(out.code(), 1);
+    let tried = home.path().join(".kube/config");
+    let expected = format!("failed: no kubeconfig found (tried {})", tried.display());
+    assert!(out.stdout().contains(&expected), "{}", out.stdout());
+    assert!(
+        out.stdout().contains("fix: pass --kubeconfig FILE or set KUBECONFIG"),
+        "{}",
+        out.stdout()
+    );
+}
