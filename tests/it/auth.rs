@@ -4,10 +4,11 @@
 use std::time::{Duration, SystemTime};
 
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
-use mcp_connect::auth::{AuthError, Claims, KubeAccess, Tokens};
+use mcp_connect::auth::{Claims, KubeAccess, Tokens};
 use mcp_connect::lab::kube::seed::GATEWAY_SECRET;
 use mcp_connect::lab::world::{Lab, LabOptions};
 use mcp_connect::profile::{Auth, Catalog, EnvVar, Profile, SecretSource};
+use mcp_connect::trouble::Trouble;
 use serde_json::Value;
 
 use crate::support::{Home, rotate_gateway_secret};
@@ -140,7 +141,7 @@ async fn a_user_who_may_not_read_the_secret_is_told_which_permission_and_the_way
     let lab = Lab::start(LabOptions::default()).await.unwrap();
     lab.api.faults().deny("get", "secrets");
     let tokens = Tokens::for_profile(&builtin("gateway-port-forward"), lab_access(&lab)).unwrap();
-    let AuthError { cause, fix } = tokens.bearer().await.unwrap_err();
+    let Trouble { cause, fix } = tokens.bearer().await.unwrap_err();
     assert!(
         cause.starts_with(
             "your kubeconfig user may not read secret mcp/mcp-gateway-mcp-bridge-secrets"

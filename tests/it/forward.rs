@@ -87,9 +87,7 @@ impl Running {
 
     async fn failed(&mut self) -> (String, String) {
         self.until("failed", |e| match e {
-            ForwardEvent::State(ForwardState::Failed { cause, fix }) => {
-                Some((cause.clone(), fix.clone()))
-            }
+            ForwardEvent::State(ForwardState::Failed(t)) => Some((t.cause.clone(), t.fix.clone())),
             _ => None,
         })
         .await

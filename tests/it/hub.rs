@@ -214,7 +214,7 @@ async fn a_saved_profile_is_written_reloads_as_saved_and_the_running_route_moves
         _ => None,
     })
     .await;
-    assert!(refused.fix.contains("--profiles"), "{refused:?}");
+    assert!(refused.trouble.fix.contains("--profiles"), "{refused:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -265,7 +265,7 @@ async fn a_route_s_certificate_is_shown_then_pinned_and_the_route_turns_healthy_
         _ => None,
     })
     .await;
-    assert!(refused.cause.contains("another certificate"), "{refused:?}");
+    assert!(refused.trouble.cause.contains("another certificate"), "{refused:?}");
     commands.send(pin(&shown.cert.sha256)).await.unwrap();
     let saved = expect(&mut events, |e| match e {
         Event::ProfileSaved { result, .. } => Some(result.clone()),

@@ -16,7 +16,8 @@ use mcp_connect::lab::gateway::Gateway;
 use mcp_connect::lab::kube::seed::GATEWAY;
 use mcp_connect::lab::mcp::McpServerOptions;
 use mcp_connect::lab::world::{Lab, LabOptions};
-use mcp_connect::probe::{self, Hints, Http, Outcome, Target};
+use mcp_connect::net::{Http, Target};
+use mcp_connect::probe::{self, Hints, Outcome};
 use mcp_connect::supervisor;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
@@ -362,8 +363,8 @@ async fn forward_to_gateway(lab: &Lab, port: u16, cancel: &CancellationToken) ->
         loop {
             match events.recv().await.expect("the forward runs") {
                 ForwardEvent::State(ForwardState::Listening { url, .. }) => return url,
-                ForwardEvent::State(ForwardState::Failed { cause, fix }) => {
-                    panic!("the forward failed: {cause}; {fix}")
+                ForwardEvent::State(ForwardState::Failed(t)) => {
+                    panic!("the forward failed: {}; {}", t.cause, t.fix)
                 }
                 _ => {}
             }

@@ -14,7 +14,7 @@ use futures::{SinkExt, StreamExt};
 use jsonwebtoken::{EncodingKey, Header};
 use mcp_connect::lab::gateway::{Gateway, GatewayOptions};
 use mcp_connect::lab::mcp::McpServerOptions;
-use mcp_connect::probe::{Http, Target};
+use mcp_connect::net::{Http, Target};
 use serde_json::{Value, json};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;

@@ -148,7 +148,7 @@ async fn an_mcp_session_with_real_serena_runs_through_the_forward() {
     let url = loop {
         match events.recv().await.expect("the forward runs") {
             ForwardEvent::State(ForwardState::Listening { url, .. }) => break url,
-            ForwardEvent::State(ForwardState::Failed { cause, .. }) => panic!("{cause}"),
+            ForwardEvent::State(ForwardState::Failed(trouble)) => panic!("{trouble}"),
             _ => {}
         }
     };

@@ -4,7 +4,8 @@
 use std::time::Duration;
 
 use mcp_connect::lab::mcp::McpServerOptions;
-use mcp_connect::probe::{self, Health, Hints, MonitorOptions, Outcome, ProbeEvent, Target, Wire};
+use mcp_connect::net::{Http, Target};
+use mcp_connect::probe::{self, Health, Hints, MonitorOptions, Outcome, ProbeEvent, Wire};
 use mcp_connect::profile::Transport;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
@@ -99,7 +100,7 @@ fn best_ms(samples: impl IntoIterator<Item = Duration>) -> f64 {
 #[tokio::test]
 async fn a_sleep_of_d_ms_is_measured_as_at_least_d_and_a_longer_one_as_longer() {
     let lab = mcp_server(McpServerOptions::default()).await;
-    let http = probe::Http::new(&target(&lab.url())).unwrap();
+    let http = Http::new(&target(&lab.url())).unwrap();
     let mut session = probe::Session::open(&http, &target(&lab.url())).await.unwrap();
     let mut measured = Vec::new();
     for d in [50u64, 120, 300] {
@@ -131,7 +132,7 @@ async fn a_sleep_of_d_ms_is_measured_as_at_least_d_and_a_longer_one_as_longer() 
 #[tokio::test]
 async fn an_expired_session_is_initialized_again_without_an_error() {
     let lab = mcp_server(McpServerOptions::default()).await;
-    let http = probe::Http::new(&target(&lab.url())).unwrap();
+    let http = Http::new(&target(&lab.url())).unwrap();
     let mut session = probe::Session::open(&http, &target(&lab.url())).await.unwrap();
     session.ping().await.unwrap();
     assert_eq!(lab.expire_sessions().await, 1);

@@ -6,9 +6,10 @@
 
 use mcp_connect::lab::gateway::{Gateway, GatewayOptions};
 use mcp_connect::lab::mcp::{McpServer, McpServerOptions};
+use mcp_connect::net::Target;
 use mcp_connect::probe::diagnose::Hints;
 use mcp_connect::probe::session::Wire;
-use mcp_connect::probe::{self, Outcome, Target};
+use mcp_connect::probe::{self, Outcome};
 use mcp_connect::profile::Transport;
 
 use crate::support::gateways::{SECRET, tokens};

@@ -3,8 +3,9 @@
 
 use mcp_connect::lab::mcp::{McpServer, McpServerOptions};
 use mcp_connect::lab::tls::{LOOPBACK, LabCa, LabTls};
-use mcp_connect::probe::tls::fingerprint;
-use mcp_connect::probe::{self, Hints, Outcome, Target};
+use mcp_connect::net::Target;
+use mcp_connect::net::tls::fingerprint;
+use mcp_connect::probe::{self, Hints, Outcome};
 use tokio_rustls::rustls::pki_types::CertificateDer;
 use tokio_rustls::rustls::pki_types::pem::PemObject;
 

@@ -7,9 +7,10 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use mcp_connect::profile::{Catalog, Profile};
-use mcp_connect::router::config::{self, ConfigError};
+use mcp_connect::router::config;
 use mcp_connect::router::{GatewayTransport, RouterSettings};
 use mcp_connect::supervisor::RunOptions;
+use mcp_connect::trouble::Trouble;
 
 use crate::support::{Home, free_port};
 
@@ -28,7 +29,7 @@ fn seed_text() -> String {
 }
 
 /// Writes `text` as `router-config.yaml` in a fresh directory and reads it.
-fn load(text: &str) -> (tempfile::TempDir, PathBuf, Result<RouterSettings, ConfigError>) {
+fn load(text: &str) -> (tempfile::TempDir, PathBuf, Result<RouterSettings, Trouble>) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("router-config.yaml");
     std::fs::write(&path, text).unwrap();
@@ -37,11 +38,11 @@ fn load(text: &str) -> (tempfile::TempDir, PathBuf, Result<RouterSettings, Confi
 }
 
 /// The error of loading `text`, with the file's path replaced by `FILE`.
-fn error_of(text: &str) -> ConfigError {
+fn error_of(text: &str) -> Trouble {
     let (_dir, path, loaded) = load(text);
     let err = loaded.expect_err("an error");
     let file = path.display().to_string();
-    ConfigError { cause: err.cause.replace(&file, "FILE"), fix: err.fix.replace(&file, "FILE") }
+    Trouble { cause: err.cause.replace(&file, "FILE"), fix: err.fix.replace(&file, "FILE") }
 }
 
 fn builtin(name: &str) -> Profile {
@@ -108,7 +109,7 @@ fn an_unknown_key_names_its_position_and_what_was_expected() {
         "FILE:3:3: server: unknown field `prot0col`, expected one of `port`, `protocol`, `host`"
     );
     assert_eq!(err.fix, "fix FILE at the position shown");
-    assert_eq!(err.to_string(), err.cause);
+    assert_eq!(err.to_string(), format!("{}; fix: {}", err.cause, err.fix));
 
     let err = error_of(&seed_text().replace("        weight: 100", "        wieght: 100"));
     assert!(

@@ -239,9 +239,7 @@ async fn another_routers_command_is_run_logged_and_watched() {
     let holder = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
     commands.send(Command::Activate("other-router".into())).await.unwrap();
     let (cause, fix) = expect(&mut events, "other-router", 10, |e| match e {
-        RouteEvent::Lifecycle(Lifecycle::Failed { cause, fix }) => {
-            Some((cause.clone(), fix.clone()))
-        }
+        RouteEvent::Lifecycle(Lifecycle::Failed(t)) => Some((t.cause.clone(), t.fix.clone())),
         RouteEvent::Router(RouterEvent::Started { .. }) => panic!("started on a busy port"),
         _ => None,
     })
@@ -261,9 +259,7 @@ async fn another_routers_command_is_run_logged_and_watched() {
     let (commands, mut events, engine) = hub_over(missing, dir.path(), "missing-router");
     commands.send(Command::Activate("missing-router".into())).await.unwrap();
     let (cause, fix) = expect(&mut events, "missing-router", 10, |e| match e {
-        RouteEvent::Lifecycle(Lifecycle::Failed { cause, fix }) => {
-            Some((cause.clone(), fix.clone()))
-        }
+        RouteEvent::Lifecycle(Lifecycle::Failed(t)) => Some((t.cause.clone(), t.fix.clone())),
         _ => None,
     })
     .await;

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use mcp_connect::auth::{KubeAccess, Tokens};
 use mcp_connect::lab::gateway::{Gateway, GatewayOptions};
 use mcp_connect::lab::mcp::{McpServer, McpServerOptions};
-use mcp_connect::probe::TlsOptions;
+use mcp_connect::net::TlsOptions;
 use mcp_connect::router::{
     self, GatewaySettings, HealthSettings, PoolSettings, Router, RouterSettings,
 };
