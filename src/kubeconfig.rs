@@ -4,10 +4,14 @@
 //! then `~/.kube/config`. A leading `~` is expanded everywhere, which kubectl users expect and
 //! some port-forward tools forget.
 
+pub mod plugin;
+
 use std::env;
 use std::path::{Path, PathBuf};
 
-use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::config::{ExecConfig, KubeConfigOptions, Kubeconfig};
+
+use crate::trouble::Trouble;
 
 /// Where the kubeconfig files came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -53,11 +57,40 @@ impl Loaded {
         let options = KubeConfigOptions { context: Some(context.into()), ..Default::default() };
         let path = std::env::join_paths(&files).map(PathBuf::from).unwrap_or_default();
         let invalid = |cause: String| KubeconfigError::Invalid { path: path.clone(), cause };
-        let config = kube::Config::from_custom_kubeconfig(self.config.clone(), &options)
+        let config = kube::Config::from_custom_kubeconfig(quiet_plugins(&self.config), &options)
             .await
             .map_err(|e| invalid(e.to_string()))?;
-        client_for(config).map_err(|e| invalid(e.to_string()))
+        // kube-rs runs the user's credential plugin while it builds the client.
+        client_for(config).map_err(|e| match &e {
+            kube::Error::Auth(auth) => plugin::explain(auth, self.exec(context))
+                .map_or_else(|| invalid(e.to_string()), KubeconfigError::Plugin),
+            _ => invalid(e.to_string()),
+        })
     }
+
+    /// The credential plugin of `context`'s user, if it has one.
+    fn exec(&self, context: &str) -> Option<&ExecConfig> {
+        let named = self.config.contexts.iter().find(|c| c.name == context)?;
+        let user = named.context.as_ref()?.user.as_deref()?;
+        let info = self.config.auth_infos.iter().find(|a| a.name == user)?;
+        info.auth_info.as_ref()?.exec.as_ref()
+    }
+}
+
+/// The kubeconfig with its credential plugins' stderr captured rather than passed through:
+/// mcp-connect owns the terminal (the TUI draws on it), and what a failing plugin says goes
+/// into the route's cause instead. A plugin that demands a terminal (`interactiveMode:
+/// Always`) is left as it is.
+fn quiet_plugins(config: &Kubeconfig) -> Kubeconfig {
+    use kube::config::ExecInteractiveMode;
+    let mut config = config.clone();
+    let plugins = config.auth_infos.iter_mut().filter_map(|a| a.auth_info.as_mut()?.exec.as_mut());
+    for exec in plugins {
+        if exec.interactive_mode != Some(ExecInteractiveMode::Always) {
+            exec.interactive_mode = Some(ExecInteractiveMode::Never);
+        }
+    }
+    config
 }
 
 /// The context a profile runs in: `--context`, else the profile's own, else the current one.
@@ -81,11 +114,17 @@ pub enum KubeconfigError {
     UnknownContext { context: String, files: Vec<PathBuf>, available: Vec<String> },
     #[error("no context given and no current-context in the kubeconfig ({})", display_paths(.files))]
     NoContext { files: Vec<PathBuf> },
+    /// The user's credential plugin is missing or failed.
+    #[error("{}", .0.cause)]
+    Plugin(Trouble),
 }
 
-impl From<KubeconfigError> for crate::trouble::Trouble {
-    fn from(error: KubeconfigError) -> crate::trouble::Trouble {
-        crate::trouble::Trouble::new(error.to_string(), error.fix())
+impl From<KubeconfigError> for Trouble {
+    fn from(error: KubeconfigError) -> Trouble {
+        match error {
+            KubeconfigError::Plugin(trouble) => trouble,
+            other => Trouble::new(other.to_string(), other.fix()),
+        }
     }
 }
 
@@ -108,6 +147,7 @@ impl KubeconfigError {
                 "pass --context NAME, set one in the profile, or run `kubectl config use-context NAME`"
                     .into()
             }
+            KubeconfigError::Plugin(trouble) => trouble.fix.clone(),
             KubeconfigError::Invalid { path, .. } => format!(
                 "check {} with `kubectl --kubeconfig {} config view`",
                 path.display(),

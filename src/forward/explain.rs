@@ -40,6 +40,12 @@ impl Doing<'_> {
 }
 
 pub fn explain(err: &Error, doing: Doing<'_>) -> Explained {
+    // A credential plugin that starts failing mid-run: a new token is needed, not a retry.
+    if let Error::Auth(auth) = err
+        && let Some(trouble) = crate::kubeconfig::plugin::explain(auth, None)
+    {
+        return Explained { trouble, transient: false };
+    }
     let (verb, resource, namespace) = doing.permission();
     match err {
         Error::Api(status) if status.code == 403 => Explained::new(

@@ -120,3 +120,61 @@ fn up_without_a_kubeconfig_says_which_files_it_tried() {
         out.stdout()
     );
 }
+
+/// A kubeconfig whose user logs in with the credential plugin `command` (as EKS, GKE and AKS
+/// kubeconfigs do); its API server is never reached.
+fn plugin_kubeconfig(command: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: Config\ncurrent-context: prod\n\
+         clusters: [{{name: prod, cluster: {{server: 'https://127.0.0.1:1'}}}}]\n\
+         contexts: [{{name: prod, context: {{cluster: prod, user: sso}}}}]\n\
+         users:\n- name: sso\n  user:\n    exec:\n      apiVersion: client.authentication.k8s.io/v1beta1\n\
+         \x20     command: {command}\n      args: [token, --cluster, prod]\n"
+    )
+}
+
+/// `up --json`'s `failed` event for `kubeconfig`: its cause and fix.
+fn failed_with(home: &Home, kubeconfig: &std::path::Path) -> (String, String) {
+    let run =
+        home.run(&["--kubeconfig", kubeconfig.to_str().unwrap(), "up", "serena-direct", "--json"]);
+    assert_eq!(run.code(), 1, "{}\n{}", run.stdout(), run.stderr());
+    let failed = run
+        .stdout()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .find(|e| e["event"] == "failed")
+        .expect("a failed event");
+    (failed["cause"].as_str().unwrap().to_owned(), failed["fix"].as_str().unwrap().to_owned())
+}
+
+#[cfg(unix)]
+#[test]
+fn a_credential_plugin_that_fails_is_named_with_what_it_said_and_the_login_to_run() {
+    let home = Home::new();
+    let plugin = home.write(
+        "bin/sso-login",
+        "#!/bin/sh\necho 'looking up the session' >&2\necho 'error: the SSO session has expired' >&2\nexit 1\n",
+    );
+    std::fs::set_permissions(&plugin, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let kubeconfig = home.write("kube/config", &plugin_kubeconfig(plugin.to_str().unwrap()));
+    let (cause, fix) = failed_with(&home, &kubeconfig);
+    let command = format!("{} token --cluster prod", plugin.display());
+    assert_eq!(
+        cause,
+        format!(
+            "the kubeconfig's credential plugin `{command}` failed (exit status: 1): error: the \
+             SSO session has expired"
+        )
+    );
+    assert!(fix.starts_with(&format!("run `{command}` yourself to see why")), "{fix}");
+
+    // Not installed at all: named, with what to install.
+    let kubeconfig = home.write("kube/missing", &plugin_kubeconfig("mcp-connect-no-such-plugin"));
+    let (cause, fix) = failed_with(&home, &kubeconfig);
+    assert_eq!(
+        cause,
+        "the kubeconfig's credential plugin `mcp-connect-no-such-plugin token --cluster prod` is \
+         not installed (not on PATH)"
+    );
+    assert!(fix.starts_with("install `mcp-connect-no-such-plugin`"), "{fix}");
+}
