@@ -61,10 +61,10 @@ impl Loaded {
             .await
             .map_err(|e| invalid(e.to_string()))?;
         // kube-rs runs the user's credential plugin while it builds the client.
-        client_for(config).map_err(|e| match &e {
-            kube::Error::Auth(auth) => plugin::explain(auth, self.exec(context))
-                .map_or_else(|| invalid(e.to_string()), KubeconfigError::Plugin),
-            _ => invalid(e.to_string()),
+        client_for(config).map_err(|e| {
+            plugin::cause_in(&e)
+                .and_then(|auth| plugin::explain(auth, self.exec(context)))
+                .map_or_else(|| invalid(e.to_string()), KubeconfigError::Plugin)
         })
     }
 

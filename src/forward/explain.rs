@@ -2,6 +2,7 @@
 
 use kube::Error;
 
+use crate::kubeconfig::plugin;
 use crate::trouble::Trouble;
 
 /// An error as the user should read it.
@@ -41,8 +42,8 @@ impl Doing<'_> {
 
 pub fn explain(err: &Error, doing: Doing<'_>) -> Explained {
     // A credential plugin that starts failing mid-run: a new token is needed, not a retry.
-    if let Error::Auth(auth) = err
-        && let Some(trouble) = crate::kubeconfig::plugin::explain(auth, None)
+    if let Some(auth) = plugin::cause_in(err)
+        && let Some(trouble) = plugin::explain(auth, None)
     {
         return Explained { trouble, transient: false };
     }

@@ -62,6 +62,22 @@ pub fn explain(error: &AuthError, exec: Option<&ExecConfig>) -> Option<Trouble> 
     }
 }
 
+/// The credential plugin's error in `error`, whether kube-rs reports it as such (building a
+/// client) or inside the service error of a request (a token renewed mid-run).
+pub fn cause_in(error: &kube::Error) -> Option<&AuthError> {
+    if let kube::Error::Auth(auth) = error {
+        return Some(auth);
+    }
+    let mut source = std::error::Error::source(error);
+    while let Some(inner) = source {
+        if let Some(auth) = inner.downcast_ref::<AuthError>() {
+            return Some(auth);
+        }
+        source = inner.source();
+    }
+    None
+}
+
 /// The plugin's command line as a user would type it.
 fn command_line(exec: &ExecConfig) -> Option<String> {
     let mut words = vec![exec.command.clone()?];

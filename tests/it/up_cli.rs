@@ -178,3 +178,93 @@ fn a_credential_plugin_that_fails_is_named_with_what_it_said_and_the_login_to_ru
     );
     assert!(fix.starts_with("install `mcp-connect-no-such-plugin`"), "{fix}");
 }
+
+/// The lab's kubeconfig, its token handed out by a credential plugin that works while `ok`
+/// exists (each token good for a second, so every new connection asks the plugin again).
+#[cfg(unix)]
+fn with_plugin(home: &Home, lab: &Lab, ok: &std::path::Path) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let text = std::fs::read_to_string(lab.kubeconfig()).unwrap();
+    let token = text.lines().find_map(|l| l.trim().strip_prefix("token: ")).unwrap().to_owned();
+    let script = format!(
+        "#!/bin/sh\n[ -e {ok} ] || {{ echo 'error: the SSO session has expired' >&2; exit 1; }}\n\
+         until=$(date -u -d '+1 second' +%Y-%m-%dT%H:%M:%SZ)\n\
+         printf '{{\"apiVersion\":\"client.authentication.k8s.io/v1beta1\",\"kind\":\"ExecCredential\",\
+         \"status\":{{\"token\":\"{token}\",\"expirationTimestamp\":\"%s\"}}}}' \"$until\"\n",
+        ok = ok.display()
+    );
+    let plugin = home.write("bin/sso-token", &script);
+    std::fs::set_permissions(&plugin, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let exec = format!(
+        "exec:\n      apiVersion: client.authentication.k8s.io/v1beta1\n      command: {}\n",
+        plugin.display()
+    );
+    home.write("kube/plugin", &text.replace(&format!("token: {token}\n"), &exec))
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_credential_plugin_that_starts_failing_mid_run_fails_the_route_with_its_cause() {
+    let lab = Lab::start(LabOptions::default()).await.unwrap();
+    let home = Home::new();
+    let ok = home.write("plugin-ok", "");
+    let kubeconfig = with_plugin(&home, &lab, &ok);
+    let port = free_port();
+    let mut child = home
+        .command()
+        .arg("--kubeconfig")
+        .arg(&kubeconfig)
+        .args(["up", "serena-direct", "--json", "--local-port", &port.to_string()])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut next_event = move || -> Option<Value> {
+        let line = lines.next()?.unwrap();
+        Some(serde_json::from_str(&line).unwrap())
+    };
+    let ready = tokio::task::block_in_place(|| {
+        std::iter::from_fn(&mut next_event)
+            .find(|e| e["event"] == "ready" || e["event"] == "failed")
+    });
+    assert_eq!(ready.as_ref().map(|e| e["event"].clone()), Some("ready".into()), "{ready:?}");
+
+    // The login runs out: new connections need a token the plugin cannot give.
+    std::fs::remove_file(&ok).unwrap();
+    // Should the failure never come, the watchdog ends the run and the test fails, not hangs.
+    let pid = child.id().to_string();
+    let (done, wait) = std::sync::mpsc::channel::<()>();
+    let watchdog = std::thread::spawn(move || {
+        if wait.recv_timeout(Duration::from_secs(60)) == Err(RecvTimeoutError::Timeout) {
+            let _ = Command::new("kill").args(["-KILL", &pid]).status();
+        }
+    });
+    let url = format!("http://127.0.0.1:{port}/mcp");
+    let client = http_client();
+    let failed = tokio::task::block_in_place(|| {
+        std::thread::scope(|scope| {
+            // Connections keep coming, as a client's would.
+            scope.spawn(|| {
+                let runtime = tokio::runtime::Runtime::new().unwrap();
+                for _ in 0..40 {
+                    let _ = runtime.block_on(McpSession::connect(&client, &url));
+                    std::thread::sleep(Duration::from_millis(250));
+                }
+            });
+            let mut seen = Vec::new();
+            let failed = std::iter::from_fn(&mut next_event)
+                .inspect(|e| seen.push(e.to_string()))
+                .find(|e| e["event"] == "failed");
+            (failed, seen)
+        })
+    });
+    let (failed, seen) = failed;
+    let failed = failed.unwrap_or_else(|| panic!("no failed event; saw {seen:#?}"));
+    let cause = failed["cause"].as_str().unwrap();
+    assert!(cause.contains("credential plugin"), "{cause}");
+    assert!(cause.ends_with("error: the SSO session has expired"), "{cause}");
+    assert!(failed["fix"].as_str().unwrap().contains("yourself to see why"), "{failed}");
+    assert_eq!(child.wait().unwrap().code(), Some(1));
+    drop(done);
+    watchdog.join().unwrap();
+}
