@@ -50,7 +50,8 @@ fn main() -> ExitCode {
             commands::profiles::print(&catalog, kubeconfig, context, json)
         }
         Command::Up { profile, local_port, json, health_interval } => {
-            run(commands::up::start(&catalog, &profile, options(local_port), json, health_interval))
+            let options = options(local_port);
+            run(commands::up::start(&catalog, &profile, options, json, health_interval, launcher))
         }
         Command::Probe(args) => run(commands::probe::start(&catalog, args, chosen.kube())),
         Command::Config(command) => {
@@ -70,7 +71,7 @@ fn main() -> ExitCode {
             run(commands::trust::start(&catalog, &profile, options(None), yes, store, &certs))
         }
         Command::Bridge { profile, local_port } => {
-            run(commands::bridge::start(&catalog, &profile, options(local_port)))
+            run(commands::bridge::start(&catalog, &profile, options(local_port), launcher))
         }
         Command::Lab { serena } => {
             runtime().block_on(commands::lab::run(commands::lab::options(serena)))

@@ -1,5 +1,7 @@
-//! The way to the server: a direct URL, the port-forward something else already runs (the TUI,
-//! `mcp-connect up`), or a forward the bridge brings up itself and keeps until it exits.
+//! The way to the server: a direct URL, the link something else already runs (the TUI,
+//! `mcp-connect up`, a router on the profile's port), or the route run by the bridge itself
+//! through the engine's route runner — the same forward or router child the TUI runs — kept
+//! until the bridge exits. The runner's status is what the bridge explains failures with.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -12,14 +14,17 @@ use url::Url;
 
 use super::rpc::{NO_ROUTE, Problem};
 use super::stdio::{note, warn};
-use crate::forward::{ForwardEvent, ForwardState};
+use crate::clientconfig::Launcher;
+use crate::forward::ForwardEvent;
 use crate::profile::{Link as ProfileLink, Profile};
-use crate::supervisor::{self, Plan, RunOptions};
+use crate::supervisor::{self, Phase, Plan, RouteEvent, RouteStatus, RunOptions, Runner};
 
-/// How long the bridge waits for its own forward to listen.
+/// How long the bridge waits for the route it runs to serve.
 const READY_WITHIN: Duration = Duration::from_secs(20);
-/// How long a connection attempt to a forward already running may take.
+/// How long a connection attempt to a link already running may take.
 const PROBE_WITHIN: Duration = Duration::from_secs(1);
+/// How long the route it runs may take to stop (a router ends its sessions first).
+const STOP_WITHIN: Duration = Duration::from_secs(5);
 
 /// A route to the server, ready to carry requests.
 pub struct Link {
@@ -29,119 +34,121 @@ pub struct Link {
     own: Option<Own>,
 }
 
-/// What the bridge runs itself for the route, and stops when it exits.
-enum Own {
-    Forward(OwnForward),
-    Router(crate::router::Router),
+/// The route the bridge runs itself, stopped when it exits.
+struct Own {
+    cancel: CancellationToken,
+    task: JoinHandle<()>,
 }
 
-/// What the bridge's own forward last reported; empty when it runs none.
+/// The status of the route the bridge runs; empty when it runs none.
 #[derive(Clone, Default)]
-pub struct LinkHealth(Arc<Mutex<Option<ForwardState>>>);
+pub struct LinkHealth(Arc<Mutex<Option<RouteStatus>>>);
 
 impl LinkHealth {
-    /// The forward's cause and fix when it has failed.
+    /// The route's cause and fix while it does not serve.
     pub fn failure(&self) -> Option<Problem> {
-        match self.0.lock().ok()?.as_ref()? {
-            ForwardState::Failed(trouble) => {
-                let cause = format!("the port-forward failed: {}", trouble.cause);
-                Some(Problem::new(NO_ROUTE, cause, &trouble.fix))
+        let status = self.0.lock().ok()?.clone()?;
+        match (status.phase, status.trouble) {
+            (Phase::Waiting | Phase::Down | Phase::Failed, Some(trouble)) => {
+                Some(Problem { code: NO_ROUTE, trouble })
             }
             _ => None,
         }
     }
 
-    fn set(&self, state: ForwardState) {
+    fn set(&self, status: RouteStatus) {
         if let Ok(mut current) = self.0.lock() {
-            *current = Some(state);
+            *current = Some(status);
         }
     }
 }
 
-struct OwnForward {
-    cancel: CancellationToken,
-    task: JoinHandle<()>,
-    drain: JoinHandle<()>,
-}
-
 /// Brings up the route of `profile`. `Err` when it cannot carry anything; the bridge then
-/// answers every request with that cause and fix.
-/// `health` follows the bridge's own forward, if it starts one.
+/// answers every request with that cause and fix. `health` follows the route the bridge runs,
+/// if it runs one; `launcher` starts mcp-connect's own router for a router route.
 pub async fn establish(
     profile: &Profile,
     options: &RunOptions,
+    launcher: &Launcher,
     health: LinkHealth,
 ) -> Result<Link, Problem> {
-    let (spec, context) = match supervisor::plan(profile, options) {
+    let (url, listen, forwarded) = match supervisor::plan(profile, options) {
         Plan::Direct { .. } => {
             let url = profile.local_endpoint();
             note(format!("profile {}: relaying to {url}", profile.name));
             return Ok(Link { url, forwarded: false, own: None });
         }
-        Plan::Router => return router(profile, options).await,
-        Plan::Forward { spec, context } => (spec, context),
+        Plan::Forward { spec, .. } => (spec.url(spec.local), spec.local, true),
+        Plan::Router => {
+            let ProfileLink::Router(link) = &profile.link else {
+                unreachable!("a router plan comes from a router link")
+            };
+            let port = options.local_port.unwrap_or(link.local_port.get());
+            let listen = SocketAddr::new(link.local_address, port);
+            (format!("http://{listen}/mcp"), listen, false)
+        }
     };
-    let url = Url::parse(&spec.url(spec.local)).map_err(|e| {
-        Problem::new(NO_ROUTE, format!("the forward's URL is not valid: {e}"), "fix the profile")
+    let url = Url::parse(&url).map_err(|e| {
+        Problem::new(NO_ROUTE, format!("the route's URL is not valid: {e}"), "fix the profile")
     })?;
-    if listens(spec.local).await {
+    if listens(listen).await {
         note(format!(
-            "profile {}: a forward already listens at {}; relaying to {url}",
-            profile.name, spec.local
+            "profile {}: something already serves at {listen} (mcp-connect up, the TUI, a \
+             router); relaying to {url}",
+            profile.name
         ));
-        return Ok(Link { url, forwarded: true, own: None });
+        return Ok(Link { url, forwarded, own: None });
     }
-    note(format!("profile {}: starting the port-forward to {}", profile.name, profile.target()));
+    note(format!("profile {}: starting the route to {}", profile.name, profile.target()));
+    let runner = Runner {
+        profile: profile.clone(),
+        options: options.clone(),
+        launcher: launcher.clone(),
+        // The client's own requests are the bridge's health checks.
+        health: None,
+    };
     let (tx, rx) = mpsc::channel(256);
     let cancel = CancellationToken::new();
-    let task = tokio::spawn(supervisor::run_forward(
-        spec,
-        context,
-        options.kubeconfig.clone(),
-        tx,
-        cancel.clone(),
-    ));
-    let (state_tx, mut state_rx) = watch::channel(ForwardState::Starting);
-    let drain = tokio::spawn(drain(rx, health, state_tx));
-    let own = Own::Forward(OwnForward { cancel, task, drain });
+    let run = runner.run(tx, cancel.clone());
+    let (state_tx, mut state_rx) = watch::channel(RouteStatus::stopped());
+    let task = tokio::spawn(async move {
+        tokio::join!(run, drain(rx, health, state_tx));
+    });
+    let link = Link { url: url.clone(), forwarded, own: Some(Own { cancel, task }) };
     let waited = tokio::time::timeout(READY_WITHIN, async {
         loop {
-            let state = state_rx.borrow_and_update().clone();
-            match state {
-                ForwardState::Listening { .. } | ForwardState::Failed { .. } => return state,
-                ForwardState::Stopped => return state,
-                _ => {}
+            let status = state_rx.borrow_and_update().clone();
+            if matches!(status.phase, Phase::Serving | Phase::Degraded | Phase::Failed) {
+                return Some(status);
             }
             if state_rx.changed().await.is_err() {
-                return state_rx.borrow().clone();
+                return None;
             }
         }
     })
     .await;
-    let link = Link { url: url.clone(), forwarded: true, own: Some(own) };
     match waited {
-        Ok(ForwardState::Listening { pod, .. }) => {
-            note(format!("forwarding {url} to pod {pod}; relaying to it"));
+        Ok(Some(status)) if status.phase != Phase::Failed => {
+            note(format!("the route serves at {url}; relaying to it"));
             Ok(link)
         }
-        Ok(ForwardState::Failed(trouble)) => {
+        Ok(failed) => {
             link.stop().await;
-            let cause = format!("the port-forward failed: {}", trouble.cause);
-            Err(Problem::new(NO_ROUTE, cause, trouble.fix))
-        }
-        Ok(other) => {
-            link.stop().await;
-            Err(Problem::new(
-                NO_ROUTE,
-                format!("the port-forward ended before it listened ({})", other.hint()),
-                format!("run `mcp-connect up {}` to see why", profile.name),
-            ))
+            let trouble = failed.and_then(|s| s.trouble).unwrap_or_else(|| {
+                crate::trouble::Trouble::new(
+                    "the route ended before it served",
+                    format!("run `mcp-connect up {}` to see why", profile.name),
+                )
+            });
+            Err(Problem { code: NO_ROUTE, trouble })
         }
         Err(_) => {
+            let now = state_rx.borrow().clone();
+            let why = now.trouble.map(|t| format!(": {t}")).unwrap_or_default();
             warn(format!(
-                "the port-forward does not carry connections after {} s; relaying anyway \
-                 (each connection waits for a Ready pod)",
-                READY_WITHIN.as_secs()
+                "the route does not serve after {} s ({}{why}); relaying anyway",
+                READY_WITHIN.as_secs(),
+                now.phase.as_str(),
             ));
             Ok(link)
         }
@@ -149,19 +156,13 @@ pub async fn establish(
 }
 
 impl Link {
-    /// Stops the bridge's own forward, if any, and waits until its port is free.
+    /// Stops the route the bridge runs, if any, and waits until its port is free.
     pub async fn stop(self) {
-        let own = match self.own {
-            None => return,
-            Some(Own::Router(router)) => return router.shutdown().await,
-            Some(Own::Forward(own)) => own,
-        };
+        let Some(own) = self.own else { return };
         own.cancel.cancel();
-        let stopped = tokio::time::timeout(Duration::from_secs(3), own.task).await;
-        if stopped.is_err() {
-            warn("the port-forward did not stop within 3 s");
+        if tokio::time::timeout(STOP_WITHIN, own.task).await.is_err() {
+            warn(format!("the route did not stop within {} s", STOP_WITHIN.as_secs()));
         }
-        let _ = tokio::time::timeout(Duration::from_secs(1), own.drain).await;
     }
 }
 
@@ -171,73 +172,33 @@ async fn listens(addr: SocketAddr) -> bool {
     matches!(tokio::time::timeout(PROBE_WITHIN, connect).await, Ok(Ok(_)))
 }
 
-/// Reads the forward's events for as long as it runs: state changes to stderr, the rest to
-/// the log file.
+/// Reads the route's events for as long as it runs: status changes to stderr once it has
+/// served (`establish` tells the first), the rest to the log file.
 async fn drain(
-    mut events: mpsc::Receiver<ForwardEvent>,
+    mut events: mpsc::Receiver<RouteEvent>,
     health: LinkHealth,
-    state: watch::Sender<ForwardState>,
+    state: watch::Sender<RouteStatus>,
 ) {
-    let mut listened = false;
+    let mut served = false;
     while let Some(event) = events.recv().await {
         match event {
-            ForwardEvent::State(now) => {
-                match &now {
-                    ForwardState::Failed { .. } => warn(format!("port-forward: {}", now.hint())),
-                    ForwardState::Reconnecting { .. } => {
-                        note(format!("port-forward: {}", now.hint()))
+            RouteEvent::Status(status) => {
+                let phase = status.phase.as_str();
+                match (&status.trouble, served) {
+                    (Some(trouble), true) => warn(format!("route {phase}: {trouble}")),
+                    (None, true) if status.phase == Phase::Serving => {
+                        note(format!("route serving again: {}", status.evidence))
                     }
-                    // The first is told by `establish`; later ones follow a reconnect.
-                    ForwardState::Listening { .. } if listened => {
-                        note(format!("port-forward: {}", now.hint()))
-                    }
-                    _ => tracing::info!(state = ?now, "bridge port-forward"),
+                    _ => tracing::info!(?status, "bridge route"),
                 }
-                listened |= matches!(now, ForwardState::Listening { .. });
-                health.set(now.clone());
-                state.send_replace(now);
+                served |= matches!(status.phase, Phase::Serving | Phase::Degraded);
+                health.set(status.clone());
+                state.send_replace(status);
             }
-            ForwardEvent::PodLog { pod, line } => tracing::debug!(%pod, %line, "pod log"),
-            other => tracing::info!(event = ?other, "bridge port-forward"),
+            RouteEvent::Forward(ForwardEvent::PodLog { pod, line }) => {
+                tracing::debug!(%pod, %line, "pod log")
+            }
+            other => tracing::info!(event = ?other, "bridge route"),
         }
     }
-}
-
-/// The router a router profile names: the one already serving on its port (the TUI's,
-/// `mcp-connect router`'s), or else mcp-connect's own router, run in this process until the
-/// bridge exits.
-async fn router(profile: &Profile, options: &RunOptions) -> Result<Link, Problem> {
-    let ProfileLink::Router(link) = &profile.link else {
-        unreachable!("a router plan comes from a router link")
-    };
-    let port = options.local_port.unwrap_or(link.local_port.get());
-    let listen = SocketAddr::new(link.local_address, port);
-    let url = Url::parse(&format!("http://{listen}/mcp")).map_err(|e| {
-        Problem::new(NO_ROUTE, format!("the router's URL is not valid: {e}"), "fix the profile")
-    })?;
-    if listens(listen).await {
-        note(format!("profile {}: a router already serves at {url}; relaying to it", profile.name));
-        return Ok(Link { url, forwarded: false, own: None });
-    }
-    if let Some(command) = &link.command {
-        return Err(Problem::new(
-            NO_ROUTE,
-            format!("nothing serves at {url}, where profile {}'s router listens", profile.name),
-            format!(
-                "start that router (`{}`), or the route in `mcp-connect tui`",
-                shell_words::join(command)
-            ),
-        ));
-    }
-    let settings = crate::router::config::from_profile(profile, options)
-        .map_err(|trouble| Problem { code: NO_ROUTE, trouble })?;
-    let router = crate::router::start(settings)
-        .await
-        .map_err(|trouble| Problem { code: NO_ROUTE, trouble })?;
-    note(format!(
-        "profile {}: started the router at {}; relaying to it",
-        profile.name,
-        router.url()
-    ));
-    Ok(Link { url, forwarded: false, own: Some(Own::Router(router)) })
 }

@@ -27,6 +27,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
+use crate::clientconfig::Launcher;
 use crate::profile::Profile;
 use crate::supervisor::RunOptions;
 use envelope::EnvelopeUpstream;
@@ -44,6 +45,7 @@ const GRACE: Duration = Duration::from_millis(1500);
 pub async fn run<W>(
     profile: &Profile,
     options: RunOptions,
+    launcher: &Launcher,
     mut input: In,
     output: W,
     shutdown: impl Future<Output = ()>,
@@ -59,7 +61,7 @@ where
     };
     tokio::pin!(shutdown);
     let established = tokio::select! {
-        established = link::establish(profile, &options, health) => established,
+        established = link::establish(profile, &options, launcher, health) => established,
         () = &mut shutdown => {
             note("stopping before the route was up");
             return Ok(());

@@ -10,6 +10,7 @@ use tokio::sync::mpsc;
 
 use super::rpc::NO_ROUTE;
 use super::run;
+use crate::clientconfig::Launcher;
 use crate::lab::mcp::{McpServer, McpServerOptions};
 use crate::profile::{Profile, parse};
 use crate::supervisor::RunOptions;
@@ -46,10 +47,9 @@ impl Running {
         let (input, rx) = mpsc::channel(16);
         let (tx, output) = mpsc::unbounded_channel();
         let lines = Lines { tx, pending: Vec::new() };
-        let task =
-            tokio::spawn(
-                async move { run(&profile, options, rx, lines, std::future::pending()).await },
-            );
+        let task = tokio::spawn(async move {
+            run(&profile, options, &Launcher::default(), rx, lines, std::future::pending()).await
+        });
         Running { input: Some(input), output, task }
     }
 
@@ -123,14 +123,15 @@ async fn a_forward_that_cannot_start_answers_every_request_with_cause_and_fix() 
         assert_eq!(answer["id"], id, "{answer}");
         assert_eq!(answer["error"]["code"], NO_ROUTE, "{answer}");
         let message = answer["error"]["message"].as_str().unwrap();
-        assert!(message.contains("the port-forward failed"), "{message}");
-        assert!(message.contains("kubeconfig") && message.contains("; fix: "), "{message}");
+        // The engine's own cause for the route, as `up` and the TUI say it.
+        assert!(message.contains("no kubeconfig found"), "{message}");
+        assert!(message.contains("; fix: pass --kubeconfig FILE"), "{message}");
     }
     bridge.stop().await.unwrap();
 }
 
 #[tokio::test]
-async fn another_routers_profile_with_nothing_serving_answers_how_to_start_it() {
+async fn another_routers_profile_whose_command_is_missing_answers_what_to_install() {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let yaml = format!(
         "name: other\ntitle: T\nlink:\n  router:\n    local_port: {port}\n    command: \
@@ -141,8 +142,8 @@ async fn another_routers_profile_with_nothing_serving_answers_how_to_start_it() 
     let answer = bridge.next().await;
     assert_eq!(answer["error"]["code"], NO_ROUTE, "{answer}");
     let message = answer["error"]["message"].as_str().unwrap();
-    let nothing = format!("nothing serves at http://127.0.0.1:{port}/mcp");
-    assert!(message.contains(&nothing), "{message}");
-    assert!(message.contains("start that router (`mcp-router --config r.yaml`)"), "{message}");
+    // The bridge runs the profile's router as the TUI does; this one is not installed.
+    assert!(message.contains("the router command `mcp-router` is not found"), "{message}");
+    assert!(message.contains("fix: install it, or give its absolute path"), "{message}");
     bridge.stop().await.unwrap();
 }

@@ -4,6 +4,7 @@
 use std::process::ExitCode;
 
 use crate::bridge::{self, stdio};
+use crate::clientconfig::Launcher;
 use crate::profile::{Catalog, Profile};
 use crate::supervisor::RunOptions;
 
@@ -15,15 +16,17 @@ pub fn start(
     catalog: &Catalog,
     name: &str,
     options: RunOptions,
+    launcher: Launcher,
 ) -> Result<impl Future<Output = ExitCode>, ExitCode> {
-    Ok(run(find_profile(catalog, name)?, options))
+    Ok(run(find_profile(catalog, name)?, options, launcher))
 }
 
 /// Exit 0 when the client closes stdin or a signal ends it; 2 when the profile cannot be
 /// bridged at all (reported on stderr).
-pub async fn run(profile: &Profile, options: RunOptions) -> ExitCode {
+pub async fn run(profile: &Profile, options: RunOptions, launcher: Launcher) -> ExitCode {
     let input = stdio::stdin_lines();
-    match bridge::run(profile, options, input, std::io::stdout(), wait_for_shutdown()).await {
+    let output = std::io::stdout();
+    match bridge::run(profile, options, &launcher, input, output, wait_for_shutdown()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(problem) => fail(&problem.trouble),
     }

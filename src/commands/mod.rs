@@ -7,7 +7,6 @@
 pub mod bridge;
 pub mod config;
 pub mod demo;
-pub mod health;
 pub mod lab;
 pub mod probe;
 pub mod profiles;

@@ -4,21 +4,20 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use super::router::{self, Program, Progress, RouterEvent};
-use super::{Plan, RunOptions, plan, run_forward};
+use super::RunOptions;
+use super::status::RouteStatus;
 
 mod pin;
 
+pub use super::runner::{RouteEvent, Runner};
 use crate::clientconfig::{self, Edit, Entry, Launcher, Op, Scope, Writer};
-use crate::forward::{ForwardEvent, ForwardState};
-use crate::probe::{self, MonitorOptions, ProbeEvent};
+use crate::probe::{self, MonitorOptions};
 use crate::profile::{Profile, ProfileStore};
 use crate::trouble::Trouble;
 pub use pin::Certificate;
@@ -95,34 +94,6 @@ pub enum Event {
     },
     /// Every route has stopped after [`Command::Shutdown`].
     ShutDown,
-}
-
-/// Something that happened to one route.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RouteEvent {
-    Lifecycle(Lifecycle),
-    Forward(ForwardEvent),
-    Probe(ProbeEvent),
-    /// A router route's process.
-    Router(RouterEvent),
-}
-
-/// A route's own life, apart from its link's and its health's details.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Lifecycle {
-    Starting,
-    /// Serving at `url` (a forward's local end, or a direct URL).
-    Running {
-        url: String,
-    },
-    /// Running, but its health cannot be watched (e.g. it needs a token this version cannot
-    /// mint): why.
-    Unwatched {
-        reason: String,
-    },
-    /// It cannot run: cause and fix.
-    Failed(Trouble),
-    Stopped,
 }
 
 /// A config change made or previewed.
@@ -292,7 +263,7 @@ impl Hub {
     fn unknown(&self, name: &str) {
         let cause = format!("no profile named {name:?}");
         let fix = "reload the profiles (restart mcp-connect)".to_owned();
-        let event = RouteEvent::Lifecycle(Lifecycle::Failed(Trouble::new(cause, fix)));
+        let event = RouteEvent::Status(RouteStatus::failed(Trouble::new(cause, fix)));
         let _ = self.events.try_send(Event::Route { profile: name.to_owned(), event });
     }
 
@@ -302,14 +273,25 @@ impl Hub {
             return;
         };
         let cancel = CancellationToken::new();
-        let route = Route {
+        let runner = Runner {
             profile,
             options: self.run_options(name),
-            monitor: self.options.monitor.clone(),
-            events: self.events.clone(),
             launcher: self.options.launcher.clone(),
+            health: Some(self.options.monitor.clone()),
         };
-        let task = tokio::spawn(route.run(cancel.clone()));
+        let (tx, mut rx) = mpsc::channel(256);
+        let (events, profile) = (self.events.clone(), name.to_owned());
+        let run = runner.run(tx, cancel.clone());
+        // Every event of the run is passed on before the task ends, so that none comes after
+        // a restarted run's first.
+        let pass_on = async move {
+            while let Some(event) = rx.recv().await {
+                let _ = events.send(Event::Route { profile: profile.clone(), event }).await;
+            }
+        };
+        let task = tokio::spawn(async move {
+            tokio::join!(run, pass_on);
+        });
         self.running.insert(name.to_owned(), Running { cancel, task });
     }
 
@@ -447,153 +429,5 @@ impl Hub {
                 });
             let _ = events.blocking_send(Event::Config { profile: name, result });
         });
-    }
-}
-
-/// One running route: its link, then its health.
-struct Route {
-    profile: Profile,
-    options: RunOptions,
-    monitor: MonitorOptions,
-    events: mpsc::Sender<Event>,
-    /// How mcp-connect's own router is started.
-    launcher: Launcher,
-}
-
-impl Route {
-    async fn send(&self, event: RouteEvent) {
-        let profile = self.profile.name.to_string();
-        let _ = self.events.send(Event::Route { profile, event }).await;
-    }
-
-    async fn run(self, cancel: CancellationToken) {
-        self.send(RouteEvent::Lifecycle(Lifecycle::Starting)).await;
-        match plan(&self.profile, &self.options) {
-            Plan::Forward { spec, context } => {
-                let (tx, mut rx) = mpsc::channel(256);
-                let kubeconfig = self.options.kubeconfig.clone();
-                let forward =
-                    tokio::spawn(run_forward(spec, context, kubeconfig, tx, cancel.clone()));
-                let trouble = Arc::new(Notify::new());
-                let mut watching = None;
-                while let Some(event) = rx.recv().await {
-                    let lifecycle = match &event {
-                        ForwardEvent::State(ForwardState::Listening { url, .. }) => {
-                            Some(Lifecycle::Running { url: url.clone() })
-                        }
-                        ForwardEvent::State(ForwardState::Failed(trouble)) => {
-                            Some(Lifecycle::Failed(trouble.clone()))
-                        }
-                        _ => None,
-                    };
-                    // Trouble on the link, or back on a pod after it: health is checked now,
-                    // not at the next interval.
-                    if matches!(
-                        event,
-                        ForwardEvent::ConnectionError { .. }
-                            | ForwardEvent::PodClosed { .. }
-                            | ForwardEvent::State(
-                                ForwardState::Reconnecting { .. }
-                                    | ForwardState::WaitingForPod { .. }
-                                    | ForwardState::Listening { .. }
-                            )
-                    ) {
-                        trouble.notify_one();
-                    }
-                    let listening = matches!(lifecycle, Some(Lifecycle::Running { .. }));
-                    self.send(RouteEvent::Forward(event)).await;
-                    if let Some(lifecycle) = lifecycle {
-                        self.send(RouteEvent::Lifecycle(lifecycle)).await;
-                    }
-                    if listening && watching.is_none() {
-                        watching = Some(self.watch(cancel.clone(), Some(trouble.clone())));
-                    }
-                }
-                let _ = forward.await;
-                finish(watching).await;
-            }
-            Plan::Direct { url } => {
-                self.send(RouteEvent::Lifecycle(Lifecycle::Running { url })).await;
-                let watching = self.watch(cancel.clone(), None);
-                cancel.cancelled().await;
-                finish(Some(watching)).await;
-            }
-            Plan::Router => self.run_router(cancel).await,
-        }
-        self.send(RouteEvent::Lifecycle(Lifecycle::Stopped)).await;
-    }
-
-    /// Runs the router as a child process until `cancel`, restarted when it dies, and watches
-    /// its health once it serves.
-    async fn run_router(&self, cancel: CancellationToken) {
-        let Some(program) = Program::of(&self.profile, &self.options, &self.launcher) else {
-            return;
-        };
-        let (tx, mut rx) = mpsc::channel(256);
-        let supervisor = tokio::spawn(router::supervise(program, tx, cancel.clone()));
-        let trouble = Arc::new(Notify::new());
-        // Health is watched while the router runs: also when it fails for good on its own.
-        let watch_cancel = cancel.child_token();
-        let mut watching = None;
-        while let Some(progress) = rx.recv().await {
-            match progress {
-                Progress::Router(event) => {
-                    if matches!(event, RouterEvent::Exited { .. }) {
-                        trouble.notify_one();
-                    }
-                    self.send(RouteEvent::Router(event)).await;
-                }
-                Progress::Serving(url) => {
-                    self.send(RouteEvent::Lifecycle(Lifecycle::Running { url })).await;
-                    // Serving again after a restart: checked now. The first watch checks at once.
-                    match watching {
-                        Some(_) => trouble.notify_one(),
-                        None => {
-                            let trouble = Some(trouble.clone());
-                            watching = Some(self.watch(watch_cancel.clone(), trouble));
-                        }
-                    }
-                }
-                Progress::Failed(trouble) => {
-                    self.send(RouteEvent::Lifecycle(Lifecycle::Failed(trouble))).await;
-                }
-            }
-        }
-        let _ = supervisor.await;
-        watch_cancel.cancel();
-        finish(watching).await;
-    }
-
-    /// Watches the route's health until `cancel`; the handle ends once every health event of
-    /// this run has been passed on.
-    fn watch(&self, cancel: CancellationToken, trouble: Option<Arc<Notify>>) -> JoinHandle<()> {
-        let (tx, mut rx) = mpsc::channel(64);
-        let (events, name) = (self.events.clone(), self.profile.name.to_string());
-        let local_port = self.options.local_port;
-        match probe::from_profile::target(&self.profile, local_port, self.options.kube()) {
-            Ok((target, hints)) => {
-                let options = MonitorOptions { hints, check_now: trouble, ..self.monitor.clone() };
-                tokio::spawn(probe::monitor(target, options, tx, cancel));
-            }
-            Err(why) => {
-                let event = RouteEvent::Lifecycle(Lifecycle::Unwatched { reason: why.cause });
-                let _ = self.events.try_send(Event::Route { profile: name.clone(), event });
-            }
-        }
-        tokio::spawn(async move {
-            while let Some(event) = rx.recv().await {
-                let event = Event::Route { profile: name.clone(), event: RouteEvent::Probe(event) };
-                if events.send(event).await.is_err() {
-                    break;
-                }
-            }
-        })
-    }
-}
-
-/// Waits for a run's health events to be passed on, so that none arrives after `Stopped`.
-async fn finish(watching: Option<JoinHandle<()>>) {
-    if let Some(watching) = watching {
-        let _ = tokio::time::timeout(Duration::from_secs(5), watching).await;
     }
 }

@@ -2,6 +2,11 @@
 
 pub mod hub;
 pub mod router;
+pub mod runner;
+pub mod status;
+
+pub use runner::{RouteEvent, Runner};
+pub use status::{Phase, RouteStatus};
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -15,8 +15,9 @@ use crate::probe::stats::LatencySummary;
 use crate::probe::{Health, ProbeEvent, Wire};
 use crate::profile::Catalog;
 use crate::router::GatewayState;
-use crate::supervisor::hub::{Certificate, ConfigWritten, Event, Lifecycle, RouteEvent};
+use crate::supervisor::hub::{Certificate, ConfigWritten, Event, RouteEvent};
 use crate::supervisor::router::{GatewayRow, RouterEvent};
+use crate::supervisor::status::{Facts, HealthFact, LinkFact, decide};
 use crate::trouble::Trouble;
 use crate::tui::theme::Theme;
 
@@ -75,8 +76,20 @@ pub fn route(event: RouteEvent) -> Event {
     Event::Route { profile: ROUTE.to_owned(), event }
 }
 
-pub fn lifecycle(l: Lifecycle) -> Event {
-    route(RouteEvent::Lifecycle(l))
+/// The status the engine decides from `facts`.
+pub fn decided(facts: &Facts) -> Event {
+    route(RouteEvent::Status(decide(facts)))
+}
+
+/// A forward's link up on the fixture pod, with this health.
+fn up(health: HealthFact) -> Facts {
+    Facts {
+        link: LinkFact::Up,
+        health,
+        url: Some("http://127.0.0.1:8080/mcp".to_owned()),
+        pod: Some("serena-mcp-7d9f6b5c4-x2x7q".to_owned()),
+        ..Facts::starting("")
+    }
 }
 
 pub fn forward(state: ForwardState) -> Event {
@@ -109,27 +122,32 @@ pub fn latency() -> LatencySummary {
 
 /// A route starting: the forward waits for a Ready pod.
 pub fn starting() -> Vec<Event> {
+    let waiting = Trouble::new(
+        "no Ready pod behind svc/serena-mcp in namespace mcp (selector app=serena-mcp)",
+        "check `kubectl get pods -n mcp -l app=serena-mcp`; the forward moves to a pod as soon \
+         as one is Ready",
+    );
     vec![
-        lifecycle(Lifecycle::Starting),
+        decided(&Facts::starting("connecting to the cluster")),
         forward(ForwardState::Starting),
         forward(ForwardState::WaitingForPod {
             service: "serena-mcp".to_owned(),
             namespace: "mcp".to_owned(),
             selector: "app=serena-mcp".to_owned(),
         }),
+        decided(&Facts { link: LinkFact::Waiting(waiting), ..Facts::starting("") }),
     ]
 }
 
 /// A route serving, before any health check.
 pub fn listening() -> Vec<Event> {
-    let url = "http://127.0.0.1:8080/mcp".to_owned();
     let mut events = starting();
     events.extend([
         forward(ForwardState::Listening {
-            url: url.clone(),
+            url: "http://127.0.0.1:8080/mcp".to_owned(),
             pod: "serena-mcp-7d9f6b5c4-x2x7q".to_owned(),
         }),
-        lifecycle(Lifecycle::Running { url }),
+        decided(&up(HealthFact::Unchecked)),
         route(RouteEvent::Forward(ForwardEvent::PodLog {
             pod: "serena-mcp-7d9f6b5c4-x2x7q".to_owned(),
             line: "INFO POST /mcp 200".to_owned(),
@@ -138,10 +156,20 @@ pub fn listening() -> Vec<Event> {
     events
 }
 
+/// The events of one check that says `health`, and the status it makes.
+fn checked(health: Health) -> [Event; 2] {
+    let facts = up(HealthFact::Checked(health.clone()));
+    [probe(ProbeEvent::Health(health)), decided(&facts)]
+}
+
 pub fn healthy() -> Vec<Event> {
     let mut events = listening();
-    let health = Health::Healthy { server: server(), wire: Wire::StreamableHttp, tools: 3 };
-    events.extend([probe(ProbeEvent::Health(health)), probe(ProbeEvent::Latency(latency()))]);
+    events.extend(checked(Health::Healthy {
+        server: server(),
+        wire: Wire::StreamableHttp,
+        tools: 3,
+    }));
+    events.push(probe(ProbeEvent::Latency(latency())));
     events
 }
 
@@ -152,7 +180,8 @@ pub fn slow() -> Vec<Event> {
     let mut figures = latency();
     figures.last = Some(Duration::from_millis(742));
     figures.history_us.push(742_000);
-    events.extend([probe(ProbeEvent::Latency(figures)), probe(ProbeEvent::Health(health))]);
+    events.push(probe(ProbeEvent::Latency(figures)));
+    events.extend(checked(health));
     events
 }
 
@@ -162,7 +191,7 @@ pub fn down() -> Vec<Event> {
         cause: "connection refused at 127.0.0.1:8080".to_owned(),
         fix: "start the forward: mcp-connect up serena-direct".to_owned(),
     };
-    events.push(probe(ProbeEvent::Health(Health::Down(diagnosis))));
+    events.extend(checked(Health::Down(diagnosis)));
     events
 }
 
@@ -174,8 +203,7 @@ pub fn failed() -> Vec<Event> {
     let mut events = starting();
     events.extend([
         forward(ForwardState::Failed(trouble.clone())),
-        lifecycle(Lifecycle::Failed(trouble)),
-        lifecycle(Lifecycle::Stopped),
+        decided(&Facts { link: LinkFact::Failed(trouble), ..Facts::starting("") }),
     ]);
     events
 }
@@ -215,13 +243,21 @@ pub fn router() -> Vec<Event> {
     };
     let command = "mcp-connect router router --local-port 8080".to_owned();
     let health = Health::Healthy { server: server(), wire: Wire::StreamableHttp, tools: 3 };
+    let serving = Facts {
+        link: LinkFact::Up,
+        url: Some(url),
+        health: HealthFact::Checked(health.clone()),
+        gateways: Some(vec![gateway.clone()]),
+        ..Facts::starting("")
+    };
+    let starting = Facts::starting(format!("starting the router: {command}"));
     vec![
-        on(RouteEvent::Lifecycle(Lifecycle::Starting)),
+        on(RouteEvent::Status(decide(&starting))),
         on(RouteEvent::Router(RouterEvent::Started { pid: 4242, command })),
         on(RouteEvent::Router(RouterEvent::Log("INFO router listening".to_owned()))),
-        on(RouteEvent::Lifecycle(Lifecycle::Running { url })),
         on(RouteEvent::Probe(ProbeEvent::Health(health))),
         on(RouteEvent::Probe(ProbeEvent::Latency(latency()))),
         on(RouteEvent::Router(RouterEvent::Gateways(vec![gateway]))),
+        on(RouteEvent::Status(decide(&serving))),
     ]
 }

@@ -52,13 +52,16 @@ fn enter_activates_the_selected_route_and_j_k_move() {
 #[test]
 fn events_drive_a_routes_state() {
     let mut app = app();
-    let status = |app: &super::App| app.route(ROUTE).map(|r| r.status);
+    let status = |app: &super::App| app.route(ROUTE).map(|r| Status::from(r.status.phase));
     assert_eq!(status(&app), Some(Status::Stopped));
     fixtures::starting().into_iter().for_each(|e| app.on_event(e));
-    assert_eq!(status(&app), Some(Status::Starting));
+    assert_eq!(status(&app), Some(Status::Waiting));
     fixtures::healthy().into_iter().for_each(|e| app.on_event(e));
-    assert_eq!(status(&app), Some(Status::Healthy));
-    assert_eq!(app.route(ROUTE).and_then(|r| r.pod.as_deref()), Some("serena-mcp-7d9f6b5c4-x2x7q"));
+    assert_eq!(status(&app), Some(Status::Serving));
+    assert_eq!(
+        app.route(ROUTE).and_then(|r| r.status.pod.as_deref()),
+        Some("serena-mcp-7d9f6b5c4-x2x7q")
+    );
     fixtures::down().into_iter().for_each(|e| app.on_event(e));
     assert_eq!(status(&app), Some(Status::Down));
     fixtures::failed().into_iter().for_each(|e| app.on_event(e));

@@ -6,26 +6,39 @@ use std::time::Duration;
 
 pub use row::{Overrides, Row};
 
-use crate::forward::{ForwardEvent, ForwardState};
 use crate::probe::stats::LatencySummary;
-use crate::probe::{Health, Outcome, ProbeEvent};
-use crate::supervisor::hub::{Lifecycle, RouteEvent};
+use crate::probe::{Outcome, ProbeEvent};
 use crate::supervisor::router::{GatewayRow, RouterEvent};
+use crate::supervisor::status::Server;
+use crate::supervisor::{Phase, RouteEvent, RouteStatus};
 use crate::trouble::Trouble;
 
-/// A route's state as the list shows it.
+/// A route's state as the list shows it: the engine's phase, or a profile that does not load.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
     Stopped,
     Starting,
-    /// Running, with its health not watched.
-    Running,
-    Healthy,
-    Slow,
+    Waiting,
+    Serving,
+    Degraded,
     Down,
     Failed,
     /// The profile file does not load: nothing can run.
     Invalid,
+}
+
+impl From<Phase> for Status {
+    fn from(phase: Phase) -> Status {
+        match phase {
+            Phase::Stopped => Status::Stopped,
+            Phase::Starting => Status::Starting,
+            Phase::Waiting => Status::Waiting,
+            Phase::Serving => Status::Serving,
+            Phase::Degraded => Status::Degraded,
+            Phase::Down => Status::Down,
+            Phase::Failed => Status::Failed,
+        }
+    }
 }
 
 impl Status {
@@ -34,9 +47,9 @@ impl Status {
         match self {
             Status::Stopped => "○",
             Status::Starting => "◌",
-            Status::Running => "◎",
-            Status::Healthy => "●",
-            Status::Slow => "◐",
+            Status::Waiting => "◔",
+            Status::Serving => "●",
+            Status::Degraded => "◐",
             Status::Down => "▼",
             Status::Failed => "✖",
             Status::Invalid => "!",
@@ -45,34 +58,16 @@ impl Status {
 
     pub fn label(self) -> &'static str {
         match self {
-            Status::Stopped => "stopped",
-            Status::Starting => "starting",
-            Status::Running => "running",
-            Status::Healthy => "healthy",
-            Status::Slow => "slow",
-            Status::Down => "down",
-            Status::Failed => "failed",
             Status::Invalid => "invalid",
+            Status::Stopped => Phase::Stopped.as_str(),
+            Status::Starting => Phase::Starting.as_str(),
+            Status::Waiting => Phase::Waiting.as_str(),
+            Status::Serving => Phase::Serving.as_str(),
+            Status::Degraded => Phase::Degraded.as_str(),
+            Status::Down => Phase::Down.as_str(),
+            Status::Failed => Phase::Failed.as_str(),
         }
     }
-
-    /// Whether the route is running (its health events still count).
-    fn live(self) -> bool {
-        matches!(
-            self,
-            Status::Starting | Status::Running | Status::Healthy | Status::Slow | Status::Down
-        )
-    }
-}
-
-/// What a healthy check said about the server.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Server {
-    pub name: String,
-    pub version: String,
-    pub protocol: String,
-    pub transport: &'static str,
-    pub tools: usize,
 }
 
 /// The last answer to `d` (diagnose).
@@ -114,44 +109,24 @@ impl Diagnosis {
     }
 }
 
-/// One route's live view state.
+/// One route's live view: the engine's status, and the details the panes draw.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RouteView {
-    pub status: Status,
-    /// Where it serves, once running.
-    pub url: Option<String>,
-    /// The pod a forward is on.
-    pub pod: Option<String>,
-    /// What is happening right now (waiting for a pod, reconnecting…).
-    pub hint: Option<String>,
-    pub server: Option<Server>,
-    /// Why it is down or failed.
-    pub problem: Option<Trouble>,
-    /// Set while Slow: the threshold a ping went over.
-    pub slow_after: Option<Duration>,
+    /// The engine's verdict, as it last reported it.
+    pub status: RouteStatus,
     pub latency: LatencySummary,
     pub diagnosis: Option<Diagnosis>,
     /// A router route's gateways, as its `/health` last showed them.
     pub gateways: Vec<GatewayRow>,
-    /// Set while the forward has lost the pod it served on: new connections have nowhere to
-    /// go, so a check that passes on a connection kept from before does not make it healthy.
-    link_lost: Option<Trouble>,
 }
 
 impl Default for RouteView {
     fn default() -> Self {
         RouteView {
-            status: Status::Stopped,
-            url: None,
-            pod: None,
-            hint: None,
-            server: None,
-            problem: None,
-            slow_after: None,
+            status: RouteStatus::stopped(),
             latency: LatencySummary::default(),
             diagnosis: None,
             gateways: Vec::new(),
-            link_lost: None,
         }
     }
 }
@@ -160,151 +135,33 @@ impl RouteView {
     /// Takes in one event of this route.
     pub fn apply(&mut self, event: &RouteEvent) {
         match event {
-            RouteEvent::Lifecycle(lifecycle) => self.lifecycle(lifecycle),
-            RouteEvent::Forward(event) => self.forward(event),
-            RouteEvent::Probe(event) => self.probe(event),
-            RouteEvent::Router(event) => self.router(event),
+            RouteEvent::Status(status) => self.status(status),
+            RouteEvent::Probe(ProbeEvent::Latency(summary)) if self.status.phase.live() => {
+                self.latency = summary.clone();
+            }
+            RouteEvent::Router(RouterEvent::Gateways(rows)) => self.gateways = rows.clone(),
+            RouteEvent::Router(RouterEvent::Exited { .. }) => self.gateways.clear(),
+            RouteEvent::Probe(_) | RouteEvent::Forward(_) | RouteEvent::Router(_) => {}
         }
     }
 
-    fn router(&mut self, event: &RouterEvent) {
-        match event {
-            RouterEvent::Gateways(rows) => self.gateways = rows.clone(),
-            // Down until it serves again: a check that passed before it died says nothing.
-            RouterEvent::Exited { cause, restart_in } if self.status.live() => {
-                let problem = Trouble {
-                    cause: cause.clone(),
-                    fix: format!(
-                        "nothing to do if it comes back: it is started again in {}; if it keeps \
-                         dying, its log (t: router) says why",
-                        millis(*restart_in)
-                    ),
-                };
-                self.status = Status::Down;
-                self.problem = Some(problem.clone());
-                self.link_lost = Some(problem);
-                self.gateways.clear();
-                self.hint = None;
-            }
-            RouterEvent::Started { .. } | RouterEvent::Log(_) | RouterEvent::Exited { .. } => {}
+    fn status(&mut self, status: &RouteStatus) {
+        // A diagnosis tells of the route as it was: a route that changed makes it old news.
+        if status.phase != self.status.phase {
+            self.diagnosis = self.diagnosis.take().filter(|d| *d == Diagnosis::Pending);
         }
-    }
-
-    fn lifecycle(&mut self, lifecycle: &Lifecycle) {
-        match lifecycle {
-            Lifecycle::Starting => {
-                let diagnosis = self.diagnosis.take();
-                *self = RouteView { status: Status::Starting, diagnosis, ..RouteView::default() };
-                self.hint = Some("starting".to_owned());
-            }
-            Lifecycle::Running { url } => {
-                self.url = Some(url.clone());
-                // A router serving again after a restart.
-                self.link_lost = None;
-                if self.status == Status::Starting {
-                    self.hint = Some(format!("serving at {url}; first health check…"));
-                }
-            }
-            Lifecycle::Unwatched { reason } => {
-                self.status = Status::Running;
-                self.hint = Some(format!("health not watched: {reason}"));
-            }
-            Lifecycle::Failed(trouble) => {
-                self.status = Status::Failed;
-                self.problem = Some(trouble.clone());
-                self.hint = None;
-            }
-            // A failed route stops right after failing: the failure is what the user needs.
-            Lifecycle::Stopped if self.status == Status::Failed => {}
-            Lifecycle::Stopped => {
-                let diagnosis = self.diagnosis.take();
-                *self = RouteView { diagnosis, ..RouteView::default() };
-            }
+        // A run starting anew starts its figures anew.
+        if !self.status.phase.live() && status.phase.live() {
+            self.latency = LatencySummary::default();
+            self.gateways.clear();
         }
+        self.status = status.clone();
     }
 
     /// A failed route is stopped; once the user has read the failure, show it as such.
     pub fn dismiss_failure(&mut self) {
-        if self.status == Status::Failed {
-            let diagnosis = self.diagnosis.take();
-            *self = RouteView { diagnosis, ..RouteView::default() };
-        }
-    }
-
-    fn forward(&mut self, event: &ForwardEvent) {
-        let ForwardEvent::State(state) = event else { return };
-        match state {
-            ForwardState::Listening { url, pod } => {
-                self.url = Some(url.clone());
-                self.pod = Some(pod.clone());
-                self.link_lost = None;
-                if self.status != Status::Starting {
-                    self.hint = None;
-                }
-            }
-            ForwardState::Failed(trouble) => {
-                self.problem = Some(trouble.clone());
-            }
-            ForwardState::Stopped => {}
-            // The link lost its pod under a working route: down now, not at the next check.
-            ForwardState::WaitingForPod { .. } | ForwardState::Reconnecting { .. }
-                if matches!(self.status, Status::Healthy | Status::Slow | Status::Running) =>
-            {
-                let problem = Trouble {
-                    cause: state.hint(),
-                    fix: "nothing to do if a pod comes back: the forward follows it on its own"
-                        .to_owned(),
-                };
-                self.status = Status::Down;
-                self.problem = Some(problem.clone());
-                self.link_lost = Some(problem);
-                self.hint = None;
-            }
-            ForwardState::Starting
-            | ForwardState::WaitingForPod { .. }
-            | ForwardState::Reconnecting { .. } => self.hint = Some(state.hint()),
-        }
-    }
-
-    fn probe(&mut self, event: &ProbeEvent) {
-        // Health still in flight when the route stopped or failed says nothing.
-        if !self.status.live() {
-            return;
-        }
-        match event {
-            ProbeEvent::Health(health) => self.health(health),
-            ProbeEvent::Latency(summary) => self.latency = summary.clone(),
-            ProbeEvent::Note(_) => {}
-        }
-    }
-
-    fn health(&mut self, health: &Health) {
-        self.slow_after = None;
-        match health {
-            Health::Healthy { server, wire, tools } | Health::Slow { server, wire, tools, .. } => {
-                self.server = Some(Server {
-                    name: server.name.clone(),
-                    version: server.version.clone(),
-                    protocol: server.protocol_version.clone(),
-                    transport: wire.as_str(),
-                    tools: *tools,
-                });
-                self.problem = None;
-                self.hint = None;
-                self.status = Status::Healthy;
-                if let Health::Slow { threshold, .. } = health {
-                    self.status = Status::Slow;
-                    self.slow_after = Some(*threshold);
-                }
-                if let Some(lost) = &self.link_lost {
-                    self.status = Status::Down;
-                    self.problem = Some(lost.clone());
-                }
-            }
-            Health::Down(diagnosis) => {
-                self.status = Status::Down;
-                self.problem = Some(diagnosis.clone());
-            }
+        if self.status.phase == Phase::Failed {
+            self.status = RouteStatus::stopped();
         }
     }
 }
@@ -336,48 +193,41 @@ mod tests {
         assert_eq!(millis(ms(1_250_000)), "1.25s");
     }
 
+    fn route_status(phase: Phase) -> RouteEvent {
+        RouteEvent::Status(RouteStatus { phase, ..RouteStatus::stopped() })
+    }
+
     #[test]
-    fn a_failure_outlives_the_stop_that_follows_it() {
+    fn the_view_shows_the_engine_s_status_as_it_comes() {
         let mut view = RouteView::default();
-        view.apply(&RouteEvent::Lifecycle(Lifecycle::Starting));
-        let failed = Lifecycle::Failed(Trouble::new("no context", "pick one"));
-        view.apply(&RouteEvent::Lifecycle(failed));
-        view.apply(&RouteEvent::Lifecycle(Lifecycle::Stopped));
-        assert_eq!(view.status, Status::Failed);
-        assert_eq!(view.problem.as_ref().map(|p| p.fix.as_str()), Some("pick one"));
-        // Health still in flight is ignored once stopped or failed.
+        let failed = RouteStatus::failed(Trouble::new("no context", "pick one"));
+        view.apply(&RouteEvent::Status(failed.clone()));
+        assert_eq!(view.status, failed);
+        // Latency still in flight once the route failed is not drawn.
         view.apply(&RouteEvent::Probe(ProbeEvent::Latency(LatencySummary {
             last: Some(Duration::from_millis(1)),
             ..LatencySummary::default()
         })));
         assert_eq!(view.latency, LatencySummary::default());
+        view.dismiss_failure();
+        assert_eq!(view.status.phase, Phase::Stopped);
     }
 
     #[test]
-    fn a_healthy_route_that_loses_its_pod_is_down_at_once_and_comes_back() {
-        use crate::probe::rpc::ServerInfo;
-        use crate::probe::{Health, Wire};
+    fn a_diagnosis_goes_when_the_route_changes() {
         let mut view = RouteView::default();
-        view.apply(&RouteEvent::Lifecycle(Lifecycle::Starting));
-        let server =
-            ServerInfo { name: "s".into(), version: "1".into(), protocol_version: "p".into() };
-        let healthy = Health::Healthy { server, wire: Wire::StreamableHttp, tools: 3 };
-        view.apply(&RouteEvent::Probe(ProbeEvent::Health(healthy.clone())));
-        assert_eq!(view.status, Status::Healthy);
-        let why = "pod serena-mcp-1 is no longer Ready".to_owned();
-        view.apply(&RouteEvent::Forward(ForwardEvent::State(ForwardState::Reconnecting { why })));
-        assert_eq!(view.status, Status::Down);
-        let cause = view.problem.as_ref().map(|p| p.cause.as_str());
-        assert_eq!(cause, Some("reconnecting: pod serena-mcp-1 is no longer Ready"));
-        // A check that passes on a connection kept from before does not bring it back...
-        view.apply(&RouteEvent::Probe(ProbeEvent::Health(healthy.clone())));
-        assert_eq!(view.status, Status::Down);
-        let still = view.problem.as_ref().map(|p| p.cause.as_str());
-        assert_eq!(still, Some("reconnecting: pod serena-mcp-1 is no longer Ready"));
-        // ...a pod does, with the check that follows it.
-        let (url, pod) = ("http://127.0.0.1:8080/mcp".to_owned(), "serena-mcp-2".to_owned());
-        view.apply(&RouteEvent::Forward(ForwardEvent::State(ForwardState::Listening { url, pod })));
-        view.apply(&RouteEvent::Probe(ProbeEvent::Health(healthy)));
-        assert_eq!((view.status, view.problem.is_none()), (Status::Healthy, true));
+        view.apply(&route_status(Phase::Down));
+        view.diagnosis = Some(Diagnosis::Error("old".into()));
+        view.apply(&RouteEvent::Status(RouteStatus {
+            evidence: "another word".into(),
+            ..view.status.clone()
+        }));
+        assert!(view.diagnosis.is_some(), "the same phase keeps it");
+        view.apply(&route_status(Phase::Serving));
+        assert_eq!(view.diagnosis, None);
+        // One asked for and not yet answered stays.
+        view.diagnosis = Some(Diagnosis::Pending);
+        view.apply(&route_status(Phase::Down));
+        assert_eq!(view.diagnosis, Some(Diagnosis::Pending));
     }
 }

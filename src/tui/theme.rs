@@ -44,10 +44,9 @@ impl Theme {
     pub fn status(&self, status: Status) -> Style {
         match status {
             Status::Stopped => self.fg(Color::DarkGray),
-            Status::Starting => self.fg(Color::Cyan),
-            Status::Running => self.fg(Color::Blue),
-            Status::Healthy => self.fg(Color::Green),
-            Status::Slow => self.fg(Color::Yellow),
+            Status::Starting | Status::Waiting => self.fg(Color::Cyan),
+            Status::Serving => self.fg(Color::Green),
+            Status::Degraded => self.fg(Color::Yellow),
             Status::Down | Status::Failed => self.fg(Color::Red).add_modifier(Modifier::BOLD),
             Status::Invalid => self.fg(Color::Magenta),
         }
@@ -129,7 +128,7 @@ mod tests {
     fn no_color_means_no_colour_but_keeps_emphasis() {
         let plain = Theme::with_no_color(Some("1".as_ref()));
         assert!(!plain.has_color());
-        assert_eq!(plain.status(Status::Healthy), Style::new());
+        assert_eq!(plain.status(Status::Serving), Style::new());
         assert_eq!(plain.selected(), Style::new().add_modifier(Modifier::REVERSED));
         // An empty NO_COLOR does not count, as the convention says.
         assert!(Theme::with_no_color(Some("".as_ref())).has_color());

@@ -16,10 +16,10 @@ use mcp_connect::lab::kube::store::Cluster;
 use mcp_connect::lab::mcp::{McpServer, McpServerOptions};
 use mcp_connect::probe::MonitorOptions;
 use mcp_connect::profile::Catalog;
+use mcp_connect::supervisor::Phase;
 use mcp_connect::supervisor::hub::{self, Command, Event, HubOptions, RouteEvent};
 use mcp_connect::tui::app::{App, Header};
 use mcp_connect::tui::panes::logs::CAPACITY;
-use mcp_connect::tui::route::Status;
 use mcp_connect::tui::theme::Theme;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -155,7 +155,7 @@ async fn p5() {
         .unwrap();
     commands.send(Command::Activate(ROUTE.into())).await.unwrap();
     let mut screen = Screen::new(120, 40);
-    let healthy = |app: &App| app.route(ROUTE).is_some_and(|r| r.status == Status::Healthy);
+    let healthy = |app: &App| app.route(ROUTE).is_some_and(|r| r.status.phase == Phase::Serving);
     let wait = |s| Instant::now() + Duration::from_secs(s);
     screen.run(&mut events, wait(20), healthy).await.expect("serena-direct turns healthy");
     let interval = MonitorOptions::default().interval;
@@ -180,10 +180,10 @@ async fn p5() {
             let shown = screen
                 .run(&mut events, wait(60), |app| {
                     let route = app.route(ROUTE).unwrap();
-                    if route.hint.is_some() {
+                    if route.status.trouble.is_some() {
                         hint.get_or_insert_with(Instant::now);
                     }
-                    route.status == Status::Down
+                    route.status.phase == Phase::Down
                 })
                 .await;
             down.push(shown.expect("the route shows down within 60 s") - at);

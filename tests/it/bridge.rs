@@ -53,7 +53,7 @@ async fn through_a_forward_it_brings_up_itself_and_releases_at_exit() {
         let mut bridge = Bridge::start(&home, lab.kubeconfig(), &dir, "lab-forward");
         handshake_and_echo(&mut bridge);
         assert!(
-            bridge.stderr().contains("starting the port-forward"),
+            bridge.stderr().contains("starting the route to mcp/svc/"),
             "it ran the forward itself: {}",
             bridge.stderr()
         );
@@ -82,7 +82,7 @@ async fn a_router_route_through_the_router_it_runs_itself_until_it_exits() {
     tokio::task::block_in_place(|| {
         let mut bridge = Bridge::start(&home, lab.kubeconfig(), &dir, "lab-router");
         handshake_and_echo(&mut bridge);
-        let started = format!("started the router at http://127.0.0.1:{port}/mcp");
+        let started = format!("the route serves at http://127.0.0.1:{port}/mcp");
         assert!(bridge.stderr().contains(&started), "{}", bridge.stderr());
         let (code, rest, stderr) = bridge.close();
         assert_eq!(code, 0, "{stderr}");

@@ -53,7 +53,7 @@ fn up(home: &Home, kubeconfig: &Path, port: u16) -> (Child, String, JoinHandle<V
     let reader = std::thread::spawn(move || {
         let mut lines = Vec::new();
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if line.starts_with("ready: ") {
+            if line.starts_with("serving: ") {
                 let _ = send.send(line.clone());
             }
             lines.push(line);
@@ -64,7 +64,7 @@ fn up(home: &Home, kubeconfig: &Path, port: u16) -> (Child, String, JoinHandle<V
         Ok(line) => (child, line, reader),
         Err(why) => {
             let _ = child.kill();
-            panic!("up printed no ready line ({why}):\n{:#?}", reader.join());
+            panic!("up printed no serving line ({why}):\n{:#?}", reader.join());
         }
     }
 }
@@ -88,7 +88,8 @@ async fn claude_connects_to_what_config_write_wrote_and_the_seeds_entry_fails_be
         let url = format!("http://127.0.0.1:{port}/mcp");
 
         let (mut child, ready, output) = up(&home, lab.kubeconfig(), port);
-        assert_eq!(ready, format!("ready: {url} (pod {})", lab.seeded.serena_pod));
+        let serving = format!("serving: {url} (pod {}) — ", lab.seeded.serena_pod);
+        assert!(ready.starts_with(&serving), "{ready}");
 
         // The project as the seed's guide left it, and project servers approved.
         std::fs::write(dir.join(".mcp.json"), SEED_MCP_JSON).unwrap();

@@ -7,9 +7,8 @@ use mcp_connect::clientconfig::{Outcome, Scope, Writer};
 use mcp_connect::lab::world::{Lab, LabOptions};
 use mcp_connect::probe::{self, Health, MonitorOptions, ProbeEvent};
 use mcp_connect::profile::{Catalog, Link, Port, Profile, ProfileStore, UserDir};
-use mcp_connect::supervisor::hub::{
-    self, Command, Event, HubOptions, Lifecycle, RouteEvent, SavedProfile,
-};
+use mcp_connect::supervisor::hub::{self, Command, Event, HubOptions, RouteEvent, SavedProfile};
+use mcp_connect::supervisor::{Phase, RouteStatus};
 use tokio::sync::mpsc;
 
 use crate::support::free_port;
@@ -71,7 +70,7 @@ async fn routes_switch_with_one_command_and_report_health_configs_and_shutdown()
 
     commands.send(Command::Activate("serena-direct".into())).await.unwrap();
     let url = expect(&mut events, |e| match route(e, "serena-direct") {
-        Some(RouteEvent::Lifecycle(Lifecycle::Running { url })) => Some(url.clone()),
+        Some(RouteEvent::Status(RouteStatus { url: Some(url), .. })) => Some(url.clone()),
         _ => None,
     })
     .await;
@@ -132,13 +131,13 @@ async fn routes_switch_with_one_command_and_report_health_configs_and_shutdown()
     // One command switches: the gateway route starts, the direct one stops and frees its port.
     commands.send(Command::Activate("gateway-port-forward".into())).await.unwrap();
     expect(&mut events, |e| match route(e, "serena-direct") {
-        Some(RouteEvent::Lifecycle(Lifecycle::Stopped)) => Some(()),
+        Some(RouteEvent::Status(RouteStatus { phase: Phase::Stopped, .. })) => Some(()),
         _ => None,
     })
     .await;
     assert!(std::net::TcpListener::bind(("127.0.0.1", direct)).is_ok(), "the old port is free");
     expect(&mut events, |e| match route(e, "gateway-port-forward") {
-        Some(RouteEvent::Lifecycle(Lifecycle::Running { .. })) => Some(()),
+        Some(RouteEvent::Status(RouteStatus { url: Some(_), .. })) => Some(()),
         _ => None,
     })
     .await;
@@ -167,7 +166,7 @@ async fn a_saved_profile_is_written_reloads_as_saved_and_the_running_route_moves
     commands.send(over).await.unwrap();
     commands.send(Command::Activate(profile.clone())).await.unwrap();
     expect(&mut events, |e| match route(e, "serena-direct") {
-        Some(RouteEvent::Lifecycle(Lifecycle::Running { .. })) => Some(()),
+        Some(RouteEvent::Status(RouteStatus { url: Some(_), .. })) => Some(()),
         _ => None,
     })
     .await;
@@ -182,7 +181,7 @@ async fn a_saved_profile_is_written_reloads_as_saved_and_the_running_route_moves
     let mut order = Vec::new();
     let saved = expect(&mut events, |e| match e {
         Event::ProfileSaved { result, .. } => Some(result.clone()),
-        Event::Route { event: RouteEvent::Lifecycle(Lifecycle::Running { url }), .. } => {
+        Event::Route { event: RouteEvent::Status(RouteStatus { url: Some(url), .. }), .. } => {
             order.push(url.clone());
             None
         }
@@ -195,7 +194,7 @@ async fn a_saved_profile_is_written_reloads_as_saved_and_the_running_route_moves
     assert_eq!((file.clone(), backup), (store.dir.join("serena-direct.yaml"), None));
     assert_eq!(*back, changed);
     let url = expect(&mut events, |e| match route(e, "serena-direct") {
-        Some(RouteEvent::Lifecycle(Lifecycle::Running { url })) => Some(url.clone()),
+        Some(RouteEvent::Status(RouteStatus { url: Some(url), .. })) => Some(url.clone()),
         _ => None,
     })
     .await;
@@ -277,7 +276,7 @@ async fn a_route_s_certificate_is_shown_then_pinned_and_the_route_turns_healthy_
     assert!(root.path().join("certs/gateway-port-forward.pem").exists());
     // A pin keeps the session's overrides: the route restarts on the same local port.
     let url = expect(&mut events, |e| match route(e, name) {
-        Some(RouteEvent::Lifecycle(Lifecycle::Running { url })) => Some(url.clone()),
+        Some(RouteEvent::Status(RouteStatus { url: Some(url), .. })) => Some(url.clone()),
         _ => None,
     })
     .await;

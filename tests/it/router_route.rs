@@ -9,8 +9,9 @@ use mcp_connect::clientconfig::Launcher;
 use mcp_connect::probe::{Health, MonitorOptions, ProbeEvent};
 use mcp_connect::profile::Profile;
 use mcp_connect::router::GatewayState;
-use mcp_connect::supervisor::hub::{self, Command, Event, HubOptions, Lifecycle, RouteEvent};
+use mcp_connect::supervisor::hub::{self, Command, Event, HubOptions, RouteEvent};
 use mcp_connect::supervisor::router::{GatewayRow, RouterEvent};
+use mcp_connect::supervisor::{Phase, RouteStatus};
 use tokio::sync::mpsc;
 
 use crate::support::free_port;
@@ -128,7 +129,7 @@ async fn the_router_runs_as_a_child_shows_each_gateway_and_comes_back_when_kille
     })
     .await;
     let url = expect(&mut events, "router-lab", 10, |e| match e {
-        RouteEvent::Lifecycle(Lifecycle::Running { url }) => Some(url.clone()),
+        RouteEvent::Status(RouteStatus { url: Some(url), .. }) => Some(url.clone()),
         _ => None,
     })
     .await;
@@ -179,7 +180,7 @@ async fn the_router_runs_as_a_child_shows_each_gateway_and_comes_back_when_kille
     // Stopping the route stops the process (SIGTERM: it ends its sessions and exits).
     commands.send(Command::Stop("router-lab".into())).await.unwrap();
     expect(&mut events, "router-lab", 10, |e| {
-        matches!(e, RouteEvent::Lifecycle(Lifecycle::Stopped)).then_some(())
+        matches!(e, RouteEvent::Status(RouteStatus { phase: Phase::Stopped, .. })).then_some(())
     })
     .await;
     assert!(!alive(again), "the router's process {again} is gone once the route stopped");
@@ -231,7 +232,7 @@ async fn another_routers_command_is_run_logged_and_watched() {
     assert_eq!(name, "alpha");
     commands.send(Command::Stop("other-router".into())).await.unwrap();
     expect(&mut events, "other-router", 10, |e| {
-        matches!(e, RouteEvent::Lifecycle(Lifecycle::Stopped)).then_some(())
+        matches!(e, RouteEvent::Status(RouteStatus { phase: Phase::Stopped, .. })).then_some(())
     })
     .await;
 
@@ -239,7 +240,9 @@ async fn another_routers_command_is_run_logged_and_watched() {
     let holder = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
     commands.send(Command::Activate("other-router".into())).await.unwrap();
     let (cause, fix) = expect(&mut events, "other-router", 10, |e| match e {
-        RouteEvent::Lifecycle(Lifecycle::Failed(t)) => Some((t.cause.clone(), t.fix.clone())),
+        RouteEvent::Status(RouteStatus { phase: Phase::Failed, trouble: Some(t), .. }) => {
+            Some((t.cause.clone(), t.fix.clone()))
+        }
         RouteEvent::Router(RouterEvent::Started { .. }) => panic!("started on a busy port"),
         _ => None,
     })
@@ -259,7 +262,9 @@ async fn another_routers_command_is_run_logged_and_watched() {
     let (commands, mut events, engine) = hub_over(missing, dir.path(), "missing-router");
     commands.send(Command::Activate("missing-router".into())).await.unwrap();
     let (cause, fix) = expect(&mut events, "missing-router", 10, |e| match e {
-        RouteEvent::Lifecycle(Lifecycle::Failed(t)) => Some((t.cause.clone(), t.fix.clone())),
+        RouteEvent::Status(RouteStatus { phase: Phase::Failed, trouble: Some(t), .. }) => {
+            Some((t.cause.clone(), t.fix.clone()))
+        }
         _ => None,
     })
     .await;

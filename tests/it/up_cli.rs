@@ -1,4 +1,4 @@
-//! `mcp-connect up PROFILE` against the lab: the ready line, JSON events, a clean stop.
+//! `mcp-connect up PROFILE` against the lab: the serving line, JSON events, a clean stop.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -12,7 +12,7 @@ use crate::support::mcp::{McpSession, http_client};
 use crate::support::{Home, free_port};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn up_prints_ready_serves_mcp_and_stops_cleanly_on_sigterm() {
+async fn up_prints_serving_serves_mcp_and_stops_cleanly_on_sigterm() {
     let lab = Lab::start(LabOptions::default()).await.unwrap();
     let home = Home::new();
     let port = free_port();
@@ -25,13 +25,8 @@ async fn up_prints_ready_serves_mcp_and_stops_cleanly_on_sigterm() {
         .spawn()
         .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let ready = tokio::task::block_in_place(|| {
-        lines.by_ref().map(Result::unwrap).find(|l| l.starts_with("ready: "))
-    });
-    let expected = format!("ready: http://127.0.0.1:{port}/mcp (pod {})", lab.seeded.serena_pod);
-    assert_eq!(ready.as_deref(), Some(expected.as_str()));
-
-    // Once it listens, the route's MCP endpoint is watched. Should that line never come, the
+    // The route serves once its link is up and its first check has passed (a first check over
+    // the threshold on a busy machine says `degraded` first). Should that line never come, the
     // watchdog ends the run and the assertion fails rather than the test hanging.
     let pid = child.id().to_string();
     let (done, wait) = std::sync::mpsc::channel::<()>();
@@ -40,18 +35,15 @@ async fn up_prints_ready_serves_mcp_and_stops_cleanly_on_sigterm() {
             let _ = Command::new("kill").args(["-KILL", &pid]).status();
         }
     });
-    // A first check that took over the threshold on a busy machine says `health: slow`; the
-    // next one is the line looked for.
-    let health = tokio::task::block_in_place(|| {
-        let mut health = lines.by_ref().map(Result::unwrap).filter(|l| l.starts_with("health: "));
-        health.find(|l| !l.starts_with("health: slow, "))
+    let serving = tokio::task::block_in_place(|| {
+        lines.by_ref().map(Result::unwrap).find(|l| l.starts_with("serving: "))
     });
-    assert_eq!(
-        health.as_deref(),
-        Some(
-            "health: healthy, mcp-connect-lab 0.1.0 (streamable-http, protocol 2025-06-18, 3 tools)"
-        )
+    let expected = format!(
+        "serving: http://127.0.0.1:{port}/mcp (pod {}) — mcp-connect-lab 0.1.0 (streamable-http, \
+         protocol 2025-06-18, 3 tools)",
+        lab.seeded.serena_pod
     );
+    assert_eq!(serving.as_deref(), Some(expected.as_str()));
     drop(done);
     watchdog.join().unwrap();
 
@@ -86,9 +78,9 @@ async fn up_json_emits_one_object_per_line_and_fails_with_exit_1() {
         .lines()
         .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
         .collect();
-    assert_eq!(events[0]["event"], "starting");
+    assert_eq!((&events[0]["event"], &events[0]["phase"]), (&"status".into(), &"starting".into()));
     let failed = events.last().unwrap();
-    assert_eq!(failed["event"], "failed", "{events:?}");
+    assert_eq!(failed["phase"], "failed", "{events:?}");
     assert!(failed["cause"].as_str().unwrap().contains(&format!("local port {port}")));
     assert!(failed["fix"].as_str().unwrap().contains("--local-port"));
 }
@@ -142,8 +134,8 @@ fn failed_with(home: &Home, kubeconfig: &std::path::Path) -> (String, String) {
         .stdout()
         .lines()
         .map(|l| serde_json::from_str::<Value>(l).unwrap())
-        .find(|e| e["event"] == "failed")
-        .expect("a failed event");
+        .find(|e| e["phase"] == "failed")
+        .expect("a failed status");
     (failed["cause"].as_str().unwrap().to_owned(), failed["fix"].as_str().unwrap().to_owned())
 }
 
@@ -225,9 +217,9 @@ async fn a_credential_plugin_that_starts_failing_mid_run_fails_the_route_with_it
     };
     let ready = tokio::task::block_in_place(|| {
         std::iter::from_fn(&mut next_event)
-            .find(|e| e["event"] == "ready" || e["event"] == "failed")
+            .find(|e| e["phase"] == "serving" || e["phase"] == "failed")
     });
-    assert_eq!(ready.as_ref().map(|e| e["event"].clone()), Some("ready".into()), "{ready:?}");
+    assert_eq!(ready.as_ref().map(|e| e["phase"].clone()), Some("serving".into()), "{ready:?}");
 
     // The login runs out: new connections need a token the plugin cannot give.
     std::fs::remove_file(&ok).unwrap();
@@ -254,7 +246,7 @@ async fn a_credential_plugin_that_starts_failing_mid_run_fails_the_route_with_it
             let mut seen = Vec::new();
             let failed = std::iter::from_fn(&mut next_event)
                 .inspect(|e| seen.push(e.to_string()))
-                .find(|e| e["event"] == "failed");
+                .find(|e| e["phase"] == "failed");
             (failed, seen)
         })
     });

@@ -1,9 +1,10 @@
 //! What each engine event says in the log pane: one tagged line (two for a config write), none
 //! for latency samples and a router's gateways, which the health and detail panes show instead.
 
-use crate::forward::ForwardEvent;
-use crate::probe::{Health, Outcome, ProbeEvent};
-use crate::supervisor::hub::{Event, Lifecycle, RouteEvent};
+use crate::forward::{ForwardEvent, ForwardState};
+use crate::probe::{Outcome, ProbeEvent};
+use crate::supervisor::RouteStatus;
+use crate::supervisor::hub::{Event, RouteEvent};
 use crate::supervisor::router::RouterEvent;
 use crate::tui::panes::logs::{LogLine, Source};
 use crate::tui::route::millis;
@@ -97,17 +98,10 @@ pub fn lines(event: &Event) -> Vec<LogLine> {
 
 fn route(profile: &str, event: &RouteEvent) -> Option<LogLine> {
     let (source, text) = match event {
-        RouteEvent::Lifecycle(lifecycle) => (
-            Source::Engine,
-            match lifecycle {
-                Lifecycle::Starting => "starting".to_owned(),
-                Lifecycle::Running { url } => format!("running at {url}"),
-                Lifecycle::Unwatched { reason } => format!("health not watched: {reason}"),
-                Lifecycle::Failed(trouble) => format!("failed: {trouble}"),
-                Lifecycle::Stopped => "stopped".to_owned(),
-            },
-        ),
+        RouteEvent::Status(status) => (Source::Engine, status_line(status)),
         RouteEvent::Forward(event) => match event {
+            // The status says what the state means for the route.
+            ForwardEvent::State(ForwardState::Stopped) => return None,
             ForwardEvent::State(state) => (Source::Forward, state.hint()),
             ForwardEvent::PodLog { pod, line } => (Source::Pod, format!("[{pod}] {line}")),
             ForwardEvent::ConnectionError { pod, message } => {
@@ -120,18 +114,8 @@ fn route(profile: &str, event: &RouteEvent) -> Option<LogLine> {
         RouteEvent::Probe(event) => (
             Source::Probe,
             match event {
-                ProbeEvent::Health(Health::Healthy { server, wire, tools }) => format!(
-                    "healthy: {} {} ({}, protocol {}, {tools} tools)",
-                    server.name,
-                    server.version,
-                    wire.as_str(),
-                    server.protocol_version
-                ),
-                ProbeEvent::Health(Health::Slow { threshold, .. }) => {
-                    format!("slow: a check took over {}", millis(*threshold))
-                }
-                ProbeEvent::Health(Health::Down(trouble)) => format!("down: {trouble}"),
-                ProbeEvent::Latency(_) => return None,
+                // The status says what a check means for the route.
+                ProbeEvent::Health(_) | ProbeEvent::Latency(_) => return None,
                 ProbeEvent::Note(note) => note.clone(),
             },
         ),
@@ -150,4 +134,16 @@ fn route(profile: &str, event: &RouteEvent) -> Option<LogLine> {
         ),
     };
     Some(LogLine::new(source, Some(profile), text))
+}
+
+/// `serving: Serena 0.1 at http://…`, `down: CAUSE; fix: FIX`.
+fn status_line(status: &RouteStatus) -> String {
+    let phase = status.phase.as_str();
+    match (&status.trouble, &status.server, &status.url) {
+        (Some(trouble), _, _) => format!("{phase}: {trouble}"),
+        (None, Some(server), Some(url)) => {
+            format!("{phase}: {} {} at {url}", server.name, server.version)
+        }
+        (None, _, _) => format!("{phase}: {}", status.evidence),
+    }
 }

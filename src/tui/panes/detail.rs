@@ -82,8 +82,8 @@ pub fn tls_summary(profile: &Profile) -> String {
 /// `● healthy   w100  0.84ms  1 session  gw:8443`, with why it last failed.
 fn gateway_line<'a>(label: &'a str, gateway: &GatewayRow, theme: &Theme) -> Line<'a> {
     let status = match gateway.state {
-        GatewayState::Healthy => Status::Healthy,
-        GatewayState::Probation => Status::Slow,
+        GatewayState::Healthy => Status::Serving,
+        GatewayState::Probation => Status::Degraded,
         GatewayState::Down => Status::Down,
     };
     let state = match gateway.state {
@@ -106,7 +106,7 @@ fn gateway_line<'a>(label: &'a str, gateway: &GatewayRow, theme: &Theme) -> Line
         Span::styled(format!("{} {state:<9} ", status.glyph()), theme.status(status)),
         Span::raw(format!("w{:<4} {latency:>7}  {sessions:<10} {}", gateway.weight, authority)),
     ];
-    if let Some(why) = gateway.last_failure.as_ref().filter(|_| status != Status::Healthy) {
+    if let Some(why) = gateway.last_failure.as_ref().filter(|_| status != Status::Serving) {
         spans.push(Span::styled(format!(" ({why})"), theme.error()));
     }
     Line::from(spans)
@@ -136,7 +136,7 @@ pub fn lines<'a>(
     if let Some((context, why)) = row.context(current_context) {
         lines.push(field("Context", format!("{context} ({why})"), theme));
     }
-    if let Some(pod) = &row.view.pod {
+    if let Some(pod) = &row.view.status.pod {
         lines.push(field("Pod", pod.as_str(), theme));
     }
     lines.push(field("Local", row.endpoint().unwrap_or_default(), theme));

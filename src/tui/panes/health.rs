@@ -31,8 +31,10 @@ fn state_line<'a>(row: &'a Row, theme: &Theme) -> Line<'a> {
         vec![Span::styled(format!("{} {}", status.glyph(), status.label()), theme.status(status))];
     let note = match status {
         Status::Stopped => Some("enter starts it, d probes it".to_owned()),
-        Status::Slow => row.view.slow_after.map(|t| format!("a check took over {}", millis(t))),
-        _ => None,
+        Status::Invalid => None,
+        // Cause and fix follow; what the phase rests on is said when nothing is wrong.
+        _ if row.view.status.trouble.is_some() => None,
+        _ => Some(row.view.status.evidence.clone()),
     };
     if let Some(note) = note {
         spans.push(Span::styled(format!(" — {note}"), theme.dim()));
@@ -69,14 +71,11 @@ fn diagnosis<'a>(lines: &mut Vec<Line<'a>>, diagnosis: &'a Diagnosis, theme: &Th
 pub fn lines<'a>(row: &'a Row, theme: &Theme) -> Vec<Line<'a>> {
     let view = &row.view;
     let mut lines = vec![state_line(row, theme)];
-    if let Some(hint) = &view.hint {
-        lines.push(Line::styled(hint.as_str(), theme.dim()));
-    }
-    if let (Status::Down | Status::Failed, Some(p)) = (row.status(), &view.problem) {
+    if let (false, Some(p)) = (row.status() == Status::Invalid, &view.status.trouble) {
         problem(&mut lines, p, theme);
     }
     let label = |text: &'static str| Span::styled(text, theme.label());
-    if let (Status::Healthy | Status::Slow, Some(server)) = (row.status(), &view.server) {
+    if let Some(server) = &view.status.server {
         lines.push(Line::from(vec![
             label("server "),
             Span::raw(format!("{} {}", server.name, server.version)),

@@ -44,7 +44,7 @@ fn kind(kind: RouteKind, wide: bool) -> &'static str {
 /// The latency column: the last sample of a live route.
 fn latency(row: &Row) -> String {
     match (row.status(), row.view.latency.last) {
-        (Status::Healthy | Status::Slow, Some(last)) => millis(last),
+        (Status::Serving | Status::Degraded, Some(last)) => millis(last),
         (Status::Down, _) => "down".to_owned(),
         _ => String::new(),
     }

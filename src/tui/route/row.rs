@@ -51,7 +51,7 @@ impl Row {
     }
 
     pub fn status(&self) -> Status {
-        if self.profile.is_err() { Status::Invalid } else { self.view.status }
+        if self.profile.is_err() { Status::Invalid } else { self.view.status.phase.into() }
     }
 
     /// Whether the route takes a kubeconfig context (a port-forward).
@@ -82,7 +82,7 @@ impl Row {
 
     /// The URL Claude Code is given: where the route serves once running, else where it will.
     pub fn endpoint(&self) -> Option<String> {
-        if let Some(url) = &self.view.url {
+        if let Some(url) = &self.view.status.url {
             return Some(url.clone());
         }
         let mut url = self.profile.as_ref().ok()?.local_endpoint();

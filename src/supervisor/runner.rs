@@ -1,0 +1,316 @@
+//! The one route runner: it plans a profile's link (a native port-forward, a direct URL, or a
+//! router run as a child process), runs it, watches its health, and reports one stream of
+//! [`RouteEvent`]s. The TUI's hub, `up` and `bridge` all run routes through it, so a fault
+//! reads the same on every face: the [`RouteStatus`] in the stream is decided here
+//! ([`status::decide`]), from facts gathered here, and nowhere else.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{Notify, mpsc};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use super::router::{self, Program, Progress, RouterEvent};
+use super::status::{self, Facts, HealthFact, LinkFact, RouteStatus};
+use super::{Plan, RunOptions, plan, run_forward};
+use crate::clientconfig::Launcher;
+use crate::forward::{ForwardEvent, ForwardState};
+use crate::probe::{self, Health, MonitorOptions, ProbeEvent};
+use crate::profile::Profile;
+use crate::trouble::Trouble;
+
+/// How long a stopping route waits for its health watch to end its session.
+const WATCH_ENDS_WITHIN: Duration = Duration::from_secs(5);
+
+/// Something that happened to one route. [`RouteEvent::Status`] is the verdict; the others are
+/// the details it rests on, for logs and panes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RouteEvent {
+    /// The route's status changed.
+    Status(RouteStatus),
+    Forward(ForwardEvent),
+    Probe(ProbeEvent),
+    /// A router route's process.
+    Router(RouterEvent),
+}
+
+/// A route to run.
+#[derive(Debug, Clone)]
+pub struct Runner {
+    pub profile: Profile,
+    pub options: RunOptions,
+    /// How mcp-connect's own router is started, for a router route.
+    pub launcher: Launcher,
+    /// How health is watched once the link is up; `None`: it is not.
+    pub health: Option<MonitorOptions>,
+}
+
+impl Runner {
+    /// Runs the route until `cancel` (or until its link fails for good). The last event is the
+    /// final status: stopped, or failed with its cause.
+    pub async fn run(self, events: mpsc::Sender<RouteEvent>, cancel: CancellationToken) {
+        let mut run = Run {
+            facts: Facts::starting("starting"),
+            shown: None,
+            events,
+            check_now: Arc::new(Notify::new()),
+            watch: None,
+            watch_events: None,
+            watch_cancel: cancel.child_token(),
+            runner: self,
+        };
+        let (mut forward, mut router, mut link) = (None, None, None);
+        // A link that fails for good is stopped: it waits for the user.
+        let link_cancel = cancel.child_token();
+        match plan(&run.runner.profile, &run.runner.options) {
+            Plan::Forward { spec, context } => {
+                let (tx, rx) = mpsc::channel(256);
+                let kubeconfig = run.runner.options.kubeconfig.clone();
+                link = Some(tokio::spawn(run_forward(
+                    spec,
+                    context,
+                    kubeconfig,
+                    tx,
+                    link_cancel.clone(),
+                )));
+                forward = Some(rx);
+                run.facts.link = LinkFact::Starting("connecting to the cluster".to_owned());
+            }
+            Plan::Direct { url } => {
+                run.facts.url = Some(url);
+                run.link_up();
+            }
+            Plan::Router => {
+                match Program::of(&run.runner.profile, &run.runner.options, &run.runner.launcher) {
+                    Some(program) => {
+                        run.facts.link = LinkFact::Starting(format!(
+                            "starting the router: {}",
+                            program.display()
+                        ));
+                        let (tx, rx) = mpsc::channel(256);
+                        link =
+                            Some(tokio::spawn(router::supervise(program, tx, link_cancel.clone())));
+                        router = Some(rx);
+                    }
+                    None => {
+                        let cause = "the router profile names an empty command";
+                        let fix = "give the profile's `command` a program, or remove it to run \
+                                   mcp-connect's own router";
+                        run.facts.link = LinkFact::Failed(Trouble::new(cause, fix));
+                    }
+                }
+            }
+        }
+        run.decide().await;
+        let direct = link.is_none() && !matches!(run.facts.link, LinkFact::Failed(_));
+        // The run lasts as long as its link's task: connections still relayed may hold the
+        // link's channel open after it.
+        loop {
+            tokio::select! {
+                event = next(&mut forward), if forward.is_some() => match event {
+                    Some(event) => run.forward(event).await,
+                    None => forward = None,
+                },
+                progress = next(&mut router), if router.is_some() => match progress {
+                    Some(progress) => run.router(progress).await,
+                    None => router = None,
+                },
+                event = next(&mut run.watch_events), if run.watch_events.is_some() => match event {
+                    Some(event) => run.probe(event).await,
+                    None => run.watch_events = None,
+                },
+                _ = async { link.as_mut().expect("guarded").await }, if link.is_some() => break,
+                () = cancel.cancelled(), if direct => break,
+                else => break,
+            }
+            if matches!(run.facts.link, LinkFact::Failed(_)) {
+                link_cancel.cancel();
+            }
+        }
+        // What the link said last is still queued.
+        while let Some(Ok(event)) = forward.as_mut().map(mpsc::Receiver::try_recv) {
+            run.forward(event).await;
+        }
+        while let Some(Ok(progress)) = router.as_mut().map(mpsc::Receiver::try_recv) {
+            run.router(progress).await;
+        }
+        run.stop().await;
+    }
+}
+
+/// The next item of an optional channel.
+async fn next<T>(rx: &mut Option<mpsc::Receiver<T>>) -> Option<T> {
+    match rx {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// One run's state: the facts, and the status last reported.
+struct Run {
+    runner: Runner,
+    facts: Facts,
+    shown: Option<RouteStatus>,
+    events: mpsc::Sender<RouteEvent>,
+    /// Asks the health watch to check now rather than at its next interval.
+    check_now: Arc<Notify>,
+    /// The health watch under way, and its events.
+    watch: Option<JoinHandle<()>>,
+    watch_events: Option<mpsc::Receiver<ProbeEvent>>,
+    watch_cancel: CancellationToken,
+}
+
+impl Run {
+    async fn send(&self, event: RouteEvent) {
+        let _ = self.events.send(event).await;
+    }
+
+    /// Reports the status the facts make now, if it changed.
+    async fn decide(&mut self) {
+        let status = status::decide(&self.facts);
+        if self.shown.as_ref() != Some(&status) {
+            self.shown = Some(status.clone());
+            self.send(RouteEvent::Status(status)).await;
+        }
+    }
+
+    /// The link carries connections (again): its health is checked now.
+    fn link_up(&mut self) {
+        self.facts.link = LinkFact::Up;
+        self.facts.new_connection = None;
+        // A check that failed while the link was away says nothing of the link now.
+        if matches!(self.facts.health, HealthFact::Checked(Health::Down(_))) {
+            self.facts.health = HealthFact::Unchecked;
+        }
+        if self.watch.is_some() {
+            self.check_now.notify_one();
+            return;
+        }
+        if !matches!(self.facts.health, HealthFact::Unchecked) {
+            return;
+        }
+        let Some(options) = self.runner.health.clone() else {
+            self.facts.health = HealthFact::Unwatched("health checks are off".to_owned());
+            return;
+        };
+        let (profile, run) = (&self.runner.profile, &self.runner.options);
+        match probe::from_profile::target(profile, run.local_port, run.kube()) {
+            Ok((target, hints)) => {
+                let (tx, rx) = mpsc::channel(64);
+                let check_now = Some(self.check_now.clone());
+                let options = MonitorOptions { hints, check_now, ..options };
+                let cancel = self.watch_cancel.clone();
+                let task = tokio::spawn(probe::monitor(target, options, tx, cancel));
+                self.watch = Some(task);
+                self.watch_events = Some(rx);
+            }
+            Err(why) => self.facts.health = HealthFact::Unwatched(why.cause),
+        }
+    }
+
+    async fn forward(&mut self, event: ForwardEvent) {
+        match &event {
+            ForwardEvent::State(state) => match state {
+                ForwardState::Starting => {
+                    self.facts.link = LinkFact::Starting("connecting to the cluster".to_owned());
+                }
+                ForwardState::WaitingForPod { service, namespace, selector } => {
+                    self.facts.link = LinkFact::Waiting(Trouble::new(
+                        format!(
+                            "no Ready pod behind svc/{service} in namespace {namespace} \
+                             (selector {selector})"
+                        ),
+                        format!(
+                            "check `kubectl get pods -n {namespace} -l {selector}`; the forward \
+                             moves to a pod as soon as one is Ready"
+                        ),
+                    ));
+                }
+                ForwardState::Listening { url, pod } => {
+                    self.facts.url = Some(url.clone());
+                    self.facts.pod = Some(pod.clone());
+                    self.link_up();
+                }
+                ForwardState::Reconnecting { why } => {
+                    self.facts.link = LinkFact::Broken(Trouble::new(
+                        why.clone(),
+                        "nothing to do if it comes back: the forward retries on its own",
+                    ));
+                }
+                ForwardState::Failed(trouble) => {
+                    self.facts.link = LinkFact::Failed(trouble.clone())
+                }
+                ForwardState::Stopped => {}
+            },
+            ForwardEvent::ConnectionError { pod, message } => {
+                let on = if pod.is_empty() { String::new() } else { format!(" to pod {pod}") };
+                self.facts.new_connection = Some(Trouble::new(
+                    format!("a new connection{on} failed: {message}"),
+                    "the next connection is tried afresh; if they keep failing, the cause \
+                     above is what to fix",
+                ));
+                self.check_now.notify_one();
+            }
+            // The pod's side closed a connection: checked now, not at the next interval.
+            ForwardEvent::PodClosed { .. } => self.check_now.notify_one(),
+            ForwardEvent::PodLog { .. } | ForwardEvent::Warning { .. } => {}
+        }
+        self.send(RouteEvent::Forward(event)).await;
+        self.decide().await;
+    }
+
+    async fn router(&mut self, progress: Progress) {
+        match progress {
+            Progress::Serving(url) => {
+                self.facts.url = Some(url);
+                self.link_up();
+            }
+            Progress::Failed(trouble) => self.facts.link = LinkFact::Failed(trouble),
+            Progress::Router(event) => {
+                match &event {
+                    RouterEvent::Exited { cause, restart_in } => {
+                        self.facts.gateways = None;
+                        self.facts.link = LinkFact::Broken(Trouble::new(
+                            cause.clone(),
+                            format!(
+                                "nothing to do if it comes back: it is started again in {} ms; \
+                                 if it keeps dying, its log says why",
+                                restart_in.as_millis()
+                            ),
+                        ));
+                    }
+                    RouterEvent::Gateways(rows) => self.facts.gateways = Some(rows.clone()),
+                    RouterEvent::Started { .. } | RouterEvent::Log(_) => {}
+                }
+                self.send(RouteEvent::Router(event)).await;
+            }
+        }
+        self.decide().await;
+    }
+
+    async fn probe(&mut self, event: ProbeEvent) {
+        if let ProbeEvent::Health(health) = &event {
+            // A check that passed opened a new connection: new connections work again.
+            if !matches!(health, Health::Down(_)) {
+                self.facts.new_connection = None;
+            }
+            self.facts.health = HealthFact::Checked(health.clone());
+        }
+        self.send(RouteEvent::Probe(event)).await;
+        self.decide().await;
+    }
+
+    /// Ends the health watch (its session closed) and reports the final status: failed when
+    /// the link failed, else stopped.
+    async fn stop(mut self) {
+        self.watch_cancel.cancel();
+        if let Some(watch) = self.watch.take() {
+            let _ = tokio::time::timeout(WATCH_ENDS_WITHIN, watch).await;
+        }
+        if !matches!(self.facts.link, LinkFact::Failed(_)) {
+            self.facts.link = LinkFact::Stopped;
+        }
+        self.decide().await;
+    }
+}
