@@ -112,6 +112,17 @@ pub struct Http {
 
 impl Http {
     pub fn new(target: &Target) -> Result<Http, String> {
+        Http::build(target, true)
+    }
+
+    /// A client that opens a new connection for every request: what a check of a route's
+    /// health needs, since a connection kept from before says nothing of the next one (a
+    /// port-forward whose API server has gone still carries the streams it opened).
+    pub fn fresh(target: &Target) -> Result<Http, String> {
+        Http::build(target, false)
+    }
+
+    fn build(target: &Target, pooled: bool) -> Result<Http, String> {
         let recorder = Recorder::new(&target.tls)?;
         let seen = recorder.seen();
         let mut builder = reqwest::Client::builder()
@@ -119,6 +130,9 @@ impl Http {
             .tcp_nodelay(true)
             .connect_timeout(Duration::from_secs(5).min(target.timeout))
             .default_headers(target.headers.clone());
+        if !pooled {
+            builder = builder.pool_max_idle_per_host(0);
+        }
         // A proxy from the environment must not capture a local port-forward.
         if target.url.host().is_some_and(|h| is_loopback(&h)) {
             builder = builder.no_proxy();

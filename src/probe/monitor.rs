@@ -1,5 +1,6 @@
-//! Live health of a running route: one kept session, a `ping` every interval, latency figures
-//! after each, and the health state whenever it changes. Plain events out; no terminal.
+//! Live health of a running route: one kept session, a `ping` every interval on a new
+//! connection (so that a link that can no longer open one is seen), latency figures after each,
+//! and the health state whenever it changes. Plain events out; no terminal.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -68,7 +69,7 @@ pub async fn monitor(
     events: mpsc::Sender<ProbeEvent>,
     cancel: CancellationToken,
 ) {
-    let http = match Http::new(&target) {
+    let http = match Http::fresh(&target) {
         Ok(http) => http,
         Err(cause) => {
             let fix = "check the TLS settings (CA file, pin) of the profile".to_owned();
@@ -184,7 +185,7 @@ impl Watch {
     async fn authorize(&mut self) -> Result<(), Trouble> {
         let changed = self.target.authorize().await?;
         if changed {
-            self.http = Http::new(&self.target).map_err(|cause| Trouble {
+            self.http = Http::fresh(&self.target).map_err(|cause| Trouble {
                 cause,
                 fix: "check the TLS settings (CA file, pin) of the profile".to_owned(),
             })?;

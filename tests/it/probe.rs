@@ -1,6 +1,7 @@
 //! The MCP probe against the lab's reference server: health, latency, the seed's wrong paths,
 //! expired sessions, live monitoring, and the command line.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use mcp_connect::lab::mcp::McpServerOptions;
@@ -206,6 +207,50 @@ async fn the_monitor_reports_healthy_slow_recovery_and_down() {
     let watched = tokio::spawn(probe::monitor(target(&far.url()), options, tx, cancel.clone()));
     let Health::Slow { threshold, .. } = next_health(&mut events).await else { panic!("not slow") };
     assert_eq!(threshold, Duration::from_secs(1));
+    cancel.cancel();
+    watched.await.unwrap();
+}
+
+/// A relay to `to` on a port of its own that counts the connections it accepts.
+async fn counting_relay(to: std::net::SocketAddr) -> (String, std::sync::Arc<AtomicUsize>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let accepted = std::sync::Arc::new(AtomicUsize::new(0));
+    let counter = accepted.clone();
+    tokio::spawn(async move {
+        while let Ok((mut client, _)) = listener.accept().await {
+            counter.fetch_add(1, Ordering::SeqCst);
+            tokio::spawn(async move {
+                if let Ok(mut server) = tokio::net::TcpStream::connect(to).await {
+                    let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                }
+            });
+        }
+    });
+    (format!("http://{addr}/mcp"), accepted)
+}
+
+#[tokio::test]
+async fn every_health_check_runs_on_a_new_connection() {
+    // A link that can no longer open connections must fail the check even while a connection
+    // kept from before still answers: so no check may reuse one.
+    let server = mcp_server(McpServerOptions::default()).await;
+    let (url, accepted) = counting_relay(server.addr()).await;
+    let options = MonitorOptions { interval: Duration::from_millis(50), ..Default::default() };
+    let (tx, mut events) = mpsc::channel(256);
+    let cancel = CancellationToken::new();
+    let watched = tokio::spawn(probe::monitor(target(&url), options, tx, cancel.clone()));
+    let mut pings = 0;
+    while pings < 5 {
+        let event = tokio::time::timeout(Duration::from_secs(10), events.recv()).await;
+        if let ProbeEvent::Latency(_) = event.expect("an event in time").expect("it runs") {
+            pings += 1;
+        }
+    }
+    let before = accepted.load(Ordering::SeqCst);
+    // The first sample is the handshake's tools/list: initialize, initialized and tools/list
+    // are three requests; each ping after it is one more.
+    assert!(before >= 3 + 4, "{before} connections for 3 requests and 4 pings");
     cancel.cancel();
     watched.await.unwrap();
 }
