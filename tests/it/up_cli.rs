@@ -260,3 +260,60 @@ async fn a_credential_plugin_that_starts_failing_mid_run_fails_the_route_with_it
     drop(done);
     watchdog.join().unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn up_runs_a_router_route_as_the_tui_does_and_reports_its_gateways() {
+    use crate::support::bridge::{KUBE_SECRET, profile};
+    let lab = Lab::start(LabOptions::default()).await.unwrap();
+    let home = Home::new();
+    let port = free_port();
+    let link = format!(
+        "link:\n  router:\n    local_port: {port}\n    gateway_pools:\n      - name: lab\n        \
+         gateways:\n          - url: {}\n",
+        lab.gateway.url
+    );
+    let yaml = profile("lab-router", &link, KUBE_SECRET, "1h", &lab.gateway.fingerprint_sha256);
+    let dir = home.user_profiles();
+    std::fs::write(dir.join("lab-router.yaml"), yaml).unwrap();
+    let mut child = home
+        .command()
+        .arg("--kubeconfig")
+        .arg(lab.kubeconfig())
+        .arg("--profiles")
+        .arg(&dir)
+        .args(["up", "lab-router", "--json"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id().to_string();
+    let (done, wait) = std::sync::mpsc::channel::<()>();
+    let watchdog = std::thread::spawn(move || {
+        if wait.recv_timeout(Duration::from_secs(60)) == Err(RecvTimeoutError::Timeout) {
+            let _ = Command::new("kill").args(["-KILL", &pid]).status();
+        }
+    });
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    let serving = tokio::task::block_in_place(|| {
+        lines
+            .by_ref()
+            .map(|l| serde_json::from_str::<Value>(&l.unwrap()).unwrap())
+            .inspect(|e| seen.push(e.to_string()))
+            .find(|e| e["phase"] == "serving" || e["phase"] == "failed")
+    });
+    let serving = serving.unwrap_or_else(|| panic!("no status; saw {seen:#?}"));
+    assert_eq!(serving["phase"], "serving", "{seen:#?}");
+    assert_eq!(serving["url"], format!("http://127.0.0.1:{port}/mcp"));
+    assert!(seen.iter().any(|e| e.contains("\"event\":\"router-started\"")), "{seen:#?}");
+
+    // It is mcp-connect's router, as the TUI runs it: an MCP client gets Serena's tools.
+    let url = format!("http://127.0.0.1:{port}/mcp");
+    let mut session = McpSession::connect(&http_client(), &url).await.unwrap();
+    assert!(session.tools_list().await.unwrap().contains(&"echo".to_owned()));
+
+    let code = tokio::task::block_in_place(|| crate::support::stop(&mut child));
+    assert_eq!(code, 0);
+    drop(done);
+    watchdog.join().unwrap();
+    assert!(std::net::TcpListener::bind(("127.0.0.1", port)).is_ok(), "the router's port is free");
+}
