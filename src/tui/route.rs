@@ -1,9 +1,11 @@
 //! What the screen knows about one route, derived from the engine's events alone.
 
+mod keys;
 mod row;
 
 use std::time::Duration;
 
+pub use keys::in_keys;
 pub use row::{Overrides, Row};
 
 use crate::probe::stats::LatencySummary;

@@ -8,7 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Sparkline, Wrap};
 
 use crate::trouble::Trouble;
-use crate::tui::route::{Diagnosis, Row, Status, millis};
+use crate::tui::route::{Diagnosis, Row, Status, in_keys, millis};
 use crate::tui::theme::Theme;
 
 /// Rows the sparkline takes at least, when there is room, and at most.
@@ -19,9 +19,10 @@ fn problem<'a>(lines: &mut Vec<Line<'a>>, problem: &'a Trouble, theme: &Theme) {
         Span::styled("cause ", theme.label()),
         Span::styled(problem.cause.as_str(), theme.error()),
     ]));
+    // The engine's fix, with its command-line steps as this screen's keys.
     lines.push(Line::from(vec![
         Span::styled("fix   ", theme.label()),
-        Span::styled(problem.fix.as_str(), theme.fix()),
+        Span::styled(in_keys(&problem.fix), theme.fix()),
     ]));
 }
 
