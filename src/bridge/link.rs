@@ -4,7 +4,6 @@
 //! until the bridge exits. The runner's status is what the bridge explains failures with.
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
@@ -40,37 +39,66 @@ struct Own {
     task: JoinHandle<()>,
 }
 
-/// The status of the route the bridge runs; empty when it runs none.
-#[derive(Clone, Default)]
-pub struct LinkHealth(Arc<Mutex<Option<RouteStatus>>>);
+/// The status of the route the bridge runs, as the engine decides it; `None` while it runs
+/// none (a direct URL, a link something else runs).
+#[derive(Clone)]
+pub struct LinkHealth(watch::Receiver<Option<RouteStatus>>);
+
+/// Where the route the bridge runs reports its status.
+pub struct StatusSender(watch::Sender<Option<RouteStatus>>);
 
 impl LinkHealth {
-    /// The route's cause and fix while it does not serve.
-    pub fn failure(&self) -> Option<Problem> {
-        let status = self.0.lock().ok()?.clone()?;
-        match (status.phase, status.trouble) {
-            (Phase::Waiting | Phase::Down | Phase::Failed, Some(trouble)) => {
-                Some(Problem { code: NO_ROUTE, trouble })
-            }
-            _ => None,
-        }
+    pub fn new() -> (LinkHealth, StatusSender) {
+        let (tx, rx) = watch::channel(None);
+        (LinkHealth(rx), StatusSender(tx))
     }
 
-    fn set(&self, status: RouteStatus) {
-        if let Ok(mut current) = self.0.lock() {
-            *current = Some(status);
+    /// The route's cause and fix while it does not serve.
+    pub fn failure(&self) -> Option<Problem> {
+        problem(self.0.borrow().as_ref()?)
+    }
+
+    /// Waits (up to `within`) for a route that does not serve to serve again; its cause and fix
+    /// when it does not. A route that failed for good is answered at once.
+    pub async fn serving(&self, within: Duration) -> Option<Problem> {
+        let mut status = self.0.clone();
+        let waited = tokio::time::timeout(within, async {
+            loop {
+                let now = status.borrow_and_update().clone()?;
+                if now.phase == Phase::Failed || problem(&now).is_none() {
+                    return problem(&now);
+                }
+                if status.changed().await.is_err() {
+                    return problem(&now);
+                }
+            }
+        });
+        match waited.await {
+            Ok(answer) => answer,
+            Err(_) => self.failure(),
         }
     }
 }
 
+fn problem(status: &RouteStatus) -> Option<Problem> {
+    match (status.phase, &status.trouble) {
+        (Phase::Waiting | Phase::Down | Phase::Failed, Some(trouble)) => {
+            Some(Problem { code: NO_ROUTE, trouble: trouble.clone() })
+        }
+        _ => None,
+    }
+}
+
 /// Brings up the route of `profile`. `Err` when it cannot carry anything; the bridge then
-/// answers every request with that cause and fix. `health` follows the route the bridge runs,
-/// if it runs one; `launcher` starts mcp-connect's own router for a router route.
+/// answers every request with that cause and fix. `statuses` takes the status of the route the
+/// bridge runs, if it runs one; `launcher` starts mcp-connect's own router for a router route.
+/// It returns once the route serves, or has a verdict of trouble (the requests then wait for
+/// it to serve, a while, each), or after [`READY_WITHIN`].
 pub async fn establish(
     profile: &Profile,
     options: &RunOptions,
     launcher: &Launcher,
-    health: LinkHealth,
+    statuses: StatusSender,
 ) -> Result<Link, Problem> {
     let (url, listen, forwarded) = match supervisor::plan(profile, options) {
         Plan::Direct { .. } => {
@@ -110,15 +138,15 @@ pub async fn establish(
     let (tx, rx) = mpsc::channel(256);
     let cancel = CancellationToken::new();
     let run = runner.run(tx, cancel.clone());
-    let (state_tx, mut state_rx) = watch::channel(RouteStatus::stopped());
+    let mut state_rx = statuses.0.subscribe();
     let task = tokio::spawn(async move {
-        tokio::join!(run, drain(rx, health, state_tx));
+        tokio::join!(run, drain(rx, statuses));
     });
     let link = Link { url: url.clone(), forwarded, own: Some(Own { cancel, task }) };
     let waited = tokio::time::timeout(READY_WITHIN, async {
         loop {
             let status = state_rx.borrow_and_update().clone();
-            if matches!(status.phase, Phase::Serving | Phase::Degraded | Phase::Failed) {
+            if let Some(status) = status.filter(|s| s.phase != Phase::Starting) {
                 return Some(status);
             }
             if state_rx.changed().await.is_err() {
@@ -129,7 +157,13 @@ pub async fn establish(
     .await;
     match waited {
         Ok(Some(status)) if status.phase != Phase::Failed => {
-            note(format!("the route serves at {url}; relaying to it"));
+            match &status.trouble {
+                None => note(format!("the route serves at {url}; relaying to it")),
+                Some(trouble) => warn(format!(
+                    "the route is {} ({trouble}); requests wait for it a while each",
+                    status.phase.as_str()
+                )),
+            }
             Ok(link)
         }
         Ok(failed) => {
@@ -143,12 +177,9 @@ pub async fn establish(
             Err(Problem { code: NO_ROUTE, trouble })
         }
         Err(_) => {
-            let now = state_rx.borrow().clone();
-            let why = now.trouble.map(|t| format!(": {t}")).unwrap_or_default();
             warn(format!(
-                "the route does not serve after {} s ({}{why}); relaying anyway",
-                READY_WITHIN.as_secs(),
-                now.phase.as_str(),
+                "the route does not serve after {} s; relaying anyway",
+                READY_WITHIN.as_secs()
             ));
             Ok(link)
         }
@@ -174,11 +205,7 @@ async fn listens(addr: SocketAddr) -> bool {
 
 /// Reads the route's events for as long as it runs: status changes to stderr once it has
 /// served (`establish` tells the first), the rest to the log file.
-async fn drain(
-    mut events: mpsc::Receiver<RouteEvent>,
-    health: LinkHealth,
-    state: watch::Sender<RouteStatus>,
-) {
+async fn drain(mut events: mpsc::Receiver<RouteEvent>, statuses: StatusSender) {
     let mut served = false;
     while let Some(event) = events.recv().await {
         match event {
@@ -192,8 +219,7 @@ async fn drain(
                     _ => tracing::info!(?status, "bridge route"),
                 }
                 served |= matches!(status.phase, Phase::Serving | Phase::Degraded);
-                health.set(status.clone());
-                state.send_replace(status);
+                statuses.0.send_replace(Some(status));
             }
             RouteEvent::Forward(ForwardEvent::PodLog { pod, line }) => {
                 tracing::debug!(%pod, %line, "pod log")

@@ -54,14 +54,14 @@ where
     W: std::io::Write + Send + 'static,
 {
     let (out, writer) = stdio::spawn_writer(output);
-    let health = LinkHealth::default();
+    let (health, statuses) = LinkHealth::new();
     let upstream = match profile.endpoint.transport.is_envelope() {
         true => Carrier::Envelope(EnvelopeUpstream::new(profile, &options, out.clone())?),
         false => Carrier::Mcp(Upstream::new(profile, &options, health.clone(), out.clone())?),
     };
     tokio::pin!(shutdown);
     let established = tokio::select! {
-        established = link::establish(profile, &options, launcher, health) => established,
+        established = link::establish(profile, &options, launcher, statuses) => established,
         () = &mut shutdown => {
             note("stopping before the route was up");
             return Ok(());

@@ -29,6 +29,9 @@ use crate::supervisor::RunOptions;
 const RETRY_AFTER: Duration = Duration::from_millis(500);
 /// How long ending the session may take at exit.
 const CLOSE_WITHIN: Duration = Duration::from_secs(2);
+/// How long a request waits for a route the bridge runs to serve again before it is answered
+/// with the route's cause and fix.
+const WAIT_FOR_ROUTE: Duration = Duration::from_secs(5);
 
 /// The server, as every task of the bridge shares it.
 #[derive(Clone)]
@@ -163,6 +166,11 @@ impl Upstream {
         what: &str,
         fresh: bool,
     ) -> Result<Response, Problem> {
+        // A route the bridge runs that does not serve now: the request waits for it a while,
+        // then is answered with the route's own cause and fix.
+        if let Some(problem) = self.health.serving(WAIT_FOR_ROUTE).await {
+            return Err(problem);
+        }
         let (mut reconnected, mut refreshed, mut reinitialized) = (false, false, false);
         loop {
             let session = if fresh { Snapshot::default() } else { self.session.snapshot() };
@@ -211,7 +219,11 @@ impl Upstream {
                 return Ok(response);
             }
             let text = response.text().await.unwrap_or_default();
-            return Err(self.explainer.status(what, status.as_u16(), &text, bearer.as_ref()));
+            // The route's own verdict first: a link that broke under the request says more
+            // than what its local end answered.
+            return Err(self.health.failure().unwrap_or_else(|| {
+                self.explainer.status(what, status.as_u16(), &text, bearer.as_ref())
+            }));
         }
     }
 

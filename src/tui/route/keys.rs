@@ -13,10 +13,8 @@ pub fn in_keys(fix: &str) -> String {
         let end = start + 1 + len + 1;
         text.replace_range(start..end, &format!("press {} (pin)", key(Action::Pin)));
     }
-    let words = [
-        ("--local-port", Action::Edit, "local port"),
-        ("--context", Action::Contexts, "context"),
-    ];
+    let words =
+        [("--local-port", Action::Edit, "local port"), ("--context", Action::Contexts, "context")];
     for (flag, action, what) in words {
         while let Some(start) = text.find(flag) {
             let after = start + flag.len();
