@@ -53,19 +53,19 @@ impl LinkHealth {
         (LinkHealth(rx), StatusSender(tx))
     }
 
-    /// The route's cause and fix while it does not serve.
+    /// The route's cause and fix while its link is down.
     pub fn failure(&self) -> Option<Problem> {
         problem(self.0.borrow().as_ref()?)
     }
 
-    /// Waits (up to `within`) for a route that does not serve to serve again; its cause and fix
-    /// when it does not. A route that failed for good is answered at once.
+    /// Waits (up to `within`) for a route whose link is down to carry requests again; its cause
+    /// and fix when it does not. A route that failed for good is answered at once.
     pub async fn serving(&self, within: Duration) -> Option<Problem> {
         let mut status = self.0.clone();
         let waited = tokio::time::timeout(within, async {
             loop {
                 let now = status.borrow_and_update().clone()?;
-                if now.phase == Phase::Failed || problem(&now).is_none() {
+                if now.phase == Phase::Failed || !now.link_down {
                     return problem(&now);
                 }
                 if status.changed().await.is_err() {
@@ -80,13 +80,10 @@ impl LinkHealth {
     }
 }
 
+/// The route's trouble as the bridge answers it, when its link is down.
 fn problem(status: &RouteStatus) -> Option<Problem> {
-    match (status.phase, &status.trouble) {
-        (Phase::Waiting | Phase::Down | Phase::Failed, Some(trouble)) => {
-            Some(Problem { code: NO_ROUTE, trouble: trouble.clone() })
-        }
-        _ => None,
-    }
+    let trouble = status.trouble.clone().filter(|_| status.link_down)?;
+    Some(Problem { code: NO_ROUTE, trouble })
 }
 
 /// Brings up the route of `profile`. `Err` when it cannot carry anything; the bridge then

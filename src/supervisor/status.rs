@@ -82,6 +82,9 @@ pub struct RouteStatus {
     pub pod: Option<String>,
     /// Who answered the last check that passed, while it serves.
     pub server: Option<Server>,
+    /// The trouble is the link's: nothing can reach the endpoint now (a request would fail
+    /// before the server sees it). Else it is what the endpoint answered, or nothing.
+    pub link_down: bool,
 }
 
 impl RouteStatus {
@@ -93,6 +96,7 @@ impl RouteStatus {
             url: None,
             pod: None,
             server: None,
+            link_down: false,
         }
     }
 
@@ -161,6 +165,16 @@ impl Facts {
 /// The status the facts make, by the precedence in the module's documentation.
 pub fn decide(facts: &Facts) -> RouteStatus {
     let (phase, trouble, evidence) = verdict(facts);
+    let link_down = match &facts.link {
+        LinkFact::Up => {
+            let gateways = facts.gateways.as_deref().unwrap_or_default();
+            let all_down =
+                !gateways.is_empty() && gateways.iter().all(|g| g.state == GatewayState::Down);
+            all_down || (phase == Phase::Down && facts.new_connection.is_some())
+        }
+        LinkFact::Waiting(_) | LinkFact::Broken(_) | LinkFact::Failed(_) => true,
+        LinkFact::Starting(_) | LinkFact::Stopped => false,
+    };
     let server = match (&facts.health, phase) {
         (HealthFact::Checked(health), Phase::Serving | Phase::Degraded) => server(health),
         _ => None,
@@ -169,7 +183,7 @@ pub fn decide(facts: &Facts) -> RouteStatus {
         Phase::Stopped | Phase::Failed => (None, None),
         _ => (facts.url.clone(), facts.pod.clone()),
     };
-    RouteStatus { phase, trouble, evidence, url, pod, server }
+    RouteStatus { phase, trouble, evidence, url, pod, server, link_down }
 }
 
 fn verdict(facts: &Facts) -> (Phase, Option<Trouble>, String) {
@@ -328,7 +342,7 @@ mod tests {
         assert_eq!(status.phase, Phase::Down);
         assert_eq!(cause(&status), Some("pod serena-0 is no longer Ready"));
         assert_eq!(status.url.as_deref(), Some("http://127.0.0.1:8080/mcp"), "the port stays");
-        assert_eq!(status.server, None);
+        assert_eq!((status.server, status.link_down), (None, true));
     }
 
     #[test]
@@ -366,6 +380,7 @@ mod tests {
     fn a_failed_check_is_down_with_its_diagnosis() {
         let status = decide(&up(check_down()));
         assert_eq!((status.phase, cause(&status)), (Phase::Down, Some("answered 404 at /")));
+        assert!(!status.link_down, "the endpoint answered: the link carries requests");
     }
 
     #[test]
