@@ -23,13 +23,20 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::backoff::Backoff;
+use crate::kubeconfig::ApiServer;
 pub use event::{ForwardEvent, ForwardState};
-use explain::{Doing, Explained, explain};
+use explain::{Doing, Explained, explain, no_answer};
 use opened::Opened;
 use target::{Target, Tracking};
 
 /// How long a connection waits for a Ready pod before it is closed.
 const WAIT_FOR_POD: Duration = Duration::from_secs(30);
+/// How long the API server may take over a request that should be quick: reading the Service,
+/// opening a port-forward stream. One that accepts connections and never answers (a dead VPN,
+/// a half-open load balancer) would otherwise keep the forward "starting" for ever and every new
+/// connection waiting with it. Real API servers answer these in tens of milliseconds, the lab in
+/// a few; 3 s leaves a slow link room and keeps nobody waiting long.
+const API_ANSWER: Duration = Duration::from_secs(3);
 /// Retries against the API server wait from 250 ms, doubling, never above 5 s: a failing API
 /// server is neither hammered nor waited on for long once it is back.
 const RETRY_FIRST: Duration = Duration::from_millis(250);
@@ -60,10 +67,11 @@ impl ForwardSpec {
 }
 
 /// Runs the forward until `cancel`. Every outcome, failure included, arrives as events; the
-/// last is `State(Stopped)` or `State(Failed)`.
+/// last is `State(Stopped)` or `State(Failed)`. `api` names the API server in errors.
 pub async fn run(
     spec: ForwardSpec,
     client: Client,
+    api: ApiServer,
     events: mpsc::Sender<ForwardEvent>,
     cancel: CancellationToken,
 ) {
@@ -84,17 +92,30 @@ pub async fn run(
     let local = listener.local_addr().unwrap_or(spec.local);
     let url = spec.url(local);
 
+    let mut backoff = retry();
+    let mut reported = ForwardState::Starting;
     let selected = loop {
-        match target::resolve(&client, &spec.namespace, &spec.service, spec.remote_port).await {
+        let resolving =
+            target::resolve(&client, &spec.namespace, &spec.service, spec.remote_port, &api);
+        let resolved = tokio::select! {
+            _ = cancel.cancelled() => return send(ForwardState::Stopped).await,
+            resolved = resolving => resolved,
+        };
+        match resolved {
             Ok(selected) => break selected,
             Err(e) if !e.transient => {
                 return send(ForwardState::Failed(e.trouble)).await;
             }
             Err(e) => {
-                send(ForwardState::Reconnecting { why: e.trouble.cause }).await;
+                // Said once, not at every retry; retried with the backoff.
+                let state = ForwardState::Reconnecting { why: e.trouble.cause };
+                if state != reported {
+                    reported = state.clone();
+                    send(state).await;
+                }
                 tokio::select! {
                     _ = cancel.cancelled() => return send(ForwardState::Stopped).await,
-                    _ = tokio::time::sleep(RETRY_MOST) => {}
+                    _ = tokio::time::sleep(backoff.next().unwrap_or(RETRY_MOST)) => {}
                 }
             }
         }
@@ -104,12 +125,18 @@ pub async fn run(
         namespace: spec.namespace.clone(),
         selector: selected.selector(),
     };
-    let tracking =
-        target::track(client.clone(), spec.namespace.clone(), selected, cancel.child_token());
+    let tracking = target::track(
+        client.clone(),
+        spec.namespace.clone(),
+        selected,
+        api.clone(),
+        cancel.child_token(),
+    );
     let pods: Api<Pod> = Api::namespaced(client, &spec.namespace);
     tokio::spawn(logs::follow(
         pods.clone(),
         spec.namespace.clone(),
+        api.clone(),
         tracking.clone(),
         events.clone(),
         cancel.child_token(),
@@ -118,13 +145,14 @@ pub async fn run(
     let mut forward = Forwarder {
         pods,
         namespace: spec.namespace.clone(),
+        api,
         tracking,
         events: events.clone(),
         spare: None,
         opening: None,
         trouble: None,
         backoff: retry(),
-        state: ForwardState::Starting,
+        state: reported,
         last_pod: None,
         url,
         waiting,
@@ -157,6 +185,7 @@ pub async fn run(
 struct Forwarder {
     pods: Api<Pod>,
     namespace: String,
+    api: ApiServer,
     tracking: watch::Receiver<Tracking>,
     events: mpsc::Sender<ForwardEvent>,
     /// A stream opened ahead for the next connection.
@@ -211,12 +240,10 @@ impl Forwarder {
 
     fn open_spare(&mut self, delay: Duration) {
         let Some(target) = self.target() else { return };
-        let (pods, namespace) = (self.pods.clone(), self.namespace.clone());
+        let (pods, namespace, api) = (self.pods.clone(), self.namespace.clone(), self.api.clone());
         self.opening = Some(tokio::spawn(async move {
             tokio::time::sleep(delay).await;
-            Opened::open(&pods, &target).await.map_err(|e| {
-                explain(&e, Doing::PortForward { namespace: &namespace, pod: &target.pod })
-            })
+            open(&pods, &namespace, &target, &api).await
         }));
     }
 
@@ -251,21 +278,44 @@ impl Forwarder {
         if self.opening.is_none() {
             self.open_spare(Duration::ZERO);
         }
-        let (pods, namespace, tracking, events) =
-            (self.pods.clone(), self.namespace.clone(), self.tracking.clone(), self.events.clone());
+        let (pods, namespace, api, tracking, events) = (
+            self.pods.clone(),
+            self.namespace.clone(),
+            self.api.clone(),
+            self.tracking.clone(),
+            self.events.clone(),
+        );
         tokio::spawn(async move {
             let opened = match spare {
                 Some(spare) => spare,
-                None => match open_for_connection(&pods, &namespace, tracking.clone()).await {
-                    Ok(opened) => opened,
-                    Err((pod, message)) => {
-                        let _ = events.send(ForwardEvent::ConnectionError { pod, message }).await;
-                        return;
+                None => {
+                    match open_for_connection(&pods, &namespace, &api, tracking.clone()).await {
+                        Ok(opened) => opened,
+                        Err((pod, message)) => {
+                            let _ =
+                                events.send(ForwardEvent::ConnectionError { pod, message }).await;
+                            return;
+                        }
                     }
-                },
+                }
             };
             relay::relay(tcp, opened, tracking, events).await;
         });
+    }
+}
+
+/// Opens a port-forward stream to `target`, or says why not (within [`API_ANSWER`]).
+async fn open(
+    pods: &Api<Pod>,
+    namespace: &str,
+    target: &Target,
+    api: &ApiServer,
+) -> Result<Opened, Explained> {
+    match tokio::time::timeout(API_ANSWER, Opened::open(pods, target)).await {
+        Ok(opened) => {
+            opened.map_err(|e| explain(&e, Doing::PortForward { namespace, pod: &target.pod }, api))
+        }
+        Err(_) => Err(no_answer(api, API_ANSWER)),
     }
 }
 
@@ -273,6 +323,7 @@ impl Forwarder {
 async fn open_for_connection(
     pods: &Api<Pod>,
     namespace: &str,
+    api: &ApiServer,
     mut tracking: watch::Receiver<Tracking>,
 ) -> Result<Opened, (String, String)> {
     let ready = tokio::time::timeout(WAIT_FOR_POD, tracking.wait_for(|t| t.target.is_some()))
@@ -291,8 +342,7 @@ async fn open_for_connection(
             ));
         }
     };
-    Opened::open(pods, &target).await.map_err(|e| {
-        let explained = explain(&e, Doing::PortForward { namespace, pod: &target.pod });
+    open(pods, namespace, &target, api).await.map_err(|explained| {
         (target.pod.clone(), format!("{}; {}", explained.trouble.cause, explained.trouble.fix))
     })
 }

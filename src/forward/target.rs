@@ -13,7 +13,8 @@ use kube::{Api, Client};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-use super::explain::{Doing, Explained, explain};
+use super::explain::{Doing, Explained, explain, no_answer};
+use crate::kubeconfig::ApiServer;
 
 /// The pod a forward goes to, and the port on it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,18 +51,20 @@ impl Selected {
     }
 }
 
-/// Reads the Service and finds the pod port behind `port`.
+/// Reads the Service and finds the pod port behind `port`. An API server that does not answer
+/// within [`super::API_ANSWER`] is an error (a transient one), not a wait without end.
 pub async fn resolve(
     client: &Client,
     namespace: &str,
     service: &str,
     port: u16,
+    api_server: &ApiServer,
 ) -> Result<Selected, Explained> {
     let api: Api<Service> = Api::namespaced(client.clone(), namespace);
-    let svc = api
-        .get(service)
+    let svc = tokio::time::timeout(super::API_ANSWER, api.get(service))
         .await
-        .map_err(|e| explain(&e, Doing::GetService { namespace, service }))?;
+        .map_err(|_| no_answer(api_server, super::API_ANSWER))?
+        .map_err(|e| explain(&e, Doing::GetService { namespace, service }, api_server))?;
     let spec = svc.spec.unwrap_or_default();
     let selector = spec.selector.unwrap_or_default();
     if selector.is_empty() {
@@ -143,6 +146,7 @@ pub fn track(
     client: Client,
     namespace: String,
     selected: Selected,
+    api_server: ApiServer,
     cancel: CancellationToken,
 ) -> watch::Receiver<Tracking> {
     let (tx, rx) = watch::channel(Tracking::default());
@@ -161,7 +165,9 @@ pub fn track(
             tx.send_if_modified(|tracking| {
                 let before = tracking.clone();
                 match &item {
-                    Err(err) => tracking.trouble = Some(explain_watch(err, &namespace)),
+                    Err(err) => {
+                        tracking.trouble = Some(explain_watch(err, &namespace, &api_server));
+                    }
                     Ok(watcher::Event::Init | watcher::Event::InitApply(_)) => {}
                     Ok(_) => {
                         tracking.trouble = None;
@@ -176,13 +182,15 @@ pub fn track(
     rx
 }
 
-fn explain_watch(err: &watcher::Error, namespace: &str) -> Explained {
+fn explain_watch(err: &watcher::Error, namespace: &str, api: &ApiServer) -> Explained {
     let doing = Doing::WatchPods { namespace };
     match err {
         watcher::Error::InitialListFailed(e)
         | watcher::Error::WatchStartFailed(e)
-        | watcher::Error::WatchFailed(e) => explain(e, doing),
-        watcher::Error::WatchError(status) => explain(&kube::Error::Api(status.clone()), doing),
+        | watcher::Error::WatchFailed(e) => explain(e, doing, api),
+        watcher::Error::WatchError(status) => {
+            explain(&kube::Error::Api(status.clone()), doing, api)
+        }
         watcher::Error::NoResourceVersion => Explained::new(
             "the API server sent pods without a resourceVersion",
             "retrying; the API server or a proxy in front of it is misbehaving",
