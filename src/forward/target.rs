@@ -141,6 +141,24 @@ fn choose(pods: &[Arc<Pod>], current: Option<&Target>, port: &PodPort) -> Option
     Some(Target { pod: name(newest), port: pod_port(newest, port)? })
 }
 
+/// Tells the tracker that the API server answered again (a port-forward stream opened), which
+/// ends a transient trouble of the watch. The watch cannot say so itself: resumed after an
+/// outage, it yields nothing until a pod changes.
+#[derive(Clone)]
+pub struct Answered(watch::Sender<Tracking>);
+
+impl Answered {
+    pub fn answered(&self) {
+        self.0.send_if_modified(|tracking| {
+            let over = tracking.trouble.as_ref().is_some_and(|t| t.transient);
+            if over {
+                tracking.trouble = None;
+            }
+            over
+        });
+    }
+}
+
 /// Watches the selected pods until `cancel`, publishing each change of choice or trouble.
 pub fn track(
     client: Client,
@@ -148,8 +166,9 @@ pub fn track(
     selected: Selected,
     api_server: ApiServer,
     cancel: CancellationToken,
-) -> watch::Receiver<Tracking> {
+) -> (watch::Receiver<Tracking>, Answered) {
     let (tx, rx) = watch::channel(Tracking::default());
+    let answered = Answered(tx.clone());
     let api: Api<Pod> = Api::namespaced(client, &namespace);
     let config = watcher::Config::default().labels(&selected.selector());
     let (store, writer) = reflector::store();
@@ -179,7 +198,7 @@ pub fn track(
             });
         }
     });
-    rx
+    (rx, answered)
 }
 
 fn explain_watch(err: &watcher::Error, namespace: &str, api: &ApiServer) -> Explained {

@@ -235,6 +235,13 @@ async fn new_connections_work_after_an_api_server_restart_and_after_streams_are_
     McpSession::connect(&http_client(), &url).await.unwrap();
 
     lab.api.restart(Duration::from_millis(500)).await.unwrap();
+    // Until the forward has seen the API server back, a new connection may be answered 503
+    // (the down link's cause, to retry); it serves again on its own.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while let Err(e) = McpSession::connect(&http_client(), &url).await {
+        assert!(Instant::now() < deadline, "no new session 15 s after the restart: {e}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     for _ in 0..5 {
         let mut session = McpSession::connect(&http_client(), &url).await.expect("after a restart");
         session.tools_list().await.unwrap();
