@@ -68,12 +68,64 @@ impl Loaded {
         })
     }
 
+    /// The API server `context` (the current context when `None`) talks to, for naming it when
+    /// it cannot be reached. Its URL is empty when the context or its cluster is not found.
+    pub fn api_server(&self, context: Option<&str>) -> ApiServer {
+        let context = context.or_else(|| self.current_context()).unwrap_or_default();
+        let cluster = self
+            .config
+            .contexts
+            .iter()
+            .find(|c| c.name == context)
+            .and_then(|c| c.context.as_ref())
+            .map(|c| c.cluster.as_str());
+        let url = self
+            .config
+            .clusters
+            .iter()
+            .find(|c| Some(c.name.as_str()) == cluster)
+            .and_then(|c| c.cluster.as_ref()?.server.clone())
+            .unwrap_or_default();
+        ApiServer { url, context: context.to_owned() }
+    }
+
     /// The credential plugin of `context`'s user, if it has one.
     fn exec(&self, context: &str) -> Option<&ExecConfig> {
         let named = self.config.contexts.iter().find(|c| c.name == context)?;
         let user = named.context.as_ref()?.user.as_deref()?;
         let info = self.config.auth_infos.iter().find(|a| a.name == user)?;
         info.auth_info.as_ref()?.exec.as_ref()
+    }
+}
+
+/// The API server a kubeconfig context talks to: what a failure to reach it is named with.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ApiServer {
+    /// The cluster's `server` URL, as the kubeconfig writes it: `https://127.0.0.1:6443`.
+    pub url: String,
+    /// The context's name: `lab`.
+    pub context: String,
+}
+
+impl ApiServer {
+    /// The command that checks the same API server the way the user would.
+    pub fn cluster_info(&self) -> String {
+        match self.context.as_str() {
+            "" => "kubectl cluster-info".to_owned(),
+            context => format!("kubectl --context {context} cluster-info"),
+        }
+    }
+}
+
+/// `https://127.0.0.1:6443 (context lab)`.
+impl std::fmt::Display for ApiServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (self.url.as_str(), self.context.as_str()) {
+            ("", "") => f.write_str("(unknown)"),
+            (url, "") => f.write_str(url),
+            ("", context) => write!(f, "of context {context}"),
+            (url, context) => write!(f, "{url} (context {context})"),
+        }
     }
 }
 
@@ -263,6 +315,30 @@ mod tests {
         let (paths, origin) = candidates(None, Some("".into()), Some(Path::new("/h"))).unwrap();
         assert_eq!((paths, origin), (vec![PathBuf::from("/h/.kube/config")], Origin::Default));
         assert!(matches!(candidates(None, None, None), Err(KubeconfigError::NoHome)));
+    }
+
+    #[test]
+    fn the_api_server_is_the_context_s_cluster_s_server() {
+        let yaml = r#"
+apiVersion: v1
+kind: Config
+clusters:
+- {name: a, cluster: {server: "https://a:6443"}}
+- {name: b, cluster: {server: "https://b:6443"}}
+contexts:
+- {name: one, context: {cluster: a, user: u}}
+- {name: two, context: {cluster: b, user: u}}
+current-context: two
+users:
+- {name: u, user: {}}
+"#;
+        let config = Kubeconfig::from_yaml(yaml).unwrap();
+        let loaded = Loaded { files: vec![], origin: Origin::Flag, config };
+        let one = loaded.api_server(Some("one"));
+        assert_eq!(one.to_string(), "https://a:6443 (context one)");
+        assert_eq!(one.cluster_info(), "kubectl --context one cluster-info");
+        assert_eq!(loaded.api_server(None).to_string(), "https://b:6443 (context two)");
+        assert_eq!(loaded.api_server(Some("none")).to_string(), "of context none");
     }
 
     #[test]

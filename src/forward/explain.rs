@@ -1,8 +1,11 @@
 //! Kubernetes errors, explained: what went wrong in the user's words, and how to fix it.
 
+use std::io::ErrorKind;
+use std::time::Duration;
+
 use kube::Error;
 
-use crate::kubeconfig::plugin;
+use crate::kubeconfig::{ApiServer, plugin};
 use crate::trouble::Trouble;
 
 /// An error as the user should read it.
@@ -40,7 +43,8 @@ impl Doing<'_> {
     }
 }
 
-pub fn explain(err: &Error, doing: Doing<'_>) -> Explained {
+/// `err`, met while `doing` something against `api`, explained.
+pub fn explain(err: &Error, doing: Doing<'_>, api: &ApiServer) -> Explained {
     // A credential plugin that starts failing mid-run: a new token is needed, not a retry.
     if let Some(auth) = plugin::cause_in(err)
         && let Some(trouble) = plugin::explain(auth, None)
@@ -92,12 +96,60 @@ pub fn explain(err: &Error, doing: Doing<'_>) -> Explained {
             "retrying; if it persists, check the API server's health",
             true,
         ),
-        other => Explained::new(
-            format!("cannot reach the API server: {}", chain(other)),
-            "retrying; check your network or VPN, and that the cluster is up (`kubectl \
-                  cluster-info`)",
+        Error::Service(_) | Error::HyperError(_) => Explained::new(
+            format!("cannot reach the API server {api}: {}", network_detail(err)),
+            unreachable_fix(api),
             true,
         ),
+        other => Explained::new(
+            format!("cannot reach the API server {api}: {}", chain(other)),
+            unreachable_fix(api),
+            true,
+        ),
+    }
+}
+
+/// An API server that took longer than `within` to answer: one that accepts connections and
+/// never answers (a dead VPN, a half-open load balancer) looks like this.
+pub fn no_answer(api: &ApiServer, within: Duration) -> Explained {
+    Explained::new(
+        format!("the API server {api} did not answer within {} s", within.as_secs()),
+        unreachable_fix(api),
+        true,
+    )
+}
+
+fn unreachable_fix(api: &ApiServer) -> String {
+    format!(
+        "check your network or VPN and that the cluster is up (`{}`); the forward retries on its \
+         own",
+        api.cluster_info()
+    )
+}
+
+/// What went wrong on the way to the API server, in a few words: the I/O error's kind when it
+/// says it ("connection refused"), else the innermost cause (a DNS or TLS failure's own text)
+/// rather than hyper's and kube's wrapping of it.
+fn network_detail(err: &Error) -> String {
+    let specific = |kind: &ErrorKind| {
+        matches!(
+            kind,
+            ErrorKind::ConnectionRefused
+                | ErrorKind::ConnectionReset
+                | ErrorKind::ConnectionAborted
+                | ErrorKind::NotConnected
+                | ErrorKind::TimedOut
+                | ErrorKind::HostUnreachable
+                | ErrorKind::NetworkUnreachable
+                | ErrorKind::NetworkDown
+                | ErrorKind::AddrNotAvailable
+                | ErrorKind::BrokenPipe
+                | ErrorKind::UnexpectedEof
+        )
+    };
+    match crate::net::io_kind(err) {
+        Some(kind) if specific(&kind) => kind.to_string(),
+        _ => crate::net::innermost(err),
     }
 }
 
@@ -113,4 +165,51 @@ pub fn chain(err: &dyn std::error::Error) -> String {
         source = inner.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lab() -> ApiServer {
+        ApiServer { url: "https://127.0.0.1:6443".into(), context: "lab".into() }
+    }
+
+    fn service_error(io: std::io::Error) -> Error {
+        #[derive(Debug, thiserror::Error)]
+        #[error("client error (Connect)")]
+        struct Wrapper(#[source] std::io::Error);
+        Error::Service(Box::new(Wrapper(io)))
+    }
+
+    #[test]
+    fn an_unreachable_api_server_is_named_with_its_address_context_and_the_innermost_cause() {
+        let refused = service_error(std::io::Error::from(ErrorKind::ConnectionRefused));
+        let doing = Doing::GetService { namespace: "mcp", service: "serena-mcp" };
+        let explained = explain(&refused, doing, &lab());
+        assert_eq!(
+            explained.trouble.cause,
+            "cannot reach the API server https://127.0.0.1:6443 (context lab): connection refused"
+        );
+        assert_eq!(
+            explained.trouble.fix,
+            "check your network or VPN and that the cluster is up (`kubectl --context lab \
+             cluster-info`); the forward retries on its own"
+        );
+        assert!(explained.transient);
+
+        let dns = service_error(std::io::Error::other("failed to lookup address information"));
+        let explained = explain(&dns, doing, &lab());
+        assert!(explained.trouble.cause.ends_with(": failed to lookup address information"));
+    }
+
+    #[test]
+    fn a_silent_api_server_is_named_with_how_long_it_was_given() {
+        let explained = no_answer(&lab(), Duration::from_secs(3));
+        assert_eq!(
+            explained.trouble.cause,
+            "the API server https://127.0.0.1:6443 (context lab) did not answer within 3 s"
+        );
+        assert!(explained.transient);
+    }
 }

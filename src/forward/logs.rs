@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 use super::event::ForwardEvent;
 use super::explain::{Doing, explain};
 use super::target::Tracking;
+use crate::kubeconfig::ApiServer;
 
 /// Lines from before the forward started, as `kubectl logs -l` shows.
 const TAIL: i64 = 10;
@@ -18,6 +19,7 @@ const TAIL: i64 = 10;
 pub async fn follow(
     pods: Api<Pod>,
     namespace: String,
+    api: ApiServer,
     mut tracking: watch::Receiver<Tracking>,
     events: mpsc::Sender<ForwardEvent>,
     cancel: CancellationToken,
@@ -31,7 +33,13 @@ pub async fn follow(
             }
             if let Some(pod) = pod {
                 let stop = cancel.child_token();
-                let task = one_pod(pods.clone(), namespace.clone(), pod.clone(), events.clone());
+                let task = one_pod(
+                    pods.clone(),
+                    namespace.clone(),
+                    api.clone(),
+                    pod.clone(),
+                    events.clone(),
+                );
                 let guard = stop.clone();
                 tokio::spawn(async move {
                     tokio::select! {
@@ -52,6 +60,7 @@ pub async fn follow(
 async fn one_pod(
     pods: Api<Pod>,
     namespace: String,
+    api: ApiServer,
     pod: String,
     events: mpsc::Sender<ForwardEvent>,
 ) {
@@ -75,7 +84,7 @@ async fn one_pod(
             Err(kube::Error::Api(status)) if status.code == 404 => return,
             Err(err) => {
                 let explained =
-                    explain(&err, Doing::FollowLogs { namespace: &namespace, pod: &pod });
+                    explain(&err, Doing::FollowLogs { namespace: &namespace, pod: &pod }, &api);
                 let trouble = &explained.trouble;
                 let message = format!("logs of pod {pod}: {}; {}", trouble.cause, trouble.fix);
                 if events.send(ForwardEvent::Warning { message }).await.is_err()

@@ -1,9 +1,19 @@
 //! The state a forward reports, decided from what it knows: the pod watch, the last attempt to
-//! open a stream ahead, and the pod it served last.
+//! open a stream ahead, and the pod it served last; and, with it, why a new connection cannot
+//! be carried while the state is anything but `Listening`.
 
 use super::event::ForwardState;
 use super::explain::Explained;
 use super::target::Tracking;
+use crate::trouble::Trouble;
+
+/// What the forward reports, and what a connection it cannot carry is answered with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    pub state: ForwardState,
+    /// Why a new connection cannot be carried now; `None` exactly while `Listening`.
+    pub down: Option<Trouble>,
+}
 
 /// The watch's trouble first, then the loss of the pod, then a spare's trouble: a stream that
 /// failed to open for a pod now gone must not hide that the pod is gone.
@@ -13,23 +23,51 @@ pub fn decide(
     last_pod: Option<&str>,
     url: &str,
     waiting: &ForwardState,
-) -> ForwardState {
+) -> Decision {
+    let down = |state: ForwardState, trouble: Trouble| Decision { state, down: Some(trouble) };
     match (tracking.trouble, tracking.target, spare) {
         (Some(t), _, _) | (None, Some(_), Some(t)) if !t.transient => {
-            ForwardState::Failed(t.trouble)
+            down(ForwardState::Failed(t.trouble.clone()), t.trouble)
         }
         (Some(t), _, _) | (None, Some(_), Some(t)) => {
-            ForwardState::Reconnecting { why: t.trouble.cause }
+            down(ForwardState::Reconnecting { why: t.trouble.cause.clone() }, t.trouble)
         }
-        (None, Some(target), None) => {
-            ForwardState::Listening { url: url.to_owned(), pod: target.pod }
-        }
-        (None, None, _) => match last_pod {
-            Some(pod) => ForwardState::Reconnecting {
-                why: format!("pod {pod} is no longer Ready; waiting for another Ready pod"),
-            },
-            None => waiting.clone(),
+        (None, Some(target), None) => Decision {
+            state: ForwardState::Listening { url: url.to_owned(), pod: target.pod },
+            down: None,
         },
+        (None, None, _) => match last_pod {
+            Some(pod) => {
+                let why = format!("pod {pod} is no longer Ready; waiting for another Ready pod");
+                let fix = format!(
+                    "nothing to do if a pod comes back: the forward follows it on its own{}",
+                    check_pods(waiting)
+                );
+                down(ForwardState::Reconnecting { why: why.clone() }, Trouble::new(why, fix))
+            }
+            None => {
+                let cause = match waiting {
+                    ForwardState::WaitingForPod { service, namespace, selector } => format!(
+                        "waiting for a Ready pod of svc/{service} in {namespace} (selector \
+                         {selector})"
+                    ),
+                    other => other.hint(),
+                };
+                let fix =
+                    format!("requests go through as soon as a pod is Ready{}", check_pods(waiting));
+                down(waiting.clone(), Trouble::new(cause, fix))
+            }
+        },
+    }
+}
+
+/// `; check `kubectl get pods -n NS -l SELECTOR``, when the Service's selector is known.
+fn check_pods(waiting: &ForwardState) -> String {
+    match waiting {
+        ForwardState::WaitingForPod { namespace, selector, .. } => {
+            format!("; check `kubectl get pods -n {namespace} -l {selector}`")
+        }
+        _ => String::new(),
     }
 }
 
@@ -61,14 +99,15 @@ mod tests {
         // The spare for pod a failed (backend down), then pod a was deleted with none Ready:
         // the state must change, or the screen keeps showing a route it believes healthy.
         let before =
-            decide(on("a"), trouble("connection refused", true), Some("a"), URL, &waiting());
+            decide(on("a"), trouble("connection refused", true), Some("a"), URL, &waiting()).state;
         let after = decide(
             Tracking::default(),
             trouble("connection refused", true),
             Some("a"),
             URL,
             &waiting(),
-        );
+        )
+        .state;
         assert_eq!(before, ForwardState::Reconnecting { why: "connection refused".into() });
         assert_eq!(
             after,
@@ -81,18 +120,34 @@ mod tests {
     #[test]
     fn the_watch_s_trouble_comes_first_and_a_lasting_one_fails() {
         let watch = |transient| Tracking { target: None, trouble: trouble("forbidden", transient) };
-        let failed = decide(watch(false), None, Some("a"), URL, &waiting());
+        let failed = decide(watch(false), None, Some("a"), URL, &waiting()).state;
         assert!(matches!(failed, ForwardState::Failed(t) if t.cause == "forbidden"));
-        let retrying = decide(watch(true), None, Some("a"), URL, &waiting());
+        let retrying = decide(watch(true), None, Some("a"), URL, &waiting()).state;
         assert_eq!(retrying, ForwardState::Reconnecting { why: "forbidden".into() });
-        let spare = decide(on("a"), trouble("rbac", false), None, URL, &waiting());
+        let spare = decide(on("a"), trouble("rbac", false), None, URL, &waiting()).state;
         assert!(matches!(spare, ForwardState::Failed(t) if t.cause == "rbac"));
     }
 
     #[test]
     fn a_ready_pod_listens_and_none_yet_waits() {
-        let listening = decide(on("b"), None, Some("a"), URL, &waiting());
+        let listening = decide(on("b"), None, Some("a"), URL, &waiting()).state;
         assert_eq!(listening, ForwardState::Listening { url: URL.into(), pod: "b".into() });
-        assert_eq!(decide(Tracking::default(), None, None, URL, &waiting()), waiting());
+        assert_eq!(decide(Tracking::default(), None, None, URL, &waiting()).state, waiting());
+    }
+
+    #[test]
+    fn only_a_listening_forward_carries_new_connections_the_others_say_why_not() {
+        assert_eq!(decide(on("a"), None, None, URL, &waiting()).down, None);
+        let troubled = decide(on("a"), trouble("connection refused", true), None, URL, &waiting());
+        assert_eq!(troubled.down, Some(Trouble::new("connection refused", "fix")));
+        let none_yet = decide(Tracking::default(), None, None, URL, &waiting()).down.unwrap();
+        assert_eq!(
+            none_yet.cause,
+            "waiting for a Ready pod of svc/serena-mcp in mcp (selector app=serena-mcp)"
+        );
+        assert!(none_yet.fix.ends_with("check `kubectl get pods -n mcp -l app=serena-mcp`"));
+        let lost = decide(Tracking::default(), None, Some("a"), URL, &waiting()).down.unwrap();
+        assert_eq!(lost.cause, "pod a is no longer Ready; waiting for another Ready pod");
+        assert!(lost.fix.contains("kubectl get pods -n mcp -l app=serena-mcp"), "{}", lost.fix);
     }
 }

@@ -13,7 +13,8 @@ use kube::{Api, Client};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-use super::explain::{Doing, Explained, explain};
+use super::explain::{Doing, Explained, explain, no_answer};
+use crate::kubeconfig::ApiServer;
 
 /// The pod a forward goes to, and the port on it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,18 +51,20 @@ impl Selected {
     }
 }
 
-/// Reads the Service and finds the pod port behind `port`.
+/// Reads the Service and finds the pod port behind `port`. An API server that does not answer
+/// within [`super::API_ANSWER`] is an error (a transient one), not a wait without end.
 pub async fn resolve(
     client: &Client,
     namespace: &str,
     service: &str,
     port: u16,
+    api_server: &ApiServer,
 ) -> Result<Selected, Explained> {
     let api: Api<Service> = Api::namespaced(client.clone(), namespace);
-    let svc = api
-        .get(service)
+    let svc = tokio::time::timeout(super::API_ANSWER, api.get(service))
         .await
-        .map_err(|e| explain(&e, Doing::GetService { namespace, service }))?;
+        .map_err(|_| no_answer(api_server, super::API_ANSWER))?
+        .map_err(|e| explain(&e, Doing::GetService { namespace, service }, api_server))?;
     let spec = svc.spec.unwrap_or_default();
     let selector = spec.selector.unwrap_or_default();
     if selector.is_empty() {
@@ -138,14 +141,34 @@ fn choose(pods: &[Arc<Pod>], current: Option<&Target>, port: &PodPort) -> Option
     Some(Target { pod: name(newest), port: pod_port(newest, port)? })
 }
 
+/// Tells the tracker that the API server answered again (a port-forward stream opened), which
+/// ends a transient trouble of the watch. The watch cannot say so itself: resumed after an
+/// outage, it yields nothing until a pod changes.
+#[derive(Clone)]
+pub struct Answered(watch::Sender<Tracking>);
+
+impl Answered {
+    pub fn answered(&self) {
+        self.0.send_if_modified(|tracking| {
+            let over = tracking.trouble.as_ref().is_some_and(|t| t.transient);
+            if over {
+                tracking.trouble = None;
+            }
+            over
+        });
+    }
+}
+
 /// Watches the selected pods until `cancel`, publishing each change of choice or trouble.
 pub fn track(
     client: Client,
     namespace: String,
     selected: Selected,
+    api_server: ApiServer,
     cancel: CancellationToken,
-) -> watch::Receiver<Tracking> {
+) -> (watch::Receiver<Tracking>, Answered) {
     let (tx, rx) = watch::channel(Tracking::default());
+    let answered = Answered(tx.clone());
     let api: Api<Pod> = Api::namespaced(client, &namespace);
     let config = watcher::Config::default().labels(&selected.selector());
     let (store, writer) = reflector::store();
@@ -161,7 +184,9 @@ pub fn track(
             tx.send_if_modified(|tracking| {
                 let before = tracking.clone();
                 match &item {
-                    Err(err) => tracking.trouble = Some(explain_watch(err, &namespace)),
+                    Err(err) => {
+                        tracking.trouble = Some(explain_watch(err, &namespace, &api_server));
+                    }
                     Ok(watcher::Event::Init | watcher::Event::InitApply(_)) => {}
                     Ok(_) => {
                         tracking.trouble = None;
@@ -173,16 +198,18 @@ pub fn track(
             });
         }
     });
-    rx
+    (rx, answered)
 }
 
-fn explain_watch(err: &watcher::Error, namespace: &str) -> Explained {
+fn explain_watch(err: &watcher::Error, namespace: &str, api: &ApiServer) -> Explained {
     let doing = Doing::WatchPods { namespace };
     match err {
         watcher::Error::InitialListFailed(e)
         | watcher::Error::WatchStartFailed(e)
-        | watcher::Error::WatchFailed(e) => explain(e, doing),
-        watcher::Error::WatchError(status) => explain(&kube::Error::Api(status.clone()), doing),
+        | watcher::Error::WatchFailed(e) => explain(e, doing, api),
+        watcher::Error::WatchError(status) => {
+            explain(&kube::Error::Api(status.clone()), doing, api)
+        }
         watcher::Error::NoResourceVersion => Explained::new(
             "the API server sent pods without a resourceVersion",
             "retrying; the API server or a proxy in front of it is misbehaving",

@@ -8,14 +8,13 @@ pub mod http;
 pub mod mcp;
 pub mod tls;
 
-use std::error::Error as _;
-
 pub use http::{Http, Target};
 pub use tls::{CertInfo, TlsOptions};
 
 /// The deepest cause's text: "Connection refused (os error 111)" rather than "error sending
-/// request".
-pub fn innermost(error: &reqwest::Error) -> String {
+/// request". Takes any error: a `reqwest::Error` as the probe and bridge see it, a `kube::Error`
+/// as the forward does.
+pub fn innermost(error: &(dyn std::error::Error + 'static)) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {
@@ -26,7 +25,7 @@ pub fn innermost(error: &reqwest::Error) -> String {
 }
 
 /// The kind of the I/O error under `error`, if one is.
-pub fn io_kind(error: &reqwest::Error) -> Option<std::io::ErrorKind> {
+pub fn io_kind(error: &(dyn std::error::Error + 'static)) -> Option<std::io::ErrorKind> {
     let mut source = error.source();
     while let Some(cause) = source {
         if let Some(io) = cause.downcast_ref::<std::io::Error>() {

@@ -79,11 +79,14 @@ pub async fn run_forward(
     cancel: CancellationToken,
 ) {
     let client = match kubeconfig::load(kubeconfig.as_deref()) {
-        Ok(loaded) => loaded.client(context.as_deref()).await,
+        Ok(loaded) => {
+            let api = loaded.api_server(context.as_deref());
+            loaded.client(context.as_deref()).await.map(|client| (client, api))
+        }
         Err(err) => Err(err),
     };
     match client {
-        Ok(client) => forward::run(spec, client, events, cancel).await,
+        Ok((client, api)) => forward::run(spec, client, api, events, cancel).await,
         Err(err) => {
             let _ = events.send(ForwardEvent::State(ForwardState::Failed(err.into()))).await;
         }

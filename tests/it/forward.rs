@@ -2,6 +2,7 @@
 //! API server restarting, streams cut, and every failure named with its fix.
 
 use std::net::{Ipv4Addr, SocketAddr};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use mcp_connect::forward::{ForwardEvent, ForwardSpec, ForwardState};
@@ -12,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::support::mcp::{McpSession, http_client};
 
-fn spec(local_port: u16) -> ForwardSpec {
+pub(crate) fn spec(local_port: u16) -> ForwardSpec {
     ForwardSpec {
         namespace: "mcp".into(),
         service: "serena-mcp".into(),
@@ -24,9 +25,9 @@ fn spec(local_port: u16) -> ForwardSpec {
 }
 
 /// A running forward and what it reports.
-struct Running {
+pub(crate) struct Running {
     events: mpsc::Receiver<ForwardEvent>,
-    seen: Vec<ForwardEvent>,
+    pub(crate) seen: Vec<ForwardEvent>,
     cancel: CancellationToken,
 }
 
@@ -37,17 +38,29 @@ impl Drop for Running {
 }
 
 impl Running {
-    fn start(lab: &Lab, spec: ForwardSpec, context: Option<&str>) -> Running {
+    pub(crate) fn start(lab: &Lab, spec: ForwardSpec, context: Option<&str>) -> Running {
+        Running::with_kubeconfig(lab.kubeconfig(), spec, context)
+    }
+
+    pub(crate) fn with_kubeconfig(
+        kubeconfig: &Path,
+        spec: ForwardSpec,
+        context: Option<&str>,
+    ) -> Running {
         let (tx, events) = mpsc::channel(4096);
         let cancel = CancellationToken::new();
-        let kubeconfig = Some(lab.kubeconfig().to_path_buf());
+        let kubeconfig = Some(kubeconfig.to_path_buf());
         let context = context.map(str::to_owned);
         tokio::spawn(supervisor::run_forward(spec, context, kubeconfig, tx, cancel.clone()));
         Running { events, seen: Vec::new(), cancel }
     }
 
     /// Waits for the first event (from now) that `pick` accepts.
-    async fn until<T>(&mut self, what: &str, pick: impl Fn(&ForwardEvent) -> Option<T>) -> T {
+    pub(crate) async fn until<T>(
+        &mut self,
+        what: &str,
+        pick: impl Fn(&ForwardEvent) -> Option<T>,
+    ) -> T {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
         loop {
             let event = tokio::time::timeout_at(deadline, self.events.recv())
@@ -63,7 +76,7 @@ impl Running {
     }
 
     /// The first event so far, or from now, that `pick` accepts.
-    async fn seen_or_until<T>(
+    pub(crate) async fn seen_or_until<T>(
         &mut self,
         what: &str,
         pick: impl Fn(&ForwardEvent) -> Option<T>,
@@ -75,7 +88,7 @@ impl Running {
     }
 
     /// Waits until it listens; answers the URL and the pod.
-    async fn ready(&mut self) -> (String, String) {
+    pub(crate) async fn ready(&mut self) -> (String, String) {
         self.until("ready", |e| match e {
             ForwardEvent::State(ForwardState::Listening { url, pod }) => {
                 Some((url.clone(), pod.clone()))
@@ -94,7 +107,7 @@ impl Running {
     }
 }
 
-async fn lab() -> Lab {
+pub(crate) async fn lab() -> Lab {
     Lab::start(LabOptions::default()).await.expect("the lab starts")
 }
 
@@ -222,6 +235,13 @@ async fn new_connections_work_after_an_api_server_restart_and_after_streams_are_
     McpSession::connect(&http_client(), &url).await.unwrap();
 
     lab.api.restart(Duration::from_millis(500)).await.unwrap();
+    // Until the forward has seen the API server back, a new connection may be answered 503
+    // (the down link's cause, to retry); it serves again on its own.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while let Err(e) = McpSession::connect(&http_client(), &url).await {
+        assert!(Instant::now() < deadline, "no new session 15 s after the restart: {e}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     for _ in 0..5 {
         let mut session = McpSession::connect(&http_client(), &url).await.expect("after a restart");
         session.tools_list().await.unwrap();

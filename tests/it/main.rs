@@ -10,6 +10,7 @@ mod bridge_envelope;
 mod clientconfig_claude;
 mod clientconfig_props;
 mod forward;
+mod forward_faults;
 #[cfg(unix)]
 mod gateway_claude;
 mod gateway_routes;
