@@ -88,6 +88,15 @@ impl fmt::Display for Bearer {
     }
 }
 
+/// Where a profile's token comes from (see [`Tokens::origin`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenOrigin {
+    /// Minted here with these claims, signed with the secret in `secret`.
+    Minted { secret: String, issuer: String, audience: String },
+    /// A ready token, read from the environment variable `env`.
+    Ready { env: String },
+}
+
 /// A profile's credentials: cheap to clone (the clones share one token), safe to share between
 /// tasks.
 #[derive(Clone)]
@@ -172,6 +181,25 @@ impl Tokens {
     pub async fn refresh(&self) -> Result<Bearer, Trouble> {
         let mut current = self.inner.current.lock().await;
         self.inner.obtain(&mut current).await
+    }
+
+    /// Where the token comes from, for a fix to name: `Minted` from the secret in `secret`'s
+    /// words (`environment variable JWT_SECRET_KEY`, `secret mcp/NAME key KEY`), or `Ready`
+    /// in environment variable `env`.
+    pub fn origin(&self) -> TokenOrigin {
+        match &self.inner.source {
+            Source::Mint(jwt) => TokenOrigin::Minted {
+                secret: match &jwt.secret {
+                    SecretSource::Env(var) => format!("environment variable {var}"),
+                    SecretSource::Kubernetes(r) => {
+                        format!("secret {}/{} key {}", r.namespace, r.name, r.key)
+                    }
+                },
+                issuer: jwt.issuer.to_string(),
+                audience: jwt.audience.to_string(),
+            },
+            Source::Ready(var) => TokenOrigin::Ready { env: var.to_string() },
+        }
     }
 
     /// How many tokens these credentials have minted (or read from the environment) so far.

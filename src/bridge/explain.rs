@@ -30,6 +30,16 @@ impl Explainer {
     /// An HTTP status other than the one wanted; `bearer` is the token that was sent.
     pub fn status(&self, what: &str, status: u16, body: &str, bearer: Option<&Bearer>) -> Problem {
         let url = self.target.url.to_string();
+        let failure = Failure::status("POST", url.clone(), status, body, "200 with the answer");
+        if let Failure::Status { said: Some(said), .. } = &failure
+            && said.fix.is_some()
+        {
+            // An error that says its own fix (another mcp-connect, e.g. the router): as it is.
+            return Problem {
+                code: HTTP_STATUS,
+                trouble: diagnose::explain(&self.target, &failure, &self.hints),
+            };
+        }
         let body = snippet(body);
         if matches!(status, 401 | 403 | 406 | 415 | 421) {
             let mut target = self.target.clone();
@@ -39,13 +49,6 @@ impl Explainer {
                 value.set_sensitive(true);
                 target.headers.insert(AUTHORIZATION, value);
             }
-            let failure = Failure::Status {
-                method: "POST",
-                url,
-                status,
-                body,
-                wanted: "200 with the answer",
-            };
             let d = diagnose::explain(&target, &failure, &self.hints);
             let code = if matches!(status, 401 | 403) { UNAUTHORIZED } else { HTTP_STATUS };
             return Problem { code, trouble: d };

@@ -99,6 +99,11 @@ impl WsTls {
         config.alpn_protocols = vec![b"http/1.1".to_vec()];
         Ok(WsTls { config: Arc::new(config), seen })
     }
+
+    /// What the handshakes of every client sharing it saw; the last one wins.
+    pub fn seen(&self) -> SeenHandle {
+        self.seen.clone()
+    }
 }
 
 struct Inner {

@@ -1,6 +1,6 @@
 //! MCP over Streamable HTTP as every client here reads it: the headers, the media type of an
 //! answer, the JSON-RPC message an SSE event carries, which message answers a request, and the
-//! error answers mcp-connect gives in its own name.
+//! error answers mcp-connect gives in its own name ([`error`]) and reads back ([`said_in`]).
 
 use reqwest::Response;
 use serde_json::{Value, json};
@@ -56,6 +56,45 @@ pub fn error(id: &Value, code: i64, cause: &str, fix: &str) -> Value {
     json!({"jsonrpc": "2.0", "id": id, "error": error})
 }
 
+/// A JSON-RPC error an endpoint answered with, read back: its cause and, when it carries one,
+/// its fix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Said {
+    pub code: i64,
+    pub cause: String,
+    pub fix: Option<String>,
+}
+
+impl Said {
+    /// `message` read as [`error`] writes it (`<cause>; fix: <fix>`); any other message is a
+    /// cause without a fix.
+    pub fn from_message(code: i64, message: &str) -> Said {
+        match message.split_once("; fix: ") {
+            Some((cause, fix)) if !cause.is_empty() && !fix.is_empty() => {
+                Said { code, cause: cause.to_owned(), fix: Some(fix.to_owned()) }
+            }
+            _ => Said { code, cause: message.to_owned(), fix: None },
+        }
+    }
+}
+
+/// The error `body` holds when it is a JSON-RPC error answer (or a bare error object): `cause`
+/// and `fix` from its `data` when [`error`] put them there, else from its message.
+pub fn said_in(body: &str) -> Option<Said> {
+    let message: Value = serde_json::from_str(body.trim()).ok()?;
+    let error = message.get("error").unwrap_or(&message);
+    let code = error.get("code")?.as_i64()?;
+    let text = error.get("message")?.as_str()?;
+    let data = error.get("data");
+    let field = |name: &str| {
+        data.and_then(|d| d.get(name)).and_then(Value::as_str).filter(|v| !v.is_empty())
+    };
+    Some(match field("cause") {
+        Some(cause) => Said { code, cause: cause.to_owned(), fix: field("fix").map(str::to_owned) },
+        None => Said::from_message(code, text),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -76,5 +115,21 @@ mod tests {
         assert_eq!(e["id"], json!(3));
         assert_eq!(e["error"]["message"], json!("nothing up; fix: start one"));
         assert_eq!(e["error"]["data"]["fix"], json!("start one"));
+    }
+
+    #[test]
+    fn an_error_is_read_back_as_its_cause_and_fix() {
+        let made = error(&json!(1), -32011, "no gateway is \"up\"", "start one").to_string();
+        let said = said_in(&made).unwrap();
+        assert_eq!(said.cause, "no gateway is \"up\"", "unescaped");
+        assert_eq!((said.code, said.fix.as_deref()), (-32011, Some("start one")));
+        // Without `data`, from the message; a foreign message is all cause.
+        let bare = r#"{"jsonrpc":"2.0","id":1,"error":{"code":-32000,"message":"a; fix: b"}}"#;
+        assert_eq!(said_in(bare).unwrap().fix.as_deref(), Some("b"));
+        let foreign = r#"{"error":{"code":-32000,"message":"Bad Request: Missing session ID"}}"#;
+        let said = said_in(foreign).unwrap();
+        assert_eq!((said.cause.as_str(), said.fix), ("Bad Request: Missing session ID", None));
+        assert_eq!(said_in("Not Found"), None);
+        assert_eq!(said_in(r#"{"detail":"Not Found"}"#), None);
     }
 }

@@ -36,6 +36,50 @@ pub fn io_kind(error: &(dyn std::error::Error + 'static)) -> Option<std::io::Err
     None
 }
 
+/// How a connection broke under an exchange.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Broke {
+    /// Reset or aborted, by the peer or by something on the way.
+    Reset,
+    /// Closed before the answer was whole (end of file, a half-read message or stream).
+    Closed,
+}
+
+impl Broke {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Broke::Reset => "reset",
+            Broke::Closed => "closed",
+        }
+    }
+}
+
+/// Whether `error` is the connection breaking (reset, or closed before the answer), and how:
+/// a fault of the link, not an answer of the server.
+pub fn broke_off(error: &reqwest::Error) -> Option<Broke> {
+    use std::io::ErrorKind::{
+        BrokenPipe, ConnectionAborted, ConnectionReset, NotConnected, UnexpectedEof,
+    };
+    let mut source = error.source();
+    while let Some(cause) = source {
+        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+            return match io.kind() {
+                ConnectionReset | ConnectionAborted => Some(Broke::Reset),
+                BrokenPipe | UnexpectedEof | NotConnected => Some(Broke::Closed),
+                _ => None,
+            };
+        }
+        if let Some(hyper) = cause.downcast_ref::<hyper::Error>()
+            && (hyper.is_incomplete_message() || hyper.is_closed() || hyper.is_canceled())
+            && hyper.source().is_none()
+        {
+            return Some(Broke::Closed);
+        }
+        source = cause.source();
+    }
+    None
+}
+
 /// The start of a body, on one line (whitespace runs made one space), at most 200 characters.
 pub fn snippet(body: &str) -> String {
     let flat: String = body.split_whitespace().collect::<Vec<_>>().join(" ");

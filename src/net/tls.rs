@@ -17,6 +17,8 @@ use tokio_rustls::rustls::{
 };
 use x509_parser::prelude::{FromDer, GeneralName, X509Certificate};
 
+use crate::trouble::Trouble;
+
 /// How the server's certificate is judged.
 #[derive(Debug, Clone, Default)]
 pub struct TlsOptions {
@@ -157,6 +159,58 @@ pub struct Seen {
     /// The certificate itself (DER), for pinning it.
     pub der: Vec<u8>,
     pub refusal: Option<Refusal>,
+}
+
+/// Why `url`'s certificate was refused, naming it (subject, issuer, validity, SHA-256, whether
+/// it is self-signed or for another host), and the fix; `pin` says how to trust it where the
+/// refusal is one a pin cures (the wording of the place it goes: a profile, the router's
+/// config).
+pub fn refused(url: &str, seen: &Seen, pin: &str) -> Trouble {
+    let c = &seen.cert;
+    let who = format!(
+        "subject {}, issuer {}, valid {} to {}, SHA-256 {}",
+        c.subject, c.issuer, c.not_before, c.not_after, c.sha256
+    );
+    let (cause, fix) = match seen.refusal.as_ref() {
+        Some(Refusal::UnknownIssuer) => (
+            format!(
+                "{url} presented a {} certificate no trusted CA signed ({who})",
+                if c.self_signed { "self-signed" } else { "privately issued" }
+            ),
+            format!("if that fingerprint is the server's, trust it: {pin}"),
+        ),
+        Some(Refusal::WrongName { host }) => (
+            format!(
+                "{url} presented a certificate for {}, not for {host} ({who})",
+                if c.names.is_empty() { "no names".to_owned() } else { c.names.join(", ") }
+            ),
+            format!(
+                "connect by one of its names, reissue it with {host} in subjectAltName, or {pin}"
+            ),
+        ),
+        Some(Refusal::Expired) => (
+            format!("{url} presented a certificate that expired on {} ({who})", c.not_after),
+            "renew the server's certificate (or correct this machine's clock)".to_owned(),
+        ),
+        Some(Refusal::NotYetValid) => (
+            format!("{url} presented a certificate not valid before {} ({who})", c.not_before),
+            "correct the clock of this machine or of the server that issued it".to_owned(),
+        ),
+        Some(Refusal::PinMismatch { pinned }) => (
+            format!(
+                "{url} presented a certificate other than the pinned one ({who}; pinned {pinned})"
+            ),
+            "if the server's certificate was renewed on purpose, pin the new fingerprint; \
+             otherwise something is intercepting the connection"
+                .to_owned(),
+        ),
+        Some(Refusal::Other(detail)) => (
+            format!("{url} presented a certificate that was refused: {detail} ({who})"),
+            pin.to_owned(),
+        ),
+        None => (format!("the TLS handshake with {url} failed ({who})"), pin.to_owned()),
+    };
+    Trouble { cause, fix }
 }
 
 /// A rustls client configuration that verifies as [`TlsOptions`] say and records what it saw.

@@ -1,12 +1,34 @@
 //! Turns a failure into one sentence of cause and one of fix. When the URL is merely the wrong
 //! place, looks at the usual ones (`/mcp`, `/sse`, `/`) on the same server and names the right
 //! URL: the seed's "404 problem" is a path, not a broken server.
+//!
+//! What happened is reasoned over before anything is guessed. The precedence, first match wins:
+//!
+//! 1. **The link failed**: nothing listened (refused), the connection was reset or closed
+//!    before the answer, or no answer came in time. Said as a link problem, the reset or early
+//!    close as transient (a forward switching pods, a restarting server); never a wrong path or
+//!    transport, and no other path is tried: the answer never came, so it says nothing of the
+//!    path.
+//! 2. **TLS refused the certificate**: the certificate named (subject, SHA-256, self-signed or
+//!    issued for another host) and how to pin it.
+//! 3. **A JSON-RPC error that carries its own fix**, under any status (mcp-connect's router and
+//!    bridge answer so, see [`crate::net::mcp::error`]): its cause and fix, as they are.
+//! 4. **A status with a meaning of its own**: 421 (the Host header), 401/403 (the token, claim by
+//!    claim), 406/415 (the headers), 400 to a POST (the handshake); the server's words in it
+//!    unescaped (a JSON-RPC error's message rather than its JSON).
+//! 5. **Any other JSON-RPC error**, under any status or in a 200 answer: the server's message is
+//!    the cause; the server is an MCP endpoint, so no other path is tried.
+//! 6. **An HTTP answer that is not MCP** (404 or 405 without a JSON-RPC error, HTML, a body that
+//!    is not JSON-RPC): only now are the usual paths and the other transport tried on the same
+//!    server, and a working one is named.
+//! 7. Otherwise, what was answered, and to check the URL.
 
 use super::failure::Failure;
 use super::jwt::{self, Expected};
 use super::session::{Session, Wire};
 use crate::mcpbridge::envelope;
-use crate::net::tls::{Refusal, Seen};
+use crate::net::mcp::Said;
+use crate::net::tls::{self, Seen};
 use crate::net::{Http, Target};
 use crate::profile::Transport;
 use crate::trouble::Trouble;
@@ -32,6 +54,8 @@ const KNOWN: [(&str, Transport); 6] = [
     ("/api/v1/mcp", Transport::McpBridgeHttp),
 ];
 
+/// Explains `failure`, looking around the server first when it is a wrong place (rule 6 of the
+/// module's precedence).
 pub async fn diagnose(http: &Http, target: &Target, failure: &Failure, hints: &Hints) -> Trouble {
     if failure.is_wrong_place()
         && let Some(found) = look_around(http, target).await
@@ -41,10 +65,12 @@ pub async fn diagnose(http: &Http, target: &Target, failure: &Failure, hints: &H
     explain(target, failure, hints)
 }
 
-/// Explains `failure` from what it says alone.
+/// Explains `failure` from what it says alone, by the module's precedence (all but the
+/// looking around).
 pub fn explain(target: &Target, failure: &Failure, hints: &Hints) -> Trouble {
     let d = Trouble::new;
     match failure {
+        // 1. The link.
         Failure::Connect { authority, detail, refused } => {
             let cause = if *refused {
                 format!("nothing is listening at {authority} (connection refused)")
@@ -55,13 +81,22 @@ pub fn explain(target: &Target, failure: &Failure, hints: &Hints) -> Trouble {
             };
             d(cause, start_fix(hints))
         }
+        Failure::Dropped { url, how, during, detail } => {
+            dropped(url, how.as_str(), during, detail, hints)
+        }
         Failure::Timeout { url, after } => d(
             format!("no answer from {url} within {}", humantime::format_duration(*after)),
             "check that the host is reachable from here (VPN, firewall, security group) and \
              that the server is not stuck"
                 .to_owned(),
         ),
+        // 2. The certificate.
         Failure::Tls { url, seen } => tls(url, seen, hints),
+        // 3. An error that says its own fix.
+        Failure::Status { said: Some(said), .. } if said.fix.is_some() => {
+            d(said.cause.clone(), said.fix.clone().unwrap_or_default())
+        }
+        // 4. Statuses with a meaning of their own.
         Failure::Status { status: 421, url, .. } => d(
             format!(
                 "{url} rejects Host {:?} (421 Invalid Host header): the server is bound to \
@@ -72,8 +107,8 @@ pub fn explain(target: &Target, failure: &Failure, hints: &Hints) -> Trouble {
              streamable-http --host 0.0.0.0 --port 8080`"
                 .to_owned(),
         ),
-        Failure::Status { status: status @ (401 | 403), url, body, .. } => {
-            auth(target, url, *status, body, hints)
+        Failure::Status { status: status @ (401 | 403), url, .. } => {
+            auth(target, url, &status_text(*status, failure), hints)
         }
         Failure::Status { status: 406, url, .. } => d(
             format!("{url} refused the request's Accept header (406 Not Acceptable)"),
@@ -85,18 +120,27 @@ pub fn explain(target: &Target, failure: &Failure, hints: &Hints) -> Trouble {
             format!("{url} refused the request's Content-Type (415 Unsupported Media Type)"),
             "an MCP client must send `Content-Type: application/json` with every POST".to_owned(),
         ),
-        Failure::Status { method: "POST", status: 400, url, body, .. } => d(
-            format!("{url} refused the request as malformed ({})", status_text(400, body)),
+        Failure::Status { method: "POST", status: 400, url, .. } => d(
+            format!("{url} refused the request as malformed ({})", status_text(400, failure)),
             "an MCP client must POST JSON-RPC `initialize` first (with `Content-Type: \
              application/json`), then send the `Mcp-Session-Id` it got and a protocol version \
              the server supports (`MCP-Protocol-Version`) with every request"
                 .to_owned(),
         ),
-        Failure::Status { method, status, url, body, wanted } => d(
+        // 5. Any other JSON-RPC error.
+        Failure::Status { method, status, url, said: Some(said), .. } => d(
+            format!(
+                "{method} {url} answered {status} with JSON-RPC error {}: {}",
+                said.code, said.cause
+            ),
+            "the endpoint speaks MCP and refused the request; the server's log says why".to_owned(),
+        ),
+        // 6 and 7: answered, not as MCP; the looking around found nothing.
+        Failure::Status { method, status, url, body, wanted, said: None } => d(
             format!(
                 "{method} {url} answered {status}{}, not {wanted}; no MCP endpoint found at \
                      /mcp, /sse or / either",
-                said(body)
+                quoted(body)
             ),
             "check the URL: the server's MCP endpoint is usually /mcp (streamable HTTP) or /sse \
              (legacy)"
@@ -113,10 +157,13 @@ pub fn explain(target: &Target, failure: &Failure, hints: &Hints) -> Trouble {
             let (cause, fix) = envelope::explain_unavailable(namespace);
             d(cause, fix)
         }
-        Failure::Rpc { method, code, message } => d(
-            format!("{} answered {method} with JSON-RPC error {code}: {message}", target.url),
-            "the request was well-formed MCP; the server's log says why it refused".to_owned(),
-        ),
+        Failure::Rpc { method, code, message } => match Said::from_message(*code, message) {
+            Said { cause, fix: Some(fix), .. } => d(cause, fix),
+            Said { cause, .. } => d(
+                format!("{} answered {method} with JSON-RPC error {code}: {cause}", target.url),
+                "the request was well-formed MCP; the server's log says why it refused".to_owned(),
+            ),
+        },
         Failure::Protocol { url, detail } => d(
             format!("{url} answered, but not as an MCP server: {detail}"),
             "point the URL at the MCP endpoint (usually /mcp, or /sse for the legacy transport)"
@@ -125,6 +172,28 @@ pub fn explain(target: &Target, failure: &Failure, hints: &Hints) -> Trouble {
     }
 }
 
+/// The connection broke under a request: the link's doing, and transient.
+fn dropped(url: &str, how: &str, during: &str, detail: &str, hints: &Hints) -> Trouble {
+    let during = if during.is_empty() { "a request was under way" } else { during };
+    let (likely, check) = match (&hints.profile, hints.forwarded) {
+        (Some(name), true) => (
+            "the port-forward may be switching pods",
+            format!("check the pods behind the Service (`mcp-connect up {name}` names the pod)"),
+        ),
+        _ => (
+            "the server may be restarting, or something on the way (a proxy, a load balancer) \
+             dropped it",
+            "check the server's log and what sits between (proxy, load balancer)".to_owned(),
+        ),
+    };
+    Trouble::new(
+        format!("the connection to {url} was {how} while {during} ({detail}); {likely}"),
+        format!(
+            "transient: retry (a running route checks again by itself); if it keeps happening, \
+             {check}"
+        ),
+    )
+}
 fn start_fix(hints: &Hints) -> String {
     match (&hints.profile, hints.forwarded) {
         (Some(name), true) => {
@@ -136,72 +205,36 @@ fn start_fix(hints: &Hints) -> String {
     }
 }
 
-fn said(body: &str) -> String {
-    if body.is_empty() { String::new() } else { format!(" ({body:?})") }
+/// ` ("<body>")`, or nothing for an empty body.
+fn quoted(body: &str) -> String {
+    if body.is_empty() { String::new() } else { format!(" (\"{body}\")") }
 }
 
-/// `401`, or `401: "invalid issuer"` when the server said why.
-fn status_text(status: u16, body: &str) -> String {
-    if body.is_empty() { status.to_string() } else { format!("{status}: {body:?}") }
+/// `401`, or `401: invalid issuer` when the server said why (a JSON-RPC error's message
+/// rather than its JSON).
+fn status_text(status: u16, failure: &Failure) -> String {
+    let said = match failure {
+        Failure::Status { said: Some(said), .. } => said.cause.as_str(),
+        Failure::Status { body, .. } => body.as_str(),
+        _ => "",
+    };
+    if said.is_empty() { status.to_string() } else { format!("{status}: {said}") }
 }
 
 fn tls(url: &str, seen: &Seen, hints: &Hints) -> Trouble {
-    let c = &seen.cert;
-    let who = format!(
-        "subject {}, issuer {}, valid {} to {}, SHA-256 {}",
-        c.subject, c.issuer, c.not_before, c.not_after, c.sha256
-    );
+    let sha256 = &seen.cert.sha256;
     let pin = match &hints.profile {
         Some(name) => format!(
             "run `mcp-connect trust {name}` (it shows the certificate and pins it), or set \
-             `tls: {{pin_sha256: \"{}\"}}` in profile {name}",
-            c.sha256
+             `tls: {{pin_sha256: \"{sha256}\"}}` in profile {name}"
         ),
-        None => format!("pass --ca with the PEM that signed it, or pin SHA-256 {}", c.sha256),
+        None => format!("pass --ca with the PEM that signed it, or pin SHA-256 {sha256}"),
     };
-    let (cause, fix) = match seen.refusal.as_ref() {
-        Some(Refusal::UnknownIssuer) => (
-            format!(
-                "{url} presented a {} certificate no trusted CA signed ({who})",
-                if c.self_signed { "self-signed" } else { "privately issued" }
-            ),
-            format!("if that fingerprint is the server's, trust it: {pin}"),
-        ),
-        Some(Refusal::WrongName { host }) => (
-            format!(
-                "{url} presented a certificate for {}, not for {host} ({who})",
-                if c.names.is_empty() { "no names".to_owned() } else { c.names.join(", ") }
-            ),
-            format!(
-                "connect by one of its names, reissue it with {host} in subjectAltName, or {pin}"
-            ),
-        ),
-        Some(Refusal::Expired) => (
-            format!("{url} presented a certificate that expired on {} ({who})", c.not_after),
-            "renew the server's certificate (or correct this machine's clock)".to_owned(),
-        ),
-        Some(Refusal::NotYetValid) => (
-            format!("{url} presented a certificate not valid before {} ({who})", c.not_before),
-            "correct the clock of this machine or of the server that issued it".to_owned(),
-        ),
-        Some(Refusal::PinMismatch { pinned }) => (
-            format!(
-                "{url} presented a certificate other than the pinned one ({who}; pinned {pinned})"
-            ),
-            "if the server's certificate was renewed on purpose, pin the new fingerprint; \
-             otherwise something is intercepting the connection"
-                .to_owned(),
-        ),
-        Some(Refusal::Other(detail)) => {
-            (format!("{url} presented a certificate that was refused: {detail} ({who})"), pin)
-        }
-        None => (format!("the TLS handshake with {url} failed ({who})"), pin),
-    };
-    Trouble { cause, fix }
+    tls::refused(url, seen, &pin)
 }
 
-fn auth(target: &Target, url: &str, code: u16, body: &str, hints: &Hints) -> Trouble {
-    let status = status_text(code, body);
+/// A refused token (`status`: `401: <what the server said>`), claim by claim.
+fn auth(target: &Target, url: &str, status: &str, hints: &Hints) -> Trouble {
     let Some(token) = target.bearer() else {
         return Trouble {
             cause: format!("{url} needs authentication ({status}) and no bearer token was sent"),
@@ -328,15 +361,10 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::net::Broke;
 
     fn status(status: u16, body: &str) -> Failure {
-        Failure::Status {
-            method: "POST",
-            url: "https://gw:8443/mcp".into(),
-            status,
-            body: body.into(),
-            wanted: "200 with the answer",
-        }
+        Failure::status("POST", "https://gw:8443/mcp".into(), status, body, "200 with the answer")
     }
 
     fn target(headers: &[&str]) -> Target {
@@ -352,8 +380,8 @@ mod tests {
         let d = explain(&target(&[]), &status(401, "Unauthorized"), &Hints::default());
         assert_eq!(
             d.cause,
-            "https://gw:8443/mcp needs authentication (401: \"Unauthorized\") and no bearer token \
-             was sent"
+            "https://gw:8443/mcp needs authentication (401: Unauthorized) and no bearer token was \
+             sent"
         );
         assert!(d.fix.contains("Authorization: Bearer"), "{}", d.fix);
     }
@@ -365,11 +393,7 @@ mod tests {
         let token = format!("eyJhbGciOiJIUzI1NiJ9.{claims}.c2ln");
         let auth = format!("Authorization: Bearer {token}");
         let d = explain(&target(&[&auth]), &status(401, "invalid issuer"), &Hints::default());
-        assert!(
-            d.cause.contains("refused the bearer token (401: \"invalid issuer\")"),
-            "{}",
-            d.cause
-        );
+        assert!(d.cause.contains("refused the bearer token (401: invalid issuer)"), "{}", d.cause);
         assert!(d.cause.contains("`iss` is missing; it must be \"mcp-gateway\""), "{}", d.cause);
         assert!(d.cause.contains("`aud` is missing"), "{}", d.cause);
         assert!(!d.cause.contains(&token) && !d.fix.contains(&token), "the token is not repeated");
@@ -389,6 +413,120 @@ mod tests {
         );
         assert!(d.cause.contains("unsupported protocol version"), "{}", d.cause);
         assert!(d.fix.contains("MCP-Protocol-Version"), "{}", d.fix);
+    }
+
+    fn dropped(how: Broke, during: &str) -> Failure {
+        Failure::Dropped {
+            url: "http://127.0.0.1:8080/mcp".into(),
+            how,
+            during: during.into(),
+            detail: "connection reset by peer".into(),
+        }
+    }
+
+    /// What mcp-connect's router answers when no gateway is healthy.
+    fn router_503() -> Failure {
+        let cause = "no gateway is healthy: https://gw:8443/mcp is down: the gateway refused \
+                     the token (HTTP 401: invalid issuer)";
+        let body = crate::net::mcp::error(&json!(1), -32011, cause, "mint it with iss \"x\"");
+        Failure::status("POST", "http://127.0.0.1:8080/mcp".into(), 503, &body.to_string(), "200")
+    }
+
+    #[test]
+    fn a_reset_while_waiting_for_the_answer_is_the_link_not_a_path_nor_a_transport() {
+        let reset = dropped(Broke::Reset, "waiting for the answer to initialize");
+        assert!(!reset.is_wrong_place() && reset.is_transient());
+        let d = explain(&target(&[]), &reset, &Hints::default());
+        assert_eq!(
+            d.cause,
+            "the connection to http://127.0.0.1:8080/mcp was reset while waiting for the answer \
+             to initialize (connection reset by peer); the server may be restarting, or \
+             something on the way (a proxy, a load balancer) dropped it"
+        );
+        assert!(d.fix.starts_with("transient: retry (a running route checks again by itself)"));
+        assert!(!d.cause.contains("/sse") && !d.fix.contains("point the URL"), "{d:?}");
+    }
+
+    #[test]
+    fn a_connection_closed_through_a_forward_says_the_forward_may_be_switching_pods() {
+        let hints =
+            Hints { profile: Some("serena-direct".into()), forwarded: true, ..Hints::default() };
+        let d = explain(&target(&[]), &dropped(Broke::Closed, "sending ping"), &hints);
+        assert!(d.cause.contains("was closed while sending ping"), "{}", d.cause);
+        assert!(d.cause.ends_with("the port-forward may be switching pods"), "{}", d.cause);
+        assert!(d.fix.contains("`mcp-connect up serena-direct` names the pod"), "{}", d.fix);
+    }
+
+    #[test]
+    fn a_json_rpc_error_that_carries_a_fix_is_taken_as_it_is_under_any_status() {
+        let answered = router_503();
+        assert!(!answered.is_wrong_place(), "an MCP endpoint answered: no path is guessed");
+        let d = explain(&target(&[]), &answered, &Hints::default());
+        assert_eq!(
+            d.cause,
+            "no gateway is healthy: https://gw:8443/mcp is down: the gateway refused the token \
+             (HTTP 401: invalid issuer)"
+        );
+        assert_eq!(d.fix, "mint it with iss \"x\"", "unescaped");
+    }
+
+    #[test]
+    fn a_json_rpc_error_without_a_fix_is_the_cause_unescaped_and_no_path_is_guessed() {
+        let body = r#"{"jsonrpc":"2.0","id":1,"error":{"code":-32601,"message":"Unknown \"x\""}}"#;
+        let refused = status(404, body);
+        assert!(!refused.is_wrong_place());
+        let d = explain(&target(&[]), &refused, &Hints::default());
+        assert_eq!(
+            d.cause,
+            "POST https://gw:8443/mcp answered 404 with JSON-RPC error -32601: Unknown \"x\""
+        );
+        assert!(!d.fix.contains("check the URL"), "{}", d.fix);
+        // A 400's own meaning stays, with the message rather than the JSON.
+        let body = r#"{"jsonrpc":"2.0","id":null,"error":{"code":-32000,"message":"Bad Request: Missing session ID"}}"#;
+        let d = explain(&target(&[]), &status(400, body), &Hints::default());
+        assert_eq!(
+            d.cause,
+            "https://gw:8443/mcp refused the request as malformed (400: Bad Request: Missing \
+             session ID)"
+        );
+        // In a 200 answer too: a fix said in the message is read back out.
+        let rpc = Failure::Rpc {
+            method: "initialize".into(),
+            code: -32011,
+            message: "no gateway is healthy; fix: start one".into(),
+        };
+        let d = explain(&target(&[]), &rpc, &Hints::default());
+        assert_eq!((d.cause.as_str(), d.fix.as_str()), ("no gateway is healthy", "start one"));
+    }
+
+    #[test]
+    fn only_an_http_answer_that_is_not_mcp_sends_the_probe_looking_elsewhere() {
+        let protocol = |detail: &str| Failure::Protocol { url: "u".into(), detail: detail.into() };
+        let wrong = [
+            status(404, "Not Found"),
+            status(405, ""),
+            status(404, r#"{"detail":"Not Found"}"#),
+            protocol("the answer to initialize has Content-Type \"text/html\""),
+        ];
+        for failure in wrong {
+            assert!(failure.is_wrong_place(), "{failure:?}");
+        }
+        let timeout =
+            Failure::Timeout { url: "u".into(), after: std::time::Duration::from_secs(1) };
+        let refused =
+            Failure::Connect { authority: "a:1".into(), detail: String::new(), refused: true };
+        let not = [
+            dropped(Broke::Reset, ""),
+            dropped(Broke::Closed, ""),
+            timeout,
+            refused,
+            status(401, "Unauthorized"),
+            status(503, "overloaded"),
+            router_503(),
+        ];
+        for failure in not {
+            assert!(!failure.is_wrong_place(), "{failure:?}");
+        }
     }
 
     #[test]

@@ -11,7 +11,7 @@ use super::rpc::{self, RpcError};
 use crate::mcpbridge::frontend::Frontend;
 use crate::mcpbridge::ws::{WsClient, WsError, WsSettings};
 use crate::net::tls::Seen;
-use crate::net::{Http, Target};
+use crate::net::{Broke, Http, Target};
 use crate::profile::Transport;
 
 /// The gateway's keepalive interval, as its own router keeps it.
@@ -114,9 +114,14 @@ impl Envelope {
                     Carrier::Ws(_) => ("GET", "101 Switching Protocols"),
                     Carrier::Frontend(_) => ("POST", "200 with the answer"),
                 };
-                Failure::Status { method, url, status, body, wanted }
+                Failure::status(method, url, status, &body, wanted)
             }
             WsError::Timeout(after) => Failure::Timeout { url, after: after.max(self.timeout) },
+            WsError::Dropped(detail) => {
+                let during = "waiting for the gateway's answer".to_owned();
+                let detail = format!("the gateway dropped the connection: {detail}");
+                Failure::Dropped { url, how: Broke::Closed, during, detail }
+            }
             other => Failure::Protocol { url, detail: other.to_string() },
         }
     }

@@ -3,8 +3,9 @@
 
 use std::time::Duration;
 
+use crate::net::mcp::{Said, said_in};
 use crate::net::tls::{Seen, SeenHandle};
-use crate::net::{innermost, io_kind};
+use crate::net::{Broke, broke_off, innermost, io_kind, snippet};
 
 #[derive(Debug, Clone)]
 pub enum Failure {
@@ -14,8 +15,21 @@ pub enum Failure {
     Timeout { url: String, after: Duration },
     /// The TLS handshake refused the server's certificate.
     Tls { url: String, seen: Box<Seen> },
-    /// An HTTP status other than the one the protocol calls for.
-    Status { method: &'static str, url: String, status: u16, body: String, wanted: &'static str },
+    /// The connection broke under an exchange: reset, or closed before the answer was whole.
+    /// The link's doing (a forward switching pods, a proxy, a restarting server), not a sign
+    /// of a wrong path or transport. `during`: what was under way ("waiting for the answer to
+    /// initialize").
+    Dropped { url: String, how: Broke, during: String, detail: String },
+    /// An HTTP status other than the one the protocol calls for. `body`: its start, on one
+    /// line; `said`: the JSON-RPC error the body holds, if it is one (see [`Failure::status`]).
+    Status {
+        method: &'static str,
+        url: String,
+        status: u16,
+        body: String,
+        wanted: &'static str,
+        said: Option<Box<Said>>,
+    },
     /// The server no longer knows the session (404 on a request that carried its id).
     SessionExpired,
     /// A JSON-RPC error answer.
@@ -25,14 +39,52 @@ pub enum Failure {
 }
 
 impl Failure {
-    /// Whether this looks like "wrong place" rather than "nothing there" or "not allowed":
-    /// worth trying the other transport or the usual paths.
+    /// A status answer, its whole `body` read for a JSON-RPC error before it is cut short.
+    pub fn status(
+        method: &'static str,
+        url: String,
+        status: u16,
+        body: &str,
+        wanted: &'static str,
+    ) -> Failure {
+        Failure::Status {
+            method,
+            url,
+            status,
+            body: snippet(body),
+            wanted,
+            said: said_in(body).map(Box::new),
+        }
+    }
+
+    /// Whether this looks like "wrong place" rather than "nothing there", "not allowed" or
+    /// "the link broke": the endpoint answered HTTP, but not as MCP (a 4xx without a JSON-RPC
+    /// error, HTML, a body that is not JSON-RPC). Only then are the other transport and the
+    /// usual paths worth trying.
     pub fn is_wrong_place(&self) -> bool {
         match self {
-            Failure::Status { status, .. } => matches!(status, 400 | 404 | 405 | 406 | 415),
+            Failure::Status { status, said: None, .. } => {
+                matches!(status, 400 | 404 | 405 | 406 | 415)
+            }
             Failure::Protocol { .. } => true,
             _ => false,
         }
+    }
+
+    /// Whether the link broke or went quiet (reset, closed early, no answer in time): likely
+    /// to pass by itself, worth checking again at once.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Failure::Dropped { .. } | Failure::Timeout { .. })
+    }
+
+    /// Says what was under way when the connection broke, when that is not said yet.
+    pub fn during(mut self, what: impl FnOnce() -> String) -> Failure {
+        if let Failure::Dropped { during, .. } = &mut self
+            && during.is_empty()
+        {
+            *during = what();
+        }
+        self
     }
 
     /// Classifies a reqwest error, using the certificate the handshake recorded.
@@ -59,6 +111,15 @@ impl Failure {
                 format!("{}:{}", u.host_str().unwrap_or(""), u.port_or_known_default().unwrap_or(0))
             })
             .unwrap_or_else(|| url.to_owned());
+        if let Some(how) = broke_off(&error).filter(|_| !refused) {
+            let during = if error.is_connect() { "connecting".to_owned() } else { String::new() };
+            return Failure::Dropped {
+                url: url.to_owned(),
+                how,
+                during,
+                detail: innermost(&error),
+            };
+        }
         if error.is_connect() {
             return Failure::Connect { authority, detail: innermost(&error), refused };
         }

@@ -15,9 +15,9 @@ use tokio::task::JoinHandle;
 
 use super::failure::Failure;
 use super::rpc::{self, RpcError};
+use crate::net::Broke;
 use crate::net::Http;
 use crate::net::mcp::media_type;
-use crate::net::snippet;
 
 type Waiters = Arc<Mutex<HashMap<i64, oneshot::Sender<Value>>>>;
 
@@ -39,7 +39,10 @@ impl Legacy {
     /// Opens the event stream and waits for its `endpoint` event.
     pub async fn connect(http: Http, sse_url: &url::Url) -> Result<Legacy, Failure> {
         let url = sse_url.to_string();
-        let fail = |e| Failure::from_reqwest(e, &url, &http.seen, http.timeout);
+        let fail = |e| {
+            let failure = Failure::from_reqwest(e, &url, &http.seen, http.timeout);
+            failure.during(|| "opening the event stream".to_owned())
+        };
         let response = http
             .client
             .get(sse_url.clone())
@@ -50,13 +53,7 @@ impl Legacy {
         if response.status() != StatusCode::OK {
             let status = response.status().as_u16();
             let body = response.text().await.unwrap_or_default();
-            return Err(Failure::Status {
-                method: "GET",
-                url,
-                status,
-                body: snippet(&body),
-                wanted: "200 with an event stream",
-            });
+            return Err(Failure::status("GET", url, status, &body, "200 with an event stream"));
         }
         let protocol = |detail: String| Failure::Protocol { url: url.clone(), detail };
         let kind = media_type(&response);
@@ -96,19 +93,18 @@ impl Legacy {
             .json(message)
             .send()
             .await
-            .map_err(|e| Failure::from_reqwest(e, &url, &self.http.seen, self.http.timeout))?;
+            .map_err(|e| Failure::from_reqwest(e, &url, &self.http.seen, self.http.timeout))
+            .map_err(|f| {
+                f.during(|| {
+                    format!("sending {}", message["method"].as_str().unwrap_or("a message"))
+                })
+            })?;
         match response.status() {
             StatusCode::ACCEPTED | StatusCode::OK | StatusCode::NO_CONTENT => Ok(()),
             StatusCode::NOT_FOUND => Err(Failure::SessionExpired),
             status => {
                 let body = response.text().await.unwrap_or_default();
-                Err(Failure::Status {
-                    method: "POST",
-                    url,
-                    status: status.as_u16(),
-                    body: snippet(&body),
-                    wanted: "202 Accepted",
-                })
+                Err(Failure::status("POST", url, status.as_u16(), &body, "202 Accepted"))
             }
         }
     }
@@ -129,9 +125,13 @@ impl Legacy {
             Ok(Ok(message)) => rpc::answer_for(&message, id).ok_or_else(|| {
                 protocol(format!("the answer to {method} is not a JSON-RPC response"))
             }),
-            Ok(Err(_)) => {
-                Err(protocol(format!("the event stream closed before the answer to {method}")))
-            }
+            // The stream that opened the session ended: the link or the server went away.
+            Ok(Err(_)) => Err(Failure::Dropped {
+                url: self.sse_url.clone(),
+                how: Broke::Closed,
+                during: format!("waiting for the answer to {method}"),
+                detail: "the event stream ended before the answer".to_owned(),
+            }),
             Err(_) => Err(Failure::Timeout { url: self.sse_url.clone(), after: self.http.timeout }),
         }
     }

@@ -10,9 +10,9 @@ use sse_stream::SseStream;
 
 use super::failure::Failure;
 use super::rpc::{self, RpcError};
+use crate::net::Broke;
 use crate::net::Http;
 use crate::net::mcp::{ACCEPT_BOTH, SESSION, VERSION, media_type};
-use crate::net::snippet;
 
 pub struct Streamable {
     http: Http,
@@ -59,7 +59,9 @@ impl Streamable {
         method: &str,
         params: Option<Value>,
     ) -> Result<Result<JsonObject, RpcError>, Failure> {
-        let response = self.post(&rpc::request(id, method, params)).await?;
+        let waiting = || format!("waiting for the answer to {method}");
+        let response =
+            self.post(&rpc::request(id, method, params)).await.map_err(|f| f.during(waiting))?;
         let status = response.status();
         if status == StatusCode::NOT_FOUND && self.session.is_some() {
             return Err(Failure::SessionExpired);
@@ -75,7 +77,7 @@ impl Streamable {
         let kind = media_type(&response);
         match kind.as_str() {
             "application/json" => {
-                let text = response.text().await.map_err(|e| self.failure(e))?;
+                let text = response.text().await.map_err(|e| self.failure(e).during(|| reading(method)))?;
                 let message: Value = serde_json::from_str(&text).map_err(|e| self.protocol(format!("invalid JSON in the answer to {method}: {e}")))?;
                 // A batch answer is an array; a single request gets a single object.
                 let found = match &message {
@@ -101,19 +103,32 @@ impl Streamable {
     ) -> Result<Result<JsonObject, RpcError>, Failure> {
         let mut events = Box::pin(SseStream::from_bytes_stream(response.bytes_stream()));
         while let Some(event) = events.next().await {
-            let event = event.map_err(|e| self.protocol(format!("the event stream broke: {e}")))?;
+            let event = event.map_err(|e| Failure::Dropped {
+                url: self.url.clone(),
+                how: Broke::Closed,
+                during: reading(method),
+                detail: format!("the event stream broke: {e}"),
+            })?;
             let Some(data) = event.data.filter(|d| !d.trim().is_empty()) else { continue };
             let Ok(message) = serde_json::from_str::<Value>(&data) else { continue };
             if let Some(answer) = rpc::answer_for(&message, id) {
                 return Ok(answer);
             }
         }
-        Err(self.protocol(format!("the event stream ended without an answer to {method}")))
+        // It answered as MCP does (200, an event stream): the stream was cut, not misaddressed.
+        Err(Failure::Dropped {
+            url: self.url.clone(),
+            how: Broke::Closed,
+            during: reading(method),
+            detail: "the event stream ended before the answer".to_owned(),
+        })
     }
 
     /// Sends a notification, which the server acknowledges with 202.
     pub async fn notify(&self, method: &str) -> Result<(), Failure> {
-        let response = self.post(&rpc::notification(method)).await?;
+        let sending = || format!("sending {method}");
+        let response =
+            self.post(&rpc::notification(method)).await.map_err(|f| f.during(sending))?;
         match response.status() {
             StatusCode::ACCEPTED | StatusCode::OK | StatusCode::NO_CONTENT => Ok(()),
             StatusCode::NOT_FOUND if self.session.is_some() => Err(Failure::SessionExpired),
@@ -138,16 +153,14 @@ impl Streamable {
     async fn status_failure(&self, response: Response, wanted: &'static str) -> Failure {
         let status = response.status().as_u16();
         let body = response.text().await.unwrap_or_default();
-        Failure::Status {
-            method: "POST",
-            url: self.url.clone(),
-            status,
-            body: snippet(&body),
-            wanted,
-        }
+        Failure::status("POST", self.url.clone(), status, &body, wanted)
     }
 
     fn protocol(&self, detail: String) -> Failure {
         Failure::Protocol { url: self.url.clone(), detail }
     }
+}
+
+fn reading(method: &str) -> String {
+    format!("reading the answer to {method}")
 }

@@ -37,7 +37,7 @@ use serde::{Deserialize, Deserializer};
 use url::Url;
 
 use super::settings::{
-    GatewaySettings, GatewayTransport, HealthSettings, PoolSettings, RouterSettings,
+    GatewaySettings, GatewayTransport, HealthSettings, Origin, PoolSettings, RouterSettings,
 };
 use crate::auth::{KubeAccess, Tokens};
 use crate::net::TlsOptions;
@@ -250,7 +250,7 @@ pub fn from_text(text: &str, file: &str, dir: &Path) -> Result<RouterSettings, T
         });
     }
     let listen = SocketAddr::new(config.server.host, config.server.port.get());
-    Ok(RouterSettings { listen, pools })
+    Ok(RouterSettings { listen, pools, origin: Origin::File(file.into()) })
 }
 
 /// An in-memory profile whose `auth` mints what the gateway accepts, signed with the secret in

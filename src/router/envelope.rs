@@ -31,6 +31,7 @@ use reqwest::{Method, Response, StatusCode};
 use serde_json::Value;
 use url::Url;
 
+use super::fault::Place;
 use super::gateway::{SendError, Upstream};
 use super::wire::{self, INVALID, SAFE};
 use crate::auth::Tokens;
@@ -38,6 +39,8 @@ use crate::mcpbridge::envelope::{explain_unavailable, unavailable_namespace};
 use crate::mcpbridge::ws::{WsClient, WsError, WsSettings, WsTls};
 use crate::net::TlsOptions;
 use crate::net::mcp::SESSION;
+use crate::net::tls::{Seen, SeenHandle};
+use crate::trouble::Trouble;
 
 /// The gateway said no MCP server serves the namespace (the bridge answers the same code).
 const NO_SERVER: i64 = -32005;
@@ -52,6 +55,8 @@ const RESENDS: usize = 2;
 /// One envelope gateway's upstream sessions, by the ids the router gave them.
 pub(crate) struct Envelope {
     settings: WsSettings,
+    /// How failures name the gateway.
+    place: Place,
     /// Made once: every session's connection shares it.
     tls: WsTls,
     sessions: Mutex<HashMap<String, WsClient>>,
@@ -64,6 +69,7 @@ impl Envelope {
         url: &Url,
         tls: &TlsOptions,
         tokens: Option<Tokens>,
+        place: Place,
     ) -> Result<Envelope, String> {
         let made = WsTls::new(tls)?;
         let settings = WsSettings {
@@ -73,7 +79,13 @@ impl Envelope {
             ping_every: PING_EVERY,
             answer_within: ANSWER_WITHIN,
         };
-        Ok(Envelope { settings, tls: made, sessions: Mutex::default(), opened: AtomicU64::new(1) })
+        let sessions = Mutex::default();
+        Ok(Envelope { settings, place, tls: made, sessions, opened: AtomicU64::new(1) })
+    }
+
+    /// What the handshakes of its connections saw.
+    pub(crate) fn seen(&self) -> SeenHandle {
+        self.tls.seen()
     }
 
     /// One HTTP exchange as a streamable HTTP gateway would answer it (see the module's doc).
@@ -164,7 +176,7 @@ impl Envelope {
         if let Some(namespace) = unavailable_namespace(&answer) {
             client.close().await;
             let (cause, fix) = explain_unavailable(namespace);
-            return Err(SendError { cause: format!("{cause}; fix: {fix}"), delivered: true });
+            return Err(SendError { trouble: Trouble::new(cause, fix), delivered: true });
         }
         if !answer["result"].is_object() {
             // Refused: no session.
@@ -180,22 +192,32 @@ impl Envelope {
     /// A client error as the router's HTTP code takes it; `id`: the request's, if it is one.
     fn failed(&self, error: WsError, id: Option<&Value>) -> Result<Response, SendError> {
         let url = &self.settings.url;
-        let (cause, delivered) = match error {
+        let place = &self.place;
+        let (trouble, delivered) = match error {
             WsError::Refused { status: status @ (401 | 403), body } => {
                 let status = StatusCode::from_u16(status).unwrap_or(StatusCode::UNAUTHORIZED);
                 let text = format!("the token was refused at the WebSocket upgrade: {body}");
                 return Ok(made(status, Some("text/plain"), text));
             }
             WsError::Refused { status, body } => (
-                format!(
-                    "the WebSocket upgrade at {url} got HTTP {status}: {}; fix: check that the \
-                     gateway serves its WebSocket at this path (usually /ws)",
-                    crate::net::first_line(&body)
+                Trouble::new(
+                    format!(
+                        "the WebSocket upgrade at {url} got HTTP {status}: {}",
+                        crate::net::first_line(&body)
+                    ),
+                    "check that the gateway serves its WebSocket at this path (usually /ws)",
                 ),
                 false,
             ),
-            WsError::Token(trouble) => (format!("no token for it: {trouble}"), false),
-            WsError::Connect(why) => (format!("cannot connect: {why}"), false),
+            WsError::Token(trouble) => (place.no_token(&trouble), false),
+            WsError::Connect(why)
+                if why.starts_with("TLS with")
+                    && let Some(seen) = self.refused_certificate() =>
+            {
+                (place.certificate(&seen), false)
+            }
+            WsError::Connect(why) if why.contains("refused") => (place.refused(), false),
+            WsError::Connect(why) => (place.unreachable(&why), false),
             error @ WsError::TooLarge { .. } => {
                 let fix =
                     "send smaller messages (the gateway closes the connection on larger ones)";
@@ -205,11 +227,17 @@ impl Envelope {
                     if id.is_some() { StatusCode::OK } else { StatusCode::PAYLOAD_TOO_LARGE };
                 return Ok(json(status, &answer, None));
             }
-            error @ (WsError::Dropped(_) | WsError::Timeout(_) | WsError::BadAnswer(_)) => {
-                (error.to_string(), true)
+            error @ WsError::Dropped(_) => (place.dropped(&error.to_string()), true),
+            error @ (WsError::Timeout(_) | WsError::BadAnswer(_)) => {
+                (place.other(error.to_string()), true)
             }
         };
-        Err(SendError { cause, delivered })
+        Err(SendError { trouble, delivered })
+    }
+
+    /// The certificate a handshake refused, if one did.
+    fn refused_certificate(&self) -> Option<Seen> {
+        self.tls.seen().last().filter(|seen| seen.refusal.is_some())
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, WsClient>> {
@@ -256,14 +284,15 @@ mod tests {
     #[tokio::test]
     async fn websocket_failures_become_what_the_relay_understands() {
         let url: Url = "wss://127.0.0.1:1/ws".parse().unwrap();
-        let envelope = Envelope::new(&url, &TlsOptions::default(), None).unwrap();
+        let place = Place { url: url.clone(), origin: Default::default(), token: None };
+        let envelope = Envelope::new(&url, &TlsOptions::default(), None, place).unwrap();
         let body = "Bearer error=\"invalid_token\"; Unauthorized".to_owned();
         let refused = envelope.failed(WsError::Refused { status: 401, body }, None).unwrap();
         assert_eq!(refused.status(), StatusCode::UNAUTHORIZED, "so a fresh token is tried");
         assert!(refused.text().await.unwrap().contains("invalid_token"));
         let not_found = WsError::Refused { status: 404, body: "404 page not found".into() };
         let error = envelope.failed(not_found, None).unwrap_err();
-        assert!(!error.delivered && error.cause.contains("(usually /ws)"), "{error:?}");
+        assert!(!error.delivered && error.trouble.fix.contains("(usually /ws)"), "{error:?}");
         let error = envelope.failed(WsError::Connect("refused".into()), None).unwrap_err();
         assert!(!error.delivered, "{error:?}");
         for sent in [WsError::Dropped("1006".into()), WsError::Timeout(Duration::from_secs(1))] {

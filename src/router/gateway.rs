@@ -16,12 +16,13 @@ use tokio::sync::Notify;
 use url::Url;
 
 use super::envelope::Envelope;
+use super::fault::Place;
 use super::health::{GatewayHealth, GatewayState};
 use super::metrics::Counters;
-use super::settings::{GatewaySettings, GatewayTransport, HealthSettings};
+use super::settings::{GatewaySettings, GatewayTransport, HealthSettings, Origin};
 use crate::auth::Tokens;
-use crate::net::innermost;
 use crate::net::mcp::{ACCEPT_BOTH, SESSION, VERSION};
+use crate::net::tls::SeenHandle;
 use crate::net::{Http, Target};
 use crate::trouble::Trouble;
 
@@ -35,11 +36,12 @@ pub(crate) struct Upstream {
     pub version: Option<String>,
 }
 
-/// Why a request got no HTTP answer. `delivered`: it may have reached the gateway (false only
-/// when the connection was never made, or no token could be had).
+/// Why a request got no HTTP answer, explained (see [`super::fault`]). `delivered`: it may have
+/// reached the gateway (false only when the connection was never made, or no token could be
+/// had).
 #[derive(Debug, Clone)]
 pub(crate) struct SendError {
-    pub cause: String,
+    pub trouble: Trouble,
     pub delivered: bool,
 }
 
@@ -53,6 +55,10 @@ pub(crate) struct Gateway {
     pub counters: Counters,
     carrier: Carrier,
     tokens: Option<Tokens>,
+    /// How failures name it and its settings.
+    pub place: Place,
+    /// The certificates its connections' handshakes saw.
+    seen: SeenHandle,
     status: Mutex<Status>,
     /// Woken when a check finds the gateway down: requests waiting on it give up at once.
     down: Notify,
@@ -70,7 +76,7 @@ struct Status {
     state: GatewayState,
     since: Instant,
     successes: u32,
-    last_failure: Option<String>,
+    last_failure: Option<Trouble>,
     latency: Option<Duration>,
 }
 
@@ -79,19 +85,26 @@ impl Gateway {
         settings: &GatewaySettings,
         pool: &str,
         health: &HealthSettings,
+        origin: &Origin,
     ) -> Result<Gateway, Trouble> {
         let url = settings.url.clone();
         let tls_error = |cause: String| {
             Trouble::new(format!("gateway {url}: {cause}"), "check the gateway's tls settings")
         };
-        let carrier = match settings.transport() {
+        let token = settings.tokens.as_ref().map(Tokens::origin);
+        let place = Place { url: url.clone(), origin: origin.clone(), token };
+        let (carrier, seen) = match settings.transport() {
             Some(GatewayTransport::StreamableHttp) => {
                 let target = Target { tls: settings.tls.clone(), ..Target::new(url.clone()) };
-                Carrier::Http(Http::new(&target).map_err(tls_error)?.client)
+                let http = Http::new(&target).map_err(tls_error)?;
+                (Carrier::Http(http.client), http.seen)
             }
             Some(GatewayTransport::EnvelopeWs) => {
-                let envelope = Envelope::new(&url, &settings.tls, settings.tokens.clone());
-                Carrier::Envelope(Box::new(envelope.map_err(tls_error)?))
+                let envelope =
+                    Envelope::new(&url, &settings.tls, settings.tokens.clone(), place.clone())
+                        .map_err(tls_error)?;
+                let seen = envelope.seen();
+                (Carrier::Envelope(Box::new(envelope)), seen)
             }
             None => {
                 return Err(Trouble::new(
@@ -117,6 +130,8 @@ impl Gateway {
             counters: Counters::default(),
             carrier,
             tokens: settings.tokens.clone(),
+            place,
+            seen,
             status: Mutex::new(status),
             down: Notify::new(),
         })
@@ -146,7 +161,7 @@ impl Gateway {
                 && let Some(tokens) = &self.tokens
             {
                 refreshed = true;
-                let fresh = tokens.refresh().await.map_err(no_token)?;
+                let fresh = tokens.refresh().await.map_err(|e| self.no_token(&e))?;
                 tracing::info!(
                     gateway = %self.label, token = %fresh.fingerprint(),
                     "the gateway refused the token (401); minted a new one and retrying"
@@ -189,17 +204,31 @@ impl Gateway {
             request = request.header(VERSION, version.as_str());
         }
         if let Some(tokens) = &self.tokens {
-            let bearer = tokens.bearer().await.map_err(no_token)?;
+            let bearer = tokens.bearer().await.map_err(|e| self.no_token(&e))?;
             let mut value = HeaderValue::from_str(&bearer.header_value()).map_err(|_| {
-                no_token(Trouble::new("the token holds characters a header cannot carry", ""))
+                self.no_token(&Trouble::new(
+                    "the token holds characters a header cannot carry",
+                    "check the token's source (a ready token must be the bare JWT)",
+                ))
             })?;
             value.set_sensitive(true);
             request = request.header(AUTHORIZATION, value);
         }
-        request
-            .send()
-            .await
-            .map_err(|e| SendError { cause: innermost(&e), delivered: !e.is_connect() })
+        request.send().await.map_err(|e| self.place.unanswered(&e, &self.seen))
+    }
+
+    fn no_token(&self, error: &Trouble) -> SendError {
+        SendError { trouble: self.place.no_token(error), delivered: false }
+    }
+
+    /// An answer other than a success to `what` ("initialize"), explained: a refused token
+    /// claim by claim (the token sent is read again), an HTTP error, a wrong path.
+    pub(crate) async fn explain(&self, response: Response, what: &str) -> Trouble {
+        let bearer = match &self.tokens {
+            Some(tokens) => tokens.bearer().await.ok(),
+            None => None,
+        };
+        self.place.answered(response, what, bearer.as_ref().map(|b| b.token())).await
     }
 
     /// In the rotation for new sessions: healthy, or (checks off) down for `interval` already.
@@ -225,16 +254,17 @@ impl Gateway {
     }
 
     /// A failure, found by a check (`active`) or by a real request: out of the rotation now.
-    pub(crate) fn mark_down(&self, cause: &str, active: bool) {
+    pub(crate) fn mark_down(&self, failure: &Trouble, active: bool) {
         let mut status = self.lock();
         if status.state != GatewayState::Down {
             let how = if active { "its health check failed" } else { "a request to it failed" };
-            tracing::warn!(gateway = %self.label, %cause, "gateway down: {how}");
+            let (cause, fix) = (&failure.cause, &failure.fix);
+            tracing::warn!(gateway = %self.label, %cause, %fix, "gateway down: {how}");
         }
         status.state = GatewayState::Down;
         status.since = Instant::now();
         status.successes = 0;
-        status.last_failure = Some(cause.to_owned());
+        status.last_failure = Some(failure.clone());
         drop(status);
         if active {
             self.down.notify_waiters();
@@ -280,10 +310,16 @@ impl Gateway {
         let state = format!("{:?}", status.state).to_lowercase();
         match &status.last_failure {
             Some(failure) if status.state != GatewayState::Healthy => {
-                format!("{} ({state}: {failure})", self.label)
+                format!("{} ({state}: {})", self.label, failure.cause)
             }
             _ => format!("{} ({state})", self.label),
         }
+    }
+
+    /// Why it is out of the rotation, and the fix: `None` while it is healthy.
+    pub(crate) fn trouble(&self) -> Option<Trouble> {
+        let status = self.lock();
+        status.last_failure.clone().filter(|_| status.state != GatewayState::Healthy)
     }
 
     pub(crate) fn row(&self, sessions: usize) -> GatewayHealth {
@@ -294,16 +330,12 @@ impl Gateway {
             weight: self.weight,
             latency_ms: status.latency.map(|d| (d.as_secs_f64() * 1e4).round() / 10.0),
             sessions,
-            last_failure: status.last_failure.clone(),
+            last_failure: status.last_failure.as_ref().map(|t| t.cause.clone()),
+            last_fix: status.last_failure.as_ref().map(|t| t.fix.clone()),
         }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Status> {
         self.status.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
-}
-
-fn no_token(error: Trouble) -> SendError {
-    let cause = format!("no token for it: {error}");
-    SendError { cause, delivered: false }
 }

@@ -13,7 +13,8 @@ use tokio_util::sync::CancellationToken;
 use super::gateway::{Gateway, Upstream};
 use super::pool::Shared;
 use super::session::open_upstream;
-use super::wire::{read_answer, status_failure};
+use super::wire::read_answer;
+use crate::trouble::Trouble;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -51,6 +52,9 @@ pub struct GatewayHealth {
     pub sessions: usize,
     /// Why it last failed, if it ever did.
     pub last_failure: Option<String>,
+    /// What to do about that failure.
+    #[serde(default)]
+    pub last_fix: Option<String>,
 }
 
 impl HealthReport {
@@ -107,14 +111,18 @@ pub(crate) async fn watch(gateway: Arc<Gateway>, cancel: CancellationToken) {
                 gateway.check_ok(latency);
                 None
             }
-            Ok(Err(cause)) => Some(cause),
-            Err(_) => Some(format!("no answer to the health check within {}s", limit.as_secs())),
+            Ok(Err(trouble)) => Some(trouble),
+            Err(_) => Some(Trouble::new(
+                format!("no answer to the health check within {}s", limit.as_secs()),
+                "check that the gateway is reachable from here and not stuck (its log); the \
+                 router checks it again and takes it back once it answers",
+            )),
         };
-        if let Some(cause) = failed {
+        if let Some(trouble) = failed {
             if let Some(session) = kept.take() {
                 gateway.forget(&session).await;
             }
-            gateway.mark_down(&cause, true);
+            gateway.mark_down(&trouble, true);
         }
         tokio::select! {
             _ = cancel.cancelled() => break,
@@ -128,7 +136,7 @@ pub(crate) async fn watch(gateway: Arc<Gateway>, cancel: CancellationToken) {
 }
 
 /// One check: a `ping` on the kept session (opened first when there is none); its round trip.
-async fn check(gateway: &Gateway, kept: &mut Option<Upstream>) -> Result<Duration, String> {
+async fn check(gateway: &Gateway, kept: &mut Option<Upstream>) -> Result<Duration, Trouble> {
     for _ in 0..2 {
         let session = match kept {
             Some(session) => session.clone(),
@@ -141,25 +149,30 @@ async fn check(gateway: &Gateway, kept: &mut Option<Upstream>) -> Result<Duratio
             Err(Some(cause)) => return Err(cause),
         }
     }
-    Err("the gateway forgot the health check's session twice in a row".to_owned())
+    Err(gateway.place.other("the gateway forgot the health check's session twice in a row"))
 }
 
 /// `Err(None)`: the session is unknown to the gateway (404).
-async fn ping(gateway: &Gateway, session: &Upstream) -> Result<Duration, Option<String>> {
+async fn ping(gateway: &Gateway, session: &Upstream) -> Result<Duration, Option<Trouble>> {
     static PINGS: AtomicU64 = AtomicU64::new(1);
     let id = json!(format!("mcp-connect-router-ping-{}", PINGS.fetch_add(1, Ordering::Relaxed)));
     let body = json!({"jsonrpc": "2.0", "id": id, "method": "ping"}).to_string();
     let started = Instant::now();
     let response = (gateway.send(Method::POST, Some(body.into()), session).await)
-        .map_err(|e| Some(e.cause))?;
+        .map_err(|e| Some(e.trouble))?;
     match response.status() {
         StatusCode::NOT_FOUND if session.id.is_some() => return Err(None),
-        status if !status.is_success() => return Err(Some(status_failure(response).await)),
+        status if !status.is_success() => {
+            return Err(Some(gateway.explain(response, "ping").await));
+        }
         _ => {}
     }
-    let answer = read_answer(response, &id).await.map_err(Some)?;
+    let answer = (read_answer(response, &id).await)
+        .map_err(|e| Some(gateway.place.other(format!("ping: {e}"))))?;
     match answer.get("error") {
-        Some(error) => Err(Some(format!("ping was answered with an error: {error}"))),
+        Some(error) => {
+            Err(Some(gateway.place.other(format!("ping was answered with an error: {error}"))))
+        }
         None => Ok(started.elapsed()),
     }
 }

@@ -15,6 +15,7 @@ pub mod config;
 pub mod settings;
 
 mod envelope;
+mod fault;
 mod gateway;
 mod health;
 mod metrics;
@@ -41,7 +42,7 @@ use crate::trouble::Trouble;
 pub use health::{GatewayHealth, GatewayState, HealthReport, PoolHealth};
 use pool::Shared;
 pub use settings::{
-    GatewaySettings, GatewayTransport, HealthSettings, PoolSettings, RouterSettings,
+    GatewaySettings, GatewayTransport, HealthSettings, Origin, PoolSettings, RouterSettings,
 };
 pub(crate) use wire::SAFE;
 

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use super::gateway::Upstream;
 use super::metrics::Outcome;
 use super::pool::Shared;
-use super::wire::{self, NO_GATEWAY, read_answer, status_failure};
+use super::wire::{self, NO_GATEWAY, read_answer};
 use crate::net::mcp::SESSION;
 
 /// Opens a client session: tries gateways (marking each that fails down) until one answers.
@@ -31,20 +31,20 @@ pub(crate) async fn initialize(
         let started = Instant::now();
         let sent = gateway.send(Method::POST, Some(body.clone()), &Upstream::default()).await;
         let failure = match sent {
-            Err(error) => error.cause,
+            Err(error) => error.trouble,
             Ok(response) => {
                 gateway.counters.observe(started.elapsed());
                 let status = response.status();
                 let refused = matches!(status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN);
                 if status.is_server_error() || refused {
-                    status_failure(response).await
+                    gateway.explain(response, "initialize").await
                 } else if !status.is_success() {
                     gateway.counters.record(Outcome::Rejected);
                     return pass_on(response).await;
                 } else {
                     let upstream_id = response.headers().get(SESSION).cloned();
                     match read_answer(response, id).await {
-                        Err(cause) => format!("initialize: {cause}"),
+                        Err(cause) => gateway.place.other(format!("initialize: {cause}")),
                         Ok(answer) => {
                             gateway.counters.record(Outcome::Ok);
                             gateway.request_ok();

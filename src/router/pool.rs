@@ -39,7 +39,7 @@ impl Shared {
         let mut pools = Vec::new();
         for pool in &settings.pools {
             let gateways = (pool.gateways.iter())
-                .map(|g| Gateway::new(g, &pool.name, &pool.health).map(Arc::new))
+                .map(|g| Gateway::new(g, &pool.name, &pool.health, &settings.origin).map(Arc::new))
                 .collect::<Result<_, _>>()?;
             pools.push(Pool { name: pool.name.clone(), gateways });
         }
@@ -88,20 +88,37 @@ impl Shared {
         self.failovers.load(Ordering::Relaxed)
     }
 
-    /// Why no gateway can take a session, naming each and its last failure, and the fix.
+    /// Why no gateway can take a session: each gateway and the cause of its last failure, and
+    /// their fixes (once each: gateways that fail alike share one), then how one comes back.
     pub(crate) fn unavailable(&self) -> (String, String) {
         let named: Vec<String> = self.gateways().map(|g| g.describe()).collect();
         let cause = format!("no gateway is healthy: {}", named.join("; "));
+        let mut fixes: Vec<(String, Vec<String>)> = Vec::new();
+        for gateway in self.gateways() {
+            let Some(trouble) = gateway.trouble() else { continue };
+            match fixes.iter_mut().find(|(fix, _)| *fix == trouble.fix) {
+                Some((_, labels)) => labels.push(gateway.label.clone()),
+                None => fixes.push((trouble.fix, vec![gateway.label.clone()])),
+            }
+        }
+        let repair = match fixes.as_slice() {
+            [] => "start or repair a gateway, or add one to the pool".to_owned(),
+            [(fix, _)] => fix.clone(),
+            many => (many.iter())
+                .map(|(fix, labels)| format!("for {}: {fix}", labels.join(" and ")))
+                .collect::<Vec<_>>()
+                .join("; "),
+        };
         let checked = self.gateways().find(|g| g.health.enabled);
         let fix = match checked {
             Some(g) => format!(
-                "start or repair a gateway: the router checks each every {} and takes one back \
-                 after 2 checks in a row pass; or add a gateway to the pool",
+                "{repair}; the router checks each gateway every {} and takes one back after 2 \
+                 checks in a row pass",
                 humantime::format_duration(g.health.interval)
             ),
-            None => "start or repair a gateway (it is tried again once its health interval has \
-                     passed), or add one to the pool"
-                .to_owned(),
+            None => format!(
+                "{repair}; a down gateway is tried again once its health interval has passed"
+            ),
         };
         (cause, fix)
     }
@@ -121,7 +138,8 @@ mod tests {
         };
         let gateways = weights.iter().enumerate().map(gateway).collect();
         let pool = PoolSettings { name: "p".into(), gateways, health: HealthSettings::default() };
-        RouterSettings { listen: "127.0.0.1:0".parse().unwrap(), pools: vec![pool] }
+        let listen = "127.0.0.1:0".parse().unwrap();
+        RouterSettings { listen, pools: vec![pool], origin: Default::default() }
     }
 
     #[test]
@@ -134,13 +152,13 @@ mod tests {
         }
         assert!((245..=255).contains(&counts[0]) && counts[2] == 0, "{counts:?}");
         let first = shared.gateways().next().unwrap().clone();
-        first.mark_down("refused", false);
+        first.mark_down(&Trouble::new("refused", "start it"), false);
         assert!((0..50).all(|_| !Arc::ptr_eq(&shared.pick(&[]).unwrap(), &first)));
         let second = shared.gateways().nth(1).unwrap().clone();
         assert!(shared.pick(&[second]).is_none());
         let (cause, fix) = shared.unavailable();
         assert!(cause.contains("127.0.0.1:1000/mcp (down: refused)"), "{cause}");
-        assert!(fix.contains("every 30s"), "{fix}");
+        assert!(fix.starts_with("start it; the router checks each gateway every 30s"), "{fix}");
     }
 
     #[test]

@@ -19,8 +19,9 @@ use super::metrics::Outcome;
 use super::pool::Shared;
 use super::reply::{Out, Reply};
 use super::session::{Binding, ClientSession, Why, recover};
-use super::wire::{self, GATEWAY_LOST, NO_GATEWAY, SAFE, status_failure};
+use super::wire::{self, GATEWAY_LOST, NO_GATEWAY, SAFE};
 use crate::net::mcp::{answers, media_type, message_of};
+use crate::trouble::Trouble;
 
 /// Sends of one message, at most (the first, and after each move of the session).
 const ATTEMPTS: usize = 4;
@@ -55,7 +56,13 @@ pub(crate) async fn relay(
             tokio::select! {
                 attempt = send(&gateway, &binding, &incoming, &mut reply) => attempt,
                 () = gateway.went_down() => Attempt::Known {
-                    cause: "its health check failed while the request was open".to_owned(),
+                    cause: match gateway.trouble() {
+                        Some(trouble) => format!(
+                            "its health check failed while the request was open: {}",
+                            trouble.cause
+                        ),
+                        None => "its health check failed while the request was open".to_owned(),
+                    },
                     delivered: true,
                 },
             }
@@ -63,9 +70,9 @@ pub(crate) async fn relay(
         let (why, cause, delivered) = match attempt.await {
             Attempt::Done => return,
             Attempt::Forgotten => (Why::Forgotten, String::new(), false),
-            Attempt::Failed { cause, delivered } => {
-                gateway.mark_down(&cause, false);
-                (Why::Failed, cause, delivered)
+            Attempt::Failed { trouble, delivered } => {
+                gateway.mark_down(&trouble, false);
+                (Why::Failed, trouble.cause, delivered)
             }
             Attempt::Known { cause, delivered } => (Why::Failed, cause, delivered),
         };
@@ -105,7 +112,7 @@ enum Attempt {
     /// The gateway no longer knows the session (404); it never saw the message.
     Forgotten,
     /// The gateway failed; `delivered`: the message may have reached it.
-    Failed { cause: String, delivered: bool },
+    Failed { trouble: Trouble, delivered: bool },
     /// The gateway was already known to be down (by a check, or an earlier request).
     Known { cause: String, delivered: bool },
 }
@@ -123,7 +130,7 @@ async fn send(
         Ok(response) => response,
         Err(error) => {
             gateway.counters.record(Outcome::Failed);
-            return Attempt::Failed { cause: error.cause, delivered: error.delivered };
+            return Attempt::Failed { trouble: error.trouble, delivered: error.delivered };
         }
     };
     gateway.counters.observe(started.elapsed());
@@ -136,7 +143,8 @@ async fn send(
     if status.is_server_error() || refused {
         gateway.counters.record(Outcome::Failed);
         let delivered = !refused && status != StatusCode::SERVICE_UNAVAILABLE;
-        return Attempt::Failed { cause: status_failure(response).await, delivered };
+        let what = incoming.method.as_deref().unwrap_or("a response to the server");
+        return Attempt::Failed { trouble: gateway.explain(response, what).await, delivered };
     }
     if !status.is_success() {
         gateway.counters.record(Outcome::Rejected);
@@ -164,7 +172,10 @@ async fn send(
         }
         Err(error) => {
             gateway.counters.record(Outcome::Failed);
-            Attempt::Failed { cause: wire::broke(&error), delivered: true }
+            Attempt::Failed {
+                trouble: gateway.place.dropped(&wire::broke(&error)),
+                delivered: true,
+            }
         }
     }
 }
@@ -184,7 +195,7 @@ async fn pass_stream(
             Err(error) => {
                 gateway.counters.record(Outcome::Failed);
                 let cause = format!("the answer stream broke off: {error}");
-                return Attempt::Failed { cause, delivered: true };
+                return Attempt::Failed { trouble: gateway.place.dropped(&cause), delivered: true };
             }
         };
         let Some(message) = message_of(event) else { continue };
@@ -209,6 +220,6 @@ async fn pass_stream(
         }
     }
     gateway.counters.record(Outcome::Failed);
-    let cause = "the answer stream ended before the answer".to_owned();
-    Attempt::Failed { cause, delivered: true }
+    let trouble = gateway.place.dropped("the answer stream ended before the answer");
+    Attempt::Failed { trouble, delivered: true }
 }

@@ -11,8 +11,9 @@ use serde_json::{Value, json};
 
 use super::gateway::{Gateway, Upstream};
 use super::pool::Shared;
-use super::wire::{read_answer, status_failure};
-use crate::net::mcp::SESSION;
+use super::wire::read_answer;
+use crate::net::mcp::{SESSION, Said};
+use crate::trouble::Trouble;
 
 /// Where a client session lives now. `generation` counts moves, so that many requests failing
 /// on the same binding move the session only once.
@@ -85,8 +86,8 @@ impl Sessions {
 }
 
 /// Opens a session on `gateway` with these `initialize` params: initialize, then
-/// `notifications/initialized`. `Err` names what failed.
-pub(crate) async fn open_upstream(gateway: &Gateway, params: &Value) -> Result<Upstream, String> {
+/// `notifications/initialized`. `Err` explains what failed.
+pub(crate) async fn open_upstream(gateway: &Gateway, params: &Value) -> Result<Upstream, Trouble> {
     static OPENED: AtomicU64 = AtomicU64::new(1);
     let n = OPENED.fetch_add(1, Ordering::Relaxed);
     let id = json!(format!("mcp-connect-router-initialize-{n}"));
@@ -94,21 +95,26 @@ pub(crate) async fn open_upstream(gateway: &Gateway, params: &Value) -> Result<U
     let response =
         (gateway.send(Method::POST, Some(body.to_string().into()), &Upstream::default()))
             .await
-            .map_err(|e| e.cause)?;
+            .map_err(|e| e.trouble)?;
     if !response.status().is_success() {
-        return Err(format!("initialize: {}", status_failure(response).await));
+        return Err(gateway.explain(response, "initialize").await);
     }
     let mut upstream = Upstream { id: response.headers().get(SESSION).cloned(), version: None };
-    let answer = read_answer(response, &id).await.map_err(|e| format!("initialize: {e}"))?;
+    let answer = (read_answer(response, &id).await)
+        .map_err(|e| gateway.place.other(format!("initialize: {e}")))?;
     let Some(version) = answer["result"]["protocolVersion"].as_str() else {
-        return Err(format!("initialize was answered with {}", answer["error"]));
+        let error = &answer["error"];
+        return Err(match error["message"].as_str().map(|m| Said::from_message(0, m)) {
+            Some(Said { cause, fix: Some(fix), .. }) => Trouble::new(cause, fix),
+            _ => gateway.place.other(format!("initialize was answered with {error}")),
+        });
     };
     upstream.version = Some(version.to_owned());
     let note = json!({"jsonrpc": "2.0", "method": "notifications/initialized"}).to_string();
     let failure = match gateway.send(Method::POST, Some(note.into()), &upstream).await {
         Ok(response) if response.status().is_success() => return Ok(upstream),
-        Ok(response) => format!("notifications/initialized: {}", status_failure(response).await),
-        Err(error) => error.cause,
+        Ok(response) => gateway.explain(response, "notifications/initialized").await,
+        Err(error) => error.trouble,
     };
     gateway.forget(&upstream).await;
     Err(failure)
@@ -145,7 +151,7 @@ pub(crate) async fn recover(
                 );
                 return Ok(session.rebind(old, upstream));
             }
-            Err(cause) => old.mark_down(&cause, false),
+            Err(trouble) => old.mark_down(&trouble, false),
         }
     }
     let mut tried = vec![old.clone()];
@@ -165,8 +171,8 @@ pub(crate) async fn recover(
                 });
                 return Ok(session.rebind(next, upstream));
             }
-            Err(cause) => {
-                next.mark_down(&cause, false);
+            Err(trouble) => {
+                next.mark_down(&trouble, false);
                 tried.push(next);
             }
         }

@@ -3,6 +3,7 @@
 //! profile (see `config`); the router itself knows nothing of either file format.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use url::Url;
@@ -16,6 +17,20 @@ pub struct RouterSettings {
     /// The listener for its faces: streamable HTTP at `/mcp`, `/health` and `/metrics`.
     pub listen: SocketAddr,
     pub pools: Vec<PoolSettings>,
+    /// Where the settings were read from: a fix that changes a setting names it.
+    pub origin: Origin,
+}
+
+/// Where a router's settings were read from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Origin {
+    /// A config file in the seed's shape (`mcp-connect router --config FILE`).
+    File(PathBuf),
+    /// A profile with `link: router`, by name.
+    Profile(String),
+    /// Made by a program (tests, benchmarks): settings are named by their keys alone.
+    #[default]
+    Unnamed,
 }
 
 #[derive(Debug, Clone)]

@@ -109,11 +109,11 @@ async fn server_stream(State(shared): State<Arc<Shared>>, headers: HeaderMap) ->
             }
             Ok(r) if !r.status().is_server_error() => return pass_on(r).await,
             Ok(r) => {
-                gateway.mark_down(&wire::status_failure(r).await, false);
+                gateway.mark_down(&gateway.explain(r, "GET (the server stream)").await, false);
                 Why::Failed
             }
             Err(error) => {
-                gateway.mark_down(&error.cause, false);
+                gateway.mark_down(&error.trouble, false);
                 Why::Failed
             }
         };
@@ -138,7 +138,7 @@ async fn delete(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Respon
     if binding.upstream.id.is_some()
         && let Ok(Err(error)) = tokio::time::timeout(Duration::from_secs(2), ending).await
     {
-        tracing::info!(gateway = %binding.gateway.label, cause = %error.cause,
+        tracing::info!(gateway = %binding.gateway.label, cause = %error.trouble.cause,
             "the gateway's session could not be ended; left to expire");
     }
     tracing::info!(session = %session.id, "client session ended");

@@ -5,9 +5,9 @@ use futures::StreamExt;
 use serde_json::Value;
 use sse_stream::SseStream;
 
+use crate::net::innermost;
 pub(crate) use crate::net::mcp::error;
 use crate::net::mcp::{answers, media_type, message_of};
-use crate::net::{first_line, innermost};
 
 /// Requests that change nothing on the server: sent again on another gateway after a failover.
 pub(crate) const SAFE: [&str; 6] =
@@ -85,16 +85,6 @@ pub(crate) async fn read_answer(response: reqwest::Response, id: &Value) -> Resu
         other => Err(format!(
             "the answer has Content-Type {other:?}, not application/json or text/event-stream"
         )),
-    }
-}
-
-/// `HTTP 502: <the start of the body>`.
-pub(crate) async fn status_failure(response: reqwest::Response) -> String {
-    let status = response.status().as_u16();
-    let body = response.text().await.unwrap_or_default();
-    match first_line(&body) {
-        text if text.is_empty() => format!("HTTP {status}"),
-        text => format!("HTTP {status}: {text}"),
     }
 }
 

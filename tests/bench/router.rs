@@ -70,7 +70,9 @@ async fn start(labs: &[&Lab]) -> router::Router {
     let health = HealthSettings { enabled: true, interval: Duration::from_secs(1) };
     let pool = PoolSettings { name: "bench".into(), gateways, health };
     let listen = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
-    router::start(RouterSettings { listen, pools: vec![pool] }).await.expect("the router starts")
+    router::start(RouterSettings { listen, pools: vec![pool], origin: Default::default() })
+        .await
+        .expect("the router starts")
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]

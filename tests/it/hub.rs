@@ -243,7 +243,24 @@ async fn a_route_s_certificate_is_shown_then_pinned_and_the_route_turns_healthy_
         _ => None,
     })
     .await;
-    assert!(down.fix.contains("mcp-connect trust gateway-port-forward"), "{down:?}");
+    let sha = &lab.gateway.fingerprint_sha256;
+    let url = format!("https://127.0.0.1:{port}/mcp");
+    assert!(
+        down.cause.starts_with(&format!(
+            "{url} presented a self-signed certificate no trusted CA signed (subject \
+             CN=mcp-gateway lab, issuer CN=mcp-gateway lab, valid "
+        )),
+        "{down:?}"
+    );
+    assert!(down.cause.ends_with(&format!(", SHA-256 {sha})")), "{down:?}");
+    assert_eq!(
+        down.fix,
+        format!(
+            "if that fingerprint is the server's, trust it: run `mcp-connect trust \
+             gateway-port-forward` (it shows the certificate and pins it), or set `tls: \
+             {{pin_sha256: \"{sha}\"}}` in profile gateway-port-forward"
+        )
+    );
 
     commands.send(Command::Inspect(name.into())).await.unwrap();
     let shown = expect(&mut events, |e| match e {

@@ -34,6 +34,7 @@ mod router;
 mod router_claude;
 mod router_config;
 mod router_envelope;
+mod router_faults;
 #[cfg(unix)]
 mod router_route;
 mod tui_tmux;

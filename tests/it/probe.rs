@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use crate::support::link::{Cut, FaultyLink};
 use crate::support::{Home, free_port, mcp_server};
 
 fn target(url: &str) -> Target {
@@ -88,6 +89,41 @@ async fn a_localhost_bound_server_rejecting_the_host_gets_the_421_diagnosis() {
     let (cause, fix) = unhealthy(outcome(&foreign).await);
     assert!(cause.contains(r#"rejects Host "serena-mcp:8080" (421"#), "{cause}");
     assert!(fix.contains("--host 0.0.0.0"), "{fix}");
+}
+
+/// A link that cuts the first connection (a forward switching pods) used to send the probe
+/// looking elsewhere: it found the lab's legacy endpoint through the healed link and said the
+/// server speaks only SSE; a link that kept cutting was "not an MCP server". Both are the link.
+#[tokio::test]
+async fn a_link_that_breaks_under_the_request_is_named_as_the_link_not_a_path_or_transport() {
+    let lab = mcp_server(McpServerOptions::default()).await;
+    for (cut, breaks, how) in
+        [(Cut::Reset, 1, "reset"), (Cut::Close, 1, "closed"), (Cut::Reset, usize::MAX, "reset")]
+    {
+        let link = FaultyLink::start(lab.addr(), cut, breaks).await;
+        let url = format!("http://{}/mcp", link.addr);
+        let (cause, fix) = unhealthy(outcome(&target(&url)).await);
+        let said = format!(
+            "the connection to {url} was {how} while waiting for the answer to \
+                            initialize ("
+        );
+        assert!(cause.starts_with(&said), "{cut:?} ×{breaks}: {cause}");
+        assert!(
+            cause.ends_with(
+                "the server may be restarting, or something on the way (a proxy, a \
+                             load balancer) dropped it"
+            ),
+            "{cause}"
+        );
+        assert!(
+            fix.starts_with("transient: retry (a running route checks again by itself)"),
+            "{fix}"
+        );
+        // Healed, the same link serves the probe.
+        if breaks == 1 {
+            assert!(matches!(outcome(&target(&url)).await, Outcome::Healthy(_)), "{cut:?}");
+        }
+    }
 }
 
 /// The least disturbed of `samples`, in ms: on a loaded machine (CI builds beside the tests, on

@@ -217,7 +217,8 @@ async fn health_metrics_unknown_sessions_and_no_gateway_answer_as_documented() {
                 assert!(message.contains(&format!("{} (down: ", gateway.url)), "{message}");
             }
             assert!(
-                message.contains("refused") && message.contains("fix: start or repair"),
+                message.contains("(connection refused)")
+                    && message.contains("fix: start the gateway (or the port-forward to it)"),
                 "{message}"
             );
         }

@@ -183,12 +183,14 @@ async fn a_refused_token_is_named_at_initialize() {
             let answer: Value = serde_json::from_str(&body).unwrap();
             let message = answer["error"]["message"].as_str().unwrap();
             let down = format!(
-                "{} (down: HTTP 401: the token was refused at the WebSocket \
-                                upgrade: Bearer error=\"invalid_token\"",
+                "{} (down: it refused the router's token (HTTP 401: the token was refused at \
+                 the WebSocket upgrade: Bearer error=\"invalid_token\"",
                 alpha.ws_url
             );
             assert!(message.contains(&down), "{message}");
             assert!(message.contains("invalid signature"), "{message}");
+            assert!(message.contains("so its signature is not"), "{message}");
+            assert!(message.contains("; fix: put the gateway's jwt-secret-key into"), "{message}");
         }
         other => panic!("initialize with a refused token should be 503: {:?}", other.err()),
     }
@@ -225,8 +227,8 @@ async fn the_gateways_no_endpoints_answer_names_the_namespace_and_the_fix() {
             let answer: Value = serde_json::from_str(&body).unwrap();
             let message = answer["error"]["message"].as_str().unwrap();
             let down = format!(
-                "{} (down: the gateway has no MCP server registered for \
-                                namespace `system`; fix: register",
+                "{} (down: the gateway has no MCP server registered for namespace `system`); \
+                 fix: register the MCP server (Serena)",
                 alpha.ws_url
             );
             assert!(message.contains(&down), "{message}");

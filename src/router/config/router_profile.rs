@@ -16,7 +16,9 @@ use url::Url;
 use super::{default_path, health, tls_options};
 use crate::auth::Tokens;
 use crate::profile::{self, Link, Profile, Transport};
-use crate::router::settings::{GatewaySettings, GatewayTransport, PoolSettings, RouterSettings};
+use crate::router::settings::{
+    GatewaySettings, GatewayTransport, Origin, PoolSettings, RouterSettings,
+};
 use crate::supervisor::RunOptions;
 use crate::trouble::Trouble;
 
@@ -74,7 +76,8 @@ pub fn from_profile(profile: &Profile, options: &RunOptions) -> Result<RouterSet
         });
     }
     let port = options.local_port.unwrap_or(router.local_port.get());
-    Ok(RouterSettings { listen: SocketAddr::new(router.local_address, port), pools })
+    let listen = SocketAddr::new(router.local_address, port);
+    Ok(RouterSettings { listen, pools, origin: Origin::Profile(profile.name.to_string()) })
 }
 
 /// The URL the router reaches `gateway` at, its scheme telling the transport (see the

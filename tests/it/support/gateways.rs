@@ -104,7 +104,9 @@ pub async fn start_router(gateways: Vec<GatewaySettings>, checks: bool, every: D
     let health = HealthSettings { enabled: checks, interval: every };
     let pool = PoolSettings { name: "lab-pool".into(), gateways, health };
     let listen = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
-    router::start(RouterSettings { listen, pools: vec![pool] }).await.expect("the router starts")
+    router::start(RouterSettings { listen, pools: vec![pool], origin: Default::default() })
+        .await
+        .expect("the router starts")
 }
 
 /// Credentials as a profile names them: a JWT signed with the secret in an env variable.

@@ -1,6 +1,7 @@
 //! Shared helpers for the integration tests.
 pub mod bridge;
 pub mod gateways;
+pub mod link;
 pub mod mcp;
 #[cfg(unix)]
 pub mod peers;
