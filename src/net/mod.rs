@@ -56,7 +56,7 @@ impl Broke {
 
 /// Whether `error` is the connection breaking (reset, or closed before the answer), and how:
 /// a fault of the link, not an answer of the server.
-pub fn broke_off(error: &reqwest::Error) -> Option<Broke> {
+pub fn broke_off(error: &(dyn std::error::Error + 'static)) -> Option<Broke> {
     use std::io::ErrorKind::{
         BrokenPipe, ConnectionAborted, ConnectionReset, NotConnected, UnexpectedEof,
     };
@@ -71,7 +71,7 @@ pub fn broke_off(error: &reqwest::Error) -> Option<Broke> {
         }
         if let Some(hyper) = cause.downcast_ref::<hyper::Error>()
             && (hyper.is_incomplete_message() || hyper.is_closed() || hyper.is_canceled())
-            && hyper.source().is_none()
+            && std::error::Error::source(hyper).is_none()
         {
             return Some(Broke::Closed);
         }
