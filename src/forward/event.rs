@@ -20,10 +20,8 @@ pub enum ForwardState {
         url: String,
         pod: String,
     },
-    /// Something went away; it is being brought back.
-    Reconnecting {
-        why: String,
-    },
+    /// Something went away; it is being brought back: what, and what the user can do.
+    Reconnecting(Trouble),
     /// It cannot go on without the user: what is wrong and how to fix it.
     Failed(Trouble),
     Stopped,
@@ -39,9 +37,29 @@ impl ForwardState {
                  check `kubectl get pods -n {namespace} -l {selector}`"
             ),
             ForwardState::Listening { url, pod } => format!("forwarding {url} to pod {pod}"),
-            ForwardState::Reconnecting { why } => format!("reconnecting: {why}"),
+            ForwardState::Reconnecting(trouble) => format!("reconnecting: {}", trouble.cause),
             ForwardState::Failed(trouble) => trouble.to_string(),
             ForwardState::Stopped => "stopped".into(),
+        }
+    }
+
+    /// Why a new connection cannot be carried in this state: what a refused connection is
+    /// answered with, and what every face shows. `None` while it listens (or starts, stops).
+    pub fn trouble(&self) -> Option<Trouble> {
+        match self {
+            ForwardState::WaitingForPod { service, namespace, selector } => Some(Trouble::new(
+                format!(
+                    "waiting for a Ready pod of svc/{service} in {namespace} (selector {selector})"
+                ),
+                format!(
+                    "requests go through as soon as a pod is Ready; check `kubectl get pods -n \
+                     {namespace} -l {selector}`"
+                ),
+            )),
+            ForwardState::Reconnecting(trouble) | ForwardState::Failed(trouble) => {
+                Some(trouble.clone())
+            }
+            ForwardState::Starting | ForwardState::Listening { .. } | ForwardState::Stopped => None,
         }
     }
 }

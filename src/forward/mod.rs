@@ -129,7 +129,7 @@ pub async fn run(
                 return send(ForwardState::Failed(e.trouble)).await;
             }
             Err(e) => {
-                let state = ForwardState::Reconnecting { why: e.trouble.cause.clone() };
+                let state = ForwardState::Reconnecting(e.trouble.clone());
                 if state != reported {
                     reported = state.clone();
                     send(state).await;

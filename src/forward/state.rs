@@ -30,7 +30,7 @@ pub fn decide(
             down(ForwardState::Failed(t.trouble.clone()), t.trouble)
         }
         (Some(t), _, _) | (None, Some(_), Some(t)) => {
-            down(ForwardState::Reconnecting { why: t.trouble.cause.clone() }, t.trouble)
+            down(ForwardState::Reconnecting(t.trouble.clone()), t.trouble)
         }
         (None, Some(target), None) => Decision {
             state: ForwardState::Listening { url: url.to_owned(), pod: target.pod },
@@ -43,19 +43,14 @@ pub fn decide(
                     "nothing to do if a pod comes back: the forward follows it on its own{}",
                     check_pods(waiting)
                 );
-                down(ForwardState::Reconnecting { why: why.clone() }, Trouble::new(why, fix))
+                let trouble = Trouble::new(why, fix);
+                down(ForwardState::Reconnecting(trouble.clone()), trouble)
             }
             None => {
-                let cause = match waiting {
-                    ForwardState::WaitingForPod { service, namespace, selector } => format!(
-                        "waiting for a Ready pod of svc/{service} in {namespace} (selector \
-                         {selector})"
-                    ),
-                    other => other.hint(),
-                };
-                let fix =
-                    format!("requests go through as soon as a pod is Ready{}", check_pods(waiting));
-                down(waiting.clone(), Trouble::new(cause, fix))
+                let trouble = waiting.trouble().unwrap_or_else(|| {
+                    Trouble::new(waiting.hint(), "requests go through as soon as a pod is Ready")
+                });
+                down(waiting.clone(), trouble)
             }
         },
     }
@@ -108,12 +103,13 @@ mod tests {
             &waiting(),
         )
         .state;
-        assert_eq!(before, ForwardState::Reconnecting { why: "connection refused".into() });
+        let cause = |state: ForwardState| state.trouble().map(|t| t.cause);
+        assert!(matches!(before, ForwardState::Reconnecting(_)));
+        assert_eq!(cause(before).as_deref(), Some("connection refused"));
+        assert!(matches!(after, ForwardState::Reconnecting(_)));
         assert_eq!(
-            after,
-            ForwardState::Reconnecting {
-                why: "pod a is no longer Ready; waiting for another Ready pod".into()
-            }
+            cause(after).as_deref(),
+            Some("pod a is no longer Ready; waiting for another Ready pod")
         );
     }
 
@@ -123,7 +119,7 @@ mod tests {
         let failed = decide(watch(false), None, Some("a"), URL, &waiting()).state;
         assert!(matches!(failed, ForwardState::Failed(t) if t.cause == "forbidden"));
         let retrying = decide(watch(true), None, Some("a"), URL, &waiting()).state;
-        assert_eq!(retrying, ForwardState::Reconnecting { why: "forbidden".into() });
+        assert!(matches!(retrying, ForwardState::Reconnecting(t) if t.cause == "forbidden"));
         let spare = decide(on("a"), trouble("rbac", false), None, URL, &waiting()).state;
         assert!(matches!(spare, ForwardState::Failed(t) if t.cause == "rbac"));
     }

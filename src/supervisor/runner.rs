@@ -215,28 +215,17 @@ impl Run {
                 ForwardState::Starting => {
                     self.facts.link = LinkFact::Starting("connecting to the cluster".to_owned());
                 }
-                ForwardState::WaitingForPod { service, namespace, selector } => {
-                    self.facts.link = LinkFact::Waiting(Trouble::new(
-                        format!(
-                            "no Ready pod behind svc/{service} in namespace {namespace} \
-                             (selector {selector})"
-                        ),
-                        format!(
-                            "check `kubectl get pods -n {namespace} -l {selector}`; the forward \
-                             moves to a pod as soon as one is Ready"
-                        ),
-                    ));
+                // The forward's own words: what its refused connections are answered with.
+                ForwardState::WaitingForPod { .. } => {
+                    self.facts.link = LinkFact::Waiting(state.trouble().expect("waiting has one"));
                 }
                 ForwardState::Listening { url, pod } => {
                     self.facts.url = Some(url.clone());
                     self.facts.pod = Some(pod.clone());
                     self.link_up();
                 }
-                ForwardState::Reconnecting { why } => {
-                    self.facts.link = LinkFact::Broken(Trouble::new(
-                        why.clone(),
-                        "nothing to do if it comes back: the forward retries on its own",
-                    ));
+                ForwardState::Reconnecting(trouble) => {
+                    self.facts.link = LinkFact::Broken(trouble.clone());
                 }
                 ForwardState::Failed(trouble) => {
                     self.facts.link = LinkFact::Failed(trouble.clone())

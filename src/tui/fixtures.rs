@@ -122,20 +122,17 @@ pub fn latency() -> LatencySummary {
 
 /// A route starting: the forward waits for a Ready pod.
 pub fn starting() -> Vec<Event> {
-    let waiting = Trouble::new(
-        "no Ready pod behind svc/serena-mcp in namespace mcp (selector app=serena-mcp)",
-        "check `kubectl get pods -n mcp -l app=serena-mcp`; the forward moves to a pod as soon \
-         as one is Ready",
-    );
+    let waiting = ForwardState::WaitingForPod {
+        service: "serena-mcp".to_owned(),
+        namespace: "mcp".to_owned(),
+        selector: "app=serena-mcp".to_owned(),
+    };
+    let trouble = waiting.trouble().expect("waiting says why");
     vec![
         decided(&Facts::starting("connecting to the cluster")),
         forward(ForwardState::Starting),
-        forward(ForwardState::WaitingForPod {
-            service: "serena-mcp".to_owned(),
-            namespace: "mcp".to_owned(),
-            selector: "app=serena-mcp".to_owned(),
-        }),
-        decided(&Facts { link: LinkFact::Waiting(waiting), ..Facts::starting("") }),
+        forward(waiting),
+        decided(&Facts { link: LinkFact::Waiting(trouble), ..Facts::starting("") }),
     ]
 }
 

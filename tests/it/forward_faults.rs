@@ -95,8 +95,8 @@ async fn first_503(port: u16, since: Instant) -> (Answer, Duration) {
 async fn reconnecting(forward: &mut Running, text: &str, since: Instant) -> (String, Duration) {
     let why = forward
         .until(&format!("reconnecting with {text:?}"), |e| match e {
-            ForwardEvent::State(ForwardState::Reconnecting { why }) if why.contains(text) => {
-                Some(why.clone())
+            ForwardEvent::State(ForwardState::Reconnecting(t)) if t.cause.contains(text) => {
+                Some(t.cause.clone())
             }
             _ => None,
         })
