@@ -9,9 +9,11 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::explain::Explainer;
+use super::link::LinkHealth;
 use super::rpc::{BAD_ANSWER, NO_ROUTE, Problem, UNAUTHORIZED, UNREACHABLE};
 use super::stdio::{Out, warn};
 use super::target;
+use super::upstream::WAIT_FOR_ROUTE;
 use crate::auth::Tokens;
 use crate::mcpbridge::envelope::{explain_unavailable, unavailable_namespace};
 use crate::mcpbridge::frontend::Frontend;
@@ -31,6 +33,8 @@ struct Inner {
     tokens: Option<Tokens>,
     explainer: Explainer,
     out: Out,
+    /// The status of the route the bridge runs, if it runs one.
+    health: LinkHealth,
 }
 
 enum Carrier {
@@ -39,7 +43,12 @@ enum Carrier {
 }
 
 impl EnvelopeUpstream {
-    pub fn new(profile: &Profile, options: &RunOptions, out: Out) -> Result<Self, Problem> {
+    pub fn new(
+        profile: &Profile,
+        options: &RunOptions,
+        health: LinkHealth,
+        out: Out,
+    ) -> Result<Self, Problem> {
         let (target, hints) = target::of(profile, options)?;
         let setup = |cause: String| Problem::new(NO_ROUTE, cause, "check the profile's `tls`");
         let carrier = match target.transport {
@@ -61,7 +70,7 @@ impl EnvelopeUpstream {
         let seen = Http::new(&target).map_err(setup)?.seen;
         let tokens = target.auth.clone();
         let explainer = Explainer { target, hints, seen };
-        Ok(EnvelopeUpstream(Arc::new(Inner { carrier, tokens, explainer, out })))
+        Ok(EnvelopeUpstream(Arc::new(Inner { carrier, tokens, explainer, out, health })))
     }
 
     /// Relays a request and passes its answer on; answers an error when it cannot.
@@ -69,6 +78,11 @@ impl EnvelopeUpstream {
         let safe = crate::router::SAFE.contains(&method.as_str());
         let mut refreshed = false;
         let mut resent = false;
+        // A link that is down: the request waits for it a while, then gets the route's words.
+        if let Some(problem) = self.0.health.serving(WAIT_FOR_ROUTE).await {
+            let _ = self.0.out.send(problem.answer(&id)).await;
+            return;
+        }
         let answer = loop {
             match self.send(&message).await {
                 Ok(answer) => break Ok(answer),
@@ -81,7 +95,10 @@ impl EnvelopeUpstream {
                     ));
                     resent = true;
                 }
-                Err(error) => break Err(self.problem(&method, error).await),
+                Err(error) => match self.0.health.failure() {
+                    Some(link_down) => break Err(link_down),
+                    None => break Err(self.problem(&method, error).await),
+                },
             }
         };
         let line = match answer {

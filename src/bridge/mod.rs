@@ -56,7 +56,12 @@ where
     let (out, writer) = stdio::spawn_writer(output);
     let (health, statuses) = LinkHealth::new();
     let upstream = match profile.endpoint.transport.is_envelope() {
-        true => Carrier::Envelope(EnvelopeUpstream::new(profile, &options, out.clone())?),
+        true => Carrier::Envelope(EnvelopeUpstream::new(
+            profile,
+            &options,
+            health.clone(),
+            out.clone(),
+        )?),
         false => Carrier::Mcp(Upstream::new(profile, &options, health.clone(), out.clone())?),
     };
     tokio::pin!(shutdown);

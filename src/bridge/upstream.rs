@@ -31,7 +31,7 @@ const RETRY_AFTER: Duration = Duration::from_millis(500);
 const CLOSE_WITHIN: Duration = Duration::from_secs(2);
 /// How long a request waits for a route the bridge runs to serve again before it is answered
 /// with the route's cause and fix.
-const WAIT_FOR_ROUTE: Duration = Duration::from_secs(5);
+pub(super) const WAIT_FOR_ROUTE: Duration = Duration::from_secs(5);
 
 /// The server, as every task of the bridge shares it.
 #[derive(Clone)]

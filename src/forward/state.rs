@@ -16,7 +16,8 @@ pub struct Decision {
 }
 
 /// The watch's trouble first, then the loss of the pod, then a spare's trouble: a stream that
-/// failed to open for a pod now gone must not hide that the pod is gone.
+/// failed to open for a pod now gone must not hide that the pod is gone. Before the watch has
+/// listed the pods, no pod is not yet "waiting": it is still starting.
 pub fn decide(
     tracking: Tracking,
     spare: Option<Explained>,
@@ -36,6 +37,13 @@ pub fn decide(
             state: ForwardState::Listening { url: url.to_owned(), pod: target.pod },
             down: None,
         },
+        (None, None, _) if !tracking.listed => down(
+            ForwardState::Starting,
+            Trouble::new(
+                "the forward is still looking for the Service's pods",
+                "requests go through as soon as it has found a Ready one",
+            ),
+        ),
         (None, None, _) => match last_pod {
             Some(pod) => {
                 let why = format!("pod {pod} is no longer Ready; waiting for another Ready pod");
@@ -86,7 +94,11 @@ mod tests {
     }
 
     fn on(pod: &str) -> Tracking {
-        Tracking { target: Some(Target { pod: pod.into(), port: 8080 }), trouble: None }
+        Tracking {
+            target: Some(Target { pod: pod.into(), port: 8080 }),
+            trouble: None,
+            listed: true,
+        }
     }
 
     #[test]
@@ -96,7 +108,7 @@ mod tests {
         let before =
             decide(on("a"), trouble("connection refused", true), Some("a"), URL, &waiting()).state;
         let after = decide(
-            Tracking::default(),
+            Tracking { listed: true, ..Tracking::default() },
             trouble("connection refused", true),
             Some("a"),
             URL,
@@ -115,7 +127,11 @@ mod tests {
 
     #[test]
     fn the_watch_s_trouble_comes_first_and_a_lasting_one_fails() {
-        let watch = |transient| Tracking { target: None, trouble: trouble("forbidden", transient) };
+        let watch = |transient| Tracking {
+            target: None,
+            trouble: trouble("forbidden", transient),
+            listed: true,
+        };
         let failed = decide(watch(false), None, Some("a"), URL, &waiting()).state;
         assert!(matches!(failed, ForwardState::Failed(t) if t.cause == "forbidden"));
         let retrying = decide(watch(true), None, Some("a"), URL, &waiting()).state;
@@ -128,7 +144,11 @@ mod tests {
     fn a_ready_pod_listens_and_none_yet_waits() {
         let listening = decide(on("b"), None, Some("a"), URL, &waiting()).state;
         assert_eq!(listening, ForwardState::Listening { url: URL.into(), pod: "b".into() });
-        assert_eq!(decide(Tracking::default(), None, None, URL, &waiting()).state, waiting());
+        let listed = || Tracking { listed: true, ..Tracking::default() };
+        assert_eq!(decide(listed(), None, None, URL, &waiting()).state, waiting());
+        // Before the pods are listed, no pod says nothing yet: the forward still starts.
+        let unlisted = decide(Tracking::default(), None, None, URL, &waiting()).state;
+        assert_eq!(unlisted, ForwardState::Starting);
     }
 
     #[test]
@@ -136,13 +156,14 @@ mod tests {
         assert_eq!(decide(on("a"), None, None, URL, &waiting()).down, None);
         let troubled = decide(on("a"), trouble("connection refused", true), None, URL, &waiting());
         assert_eq!(troubled.down, Some(Trouble::new("connection refused", "fix")));
-        let none_yet = decide(Tracking::default(), None, None, URL, &waiting()).down.unwrap();
+        let listed = Tracking { listed: true, ..Tracking::default() };
+        let none_yet = decide(listed.clone(), None, None, URL, &waiting()).down.unwrap();
         assert_eq!(
             none_yet.cause,
             "waiting for a Ready pod of svc/serena-mcp in mcp (selector app=serena-mcp)"
         );
         assert!(none_yet.fix.ends_with("check `kubectl get pods -n mcp -l app=serena-mcp`"));
-        let lost = decide(Tracking::default(), None, Some("a"), URL, &waiting()).down.unwrap();
+        let lost = decide(listed, None, Some("a"), URL, &waiting()).down.unwrap();
         assert_eq!(lost.cause, "pod a is no longer Ready; waiting for another Ready pod");
         assert!(lost.fix.contains("kubectl get pods -n mcp -l app=serena-mcp"), "{}", lost.fix);
     }

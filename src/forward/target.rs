@@ -28,6 +28,9 @@ pub struct Target {
 pub struct Tracking {
     pub target: Option<Target>,
     pub trouble: Option<Explained>,
+    /// The pod watch has listed the pods (or failed to) at least once: until then, no pod
+    /// means nothing yet, not "none is Ready".
+    pub listed: bool,
 }
 
 /// The Service's port, as its pods see it.
@@ -186,10 +189,12 @@ pub fn track(
                 match &item {
                     Err(err) => {
                         tracking.trouble = Some(explain_watch(err, &namespace, &api_server));
+                        tracking.listed = true;
                     }
                     Ok(watcher::Event::Init | watcher::Event::InitApply(_)) => {}
                     Ok(_) => {
                         tracking.trouble = None;
+                        tracking.listed = true;
                         let pods = store.state();
                         tracking.target = choose(&pods, tracking.target.as_ref(), &selected.port);
                     }

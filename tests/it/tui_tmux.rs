@@ -268,7 +268,7 @@ fn demo_in_a_real_terminal_activates_writes_switches_and_quits_cleanly() {
             pane_row(s, "● serena-direct")
                 .and_then(|r| r.split_whitespace().last())
                 .is_some_and(is_latency)
-                && pane_row(s, "● healthy").is_some()
+                && pane_row(s, "● serving").is_some()
                 && pane_row(s, "last ").is_some()
         });
     lap("serena-direct healthy");
@@ -290,7 +290,7 @@ fn demo_in_a_real_terminal_activates_writes_switches_and_quits_cleanly() {
     let url = format!("http://127.0.0.1:{port}/mcp");
     assert!(screen.contains(&format!("\"url\":\"{url}\"")), "the entry it would write:\n{screen}");
     assert!(
-        screen.contains(&format!("engine  serena-direct: running at {url}")),
+        screen.contains(&format!("engine  serena-direct: serving: mcp-connect-lab 0.1.0 at {url}")),
         "the log pane says where it runs:\n{screen}"
     );
 
@@ -366,7 +366,7 @@ fn demo_in_a_real_terminal_activates_writes_switches_and_quits_cleanly() {
     );
     let row = pane_row(&screen, "● gateway-port-forward").unwrap_or_default();
     assert!(row.trim_end().ends_with("ms"), "route 2 shows its latency:\n{screen}");
-    assert!(screen.contains("│● healthy "), "{screen}");
+    assert!(screen.contains("│● serving "), "{screen}");
     assert!(screen.contains("TLS      verified, pinned to sha256 "), "{screen}");
     let deadline = Instant::now() + Duration::from_secs(10);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
