@@ -3,7 +3,7 @@
 //! in the TUI, in `up`, in the bridge's JSON-RPC errors and in a command's exit message.
 
 /// A failure explained: its cause and its fix.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, thiserror::Error)]
 #[error("{cause}; fix: {fix}")]
 pub struct Trouble {
     /// What went wrong, in the user's terms: "the API server at … refused the connection".

@@ -33,6 +33,9 @@ pub struct HealthReport {
     /// `healthy` (every gateway), `degraded` (some) or `down` (none).
     pub status: String,
     pub pools: Vec<PoolHealth>,
+    /// While no gateway is healthy: what a client is told (each gateway's cause, the fixes).
+    #[serde(default)]
+    pub unavailable: Option<Trouble>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -85,7 +88,7 @@ pub(crate) fn report(shared: &Shared) -> HealthReport {
                 .collect(),
         })
         .collect();
-    let mut report = HealthReport { status: String::new(), pools };
+    let mut report = HealthReport { status: String::new(), pools, unavailable: None };
     let healthy = report.gateways().filter(|g| g.state == GatewayState::Healthy).count();
     report.status = match (healthy, report.gateways().count()) {
         (0, _) => "down",
@@ -93,6 +96,10 @@ pub(crate) fn report(shared: &Shared) -> HealthReport {
         _ => "degraded",
     }
     .to_owned();
+    if healthy == 0 {
+        let (cause, fix) = shared.unavailable();
+        report.unavailable = Some(Trouble::new(cause, fix));
+    }
     report
 }
 

@@ -42,6 +42,8 @@ pub enum RouterEvent {
     Log(String),
     /// Its gateways as its `/health` shows them, when they change (mcp-connect's router only).
     Gateways(Vec<GatewayRow>),
+    /// No gateway is healthy: what the router tells its clients; `None` once one is again.
+    Unavailable(Option<Trouble>),
     /// It ended: why, and how soon it is started again.
     Exited { cause: String, restart_in: Duration },
 }
@@ -58,6 +60,8 @@ pub struct GatewayRow {
     /// Client sessions open on it.
     pub sessions: usize,
     pub last_failure: Option<String>,
+    /// What to do about it, as the router says.
+    pub last_fix: Option<String>,
 }
 
 /// The rows of a `/health` report.
@@ -70,6 +74,7 @@ pub fn rows(report: &HealthReport) -> Vec<GatewayRow> {
         latency: g.latency_ms.map(|ms| Duration::from_secs_f64(ms.max(0.0) / 1000.0)),
         sessions: g.sessions,
         last_failure: g.last_failure.clone(),
+        last_fix: g.last_fix.clone(),
     };
     (report.pools.iter())
         .flat_map(|pool| pool.gateways.iter().map(|g| row(&pool.name, g)))
@@ -322,14 +327,20 @@ async fn watch(
         return std::future::pending().await;
     };
     let url = format!("http://{}/health", program.listen);
-    let mut shown = None;
+    let (mut shown, mut unavailable) = (None, None);
     loop {
         let read = async { client.get(&url).send().await.ok()?.json::<HealthReport>().await.ok() };
-        if let Some(now) = read.await.map(|health| rows(&health))
-            && shown.as_ref() != Some(&now)
-        {
-            let _ = progress.send(Progress::Router(RouterEvent::Gateways(now.clone()))).await;
-            shown = Some(now);
+        if let Some(health) = read.await {
+            let now = rows(&health);
+            if shown.as_ref() != Some(&now) {
+                let _ = progress.send(Progress::Router(RouterEvent::Gateways(now.clone()))).await;
+                shown = Some(now);
+            }
+            if unavailable != health.unavailable {
+                unavailable = health.unavailable.clone();
+                let event = RouterEvent::Unavailable(health.unavailable);
+                let _ = progress.send(Progress::Router(event)).await;
+            }
         }
         tokio::time::sleep(HEALTH_EVERY).await;
     }

@@ -260,6 +260,7 @@ impl Run {
                 match &event {
                     RouterEvent::Exited { cause, restart_in } => {
                         self.facts.gateways = None;
+                        self.facts.unavailable = None;
                         self.facts.link = LinkFact::Broken(Trouble::new(
                             cause.clone(),
                             format!(
@@ -270,6 +271,7 @@ impl Run {
                         ));
                     }
                     RouterEvent::Gateways(rows) => self.facts.gateways = Some(rows.clone()),
+                    RouterEvent::Unavailable(told) => self.facts.unavailable = told.clone(),
                     RouterEvent::Started { .. } | RouterEvent::Log(_) => {}
                 }
                 self.send(RouteEvent::Router(event)).await;

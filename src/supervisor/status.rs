@@ -145,6 +145,8 @@ pub struct Facts {
     pub new_connection: Option<Trouble>,
     /// The router's gateways as its `/health` last showed them (router routes).
     pub gateways: Option<Vec<GatewayRow>>,
+    /// What the router tells its clients while no gateway is healthy.
+    pub unavailable: Option<Trouble>,
     pub url: Option<String>,
     pub pod: Option<String>,
 }
@@ -156,6 +158,7 @@ impl Facts {
             health: HealthFact::Unchecked,
             new_connection: None,
             gateways: None,
+            unavailable: None,
             url: None,
             pod: None,
         }
@@ -170,7 +173,9 @@ pub fn decide(facts: &Facts) -> RouteStatus {
             let gateways = facts.gateways.as_deref().unwrap_or_default();
             let all_down =
                 !gateways.is_empty() && gateways.iter().all(|g| g.state == GatewayState::Down);
-            all_down || (phase == Phase::Down && facts.new_connection.is_some())
+            all_down
+                || facts.unavailable.is_some()
+                || (phase == Phase::Down && facts.new_connection.is_some())
         }
         LinkFact::Waiting(_) | LinkFact::Broken(_) | LinkFact::Failed(_) => true,
         LinkFact::Starting(_) | LinkFact::Stopped => false,
@@ -200,6 +205,11 @@ fn verdict(facts: &Facts) -> (Phase, Option<Trouble>, String) {
     let gateways = facts.gateways.as_deref().unwrap_or_default();
     let down: Vec<&GatewayRow> =
         gateways.iter().filter(|g| g.state == GatewayState::Down).collect();
+    // The router's own words for its clients, when it said them.
+    if let Some(t) = &facts.unavailable {
+        let evidence = "the router's /health: no gateway is healthy".to_owned();
+        return (Phase::Down, Some(t.clone()), evidence);
+    }
     if !gateways.is_empty() && down.len() == gateways.len() {
         let evidence = format!("the router's /health: all {} gateways down", gateways.len());
         return (Phase::Down, Some(gateways_trouble(&down)), evidence);
@@ -248,15 +258,11 @@ fn verdict(facts: &Facts) -> (Phase, Option<Trouble>, String) {
 /// wrote one (`cause; fix: fix`).
 fn gateways_trouble(down: &[&GatewayRow]) -> Trouble {
     let first = down[0];
-    let failure = first.last_failure.as_deref().unwrap_or("it fails its health checks");
-    let (why, fix) = match failure.split_once("; fix: ") {
-        Some((why, fix)) => (why, fix.to_owned()),
-        None => (
-            failure,
-            "fix what the cause names; the router takes a gateway back once it passes a check"
-                .to_owned(),
-        ),
-    };
+    let why = first.last_failure.as_deref().unwrap_or("it fails its health checks");
+    let fix = first.last_fix.clone().unwrap_or_else(|| {
+        "fix what the cause names; the router takes a gateway back once it passes a check"
+            .to_owned()
+    });
     let more = match down.len() {
         1 => String::new(),
         n => format!(" (and {} more down)", n - 1),
@@ -319,6 +325,7 @@ mod tests {
             latency: None,
             sessions: 0,
             last_failure: failure.map(str::to_owned),
+            last_fix: None,
         }
     }
 
@@ -401,11 +408,9 @@ mod tests {
 
     #[test]
     fn a_router_whose_every_gateway_is_down_is_down_with_the_gateways_cause() {
-        let failure = "JWT_SECRET_KEY is not set; fix: export JWT_SECRET_KEY";
-        let gateways = vec![
-            gateway("https://a/mcp", GatewayState::Down, Some(failure)),
-            gateway("https://b/mcp", GatewayState::Down, None),
-        ];
+        let mut first = gateway("https://a/mcp", GatewayState::Down, Some("JWT_SECRET_KEY unset"));
+        first.last_fix = Some("export JWT_SECRET_KEY".into());
+        let gateways = vec![first, gateway("https://b/mcp", GatewayState::Down, None)];
         // The check's 503 says less than the router's own view of its gateways.
         let facts = Facts { gateways: Some(gateways), ..up(check_down()) };
         let status = decide(&facts);
@@ -413,9 +418,17 @@ mod tests {
         let trouble = status.trouble.unwrap();
         assert_eq!(
             trouble.cause,
-            "gateway https://a/mcp is down: JWT_SECRET_KEY is not set (and 1 more down)"
+            "gateway https://a/mcp is down: JWT_SECRET_KEY unset (and 1 more down)"
         );
         assert_eq!(trouble.fix, "export JWT_SECRET_KEY");
+        // What the router tells its clients comes first, word for word.
+        let told = Trouble::new("no gateway is healthy: a; b", "export JWT_SECRET_KEY; …");
+        let facts = Facts { unavailable: Some(told.clone()), ..facts };
+        let status = decide(&facts);
+        assert_eq!(
+            (status.phase, status.trouble, status.link_down),
+            (Phase::Down, Some(told), true)
+        );
     }
 
     #[test]

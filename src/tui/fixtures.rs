@@ -237,6 +237,7 @@ pub fn router() -> Vec<Event> {
         latency: Some(Duration::from_micros(2_340)),
         sessions: 1,
         last_failure: None,
+        last_fix: None,
     };
     let command = "mcp-connect router router --local-port 8080".to_owned();
     let health = Health::Healthy { server: server(), wire: Wire::StreamableHttp, tools: 3 };

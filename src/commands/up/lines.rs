@@ -32,7 +32,8 @@ pub fn text_line(event: &RouteEvent) -> Option<String> {
             }
             RouterEvent::Log(line) => format!("log [router] {line}"),
             RouterEvent::Gateways(rows) => format!("gateways: {}", gateways_text(rows)),
-            RouterEvent::Exited { .. } => return None,
+            // The status tells them.
+            RouterEvent::Exited { .. } | RouterEvent::Unavailable(_) => return None,
         },
     })
 }
@@ -107,7 +108,8 @@ pub fn json_line(event: &RouteEvent) -> Option<Value> {
                     "last_failure": g.last_failure,
                 })).collect::<Vec<_>>(),
             }),
-            RouterEvent::Exited { .. } => return None,
+            // The status tells them.
+            RouterEvent::Exited { .. } | RouterEvent::Unavailable(_) => return None,
         },
     })
 }

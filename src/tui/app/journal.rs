@@ -126,7 +126,7 @@ fn route(profile: &str, event: &RouteEvent) -> Option<LogLine> {
                 RouterEvent::Log(line) => line.clone(),
                 // The detail pane shows them; the router's own log says when one goes or
                 // comes back.
-                RouterEvent::Gateways(_) => return None,
+                RouterEvent::Gateways(_) | RouterEvent::Unavailable(_) => return None,
                 RouterEvent::Exited { cause, restart_in } => {
                     format!("{cause}; starting it again in {}", millis(*restart_in))
                 }
