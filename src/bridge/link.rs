@@ -58,15 +58,16 @@ impl LinkHealth {
         problem(self.0.borrow().as_ref()?)
     }
 
-    /// Waits (up to `within`) for a route whose link is down to carry requests again; its cause
-    /// and fix when it does not. A route that failed for good is answered at once.
+    /// Waits (up to `within`) for a link being brought back to carry requests again; its cause
+    /// and fix when it does not. A route that failed for good is answered at once; any other
+    /// is tried (a failed new connection is only cleared by one carried).
     pub async fn serving(&self, within: Duration) -> Option<Problem> {
         let mut status = self.0.clone();
         let waited = tokio::time::timeout(within, async {
             loop {
                 let now = status.borrow_and_update().clone()?;
-                if now.phase == Phase::Failed || !now.link_down {
-                    return problem(&now);
+                if now.phase == Phase::Failed || !now.awaits_link {
+                    return problem(&now).filter(|_| now.phase == Phase::Failed);
                 }
                 if status.changed().await.is_err() {
                     return problem(&now);

@@ -80,6 +80,10 @@ pub enum ForwardEvent {
         pod: String,
         message: String,
     },
+    /// A connection's pod answered it: new connections are carried (once per connection).
+    Answered {
+        pod: String,
+    },
     /// Something worth knowing that does not change the state.
     Warning {
         message: String,

@@ -1,6 +1,6 @@
 //! One local connection carried to the pod over its own port-forward stream.
 
-use tokio::io::{AsyncWriteExt, DuplexStream};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch};
 
@@ -23,8 +23,18 @@ pub async fn relay(
     }
     let mut carried = false;
     let mut pod_first = false;
+    // The pod's first answer tells the route that new connections are carried again.
+    let (answered, first_answer) = tokio::sync::oneshot::channel();
+    let told = {
+        let (events, pod) = (events.clone(), pod.clone());
+        tokio::spawn(async move {
+            if first_answer.await.is_ok() {
+                let _ = events.send(ForwardEvent::Answered { pod }).await;
+            }
+        })
+    };
     let outcome = {
-        let copy = two_way(&mut tcp, &mut stream);
+        let copy = two_way(&mut tcp, &mut stream, answered);
         tokio::pin!(copy);
         let mut error_seen = false;
         loop {
@@ -43,6 +53,8 @@ pub async fn relay(
             }
         }
     };
+    // Told before anything about this connection's end.
+    let _ = told.await;
     let gone = tracking.borrow().target.as_ref().is_none_or(|t| t.pod != pod);
     let message = match (outcome, gone) {
         (Some(message), _) => Some(message),
@@ -69,6 +81,7 @@ pub async fn relay(
 async fn two_way(
     tcp: &mut TcpStream,
     pod: &mut DuplexStream,
+    answered: tokio::sync::oneshot::Sender<()>,
 ) -> (std::io::Result<(u64, u64)>, bool) {
     let (mut from_client, mut to_client) = tcp.split();
     let (mut from_pod, mut to_pod) = tokio::io::split(pod);
@@ -77,7 +90,17 @@ async fn two_way(
         to_pod.shutdown().await.map(|()| n)
     };
     let down = async {
-        let n = tokio::io::copy(&mut from_pod, &mut to_client).await?;
+        // The first bytes by hand, to say when the pod answers; the rest as a copy.
+        let mut first = vec![0; 16 * 1024];
+        let read = from_pod.read(&mut first).await?;
+        if read > 0 {
+            let _ = answered.send(());
+            to_client.write_all(&first[..read]).await?;
+        }
+        let n = match read {
+            0 => 0,
+            _ => read as u64 + tokio::io::copy(&mut from_pod, &mut to_client).await?,
+        };
         to_client.shutdown().await.map(|()| n)
     };
     tokio::pin!(up, down);

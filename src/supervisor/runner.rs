@@ -243,6 +243,12 @@ impl Run {
             }
             // The pod's side closed a connection: checked now, not at the next interval.
             ForwardEvent::PodClosed { .. } => self.check_now.notify_one(),
+            // New connections are carried: what the status rests on, not news for a face (one
+            // comes per connection).
+            ForwardEvent::Answered { .. } => {
+                self.facts.new_connection = None;
+                return self.decide().await;
+            }
             ForwardEvent::PodLog { .. } | ForwardEvent::Warning { .. } => {}
         }
         self.send(RouteEvent::Forward(event)).await;

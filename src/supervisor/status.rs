@@ -7,10 +7,10 @@
 //! 2. A link that broke (API server gone, pod lost, router died) makes the route down with the
 //!    link's cause, whatever a check on a connection kept from before says.
 //! 3. No Ready pod yet is waiting; a link still coming up is starting.
-//! 4. Once the link is up: a router whose every gateway is down is down with the gateways'
-//!    cause; a new connection that failed is named next (down when the check fails too,
-//!    degraded while the check still passes); then the check's own diagnosis; then gateways
-//!    partly down or a slow check (degraded); then serving.
+//! 4. Once the link is up: a router whose every gateway is down is down with the router's own
+//!    words for it; a new connection that failed, with none carried since, is down with the
+//!    connection's cause (a connection kept from before proves nothing); then the check's own
+//!    diagnosis; then gateways partly down or a slow check (degraded); then serving.
 //! 5. A link up whose health is not checked yet is starting; not watched at all, serving.
 
 use serde::Serialize;
@@ -85,6 +85,10 @@ pub struct RouteStatus {
     /// The trouble is the link's: nothing can reach the endpoint now (a request would fail
     /// before the server sees it). Else it is what the endpoint answered, or nothing.
     pub link_down: bool,
+    /// The link is being brought back on its own (a pod to come, an API server to answer, a
+    /// router restarting, a gateway to pass its checks): a request can wait for the status to
+    /// change rather than try now.
+    pub awaits_link: bool,
 }
 
 impl RouteStatus {
@@ -97,6 +101,7 @@ impl RouteStatus {
             pod: None,
             server: None,
             link_down: false,
+            awaits_link: false,
         }
     }
 
@@ -173,12 +178,16 @@ pub fn decide(facts: &Facts) -> RouteStatus {
             let gateways = facts.gateways.as_deref().unwrap_or_default();
             let all_down =
                 !gateways.is_empty() && gateways.iter().all(|g| g.state == GatewayState::Down);
-            all_down
-                || facts.unavailable.is_some()
-                || (phase == Phase::Down && facts.new_connection.is_some())
+            all_down || facts.unavailable.is_some() || facts.new_connection.is_some()
         }
         LinkFact::Waiting(_) | LinkFact::Broken(_) | LinkFact::Failed(_) => true,
         LinkFact::Starting(_) | LinkFact::Stopped => false,
+    };
+    // A failed new connection is only cleared by another carried: waiting would not help.
+    let awaits_link = match &facts.link {
+        LinkFact::Waiting(_) | LinkFact::Broken(_) => true,
+        LinkFact::Up => link_down && facts.new_connection.is_none(),
+        LinkFact::Starting(_) | LinkFact::Stopped | LinkFact::Failed(_) => false,
     };
     let server = match (&facts.health, phase) {
         (HealthFact::Checked(health), Phase::Serving | Phase::Degraded) => server(health),
@@ -188,7 +197,7 @@ pub fn decide(facts: &Facts) -> RouteStatus {
         Phase::Stopped | Phase::Failed => (None, None),
         _ => (facts.url.clone(), facts.pod.clone()),
     };
-    RouteStatus { phase, trouble, evidence, url, pod, server, link_down }
+    RouteStatus { phase, trouble, evidence, url, pod, server, link_down, awaits_link }
 }
 
 fn verdict(facts: &Facts) -> (Phase, Option<Trouble>, String) {
@@ -219,10 +228,7 @@ fn verdict(facts: &Facts) -> (Phase, Option<Trouble>, String) {
         _ => None,
     };
     if let Some(t) = &facts.new_connection {
-        return match check_failed {
-            Some(_) => trouble(Phase::Down, t, "new connections fail, and so does the check"),
-            None => trouble(Phase::Degraded, t, "a new connection failed; the check still passes"),
-        };
+        return trouble(Phase::Down, t, "a new connection failed, and none was carried since");
     }
     if let Some(t) = check_failed {
         return trouble(Phase::Down, t, "the health check failed on a new connection");
@@ -349,7 +355,7 @@ mod tests {
         assert_eq!(status.phase, Phase::Down);
         assert_eq!(cause(&status), Some("pod serena-0 is no longer Ready"));
         assert_eq!(status.url.as_deref(), Some("http://127.0.0.1:8080/mcp"), "the port stays");
-        assert_eq!((status.server, status.link_down), (None, true));
+        assert_eq!((status.server, status.link_down, status.awaits_link), (None, true, true));
     }
 
     #[test]
@@ -391,13 +397,14 @@ mod tests {
     }
 
     #[test]
-    fn a_new_connection_that_failed_degrades_a_passing_route_and_names_the_cause() {
+    fn a_new_connection_that_failed_is_down_whatever_an_older_check_said() {
         let refused = Trouble::new("the API server refused the stream", "log in again");
         let facts = Facts { new_connection: Some(refused.clone()), ..up(healthy()) };
         let status = decide(&facts);
-        assert_eq!(status.phase, Phase::Degraded);
+        assert_eq!((status.phase, status.link_down), (Phase::Down, true));
         assert_eq!(cause(&status), Some("the API server refused the stream"));
-        // With the check failing as well, it is down, and the connection's cause comes first.
+        assert!(!status.awaits_link, "only another connection carried clears it: try it");
+        // With the check failing as well, the connection's cause comes first.
         let facts = Facts { new_connection: Some(refused), ..up(check_down()) };
         let status = decide(&facts);
         assert_eq!(

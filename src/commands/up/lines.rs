@@ -22,7 +22,11 @@ pub fn text_line(event: &RouteEvent) -> Option<String> {
                 format!("connection error [{pod}]: {message}")
             }
             ForwardEvent::Warning { message } => format!("warning: {message}"),
-            ForwardEvent::State(_) | ForwardEvent::PodClosed { .. } => return None,
+            ForwardEvent::State(_)
+            | ForwardEvent::PodClosed { .. }
+            | ForwardEvent::Answered { .. } => {
+                return None;
+            }
         },
         RouteEvent::Probe(ProbeEvent::Note(note)) => format!("health: {note}"),
         RouteEvent::Probe(_) => return None,
@@ -90,7 +94,11 @@ pub fn json_line(event: &RouteEvent) -> Option<Value> {
                 json!({"event": "connection-error", "pod": pod, "message": message})
             }
             ForwardEvent::Warning { message } => json!({"event": "warning", "message": message}),
-            ForwardEvent::State(_) | ForwardEvent::PodClosed { .. } => return None,
+            ForwardEvent::State(_)
+            | ForwardEvent::PodClosed { .. }
+            | ForwardEvent::Answered { .. } => {
+                return None;
+            }
         },
         RouteEvent::Probe(ProbeEvent::Note(note)) => {
             json!({"event": "health-note", "message": note})

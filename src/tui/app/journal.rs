@@ -109,7 +109,7 @@ fn route(profile: &str, event: &RouteEvent) -> Option<LogLine> {
             }
             ForwardEvent::Warning { message } => (Source::Forward, format!("warning: {message}")),
             // Routine on its own; the health check it triggers says whether it mattered.
-            ForwardEvent::PodClosed { .. } => return None,
+            ForwardEvent::PodClosed { .. } | ForwardEvent::Answered { .. } => return None,
         },
         RouteEvent::Probe(event) => (
             Source::Probe,
