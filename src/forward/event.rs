@@ -74,9 +74,20 @@ pub enum ForwardEvent {
         pod: String,
         line: String,
     },
-    /// A connection through the forward failed: a message on the port-forward's error
-    /// channel, or the stream could not be opened.
+    /// A new connection could not be carried: its stream did not open, or the pod refused it
+    /// (a message on the port-forward's error channel). New connections fail: cause and fix.
     ConnectionError {
+        pod: String,
+        trouble: Trouble,
+    },
+    /// A connection already carried ended badly: its pod went away, or the copy broke.
+    ConnectionLost {
+        pod: String,
+        message: String,
+    },
+    /// A connection was answered at once (a 503, or closed for https) because the link is
+    /// down; the state already says why.
+    Refused {
         pod: String,
         message: String,
     },

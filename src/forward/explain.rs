@@ -213,3 +213,50 @@ mod tests {
         assert!(explained.transient);
     }
 }
+
+/// The pod refused a connection on its port (the port-forward's error channel said so): the
+/// pod is Ready, but nothing listens in it — its server died or has not started — until a
+/// liveness probe or a person restarts it.
+pub fn pod_refused(namespace: &str, pod: &str, message: &str) -> Trouble {
+    let lower = message.to_ascii_lowercase();
+    let port = lower
+        .split("localhost:")
+        .nth(1)
+        .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+        .filter(|digits| !digits.is_empty());
+    let on = port.map(|p| format!(" on its port {p}")).unwrap_or_default();
+    let fix = format!(
+        "check its log (`kubectl logs -n {namespace} {pod}`) and restart it (`kubectl delete pod \
+         -n {namespace} {pod}`); requests go through again once something listens"
+    );
+    if lower.contains("connection refused") {
+        let cause = format!(
+            "pod {pod} is Ready, but nothing answers{on}: its server has stopped or not started \
+             (the pod refused the connection)"
+        );
+        return Trouble::new(cause, fix);
+    }
+    let cause =
+        format!("pod {pod} did not take the connection: {}", crate::net::first_line(message));
+    Trouble::new(cause, fix)
+}
+
+#[cfg(test)]
+mod pod_tests {
+    use super::pod_refused;
+
+    #[test]
+    fn a_refused_port_names_the_pod_its_port_and_how_to_restart_it() {
+        let message = "error forwarding port 8080 to pod 86d7, uid : failed to execute portforward \
+                       in network namespace \"/var/run/netns/cni-86d7\": failed to connect to \
+                       localhost:8080 inside namespace \"86d7\", IPv4: dial tcp4 127.0.0.1:8080: \
+                       connect: connection refused";
+        let trouble = pod_refused("mcp", "serena-0", message);
+        assert_eq!(
+            trouble.cause,
+            "pod serena-0 is Ready, but nothing answers on its port 8080: its server has stopped \
+             or not started (the pod refused the connection)"
+        );
+        assert!(trouble.fix.starts_with("check its log (`kubectl logs -n mcp serena-0`)"));
+    }
+}

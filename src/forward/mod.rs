@@ -228,7 +228,7 @@ impl Early<'_> {
                 accepted = self.listener.accept() => {
                     if let Ok((tcp, _)) = accepted {
                         let events = self.events.clone();
-                        refuse::spawn(tcp, self.scheme, self.down.clone(), String::new(), events);
+                        refuse::spawn(tcp, self.scheme, self.down.clone(), String::new(), false, events);
                     }
                 }
             }
@@ -355,7 +355,7 @@ impl Forwarder {
         let _ = tcp.set_nodelay(true);
         if let Some(down) = self.down.clone() {
             let pod = self.last_pod.clone().unwrap_or_default();
-            refuse::spawn(tcp, self.scheme, down, pod, self.events.clone());
+            refuse::spawn(tcp, self.scheme, down, pod, false, self.events.clone());
             if self.opening.is_some() && self.next_attempt > Instant::now() + RETRY_ON_DEMAND {
                 if let Some(opening) = self.opening.take() {
                     opening.abort();
@@ -389,12 +389,12 @@ impl Forwarder {
                         // The link went down under this connection: it is answered as the ones
                         // after it will be.
                         Err((pod, trouble)) => {
-                            return refuse::spawn(tcp, scheme, trouble, pod, events);
+                            return refuse::spawn(tcp, scheme, trouble, pod, true, events);
                         }
                     }
                 }
             };
-            relay::relay(tcp, opened, tracking, events).await;
+            relay::relay(tcp, opened, namespace, tracking, events).await;
         });
     }
 }

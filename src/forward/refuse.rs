@@ -28,16 +28,23 @@ const BODY_MOST: usize = 64 * 1024;
 /// closing does not reset the connection (and lose the answer) over unread bytes.
 const LINGER: Duration = Duration::from_secs(1);
 
-/// Answers (or closes) `tcp` with `trouble` on its own task, and reports it as a
-/// [`ForwardEvent::ConnectionError`] for `pod` (empty when none).
+/// Answers (or closes) `tcp` with `trouble` on its own task, and reports it for `pod` (empty
+/// when none): as [`ForwardEvent::ConnectionError`] when this connection's own stream failed
+/// (`failed`), else as [`ForwardEvent::Refused`] (the link was down before it came).
 pub fn spawn(
     tcp: TcpStream,
     scheme: &'static str,
     trouble: Trouble,
     pod: String,
+    failed: bool,
     events: mpsc::Sender<ForwardEvent>,
 ) {
     tokio::spawn(async move {
+        if failed {
+            let event =
+                ForwardEvent::ConnectionError { pod: pod.clone(), trouble: trouble.clone() };
+            let _ = events.send(event).await;
+        }
         let message = if scheme == "https" {
             drop(tcp);
             format!("the link is down, so a new connection was closed: {}", trouble.cause)
@@ -45,7 +52,7 @@ pub fn spawn(
             answer(tcp, &trouble).await;
             format!("the link is down, so a new connection was answered 503: {}", trouble.cause)
         };
-        let _ = events.send(ForwardEvent::ConnectionError { pod, message }).await;
+        let _ = events.send(ForwardEvent::Refused { pod, message }).await;
     });
 }
 

@@ -13,6 +13,7 @@ use super::target::Tracking;
 pub async fn relay(
     mut tcp: TcpStream,
     opened: Opened,
+    namespace: String,
     tracking: watch::Receiver<Tracking>,
     events: mpsc::Sender<ForwardEvent>,
 ) {
@@ -33,7 +34,7 @@ pub async fn relay(
             }
         })
     };
-    let outcome = {
+    let (outcome, refused) = {
         let copy = two_way(&mut tcp, &mut stream, answered);
         tokio::pin!(copy);
         let mut error_seen = false;
@@ -42,12 +43,12 @@ pub async fn relay(
                 (copied, pod_closed_first) = &mut copy => {
                     carried = copied.as_ref().is_ok_and(|(up, down)| *up > 0 || *down > 0);
                     pod_first = pod_closed_first;
-                    break copied.err().map(|e| e.to_string());
+                    break (copied.err().map(|e| e.to_string()), false);
                 }
                 message = &mut error, if !error_seen => {
                     error_seen = true;
                     if let Some(message) = message {
-                        break Some(message);
+                        break (Some(message), true);
                     }
                 }
             }
@@ -65,8 +66,13 @@ pub async fn relay(
         (None, _) => None,
     };
     match message {
+        // The pod's side refused the connection: new ones will fail alike.
+        Some(message) if refused => {
+            let trouble = super::explain::pod_refused(&namespace, &pod, &message);
+            let _ = events.send(ForwardEvent::ConnectionError { pod, trouble }).await;
+        }
         Some(message) => {
-            let _ = events.send(ForwardEvent::ConnectionError { pod, message }).await;
+            let _ = events.send(ForwardEvent::ConnectionLost { pod, message }).await;
         }
         None if pod_first && carried => {
             let _ = events.send(ForwardEvent::PodClosed { pod }).await;

@@ -65,7 +65,11 @@ impl LabError {
 
 /// What serves Serena's pod; held so that it keeps serving until the lab is dropped.
 enum Backend {
-    Reference { _server: McpServer },
+    /// The reference server, at `addr`; `None` while it is stopped (its pod stays Ready).
+    Reference {
+        server: Option<McpServer>,
+        addr: SocketAddr,
+    },
     Serena(Child),
 }
 
@@ -97,7 +101,7 @@ impl Lab {
                     .await
                     .map_err(start("reference MCP server"))?;
                 let addr = server.addr();
-                (Backend::Reference { _server: server }, addr)
+                (Backend::Reference { server: Some(server), addr }, addr)
             }
             SerenaBackend::RealSerena { program } => {
                 let (child, addr) = start_serena(&program, dir.path()).await?;
@@ -135,6 +139,24 @@ impl Lab {
 
     pub fn cluster(&self) -> &Cluster {
         self.api.cluster()
+    }
+
+    /// Stops the process behind Serena's pod, which stays Ready (as before a liveness probe
+    /// notices): connections to it are refused. The reference server only.
+    pub async fn stop_backend(&mut self) {
+        if let Backend::Reference { server, .. } = &mut self.backend
+            && let Some(server) = server.take()
+        {
+            server.shutdown().await;
+        }
+    }
+
+    /// Starts the reference server behind Serena's pod again, on the same address.
+    pub async fn start_backend(&mut self) -> io::Result<()> {
+        if let Backend::Reference { server: slot @ None, addr } = &mut self.backend {
+            *slot = Some(McpServer::start(*addr, McpServerOptions::default()).await?);
+        }
+        Ok(())
     }
 
     /// What serves Serena's pod, in a few words.

@@ -40,10 +40,9 @@ pub enum RouterEvent {
     Started { pid: u32, command: String },
     /// A line it wrote to stderr.
     Log(String),
-    /// Its gateways as its `/health` shows them, when they change (mcp-connect's router only).
-    Gateways(Vec<GatewayRow>),
-    /// No gateway is healthy: what the router tells its clients; `None` once one is again.
-    Unavailable(Option<Trouble>),
+    /// Its gateways as its `/health` shows them, when they change (mcp-connect's router only),
+    /// and, while none is healthy, what it tells its clients.
+    Gateways { rows: Vec<GatewayRow>, unavailable: Option<Trouble> },
     /// It ended: why, and how soon it is started again.
     Exited { cause: String, restart_in: Duration },
 }
@@ -327,19 +326,16 @@ async fn watch(
         return std::future::pending().await;
     };
     let url = format!("http://{}/health", program.listen);
-    let (mut shown, mut unavailable) = (None, None);
+    let mut shown = None;
     loop {
         let read = async { client.get(&url).send().await.ok()?.json::<HealthReport>().await.ok() };
         if let Some(health) = read.await {
-            let now = rows(&health);
+            let now = (rows(&health), health.unavailable);
             if shown.as_ref() != Some(&now) {
-                let _ = progress.send(Progress::Router(RouterEvent::Gateways(now.clone()))).await;
-                shown = Some(now);
-            }
-            if unavailable != health.unavailable {
-                unavailable = health.unavailable.clone();
-                let event = RouterEvent::Unavailable(health.unavailable);
+                let (rows, unavailable) = now.clone();
+                let event = RouterEvent::Gateways { rows, unavailable };
                 let _ = progress.send(Progress::Router(event)).await;
+                shown = Some(now);
             }
         }
         tokio::time::sleep(HEALTH_EVERY).await;

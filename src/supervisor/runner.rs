@@ -232,15 +232,14 @@ impl Run {
                 }
                 ForwardState::Stopped => {}
             },
-            ForwardEvent::ConnectionError { pod, message } => {
-                let on = if pod.is_empty() { String::new() } else { format!(" to pod {pod}") };
-                self.facts.new_connection = Some(Trouble::new(
-                    format!("a new connection{on} failed: {message}"),
-                    "the next connection is tried afresh; if they keep failing, the cause \
-                     above is what to fix",
-                ));
+            ForwardEvent::ConnectionError { trouble, .. } => {
+                self.facts.new_connection = Some(trouble.clone());
                 self.check_now.notify_one();
             }
+            // A connection cut under way, or one answered while the link is down: the link's
+            // state says what matters; a check follows.
+            ForwardEvent::ConnectionLost { .. } => self.check_now.notify_one(),
+            ForwardEvent::Refused { .. } => {}
             // The pod's side closed a connection: checked now, not at the next interval.
             ForwardEvent::PodClosed { .. } => self.check_now.notify_one(),
             // New connections are carried: what the status rests on, not news for a face (one
@@ -276,8 +275,10 @@ impl Run {
                             ),
                         ));
                     }
-                    RouterEvent::Gateways(rows) => self.facts.gateways = Some(rows.clone()),
-                    RouterEvent::Unavailable(told) => self.facts.unavailable = told.clone(),
+                    RouterEvent::Gateways { rows, unavailable } => {
+                        self.facts.gateways = Some(rows.clone());
+                        self.facts.unavailable = unavailable.clone();
+                    }
                     RouterEvent::Started { .. } | RouterEvent::Log(_) => {}
                 }
                 self.send(RouteEvent::Router(event)).await;

@@ -255,7 +255,7 @@ pub fn router() -> Vec<Event> {
         on(RouteEvent::Router(RouterEvent::Log("INFO router listening".to_owned()))),
         on(RouteEvent::Probe(ProbeEvent::Health(health))),
         on(RouteEvent::Probe(ProbeEvent::Latency(latency()))),
-        on(RouteEvent::Router(RouterEvent::Gateways(vec![gateway]))),
+        on(RouteEvent::Router(RouterEvent::Gateways { rows: vec![gateway], unavailable: None })),
         on(RouteEvent::Status(decide(&serving))),
     ]
 }

@@ -141,7 +141,7 @@ impl RouteView {
             RouteEvent::Probe(ProbeEvent::Latency(summary)) if self.status.phase.live() => {
                 self.latency = summary.clone();
             }
-            RouteEvent::Router(RouterEvent::Gateways(rows)) => self.gateways = rows.clone(),
+            RouteEvent::Router(RouterEvent::Gateways { rows, .. }) => self.gateways = rows.clone(),
             RouteEvent::Router(RouterEvent::Exited { .. }) => self.gateways.clear(),
             RouteEvent::Probe(_) | RouteEvent::Forward(_) | RouteEvent::Router(_) => {}
         }

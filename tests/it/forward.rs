@@ -175,7 +175,7 @@ async fn a_replaced_pod_is_followed_and_the_cut_session_is_reported() {
     // The connection that carried the old session was cut with its pod, and that is said.
     forward
         .seen_or_until("the old connection's end", |e| match e {
-            ForwardEvent::ConnectionError { pod, message }
+            ForwardEvent::ConnectionLost { pod, message }
                 if *pod == old && message.contains("went away") =>
             {
                 Some(())

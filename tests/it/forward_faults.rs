@@ -151,7 +151,7 @@ async fn a_stopped_api_server_is_named_new_connections_get_503_and_it_recovers()
     assert!(answer.fix().contains("`kubectl --context lab cluster-info`"), "{answer:?}");
     forward
         .seen_or_until("the refusal reported", |e| match e {
-            ForwardEvent::ConnectionError { message, .. } if message.contains("503") => Some(()),
+            ForwardEvent::Refused { message, .. } if message.contains("503") => Some(()),
             _ => None,
         })
         .await;

@@ -9,6 +9,8 @@ mod bridge_envelope;
 #[cfg(unix)]
 mod clientconfig_claude;
 mod clientconfig_props;
+#[cfg(unix)]
+mod faults;
 mod forward;
 mod forward_faults;
 #[cfg(unix)]

@@ -143,7 +143,7 @@ async fn the_router_runs_as_a_child_shows_each_gateway_and_comes_back_when_kille
     .await;
     assert!(["alpha", "beta"].contains(&server.as_str()), "{server}");
     let rows = expect(&mut events, "router-lab", 10, |e| match e {
-        RouteEvent::Router(RouterEvent::Gateways(rows)) if all_healthy(rows, 2) => {
+        RouteEvent::Router(RouterEvent::Gateways { rows, .. }) if all_healthy(rows, 2) => {
             Some(rows.clone())
         }
         _ => None,
@@ -223,7 +223,7 @@ async fn another_routers_command_is_run_logged_and_watched() {
         RouteEvent::Probe(ProbeEvent::Health(Health::Healthy { server, .. })) => {
             Some(server.name.clone())
         }
-        RouteEvent::Router(RouterEvent::Gateways(_)) => {
+        RouteEvent::Router(RouterEvent::Gateways { .. }) => {
             panic!("only mcp-connect's router is asked")
         }
         _ => None,

@@ -115,7 +115,7 @@ fn up_without_a_kubeconfig_says_which_files_it_tried() {
 
 /// A kubeconfig whose user logs in with the credential plugin `command` (as EKS, GKE and AKS
 /// kubeconfigs do); its API server is never reached.
-fn plugin_kubeconfig(command: &str) -> String {
+pub(crate) fn plugin_kubeconfig(command: &str) -> String {
     format!(
         "apiVersion: v1\nkind: Config\ncurrent-context: prod\n\
          clusters: [{{name: prod, cluster: {{server: 'https://127.0.0.1:1'}}}}]\n\
@@ -174,7 +174,7 @@ fn a_credential_plugin_that_fails_is_named_with_what_it_said_and_the_login_to_ru
 /// The lab's kubeconfig, its token handed out by a credential plugin that works while `ok`
 /// exists (each token good for a second, so every new connection asks the plugin again).
 #[cfg(unix)]
-fn with_plugin(home: &Home, lab: &Lab, ok: &std::path::Path) -> std::path::PathBuf {
+pub(crate) fn with_plugin(home: &Home, lab: &Lab, ok: &std::path::Path) -> std::path::PathBuf {
     use std::os::unix::fs::PermissionsExt;
     let text = std::fs::read_to_string(lab.kubeconfig()).unwrap();
     let token = text.lines().find_map(|l| l.trim().strip_prefix("token: ")).unwrap().to_owned();

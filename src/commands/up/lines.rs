@@ -15,12 +15,11 @@ pub fn text_line(event: &RouteEvent) -> Option<String> {
         RouteEvent::Status(status) => status_text(status),
         RouteEvent::Forward(event) => match event {
             ForwardEvent::PodLog { pod, line } => format!("log [{pod}] {line}"),
-            ForwardEvent::ConnectionError { pod, message } if pod.is_empty() => {
-                format!("connection error: {message}")
+            ForwardEvent::ConnectionError { trouble, .. } => {
+                format!("connection error: {}\n  fix: {}", trouble.cause, trouble.fix)
             }
-            ForwardEvent::ConnectionError { pod, message } => {
-                format!("connection error [{pod}]: {message}")
-            }
+            ForwardEvent::ConnectionLost { message, .. } => format!("connection lost: {message}"),
+            ForwardEvent::Refused { message, .. } => format!("refused: {message}"),
             ForwardEvent::Warning { message } => format!("warning: {message}"),
             ForwardEvent::State(_)
             | ForwardEvent::PodClosed { .. }
@@ -35,9 +34,9 @@ pub fn text_line(event: &RouteEvent) -> Option<String> {
                 format!("router: started (pid {pid}): {command}")
             }
             RouterEvent::Log(line) => format!("log [router] {line}"),
-            RouterEvent::Gateways(rows) => format!("gateways: {}", gateways_text(rows)),
+            RouterEvent::Gateways { rows, .. } => format!("gateways: {}", gateways_text(rows)),
             // The status tells them.
-            RouterEvent::Exited { .. } | RouterEvent::Unavailable(_) => return None,
+            RouterEvent::Exited { .. } => return None,
         },
     })
 }
@@ -90,8 +89,14 @@ pub fn json_line(event: &RouteEvent) -> Option<Value> {
         }),
         RouteEvent::Forward(event) => match event {
             ForwardEvent::PodLog { pod, line } => json!({"event": "log", "pod": pod, "line": line}),
-            ForwardEvent::ConnectionError { pod, message } => {
-                json!({"event": "connection-error", "pod": pod, "message": message})
+            ForwardEvent::ConnectionError { pod, trouble } => json!({
+                "event": "connection-error", "pod": pod, "cause": trouble.cause, "fix": trouble.fix,
+            }),
+            ForwardEvent::ConnectionLost { pod, message } => {
+                json!({"event": "connection-lost", "pod": pod, "message": message})
+            }
+            ForwardEvent::Refused { pod, message } => {
+                json!({"event": "refused", "pod": pod, "message": message})
             }
             ForwardEvent::Warning { message } => json!({"event": "warning", "message": message}),
             ForwardEvent::State(_)
@@ -109,7 +114,7 @@ pub fn json_line(event: &RouteEvent) -> Option<Value> {
                 json!({"event": "router-started", "pid": pid, "command": command})
             }
             RouterEvent::Log(line) => json!({"event": "log", "pod": "router", "line": line}),
-            RouterEvent::Gateways(rows) => json!({
+            RouterEvent::Gateways { rows, .. } => json!({
                 "event": "gateways",
                 "gateways": rows.iter().map(|g| json!({
                     "pool": g.pool, "url": g.url, "state": g.state,
@@ -117,7 +122,7 @@ pub fn json_line(event: &RouteEvent) -> Option<Value> {
                 })).collect::<Vec<_>>(),
             }),
             // The status tells them.
-            RouterEvent::Exited { .. } | RouterEvent::Unavailable(_) => return None,
+            RouterEvent::Exited { .. } => return None,
         },
     })
 }

@@ -104,9 +104,11 @@ fn route(profile: &str, event: &RouteEvent) -> Option<LogLine> {
             ForwardEvent::State(ForwardState::Stopped) => return None,
             ForwardEvent::State(state) => (Source::Forward, state.hint()),
             ForwardEvent::PodLog { pod, line } => (Source::Pod, format!("[{pod}] {line}")),
-            ForwardEvent::ConnectionError { pod, message } => {
-                (Source::Forward, format!("a connection to {pod} failed: {message}"))
+            ForwardEvent::ConnectionError { trouble, .. } => {
+                (Source::Forward, format!("a new connection failed: {trouble}"))
             }
+            ForwardEvent::ConnectionLost { message, .. } => (Source::Forward, message.clone()),
+            ForwardEvent::Refused { message, .. } => (Source::Forward, message.clone()),
             ForwardEvent::Warning { message } => (Source::Forward, format!("warning: {message}")),
             // Routine on its own; the health check it triggers says whether it mattered.
             ForwardEvent::PodClosed { .. } | ForwardEvent::Answered { .. } => return None,
@@ -126,7 +128,7 @@ fn route(profile: &str, event: &RouteEvent) -> Option<LogLine> {
                 RouterEvent::Log(line) => line.clone(),
                 // The detail pane shows them; the router's own log says when one goes or
                 // comes back.
-                RouterEvent::Gateways(_) | RouterEvent::Unavailable(_) => return None,
+                RouterEvent::Gateways { .. } => return None,
                 RouterEvent::Exited { cause, restart_in } => {
                     format!("{cause}; starting it again in {}", millis(*restart_in))
                 }

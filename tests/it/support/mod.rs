@@ -1,5 +1,6 @@
 //! Shared helpers for the integration tests.
 pub mod bridge;
+pub mod faces;
 pub mod gateways;
 pub mod link;
 pub mod mcp;
