@@ -13,7 +13,7 @@ use super::link::LinkHealth;
 use super::rpc::{BAD_ANSWER, NO_ROUTE, Problem, UNAUTHORIZED, UNREACHABLE};
 use super::stdio::{Out, warn};
 use super::target;
-use super::upstream::WAIT_FOR_ROUTE;
+use super::upstream::{LEARNS_WITHIN, WAIT_FOR_ROUTE};
 use crate::auth::Tokens;
 use crate::mcpbridge::envelope::{explain_unavailable, unavailable_namespace};
 use crate::mcpbridge::frontend::Frontend;
@@ -95,7 +95,7 @@ impl EnvelopeUpstream {
                     ));
                     resent = true;
                 }
-                Err(error) => match self.0.health.failure() {
+                Err(error) => match self.0.health.failure_soon(LEARNS_WITHIN).await {
                     Some(link_down) => break Err(link_down),
                     None => break Err(self.problem(&method, error).await),
                 },

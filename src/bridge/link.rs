@@ -58,6 +58,22 @@ impl LinkHealth {
         problem(self.0.borrow().as_ref()?)
     }
 
+    /// The route's cause and fix as soon as its link is down, waiting up to `within` for it to
+    /// say so; `None` at once when the bridge runs no route.
+    pub async fn failure_soon(&self, within: Duration) -> Option<Problem> {
+        let mut status = self.0.clone();
+        status.borrow().as_ref()?;
+        let waited = tokio::time::timeout(within, async {
+            loop {
+                if let Some(problem) = status.borrow_and_update().as_ref().and_then(problem) {
+                    return Some(problem);
+                }
+                status.changed().await.ok()?;
+            }
+        });
+        waited.await.ok().flatten()
+    }
+
     /// Waits (up to `within`) for a link being brought back to carry requests again; its cause
     /// and fix when it does not. A route that failed for good is answered at once; any other
     /// is tried (a failed new connection is only cleared by one carried).

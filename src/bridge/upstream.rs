@@ -32,6 +32,9 @@ const CLOSE_WITHIN: Duration = Duration::from_secs(2);
 /// How long a request waits for a route the bridge runs to serve again before it is answered
 /// with the route's cause and fix.
 pub(super) const WAIT_FOR_ROUTE: Duration = Duration::from_secs(5);
+/// How long a broken connection waits for the route the bridge runs to say why, before the
+/// bridge explains it from what it saw alone.
+pub(super) const LEARNS_WITHIN: Duration = Duration::from_secs(1);
 
 /// The server, as every task of the bridge shares it.
 #[derive(Clone)]
@@ -187,11 +190,10 @@ impl Upstream {
                     tokio::time::sleep(RETRY_AFTER).await;
                     continue;
                 }
+                // The route learns why a connection broke a moment after the client does.
                 Err(error) => {
-                    return Err(self
-                        .health
-                        .failure()
-                        .unwrap_or_else(|| self.explainer.transport(error)));
+                    let link = self.health.failure_soon(LEARNS_WITHIN).await;
+                    return Err(link.unwrap_or_else(|| self.explainer.transport(error)));
                 }
             };
             let status = response.status();

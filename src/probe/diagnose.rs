@@ -254,6 +254,22 @@ fn auth(target: &Target, url: &str, status: &str, hints: &Hints) -> Trouble {
                 hints.jwt.issuer, hints.jwt.audience
             ),
         },
+        // The claims are what the profile asks for, and the server names one it refuses: the
+        // profile asks for the wrong one.
+        Ok(_) if let Some((claim, setting, value)) = named_claim(status, hints) => Trouble {
+            cause: format!(
+                "{url} refused the bearer token ({status}): its `{claim}` is {value:?}, as the \
+                 profile's auth.jwt.{setting} says, and the server checks for another"
+            ),
+            fix: format!(
+                "set auth.jwt.{setting} in {} to the {setting} the gateway checks (mcp-bridge \
+                 checks \"mcp-gateway\" unless set otherwise), then restart the route",
+                hints
+                    .profile
+                    .as_deref()
+                    .map_or("the profile".to_owned(), |p| format!("profile {p}"))
+            ),
+        },
         Ok(_) => Trouble {
             cause: format!(
                 "{url} refused a bearer token whose claims look right ({status}): the \
@@ -268,6 +284,19 @@ fn auth(target: &Target, url: &str, status: &str, hints: &Hints) -> Trouble {
             fix: "send a JWT (three base64url parts) minted from the gateway's secret".to_owned(),
         },
     }
+}
+
+/// The claim a server's refusal names (`invalid issuer`, `invalid audience`), with the
+/// profile setting behind it and the value sent.
+fn named_claim(said: &str, hints: &Hints) -> Option<(&'static str, &'static str, String)> {
+    let said = said.to_ascii_lowercase();
+    if said.contains("issuer") {
+        return Some(("iss", "issuer", hints.jwt.issuer.clone()));
+    }
+    if said.contains("audience") {
+        return Some(("aud", "audience", hints.jwt.audience.clone()));
+    }
+    None
 }
 
 /// An MCP endpoint found elsewhere on the same server.

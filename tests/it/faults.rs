@@ -23,6 +23,7 @@ const WITHIN: Duration = Duration::from_secs(30);
 enum Fault {
     NoReadyPod,
     ServiceMissing,
+    PortMissing,
     BackendDead,
     ApiRefusing,
     ApiHanging,
@@ -33,6 +34,8 @@ enum Fault {
     PluginStopsMidRun,
     PortBusy,
     SelfSigned,
+    WrongClaim,
+    RouterSelfSigned,
     RouterSecretUnset,
     RouterGatewaysDown,
 }
@@ -81,8 +84,19 @@ impl World {
     /// Writes a user profile `name` made from the built-in gateway route with `link` and
     /// `secret`, the lab gateway's certificate pinned.
     fn gateway_profile(&self, name: &str, link: &str, secret: &str) {
+        self.gateway_profile_with(name, link, secret, |yaml| yaml);
+    }
+
+    /// As [`World::gateway_profile`], with `change` made to the YAML.
+    fn gateway_profile_with(
+        &self,
+        name: &str,
+        link: &str,
+        secret: &str,
+        change: impl Fn(String) -> String,
+    ) {
         let pin = &self.lab.gateway.fingerprint_sha256;
-        let yaml = profile(name, link, secret, "1h", pin);
+        let yaml = change(profile(name, link, secret, "1h", pin));
         std::fs::write(self.profiles.join(format!("{name}.yaml")), yaml).unwrap();
     }
 
@@ -102,7 +116,30 @@ impl World {
                 std::fs::write(self.profiles.join("serena-gone.yaml"), yaml).unwrap();
                 "serena-gone"
             }
+            Fault::PortMissing => {
+                let yaml = include_str!("../../profiles/serena-direct.yaml")
+                    .replace("name: serena-direct", "name: serena-9999")
+                    .replace("remote_port: 8080", "remote_port: 9999");
+                std::fs::write(self.profiles.join("serena-9999.yaml"), yaml).unwrap();
+                "serena-9999"
+            }
             Fault::SelfSigned => "gateway-port-forward",
+            Fault::WrongClaim => {
+                // A token whose `iss` is not the one the gateway checks for.
+                let link = crate::support::bridge::forward_link(8443);
+                self.gateway_profile_with("wrong-issuer", &link, KUBE_SECRET, |yaml| {
+                    yaml.replace("    issuer: mcp-gateway\n", "    issuer: seed-gateway\n")
+                });
+                "wrong-issuer"
+            }
+            Fault::RouterSelfSigned => {
+                let link = router(&self.lab.gateway.url);
+                let pin = format!("  pin_sha256: \"{}\"\n", self.lab.gateway.fingerprint_sha256);
+                self.gateway_profile_with("lab-router", &link, KUBE_SECRET, |yaml| {
+                    yaml.replace(&pin, "")
+                });
+                "lab-router"
+            }
             Fault::RouterSecretUnset => {
                 let link = router(&self.lab.gateway.url);
                 self.gateway_profile("lab-router", &link, "{env: JWT_SECRET_KEY}");
@@ -165,7 +202,10 @@ impl World {
             }
             // In the route itself.
             Fault::ServiceMissing
+            | Fault::PortMissing
             | Fault::SelfSigned
+            | Fault::WrongClaim
+            | Fault::RouterSelfSigned
             | Fault::RouterSecretUnset
             | Fault::RouterGatewaysDown => {}
         }
@@ -338,6 +378,10 @@ rows! {
         cause: "svc/serena-gone does not exist in namespace mcp",
         fix: "kubectl get svc -n mcp", heals: false, bridge: true,
     };
+    service_port_missing: Row {
+        fault: Fault::PortMissing, mid_run: false, phase: "failed",
+        cause: "9999", fix: "", heals: false, bridge: true,
+    };
     backend_dead_behind_a_ready_pod: Row {
         fault: Fault::BackendDead, mid_run: true, phase: "down",
         cause: "is Ready, but nothing answers on its port 8080", fix: "kubectl delete pod -n mcp",
@@ -387,6 +431,15 @@ rows! {
         cause: "self-signed", fix: "mcp-connect trust gateway-port-forward", heals: false,
         bridge: true,
     };
+    gateway_refuses_the_token_for_a_claim: Row {
+        fault: Fault::WrongClaim, mid_run: false, phase: "down",
+        cause: "its `iss` is \"seed-gateway\"", fix: "set auth.jwt.issuer in profile wrong-issuer",
+        heals: false, bridge: true,
+    };
+    gateway_self_signed_behind_the_router: Row {
+        fault: Fault::RouterSelfSigned, mid_run: false, phase: "down",
+        cause: "self-signed", fix: "pin_sha256", heals: false, bridge: true,
+    };
     router_without_jwt_secret_key: Row {
         fault: Fault::RouterSecretUnset, mid_run: false, phase: "down",
         cause: "environment variable JWT_SECRET_KEY is not set", fix: "export JWT_SECRET_KEY",
@@ -396,4 +449,46 @@ rows! {
         fault: Fault::RouterGatewaysDown, mid_run: false, phase: "down",
         cause: "no gateway is healthy", fix: "", heals: false, bridge: true,
     };
+}
+
+/// A pod deleted with a replacement turning Ready: every face follows it to the new pod, and
+/// none calls the switch a wrong path or transport.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pod_deleted_with_a_replacement_is_followed_on_every_face() {
+    let world = World::new().await;
+    let [hub_port, up_port, bridge_port] = world.ports();
+    let place = world.place();
+    let mut hub = HubFace::start(&place, "serena-direct", hub_port).await;
+    let mut up = UpFace::start(&place, "serena-direct", up_port);
+    let mut bridge = BridgeFace::start(&place, "serena-direct", bridge_port);
+    let serving = |s: &Said| s.is("serving");
+    must("the hub", hub.until(WITHIN, serving).await, "serving");
+    must("up", up.until(WITHIN, serving).await, "serving");
+    assert_eq!(tokio::task::block_in_place(|| bridge.ask("initialize")), None);
+
+    let old = world.serena_pod();
+    world.lab.cluster().delete_pod(NAMESPACE, &old).unwrap();
+    let deleted = Instant::now();
+    // Serving again on another pod; whatever was said on the way names the link.
+    let told = |s: &Said| s.trouble.is_some() || s.is("serving");
+    let guesses = ["/sse", "not as an MCP server", "legacy"];
+    let hub_said = must("the hub", hub.until(WITHIN, told).await, "trouble or serving");
+    let up_said = must("up", up.until(WITHIN, told).await, "trouble or serving");
+    // A fast replacement may leave no trouble to see; any there was names the pod, and the
+    // face serves again after it.
+    if let Some(trouble) = hub_said.trouble {
+        assert!(guesses.iter().all(|g| !trouble.cause.contains(g)), "the hub: {trouble}");
+        assert!(trouble.cause.contains("pod"), "the hub names the link: {trouble}");
+        must("the hub", hub.until(WITHIN, |s| s.is("serving")).await, "serving again");
+    }
+    if let Some(trouble) = up_said.trouble {
+        assert!(guesses.iter().all(|g| !trouble.cause.contains(g)), "up: {trouble}");
+        assert!(trouble.cause.contains("pod"), "up names the link: {trouble}");
+        must("up", up.until(WITHIN, |s| s.is("serving")).await, "serving again");
+    }
+    let answered = tokio::task::block_in_place(|| bridge.ask("tools/list"));
+    assert_eq!(answered, None, "the bridge carries requests to the new pod: {}", bridge.stderr());
+    assert_ne!(world.serena_pod(), old, "a replacement serves");
+    eprintln!("pod deleted: every face serving again {:.2?} later", deleted.elapsed());
+    up.stop().await;
 }
