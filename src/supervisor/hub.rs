@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -150,6 +150,8 @@ pub struct HubOptions {
 struct Running {
     cancel: CancellationToken,
     task: JoinHandle<()>,
+    /// The route's status as its runner last reported it.
+    status: watch::Receiver<RouteStatus>,
 }
 
 /// Starts the engine for `profiles`. Drop the command sender or send [`Command::Shutdown`] to
@@ -282,17 +284,21 @@ impl Hub {
         let (tx, mut rx) = mpsc::channel(256);
         let (events, profile) = (self.events.clone(), name.to_owned());
         let run = runner.run(tx, cancel.clone());
+        let (status_tx, status) = watch::channel(RouteStatus::stopped());
         // Every event of the run is passed on before the task ends, so that none comes after
         // a restarted run's first.
         let pass_on = async move {
             while let Some(event) = rx.recv().await {
+                if let RouteEvent::Status(now) = &event {
+                    status_tx.send_replace(now.clone());
+                }
                 let _ = events.send(Event::Route { profile: profile.clone(), event }).await;
             }
         };
         let task = tokio::spawn(async move {
             tokio::join!(run, pass_on);
         });
-        self.running.insert(name.to_owned(), Running { cancel, task });
+        self.running.insert(name.to_owned(), Running { cancel, task, status });
     }
 
     /// Stops a route and waits (briefly) for it to finish, so that its port is free again.
@@ -368,11 +374,19 @@ impl Hub {
         };
         let (profile, options) = (profile.clone(), self.run_options(name));
         let events = self.events.clone();
+        // The link first: while it is down, a probe through it could only guess.
+        let link_down = (self.running.get(name).map(|r| r.status.borrow().clone()))
+            .filter(|status| status.link_down)
+            .and_then(|status| {
+                let url = status.url.unwrap_or_else(|| profile.local_endpoint().to_string());
+                Some((url, status.trouble?))
+            });
         tokio::spawn(async move {
             let found = probe::from_profile::target(&profile, options.local_port, options.kube());
-            let outcome = match found {
-                Ok((target, hints)) => probe::check(&target, &hints).await,
-                Err(why) => Err(format!("{}; {}", why.cause, why.fix)),
+            let outcome = match (link_down, found) {
+                (Some((url, diagnosis)), _) => Ok(probe::Outcome::Unhealthy { url, diagnosis }),
+                (None, Ok((target, hints))) => probe::check(&target, &hints).await,
+                (None, Err(why)) => Err(format!("{}; {}", why.cause, why.fix)),
             };
             let _ =
                 events.send(Event::Diagnosis { profile: profile.name.to_string(), outcome }).await;

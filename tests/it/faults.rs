@@ -318,6 +318,9 @@ async fn check(row: Row) {
     assert_eq!(up.phase, hub.phase, "{:?}: up and the hub say the same phase", row.fault);
     let up_trouble = up.trouble.map(|t| local(t, up_port));
     assert_eq!(up_trouble.as_ref(), Some(&trouble), "{:?}: up says what the hub says", row.fault);
+    // `d` reasons over the route as it stands: the same words.
+    let diagnosed = faces.hub.diagnose(WITHIN).await.map(|t| local(t, hub_port));
+    assert_eq!(diagnosed.as_ref(), Some(&trouble), "{:?}: `d` says what the hub says", row.fault);
     let mut timings = format!("hub {hub_took:.2?}, up {up_took:.2?}");
     if let Some(bridge) = faces.bridge.as_mut() {
         let method = if row.mid_run { "tools/list" } else { "initialize" };

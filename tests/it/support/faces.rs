@@ -7,7 +7,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use mcp_connect::clientconfig::Launcher;
-use mcp_connect::probe::MonitorOptions;
+use mcp_connect::probe::{MonitorOptions, Outcome};
 use mcp_connect::profile::{Catalog, UserDir};
 use mcp_connect::supervisor::RouteStatus;
 use mcp_connect::supervisor::hub::{self, Command, Event, HubOptions, RouteEvent};
@@ -60,8 +60,9 @@ impl Place<'_> {
 
 /// The engine the TUI runs, with one route active.
 pub struct HubFace {
-    _commands: mpsc::Sender<Command>,
+    commands: mpsc::Sender<Command>,
     events: mpsc::Receiver<Event>,
+    name: String,
 }
 
 impl HubFace {
@@ -83,7 +84,25 @@ impl HubFace {
         let local_port = Some(port);
         commands.send(Command::Override { profile, context: None, local_port }).await.unwrap();
         commands.send(Command::Activate(name.to_owned())).await.unwrap();
-        HubFace { _commands: commands, events }
+        HubFace { commands, events, name: name.to_owned() }
+    }
+
+    /// `d`: the diagnosis of the route, as the TUI shows it (`None`: healthy).
+    pub async fn diagnose(&mut self, within: Duration) -> Option<Trouble> {
+        self.commands.send(Command::Diagnose(self.name.clone())).await.unwrap();
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let event = tokio::time::timeout_at(deadline, self.events.recv()).await;
+            match event.expect("a diagnosis in time").expect("the hub runs") {
+                Event::Diagnosis { outcome, .. } => {
+                    return match outcome.expect("the probe starts") {
+                        Outcome::Healthy(_) => None,
+                        Outcome::Unhealthy { diagnosis, .. } => Some(diagnosis),
+                    };
+                }
+                _ => continue,
+            }
+        }
     }
 
     /// The first status `want` accepts within `within`; else every status seen.
