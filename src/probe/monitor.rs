@@ -88,7 +88,16 @@ pub async fn monitor(
             _ = cancel.cancelled() => break,
             checked = watch.check() => checked,
         };
-        let (health, sample, note) = checked;
+        // A connection that broke or went quiet once is checked again at once: one dropped
+        // connection (a pod switch, a proxy's idle cut) does not make the route down.
+        let checked = match checked {
+            (_, _, _, true) => tokio::select! {
+                _ = cancel.cancelled() => break,
+                checked = watch.check() => checked,
+            },
+            checked => checked,
+        };
+        let (health, sample, note, _) = checked;
         if let Some(note) = note {
             let _ = events.send(ProbeEvent::Note(note)).await;
         }
@@ -126,10 +135,11 @@ struct Watch {
 
 impl Watch {
     /// One check: a ping on the kept session, or a fresh handshake when there is none.
-    /// Answers the health, whether a latency sample was taken, and a note.
-    async fn check(&mut self) -> (Health, bool, Option<String>) {
+    /// Answers the health, whether a latency sample was taken, a note, and whether it failed
+    /// on a connection that broke (worth checking again at once).
+    async fn check(&mut self) -> (Health, bool, Option<String>, bool) {
         if let Err(diagnosis) = self.authorize().await {
-            return (Health::Down(diagnosis), false, None);
+            return (Health::Down(diagnosis), false, None, false);
         }
         let result = match self.session.as_mut() {
             Some((session, tools)) => {
@@ -159,7 +169,7 @@ impl Watch {
                 } else {
                     Health::Healthy { server, wire, tools }
                 };
-                (health, true, note)
+                (health, true, note, false)
             }
             Err(failure) => {
                 if let Some((session, _)) = self.session.take() {
@@ -171,9 +181,10 @@ impl Watch {
                 {
                     let _ = tokens.refresh().await;
                 }
+                let transient = failure.is_transient();
                 let diagnosis =
                     diagnose(&self.http, &self.target, &failure, &self.options.hints).await;
-                (Health::Down(diagnosis), false, None)
+                (Health::Down(diagnosis), false, None, transient)
             }
         }
     }
