@@ -166,10 +166,17 @@ impl Run {
         let _ = self.events.send(event).await;
     }
 
-    /// Reports the status the facts make now, if it changed.
+    /// Reports the status the facts make now, if it changed. While there is trouble, what it
+    /// rests on changing alone is not news: the cause and fix are what faces show.
     async fn decide(&mut self) {
         let status = status::decide(&self.facts);
-        if self.shown.as_ref() != Some(&status) {
+        let news = |shown: &RouteStatus| match (&shown.trouble, &status.trouble) {
+            (Some(_), Some(_)) => {
+                *shown != RouteStatus { evidence: shown.evidence.clone(), ..status.clone() }
+            }
+            _ => *shown != status,
+        };
+        if self.shown.as_ref().is_none_or(news) {
             self.shown = Some(status.clone());
             self.send(RouteEvent::Status(status)).await;
         }

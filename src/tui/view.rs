@@ -15,6 +15,10 @@
 //! └──────────────────────────────────────────────┘
 //!  key hints                                  note
 //! ```
+//!
+//! While the selected route has trouble, its cause and fix are what the user came for: the
+//! Health pane then spans the whole width under the routes and the detail, so that they read
+//! whole at 80×24.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -34,8 +38,9 @@ pub struct Areas {
     pub status: Rect,
 }
 
-/// Splits the screen; `rows` is the number of routes listed.
-pub fn areas(area: Rect, rows: usize) -> Areas {
+/// Splits the screen; `rows` is the number of routes listed, `troubled` whether the selected
+/// route has a cause and fix to show.
+pub fn areas(area: Rect, rows: usize, troubled: bool) -> Areas {
     let [header, body, status] =
         Layout::vertical([Constraint::Length(1), Constraint::Fill(1), Constraint::Length(1)])
             .areas(area);
@@ -43,9 +48,16 @@ pub fn areas(area: Rect, rows: usize) -> Areas {
     let [top, logs] =
         Layout::vertical([Constraint::Fill(1), Constraint::Length(logs_height)]).areas(body);
     let left_width = (area.width * 2 / 5).max(38);
+    let list_height = u16::try_from(rows).unwrap_or(u16::MAX).saturating_add(2).min(top.height / 2);
+    if troubled {
+        let [upper, health] =
+            Layout::vertical([Constraint::Length(list_height), Constraint::Fill(1)]).areas(top);
+        let [profiles, detail] =
+            Layout::horizontal([Constraint::Length(left_width), Constraint::Fill(1)]).areas(upper);
+        return Areas { header, profiles, health, detail, logs, status };
+    }
     let [left, detail] =
         Layout::horizontal([Constraint::Length(left_width), Constraint::Fill(1)]).areas(top);
-    let list_height = u16::try_from(rows).unwrap_or(u16::MAX).saturating_add(2).min(top.height / 2);
     let [profiles, health] =
         Layout::vertical([Constraint::Length(list_height), Constraint::Fill(1)]).areas(left);
     Areas { header, profiles, health, detail, logs, status }
@@ -54,8 +66,9 @@ pub fn areas(area: Rect, rows: usize) -> Areas {
 /// Draws everything from `app`'s state.
 pub fn draw(frame: &mut Frame, app: &App) {
     let theme = &app.theme;
-    let areas = areas(frame.area(), app.rows.len());
     let row = app.selected_row();
+    let troubled = row.is_some_and(|r| r.view.status.trouble.is_some());
+    let areas = areas(frame.area(), app.rows.len(), troubled);
     let current = app.header.current_context.as_deref();
     header::draw(frame, areas.header, &app.header, theme);
     let focus = app.focus;

@@ -27,14 +27,19 @@ struct Tmux {
 }
 
 impl Tmux {
-    /// Starts `shell_command` (run by `sh -c`) in a new detached session.
+    /// Starts `shell_command` (run by `sh -c`) in a new detached session of the usual size.
     fn start(shell_command: &str) -> Tmux {
+        Tmux::start_sized(shell_command, COLS, ROWS)
+    }
+
+    /// Starts `shell_command` in a new detached session `cols` × `rows`.
+    fn start_sized(shell_command: &str, cols: u16, rows: u16) -> Tmux {
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.subsec_nanos());
         let socket = format!("mcp-connect-test-{}-{nanos}", std::process::id());
         let mut tmux = Tmux { socket, target: "demo".to_owned(), socket_path: None };
-        let (cols, rows) = (COLS.to_string(), ROWS.to_string());
+        let (cols, rows) = (cols.to_string(), rows.to_string());
         let out = tmux.run(&[
             "-f",
             "/dev/null",
@@ -412,4 +417,93 @@ fn demo_in_a_real_terminal_activates_writes_switches_and_quits_cleanly() {
     assert_eq!(tmux.display("#{alternate_on}"), "0", "the alternate screen was left");
     assert_eq!(tmux.display("#{cursor_flag}"), "1", "the cursor is visible again");
     eprintln!("timings since start:\n  {}", timings.join("\n  "));
+}
+
+/// The Health pane's text, its wrapped lines joined.
+fn health(screen: &str) -> String {
+    popup(screen, "Health ").map(|lines| flowed(&lines)).unwrap_or_default()
+}
+
+/// Presses `g`, then `j` until the Route pane shows `title` (the route is selected).
+fn select(tmux: &Tmux, title: &str) {
+    tmux.press("g");
+    std::thread::sleep(POLL * 2);
+    for _ in 0..8 {
+        if tmux.screen().contains(title) {
+            return;
+        }
+        tmux.press("j");
+        std::thread::sleep(POLL * 2);
+    }
+    tmux.wait_for(title, Duration::from_secs(5), |s| s.contains(title));
+}
+
+#[test]
+fn at_80x24_the_health_pane_says_cause_and_fix_of_a_link_fault_and_a_router_fault() {
+    use mcp_connect::lab::world::{Lab, LabOptions};
+    crate::support::ensure_tool("tmux", "tmux");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let lab = runtime.block_on(Lab::start(LabOptions::default())).unwrap();
+    let home = Home::new();
+    let profiles = home.user_profiles();
+    // Serena forwarded while the API server is down (a link fault), and a router whose
+    // gateway needs JWT_SECRET_KEY, which the TUI's environment lacks (a router fault).
+    let serena = include_str!("../../profiles/serena-direct.yaml")
+        .replace("name: serena-direct", "name: lab-serena")
+        .replace("title: ", "title: Lab Serena, API down. ")
+        .replace("local_port: 8080", &format!("local_port: {}", crate::support::free_port()));
+    std::fs::write(profiles.join("lab-serena.yaml"), serena).unwrap();
+    let link = format!(
+        "link:\n  router:\n    local_port: {}\n    gateway_pools:\n      - name: lab\n        \
+         gateways:\n          - url: {}\n",
+        crate::support::free_port(),
+        lab.gateway.url
+    );
+    let pin = &lab.gateway.fingerprint_sha256;
+    let router =
+        crate::support::bridge::profile("lab-router", &link, "{env: JWT_SECRET_KEY}", "1h", pin)
+            .replacen("title: ", "title: Lab router, no secret. ", 1);
+    std::fs::write(profiles.join("lab-router.yaml"), router).unwrap();
+    lab.api.stop();
+
+    let bin = env!("CARGO_BIN_EXE_mcp-connect");
+    let var = |name: &str, value: &Path| format!("{name}={}", quote(&value.to_string_lossy()));
+    let shell = format!(
+        "exec env -i TERM=\"$TERM\" PATH={path} {home} {config} {state} {bin} --kubeconfig \
+         {kubeconfig} tui",
+        path = quote(&std::env::var("PATH").unwrap_or_default()),
+        home = var("HOME", home.path()),
+        config = var("XDG_CONFIG_HOME", &home.path().join("config")),
+        state = var("XDG_STATE_HOME", &home.path().join("state")),
+        bin = quote(bin),
+        kubeconfig = quote(&lab.kubeconfig().to_string_lossy()),
+    );
+    let tmux = Tmux::start_sized(&shell, 80, 24);
+    tmux.wait_for("the route list", Duration::from_secs(30), |s| s.contains("┌ Routes 1/6 "));
+
+    // The link fault: down, with the API server's address and context, and what to check.
+    select(&tmux, "Lab Serena, API down.");
+    tmux.press("Enter");
+    let cause = format!("cause cannot reach the API server {} (context lab)", lab.api.url());
+    let screen = tmux.wait_for("the link fault in the Health pane", Duration::from_secs(30), |s| {
+        health(s).contains(&cause)
+    });
+    let text = health(&screen);
+    assert!(text.starts_with("▼ down "), "{screen}");
+    assert!(text.contains("fix check your network or VPN and that the cluster is up"), "{screen}");
+    assert!(text.contains("(`kubectl --context lab cluster-info`)"), "{screen}");
+
+    // The router fault: the router's own words for its gateway, and the export to run.
+    select(&tmux, "Lab router, no secret.");
+    tmux.press("Enter");
+    let screen =
+        tmux.wait_for("the router fault in the Health pane", Duration::from_secs(30), |s| {
+            health(s).contains("cause no gateway is healthy:")
+        });
+    let text = health(&screen);
+    assert!(text.starts_with("▼ down "), "{screen}");
+    assert!(text.contains("environment variable JWT_SECRET_KEY is not set"), "{screen}");
+    assert!(text.contains("fix export JWT_SECRET_KEY="), "{screen}");
+    tmux.press("q");
+    drop(runtime);
 }

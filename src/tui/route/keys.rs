@@ -16,7 +16,11 @@ pub fn in_keys(fix: &str) -> String {
     let words =
         [("--local-port", Action::Edit, "local port"), ("--context", Action::Contexts, "context")];
     for (flag, action, what) in words {
-        while let Some(start) = text.find(flag) {
+        // Flags inside a quoted command are that command's (`kubectl --context lab …`).
+        let outside = |text: &str, at: usize| text[..at].matches('`').count().is_multiple_of(2);
+        while let Some(start) =
+            text.match_indices(flag).map(|(at, _)| at).find(|&at| outside(&text, at))
+        {
             let after = start + flag.len();
             let value_start = if text[after..].starts_with(' ') { after + 1 } else { after };
             let value_end = text[value_start..]
@@ -70,6 +74,8 @@ mod tests {
             "stop its holder, or choose another local port (e edits it)"
         );
         assert_eq!(in_keys("use --context staging"), "press x and set the context staging");
+        let kubectl = "check `kubectl --context lab cluster-info`";
+        assert_eq!(in_keys(kubectl), kubectl, "another command's flags stay");
     }
 
     #[test]
