@@ -60,50 +60,11 @@ impl Runner {
             watch_cancel: cancel.child_token(),
             runner: self,
         };
-        let (mut forward, mut router, mut link) = (None, None, None);
         // A link that fails for good is stopped: it waits for the user.
         let link_cancel = cancel.child_token();
-        match plan(&run.runner.profile, &run.runner.options) {
-            Plan::Forward { spec, context } => {
-                let (tx, rx) = mpsc::channel(256);
-                let kubeconfig = run.runner.options.kubeconfig.clone();
-                link = Some(tokio::spawn(run_forward(
-                    spec,
-                    context,
-                    kubeconfig,
-                    tx,
-                    link_cancel.clone(),
-                )));
-                forward = Some(rx);
-                run.facts.link = LinkFact::Starting("connecting to the cluster".to_owned());
-            }
-            Plan::Direct { url } => {
-                run.facts.url = Some(url);
-                run.link_up();
-            }
-            Plan::Router => {
-                match Program::of(&run.runner.profile, &run.runner.options, &run.runner.launcher) {
-                    Some(program) => {
-                        run.facts.link = LinkFact::Starting(format!(
-                            "starting the router: {}",
-                            program.display()
-                        ));
-                        let (tx, rx) = mpsc::channel(256);
-                        link =
-                            Some(tokio::spawn(router::supervise(program, tx, link_cancel.clone())));
-                        router = Some(rx);
-                    }
-                    None => {
-                        let cause = "the router profile names an empty command";
-                        let fix = "give the profile's `command` a program, or remove it to run \
-                                   mcp-connect's own router";
-                        run.facts.link = LinkFact::Failed(Trouble::new(cause, fix));
-                    }
-                }
-            }
-        }
+        let Link { mut task, mut forward, mut router } = run.start_link(&link_cancel);
         run.decide().await;
-        let direct = link.is_none() && !matches!(run.facts.link, LinkFact::Failed(_));
+        let direct = task.is_none() && !matches!(run.facts.link, LinkFact::Failed(_));
         // The run lasts as long as its link's task: connections still relayed may hold the
         // link's channel open after it.
         loop {
@@ -120,7 +81,7 @@ impl Runner {
                     Some(event) => run.probe(event).await,
                     None => run.watch_events = None,
                 },
-                _ = async { link.as_mut().expect("guarded").await }, if link.is_some() => break,
+                _ = async { task.as_mut().expect("guarded").await }, if task.is_some() => break,
                 () = cancel.cancelled(), if direct => break,
                 else => break,
             }
@@ -137,6 +98,15 @@ impl Runner {
         }
         run.stop().await;
     }
+}
+
+/// A link running: its task (none for a direct URL, or a link that could not start) and what
+/// it reports.
+#[derive(Default)]
+struct Link {
+    task: Option<JoinHandle<()>>,
+    forward: Option<mpsc::Receiver<ForwardEvent>>,
+    router: Option<mpsc::Receiver<Progress>>,
 }
 
 /// The next item of an optional channel.
@@ -162,6 +132,41 @@ struct Run {
 }
 
 impl Run {
+    /// Starts the profile's link, to run until `cancel`.
+    fn start_link(&mut self, cancel: &CancellationToken) -> Link {
+        let (profile, options) = (&self.runner.profile, &self.runner.options);
+        match plan(profile, options) {
+            Plan::Forward { spec, context } => {
+                let (tx, rx) = mpsc::channel(256);
+                let kubeconfig = options.kubeconfig.clone();
+                let run = run_forward(spec, context, kubeconfig, tx, cancel.clone());
+                self.facts.link = LinkFact::Starting("connecting to the cluster".to_owned());
+                Link { task: Some(tokio::spawn(run)), forward: Some(rx), router: None }
+            }
+            Plan::Direct { url } => {
+                self.facts.url = Some(url);
+                self.link_up();
+                Link::default()
+            }
+            Plan::Router => match Program::of(profile, options, &self.runner.launcher) {
+                Some(program) => {
+                    let doing = format!("starting the router: {}", program.display());
+                    self.facts.link = LinkFact::Starting(doing);
+                    let (tx, rx) = mpsc::channel(256);
+                    let run = router::supervise(program, tx, cancel.clone());
+                    Link { task: Some(tokio::spawn(run)), forward: None, router: Some(rx) }
+                }
+                None => {
+                    let cause = "the router profile names an empty command";
+                    let fix = "give the profile's `command` a program, or remove it to run \
+                               mcp-connect's own router";
+                    self.facts.link = LinkFact::Failed(Trouble::new(cause, fix));
+                    Link::default()
+                }
+            },
+        }
+    }
+
     async fn send(&self, event: RouteEvent) {
         let _ = self.events.send(event).await;
     }
