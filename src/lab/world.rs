@@ -141,6 +141,13 @@ impl Lab {
         self.api.cluster()
     }
 
+    /// The name of Serena's pod now (a replacement has another name).
+    pub fn serena_pod(&self) -> Option<String> {
+        let (pods, _) = self.cluster().pods(Some(NAMESPACE));
+        let live = pods.into_iter().filter(|p| p.metadata.deletion_timestamp.is_none());
+        live.filter_map(|p| p.metadata.name).find(|name| name.starts_with(SERENA))
+    }
+
     /// Stops the process behind Serena's pod, which stays Ready (as before a liveness probe
     /// notices): connections to it are refused. The reference server only.
     pub async fn stop_backend(&mut self) {

@@ -7,7 +7,7 @@
 //! 2. A link that broke (API server gone, pod lost, router died) makes the route down with the
 //!    link's cause, whatever a check on a connection kept from before says.
 //! 3. No Ready pod yet is waiting; a link still coming up is starting.
-//! 4. Once the link is up: a router whose every gateway is down is down with the router's own
+//! 4. Once the link is up: a router with no healthy gateway is down with the router's own
 //!    words for it; a new connection that failed, with none carried since, is down with the
 //!    connection's cause (a connection kept from before proves nothing); then the check's own
 //!    diagnosis; then gateways partly down or a slow check (degraded); then serving.
@@ -174,12 +174,7 @@ impl Facts {
 pub fn decide(facts: &Facts) -> RouteStatus {
     let (phase, trouble, evidence) = verdict(facts);
     let link_down = match &facts.link {
-        LinkFact::Up => {
-            let gateways = facts.gateways.as_deref().unwrap_or_default();
-            let all_down =
-                !gateways.is_empty() && gateways.iter().all(|g| g.state == GatewayState::Down);
-            all_down || facts.unavailable.is_some() || facts.new_connection.is_some()
-        }
+        LinkFact::Up => facts.unavailable.is_some() || facts.new_connection.is_some(),
         LinkFact::Waiting(_) | LinkFact::Broken(_) | LinkFact::Failed(_) => true,
         LinkFact::Starting(_) | LinkFact::Stopped => false,
     };
@@ -214,14 +209,11 @@ fn verdict(facts: &Facts) -> (Phase, Option<Trouble>, String) {
     let gateways = facts.gateways.as_deref().unwrap_or_default();
     let down: Vec<&GatewayRow> =
         gateways.iter().filter(|g| g.state == GatewayState::Down).collect();
-    // The router's own words for its clients, when it said them.
+    // The router's own words for its clients while no gateway is healthy (its `/health` says
+    // them whenever none is).
     if let Some(t) = &facts.unavailable {
         let evidence = "the router's /health: no gateway is healthy".to_owned();
         return (Phase::Down, Some(t.clone()), evidence);
-    }
-    if !gateways.is_empty() && down.len() == gateways.len() {
-        let evidence = format!("the router's /health: all {} gateways down", gateways.len());
-        return (Phase::Down, Some(gateways_trouble(&down)), evidence);
     }
     let check_failed = match &facts.health {
         HealthFact::Checked(Health::Down(t)) => Some(t),
@@ -414,23 +406,15 @@ mod tests {
     }
 
     #[test]
-    fn a_router_whose_every_gateway_is_down_is_down_with_the_gateways_cause() {
-        let mut first = gateway("https://a/mcp", GatewayState::Down, Some("JWT_SECRET_KEY unset"));
-        first.last_fix = Some("export JWT_SECRET_KEY".into());
-        let gateways = vec![first, gateway("https://b/mcp", GatewayState::Down, None)];
-        // The check's 503 says less than the router's own view of its gateways.
-        let facts = Facts { gateways: Some(gateways), ..up(check_down()) };
-        let status = decide(&facts);
-        assert_eq!(status.phase, Phase::Down);
-        let trouble = status.trouble.unwrap();
-        assert_eq!(
-            trouble.cause,
-            "gateway https://a/mcp is down: JWT_SECRET_KEY unset (and 1 more down)"
-        );
-        assert_eq!(trouble.fix, "export JWT_SECRET_KEY");
-        // What the router tells its clients comes first, word for word.
+    fn a_router_with_no_healthy_gateway_is_down_with_the_router_s_own_words() {
+        let gateways = vec![
+            gateway("https://a/mcp", GatewayState::Down, Some("JWT_SECRET_KEY unset")),
+            gateway("https://b/mcp", GatewayState::Down, None),
+        ];
+        // The check's 503 says less than what the router tells its clients, word for word.
         let told = Trouble::new("no gateway is healthy: a; b", "export JWT_SECRET_KEY; …");
-        let facts = Facts { unavailable: Some(told.clone()), ..facts };
+        let facts =
+            Facts { gateways: Some(gateways), unavailable: Some(told.clone()), ..up(check_down()) };
         let status = decide(&facts);
         assert_eq!(
             (status.phase, status.trouble, status.link_down),

@@ -50,10 +50,8 @@ impl Fault {
         match self {
             Fault::BackendKilled => lab.stop_backend().await,
             Fault::PodLost => {
-                let (pods, _) = lab.cluster().pods(Some(NAMESPACE));
-                let name = |p: &k8s_openapi::api::core::v1::Pod| p.metadata.name.clone();
-                let pod = pods.iter().filter_map(name).find(|n| n.starts_with("serena-mcp"));
-                lab.cluster().delete_pod(NAMESPACE, &pod.expect("Serena's pod")).unwrap();
+                let pod = lab.serena_pod().expect("Serena's pod");
+                lab.cluster().delete_pod(NAMESPACE, &pod).unwrap();
             }
             Fault::ApiStopped => lab.api.stop(),
             Fault::ApiSilent => lab.api.faults().set_latency(Duration::from_secs(120)),

@@ -155,9 +155,7 @@ impl World {
     }
 
     fn serena_pod(&self) -> String {
-        let (pods, _) = self.lab.cluster().pods(Some(NAMESPACE));
-        let name = |p: &k8s_openapi::api::core::v1::Pod| p.metadata.name.clone();
-        pods.iter().filter_map(name).find(|n| n.starts_with("serena-mcp")).unwrap()
+        self.lab.serena_pod().expect("Serena's pod")
     }
 
     async fn inject(&mut self, fault: Fault) {
