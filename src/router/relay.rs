@@ -200,6 +200,11 @@ async fn pass_stream(
         };
         let Some(message) = message_of(event) else { continue };
         let answered = answers(&message, id);
+        // Counted before the client can see the answer (and read the metrics after it).
+        if answered {
+            gateway.counters.record(Outcome::Ok);
+            gateway.request_ok();
+        }
         let passed = if answered && !reply.streaming {
             let json = Some(HeaderValue::from_static("application/json"));
             reply.whole(StatusCode::OK, json, message.to_string().into()).await;
@@ -209,8 +214,10 @@ async fn pass_stream(
             reply.message(message).await
         };
         if answered || !passed {
-            gateway.counters.record(Outcome::Ok);
-            gateway.request_ok();
+            if !answered {
+                gateway.counters.record(Outcome::Ok);
+                gateway.request_ok();
+            }
             // The rest (the stream's end, mostly) is read apart: the connection goes back to
             // the pool instead of being closed half read.
             tokio::spawn(tokio::time::timeout(DRAIN_WITHIN, async move {
