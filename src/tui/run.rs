@@ -1,6 +1,7 @@
 //! The terminal and the event loop: keys, engine events and a low tick in one `select!`; a
 //! frame only when something changed, at most one per [`FRAME`]; nothing in here awaits the
-//! network. The terminal is restored on quit, on panic (ratatui's hook), and on SIGTERM/SIGHUP.
+//! network. The terminal is restored on quit, on panic (ratatui's hook), and on SIGTERM,
+//! SIGHUP and SIGINT.
 
 use std::io;
 use std::time::Duration;
@@ -40,8 +41,7 @@ async fn event_loop(
     mut events: mpsc::Receiver<Event>,
 ) -> io::Result<()> {
     let mut keys = EventStream::new();
-    let mut term = signal(SignalKind::terminate())?;
-    let mut hup = signal(SignalKind::hangup())?;
+    let mut signals = Signals::new()?;
     let mut tick = tokio::time::interval(TICK);
     let mut quitting: Option<Instant> = None;
     let mut next_frame = Instant::now();
@@ -81,11 +81,7 @@ async fn event_loop(
                 }
             },
             _ = tick.tick() => app.on_tick(),
-            _ = term.recv() => {
-                quitting.get_or_insert_with(Instant::now);
-                send(&commands, Command::Shutdown);
-            }
-            _ = hup.recv() => {
+            () = signals.recv() => {
                 quitting.get_or_insert_with(Instant::now);
                 send(&commands, Command::Shutdown);
             }
@@ -101,6 +97,33 @@ async fn event_loop(
         }
     }
     Ok(())
+}
+
+/// The signals that end the UI as `q` does: SIGTERM, SIGHUP (the terminal closed) and SIGINT
+/// (`kill -INT`; Ctrl-C at the keyboard is a key in raw mode).
+struct Signals {
+    term: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn new() -> io::Result<Signals> {
+        Ok(Signals {
+            term: signal(SignalKind::terminate())?,
+            hup: signal(SignalKind::hangup())?,
+            int: signal(SignalKind::interrupt())?,
+        })
+    }
+
+    /// Resolves when one comes.
+    async fn recv(&mut self) {
+        tokio::select! {
+            _ = self.term.recv() => {}
+            _ = self.hup.recv() => {}
+            _ = self.int.recv() => {}
+        }
+    }
 }
 
 /// Hands a command to the engine without waiting: the engine drains its queue quickly, and a

@@ -221,6 +221,26 @@ fn tools_at(url: &str) -> Vec<String> {
     })
 }
 
+/// The shell command that runs `mcp-connect demo` in `home`: a clean environment (no NO_COLOR,
+/// KUBECONFIG or log settings from outside), the terminal type tmux gives the pane, the
+/// throwaway home (its `tmp` as TMPDIR). The shell stays after the demo ends, so the screen it
+/// leaves behind can be read.
+fn demo_shell(home: &Home) -> String {
+    let var = |name: &str, value: &Path| format!("{name}={}", quote(&value.to_string_lossy()));
+    let tmp = home.path().join("tmp");
+    std::fs::create_dir_all(&tmp).unwrap();
+    format!(
+        "exec env -i TERM=\"$TERM\" PATH={path} {home} {config} {state} {tmp} \
+         sh -c '\"$0\" demo; echo EXITED:$?; exec sleep 120' {bin}",
+        path = quote(&std::env::var("PATH").unwrap_or_default()),
+        home = var("HOME", home.path()),
+        config = var("XDG_CONFIG_HOME", &home.path().join("config")),
+        state = var("XDG_STATE_HOME", &home.path().join("state")),
+        tmp = var("TMPDIR", &tmp),
+        bin = quote(env!("CARGO_BIN_EXE_mcp-connect")),
+    )
+}
+
 #[test]
 fn demo_in_a_real_terminal_activates_writes_switches_and_quits_cleanly() {
     crate::support::ensure_tool("tmux", "tmux");
@@ -228,20 +248,7 @@ fn demo_in_a_real_terminal_activates_writes_switches_and_quits_cleanly() {
     let state = home.path().join("state");
     let demo = state.join("mcp-connect/demo");
     let project = demo.join("project");
-    let bin = env!("CARGO_BIN_EXE_mcp-connect");
-    let var = |name: &str, value: &Path| format!("{name}={}", quote(&value.to_string_lossy()));
-    // A clean environment (no NO_COLOR, KUBECONFIG or log settings from outside), the
-    // terminal type tmux gives the pane, and the throwaway home. The shell stays after the
-    // demo ends, so the screen it leaves behind can be read.
-    let shell = format!(
-        "exec env -i TERM=\"$TERM\" PATH={path} {home} {config} {state} \
-         sh -c '\"$0\" demo; echo EXITED:$?; exec sleep 120' {bin}",
-        path = quote(&std::env::var("PATH").unwrap_or_default()),
-        home = var("HOME", home.path()),
-        config = var("XDG_CONFIG_HOME", &home.path().join("config")),
-        state = var("XDG_STATE_HOME", &state),
-        bin = quote(bin),
-    );
+    let shell = demo_shell(&home);
     let started = Instant::now();
     let tmux = Tmux::start(&shell);
     let mut timings = Vec::new();
@@ -506,4 +513,34 @@ fn at_80x24_the_health_pane_says_cause_and_fix_of_a_link_fault_and_a_router_faul
     assert!(text.contains("fix export JWT_SECRET_KEY="), "{screen}");
     tmux.press("q");
     drop(runtime);
+}
+
+#[test]
+fn a_sigint_from_outside_quits_the_demo_cleanly_and_removes_its_lab() {
+    crate::support::ensure_tool("tmux", "tmux");
+    let home = Home::new();
+    let tmux = Tmux::start(&demo_shell(&home));
+    tmux.wait_for("the route list", Duration::from_secs(60), |s| s.contains("┌ Routes 1/4 "));
+    let labs = || {
+        let entries = std::fs::read_dir(home.path().join("tmp")).unwrap();
+        let names = entries.filter_map(|e| e.ok()?.file_name().into_string().ok());
+        names.filter(|n| n.starts_with("mcp-connect-lab-")).count()
+    };
+    assert_eq!(labs(), 1, "the demo's lab keeps its files under TMPDIR");
+
+    // The pane's shell runs the demo as its child: `kill -INT` it, as another terminal would.
+    let shell = tmux.display("#{pane_pid}");
+    let children = std::fs::read_to_string(format!("/proc/{shell}/task/{shell}/children"));
+    let demo = children.unwrap_or_default().split_whitespace().next().map(str::to_owned);
+    let demo = demo.expect("the demo runs as the shell's child");
+    let killed = Command::new("kill").args(["-INT", &demo]).status().unwrap();
+    assert!(killed.success());
+
+    let after =
+        tmux.wait_for("the demo to exit", Duration::from_secs(20), |s| s.contains("EXITED:"));
+    assert!(after.contains("EXITED:0"), "{after}");
+    assert!(!has_box_drawing(&after), "the TUI's frame is gone:\n{after}");
+    assert_eq!(tmux.display("#{alternate_on}"), "0", "the alternate screen was left");
+    assert_eq!(tmux.display("#{cursor_flag}"), "1", "the cursor is visible again");
+    assert_eq!(labs(), 0, "the lab's files are removed");
 }
