@@ -511,7 +511,13 @@ fn at_80x24_the_health_pane_says_cause_and_fix_of_a_link_fault_and_a_router_faul
     assert!(text.starts_with("▼ down "), "{screen}");
     assert!(text.contains("environment variable JWT_SECRET_KEY is not set"), "{screen}");
     assert!(text.contains("fix export JWT_SECRET_KEY="), "{screen}");
+    // q: it stops every route and exits, which ends the session (its only pane).
     tmux.press("q");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while tmux.run(&["has-session", "-t", &tmux.target]).status.success() {
+        assert!(Instant::now() < deadline, "the TUI did not exit on q");
+        std::thread::sleep(POLL);
+    }
     drop(runtime);
 }
 
