@@ -111,19 +111,11 @@ impl HubFace {
         within: Duration,
         want: impl Fn(&Said) -> bool,
     ) -> Result<Said, Vec<Said>> {
-        let mut seen = Vec::new();
-        let deadline = tokio::time::Instant::now() + within;
-        loop {
-            let event = tokio::time::timeout_at(deadline, self.events.recv()).await;
-            let Ok(Some(event)) = event else { return Err(seen) };
-            if let Event::Route { event: RouteEvent::Status(status), .. } = event {
-                let said = Said::of(&status);
-                if want(&said) {
-                    return Ok(said);
-                }
-                seen.push(said);
-            }
-        }
+        let said = |event: Event| match event {
+            Event::Route { event: RouteEvent::Status(status), .. } => Some(Said::of(&status)),
+            _ => None,
+        };
+        first(&mut self.events, within, said, want).await
     }
 }
 
@@ -165,26 +157,37 @@ impl UpFace {
         within: Duration,
         want: impl Fn(&Said) -> bool,
     ) -> Result<Said, Vec<Said>> {
-        let mut seen = Vec::new();
-        let deadline = tokio::time::Instant::now() + within;
-        loop {
-            let line = tokio::time::timeout_at(deadline, self.lines.recv()).await;
-            let Ok(Some(line)) = line else { return Err(seen) };
-            if line["event"] != "status" {
-                continue;
-            }
+        let said = |line: Value| {
             let text = |key: &str| line[key].as_str().map(str::to_owned);
             let trouble = text("cause").zip(text("fix")).map(|(c, f)| Trouble::new(c, f));
-            let said = Said { phase: text("phase"), trouble };
-            if want(&said) {
-                return Ok(said);
-            }
-            seen.push(said);
-        }
+            (line["event"] == "status").then(|| Said { phase: text("phase"), trouble })
+        };
+        first(&mut self.lines, within, said, want).await
     }
 
     pub async fn stop(mut self) {
         let _ = self.child.kill().await;
+    }
+}
+
+/// The first of `items` that reads as a status (`said`) `want` accepts, within `within`; else
+/// every status read.
+async fn first<T>(
+    items: &mut mpsc::Receiver<T>,
+    within: Duration,
+    said: impl Fn(T) -> Option<Said>,
+    want: impl Fn(&Said) -> bool,
+) -> Result<Said, Vec<Said>> {
+    let mut seen = Vec::new();
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        let item = tokio::time::timeout_at(deadline, items.recv()).await;
+        let Ok(Some(item)) = item else { return Err(seen) };
+        match said(item) {
+            Some(said) if want(&said) => return Ok(said),
+            Some(said) => seen.push(said),
+            None => {}
+        }
     }
 }
 
