@@ -381,7 +381,9 @@ rows! {
     };
     service_port_missing: Row {
         fault: Fault::PortMissing, mid_run: false, phase: "failed",
-        cause: "9999", fix: "", heals: false, bridge: true,
+        cause: "svc/serena-mcp has no port 9999 (it has 8080/http",
+        fix: "set the profile's remote_port to one of the Service's ports", heals: false,
+        bridge: true,
     };
     backend_dead_behind_a_ready_pod: Row {
         fault: Fault::BackendDead, mid_run: true, phase: "down",
@@ -448,7 +450,9 @@ rows! {
     };
     router_with_every_gateway_down: Row {
         fault: Fault::RouterGatewaysDown, mid_run: false, phase: "down",
-        cause: "no gateway is healthy", fix: "", heals: false, bridge: true,
+        cause: "(down: nothing is listening at 127.0.0.1:",
+        fix: "start the gateway (or the port-forward to it), or correct its URL in profile lab-router",
+        heals: false, bridge: true,
     };
 }
 
