@@ -31,7 +31,33 @@ pub async fn run(
     let mut terminal = ratatui::try_init()?;
     let result = event_loop(&mut terminal, app, commands, events).await;
     let restored = ratatui::try_restore();
+    if [&result, &restored].into_iter().any(|r| r.as_ref().is_err_and(terminal_gone)) {
+        // The terminal closed under us (its window shut, the SSH link dropped). Every later
+        // write to it fails, and a failed `eprintln!` panics — in the terminal's own drop, say,
+        // before the demo's lab is removed; so later output goes nowhere, and this is a quit.
+        tracing::info!("the terminal closed; stopped");
+        detach_from_terminal();
+        return Ok(());
+    }
+    drop(terminal);
     result.and(restored)
+}
+
+/// A write to a terminal that was hung up fails with EIO (or ENXIO once the pty is gone).
+fn terminal_gone(error: &io::Error) -> bool {
+    matches!(error.raw_os_error(), Some(libc::EIO | libc::ENXIO))
+}
+
+/// Points standard input, output and error at `/dev/null`.
+fn detach_from_terminal() {
+    let Ok(null) = std::fs::OpenOptions::new().read(true).write(true).open("/dev/null") else {
+        return;
+    };
+    for fd in [libc::STDIN_FILENO, libc::STDOUT_FILENO, libc::STDERR_FILENO] {
+        // SAFETY: dup2 on two open descriptors; `null` outlives the call and fds 0-2 are
+        // replaced atomically, never closed in between.
+        unsafe { libc::dup2(std::os::fd::AsRawFd::as_raw_fd(&null), fd) };
+    }
 }
 
 async fn event_loop(

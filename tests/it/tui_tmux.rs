@@ -527,19 +527,9 @@ fn a_sigint_from_outside_quits_the_demo_cleanly_and_removes_its_lab() {
     let home = Home::new();
     let tmux = Tmux::start(&demo_shell(&home));
     tmux.wait_for("the route list", Duration::from_secs(60), |s| s.contains("┌ Routes 1/4 "));
-    let labs = || {
-        let entries = std::fs::read_dir(home.path().join("tmp")).unwrap();
-        let names = entries.filter_map(|e| e.ok()?.file_name().into_string().ok());
-        names.filter(|n| n.starts_with("mcp-connect-lab-")).count()
-    };
-    assert_eq!(labs(), 1, "the demo's lab keeps its files under TMPDIR");
+    assert_eq!(labs(&home), 1, "the demo's lab keeps its files under TMPDIR");
 
-    // The pane's shell runs the demo as its child: `kill -INT` it, as another terminal would.
-    let shell = tmux.display("#{pane_pid}");
-    let children = std::fs::read_to_string(format!("/proc/{shell}/task/{shell}/children"));
-    let demo = children.unwrap_or_default().split_whitespace().next().map(str::to_owned);
-    let demo = demo.expect("the demo runs as the shell's child");
-    let killed = Command::new("kill").args(["-INT", &demo]).status().unwrap();
+    let killed = Command::new("kill").args(["-INT", &demo_pid(&tmux)]).status().unwrap();
     assert!(killed.success());
 
     let after =
@@ -548,5 +538,51 @@ fn a_sigint_from_outside_quits_the_demo_cleanly_and_removes_its_lab() {
     assert!(!has_box_drawing(&after), "the TUI's frame is gone:\n{after}");
     assert_eq!(tmux.display("#{alternate_on}"), "0", "the alternate screen was left");
     assert_eq!(tmux.display("#{cursor_flag}"), "1", "the cursor is visible again");
-    assert_eq!(labs(), 0, "the lab's files are removed");
+    assert_eq!(labs(&home), 0, "the lab's files are removed");
+}
+
+#[test]
+fn closing_the_terminal_ends_the_demo_and_removes_its_lab() {
+    crate::support::ensure_tool("tmux", "tmux");
+    let home = Home::new();
+    let tmux = Tmux::start(&demo_shell(&home));
+    tmux.wait_for("the route list", Duration::from_secs(60), |s| s.contains("┌ Routes 1/4 "));
+    assert_eq!(labs(&home), 1, "the demo's lab keeps its files under TMPDIR");
+    let demo = demo_pid(&tmux);
+
+    // The window closes: the pty hangs up (SIGHUP) and every later write to it fails.
+    drop(tmux);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while running(&demo) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(!running(&demo), "the demo outlived its terminal");
+    assert_eq!(labs(&home), 0, "the lab's files are removed");
+    let log = std::fs::read_dir(home.path().join("state/mcp-connect")).unwrap();
+    let log =
+        log.filter_map(|e| e.ok()).find(|e| e.file_name().to_string_lossy().ends_with(".log"));
+    let log = std::fs::read_to_string(log.expect("the demo logs").path()).unwrap();
+    assert!(log.contains("the terminal closed; stopped"), "{log}");
+}
+
+/// How many labs the demo under `home` keeps under its TMPDIR.
+fn labs(home: &Home) -> usize {
+    let entries = std::fs::read_dir(home.path().join("tmp")).unwrap();
+    let names = entries.filter_map(|e| e.ok()?.file_name().into_string().ok());
+    names.filter(|n| n.starts_with("mcp-connect-lab-")).count()
+}
+
+/// The pane's shell runs the demo as its child.
+fn demo_pid(tmux: &Tmux) -> String {
+    let shell = tmux.display("#{pane_pid}");
+    let children = std::fs::read_to_string(format!("/proc/{shell}/task/{shell}/children"));
+    let demo = children.unwrap_or_default().split_whitespace().next().map(str::to_owned);
+    demo.expect("the demo runs as the shell's child")
+}
+
+/// Whether `pid` still runs: an exited process no one reaped is a zombie (`Z`), not running.
+fn running(pid: &str) -> bool {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let state = status.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().next());
+    state.is_some_and(|state| state != "Z" && state != "X")
 }
