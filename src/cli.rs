@@ -28,11 +28,31 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "LEVEL", default_value = "info")]
     pub log_level: LogLevel,
 
+    /// The log file's size before it is rolled (bytes, or with K, M or G: 64K, 10M).
+    #[arg(long, global = true, value_name = "SIZE", default_value = "10M", value_parser = bytes,
+          env = "MCP_CONNECT_LOG_FILE_SIZE")]
+    pub log_file_size: u64,
+
+    /// How many rolled log files are kept beside the one written.
+    #[arg(
+        long,
+        global = true,
+        value_name = "N",
+        default_value = "4",
+        env = "MCP_CONNECT_LOG_FILES"
+    )]
+    pub log_files: usize,
+
     #[command(subcommand)]
     pub command: Command,
 }
 
 impl Cli {
+    /// How much log is kept.
+    pub fn log_retention(&self) -> crate::logging::Retention {
+        crate::logging::Retention { file_bytes: self.log_file_size, files: self.log_files }
+    }
+
     /// The kubeconfig and context chosen on the command line, and `local_port`.
     pub fn run_options(&self, local_port: Option<u16>) -> crate::supervisor::RunOptions {
         crate::supervisor::RunOptions {
@@ -309,6 +329,24 @@ impl From<LogLevel> for tracing::level_filters::LevelFilter {
     }
 }
 
+/// `4096`, `64K`, `10M`, `1G` (binary multiples): a size in bytes, at least 1 KiB.
+fn bytes(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let (digits, shift) = match text.char_indices().last() {
+        Some((at, 'k' | 'K')) => (&text[..at], 10),
+        Some((at, 'm' | 'M')) => (&text[..at], 20),
+        Some((at, 'g' | 'G')) => (&text[..at], 30),
+        _ => (text, 0),
+    };
+    let number: u64 =
+        digits.parse().map_err(|_| format!("`{text}` is not a size: try 64K or 10M"))?;
+    let size = number.checked_shl(shift).filter(|s| s >> shift == number);
+    match size {
+        Some(size) if size >= 1024 => Ok(size),
+        _ => Err(format!("`{text}` is out of range: give at least 1K")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use clap::CommandFactory;
@@ -316,5 +354,15 @@ mod tests {
     #[test]
     fn the_command_line_is_well_formed() {
         super::Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn sizes_read_with_binary_multiples_and_refuse_nonsense() {
+        assert_eq!(super::bytes("64K"), Ok(64 << 10));
+        assert_eq!(super::bytes("10m"), Ok(10 << 20));
+        assert_eq!(super::bytes("4096"), Ok(4096));
+        assert!(super::bytes("12").unwrap_err().contains("at least 1K"));
+        assert!(super::bytes("ten").unwrap_err().contains("try 64K"));
+        assert!(super::bytes("99999999999G").unwrap_err().contains("out of range"));
     }
 }

@@ -19,13 +19,14 @@ fn main() -> ExitCode {
     // The router's stderr is its log (the TUI shows it); every other command keeps stderr for
     // its own lines.
     let mirror = matches!(cli.command, Command::Router { .. });
-    let _log_guard = match logging::init(&dirs.logs(), cli.log_level.into(), mirror) {
-        Ok(guard) => Some(guard),
-        Err(err) => {
-            eprintln!("warning: not logging to {}: {err}", dirs.logs().display());
-            None
-        }
-    };
+    let _log_guard =
+        match logging::init(&dirs.logs(), cli.log_level.into(), mirror, cli.log_retention()) {
+            Ok(guard) => Some(guard),
+            Err(err) => {
+                eprintln!("warning: not logging to {}: {err}", dirs.logs().display());
+                None
+            }
+        };
     let user_dir = match &cli.profiles_dir {
         Some(dir) => UserDir::Explicit(dir.clone()),
         None => UserDir::Default(dirs.profiles()),

@@ -238,7 +238,7 @@ async fn drain(mut events: mpsc::Receiver<RouteEvent>, statuses: StatusSender) {
             RouteEvent::Forward(ForwardEvent::PodLog { pod, line }) => {
                 tracing::debug!(%pod, %line, "pod log")
             }
-            other => tracing::info!(event = ?other, "bridge route"),
+            other => tracing::debug!(event = ?other, "bridge route"),
         }
     }
 }

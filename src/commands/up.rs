@@ -54,7 +54,11 @@ pub async fn run(runner: Runner, json: bool) -> ExitCode {
             event = rx.recv() => event,
         };
         let Some(event) = event else { break };
-        tracing::info!(?event, "route");
+        // The status is news; the rest comes one per connection or check.
+        match &event {
+            RouteEvent::Status(status) => tracing::info!(?status, "route"),
+            event => tracing::debug!(?event, "route"),
+        }
         if let RouteEvent::Status(status) = &event
             && status.phase == Phase::Failed
         {

@@ -1,5 +1,6 @@
 //! Runs a profile's link and reports what happens, for any face (TUI or headless).
 
+pub mod burst;
 pub mod hub;
 pub mod router;
 pub mod runner;

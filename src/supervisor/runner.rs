@@ -9,8 +9,10 @@ use std::time::Duration;
 
 use tokio::sync::{Notify, mpsc};
 use tokio::task::JoinHandle;
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use super::burst::Bursts;
 use super::router::{self, Program, Progress, RouterEvent};
 use super::status::{self, Facts, HealthFact, LinkFact, RouteStatus};
 use super::{Plan, RunOptions, plan, run_forward};
@@ -33,6 +35,11 @@ pub enum RouteEvent {
     Probe(ProbeEvent),
     /// A router route's process.
     Router(RouterEvent),
+    /// `more` events like this one came within a second of it (see [`burst`](super::burst)).
+    Repeated {
+        event: ForwardEvent,
+        more: u32,
+    },
 }
 
 /// A route to run.
@@ -58,6 +65,7 @@ impl Runner {
             watch: None,
             watch_events: None,
             watch_cancel: cancel.child_token(),
+            bursts: Bursts::default(),
             runner: self,
         };
         // A link that fails for good is stopped: it waits for the user.
@@ -81,6 +89,8 @@ impl Runner {
                     Some(event) => run.probe(event).await,
                     None => run.watch_events = None,
                 },
+                () = tokio::time::sleep_until(run.bursts.closes().unwrap_or_else(Instant::now)),
+                    if run.bursts.closes().is_some() => run.close_bursts().await,
                 _ = async { task.as_mut().expect("guarded").await }, if task.is_some() => break,
                 () = cancel.cancelled(), if direct => break,
                 else => break,
@@ -129,6 +139,8 @@ struct Run {
     watch: Option<JoinHandle<()>>,
     watch_events: Option<mpsc::Receiver<ProbeEvent>>,
     watch_cancel: CancellationToken,
+    /// Per-connection events counted rather than shown one by one.
+    bursts: Bursts,
 }
 
 impl Run {
@@ -262,8 +274,17 @@ impl Run {
             }
             ForwardEvent::PodLog { .. } | ForwardEvent::Warning { .. } => {}
         }
-        self.send(RouteEvent::Forward(event)).await;
+        if self.bursts.admit(&event, Instant::now()) {
+            self.send(RouteEvent::Forward(event)).await;
+        }
         self.decide().await;
+    }
+
+    /// Tells how many more of each burst came in the window that closes now.
+    async fn close_bursts(&mut self) {
+        for (event, more) in self.bursts.close(Instant::now()) {
+            self.send(RouteEvent::Repeated { event, more }).await;
+        }
     }
 
     async fn router(&mut self, progress: Progress) {
@@ -314,6 +335,7 @@ impl Run {
     /// Ends the health watch (its session closed) and reports the final status: failed when
     /// the link failed, else stopped.
     async fn stop(mut self) {
+        self.close_bursts().await;
         self.watch_cancel.cancel();
         if let Some(watch) = self.watch.take() {
             let _ = tokio::time::timeout(WATCH_ENDS_WITHIN, watch).await;

@@ -143,7 +143,10 @@ impl RouteView {
             }
             RouteEvent::Router(RouterEvent::Gateways { rows, .. }) => self.gateways = rows.clone(),
             RouteEvent::Router(RouterEvent::Exited { .. }) => self.gateways.clear(),
-            RouteEvent::Probe(_) | RouteEvent::Forward(_) | RouteEvent::Router(_) => {}
+            RouteEvent::Probe(_)
+            | RouteEvent::Forward(_)
+            | RouteEvent::Router(_)
+            | RouteEvent::Repeated { .. } => {}
         }
     }
 

@@ -22,6 +22,8 @@ mod lab_gateway;
 mod lab_gateway_ws;
 mod lab_kube;
 mod lab_mcp;
+#[cfg(unix)]
+mod logs;
 mod mcp_client;
 #[cfg(unix)]
 mod peers;

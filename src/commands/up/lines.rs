@@ -1,6 +1,7 @@
 //! A route's events as `up` prints them: the status when it changes (`serving: …`,
 //! `down: CAUSE` with `  fix: FIX`), logs, and notes; one JSON object per line with `--json`.
-//! Latency samples and the detail events the status already tells are not printed.
+//! Latency samples and the detail events the status already tells are not printed; a burst of
+//! one per-connection event is its first line and then one with a count (`"repeated": N`).
 
 use serde_json::{Value, json};
 
@@ -27,6 +28,12 @@ pub fn text_line(event: &RouteEvent) -> Option<String> {
                 return None;
             }
         },
+        RouteEvent::Repeated { event, more } => {
+            let line = text_line(&RouteEvent::Forward(event.clone()))?;
+            let (first, fix) = line.split_once('\n').map_or((&*line, None), |(a, b)| (a, Some(b)));
+            let fix = fix.map(|fix| format!("\n{fix}")).unwrap_or_default();
+            format!("{first} (and {more} more like it within a second){fix}")
+        }
         RouteEvent::Probe(ProbeEvent::Note(note)) => format!("health: {note}"),
         RouteEvent::Probe(_) => return None,
         RouteEvent::Router(event) => match event {
@@ -105,6 +112,11 @@ pub fn json_line(event: &RouteEvent) -> Option<Value> {
                 return None;
             }
         },
+        RouteEvent::Repeated { event, more } => {
+            let mut line = json_line(&RouteEvent::Forward(event.clone()))?;
+            line["repeated"] = json!(more);
+            line
+        }
         RouteEvent::Probe(ProbeEvent::Note(note)) => {
             json!({"event": "health-note", "message": note})
         }

@@ -40,11 +40,12 @@ pub async fn handle(
         return Err(ApiError::bad_request("port-forward needs a WebSocket upgrade"));
     };
     let upgrade = upgrade.protocols([PROTOCOL]);
-    let (cluster, stopping) = (s.cluster.clone(), s.stopping.clone());
+    let stopping = s.stopping.clone();
     Ok(upgrade
         .on_upgrade(move |socket| async move {
-            let list = ports.iter().map(u16::to_string).collect::<Vec<_>>().join(",");
-            cluster.append_log(&ns, &name, format!("port-forward: stream opened to port {list}"));
+            // Not in the pod's log: a kubelet does not write there, and one line per connection
+            // buried what the pod itself says.
+            tracing::debug!(namespace = %ns, pod = %name, ?ports, "lab: port-forward stream opened");
             tokio::select! {
                 _ = relay(socket, ports, targets) => {}
                 _ = stopping.cancelled() => {}

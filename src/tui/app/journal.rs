@@ -113,6 +113,11 @@ fn route(profile: &str, event: &RouteEvent) -> Option<LogLine> {
             // Routine on its own; the health check it triggers says whether it mattered.
             ForwardEvent::PodClosed { .. } | ForwardEvent::Answered { .. } => return None,
         },
+        RouteEvent::Repeated { event, more } => {
+            let mut line = route(profile, &RouteEvent::Forward(event.clone()))?;
+            line.text = format!("{} (and {more} more like it within a second)", line.text);
+            return Some(line);
+        }
         RouteEvent::Probe(event) => (
             Source::Probe,
             match event {
