@@ -18,7 +18,7 @@ pub mod up;
 
 use std::process::ExitCode;
 
-use crate::profile::{Catalog, Profile};
+use crate::profile::{Catalog, Position, Profile};
 use crate::trouble::Trouble;
 
 /// The one place an error reaches the user: what went wrong, then what to do about it.
@@ -52,9 +52,30 @@ pub async fn wait_for_shutdown() {
 /// The valid profile named `name`, or the exit code of the error reported.
 pub fn find_profile<'c>(catalog: &'c Catalog, name: &str) -> Result<&'c Profile, ExitCode> {
     let Some(entry) = catalog.get(name) else {
-        let known: Vec<&str> = catalog.entries().iter().map(|e| e.name.as_str()).collect();
         let cause = format!("no profile named {name:?}");
-        return Err(report(&cause, &format!("use one of: {}", known.join(", "))));
+        return Err(report(&cause, &unknown_fix(catalog)));
     };
-    entry.profile.as_ref().map_err(|err| report(err, "fix the profile file at the position shown"))
+    entry.profile.as_ref().map_err(|err| {
+        let fix = if err.position == Position::WHOLE_FILE {
+            "make it a readable profile file, as the error says, or remove it"
+        } else {
+            "fix the profile file at the position shown"
+        };
+        report(err, fix)
+    })
+}
+
+/// What to do about a name no profile has: the names that load, then every file that does not,
+/// with its path and why (the name meant may be one of them).
+fn unknown_fix(catalog: &Catalog) -> String {
+    let valid: Vec<&str> = catalog.valid_names().collect();
+    let mut fix = if valid.is_empty() {
+        "fix one of the profiles below; none loads".to_owned()
+    } else {
+        format!("use one of: {}", valid.join(", "))
+    };
+    for error in catalog.errors() {
+        fix.push_str(&format!("\n  not loaded: {error}"));
+    }
+    fix
 }

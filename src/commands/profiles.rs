@@ -186,6 +186,6 @@ fn write_table(listing: &Listing, out: &mut impl Write) -> io::Result<()> {
     write!(out, "{} profiles", listing.profiles.len())?;
     match invalid {
         0 => writeln!(out),
-        n => writeln!(out, ", {n} invalid: fix the file at the position shown"),
+        n => writeln!(out, ", {n} invalid: fix each file as its error says"),
     }
 }

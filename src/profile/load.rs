@@ -10,6 +10,7 @@ use serde::Deserialize;
 use super::check;
 use super::locate::{Position, locate};
 use super::model::Profile;
+use super::read;
 
 /// The built-in profiles, in the order the seed document presents the routes.
 const BUILT_INS: [(&str, &str); 4] = [
@@ -47,11 +48,23 @@ impl fmt::Display for Source {
 
 /// A profile file that could not be used: where, and what is wrong.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{file}:{}:{}: {message}", .position.line, .position.column)]
 pub struct ProfileError {
     pub file: String,
+    /// [`Position::WHOLE_FILE`] when the file could not be read at all.
     pub position: Position,
     pub message: String,
+}
+
+impl fmt::Display for ProfileError {
+    /// `file:line:column: message`, or `file: message` for the file as a whole.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ProfileError { file, position, message } = self;
+        if *position == Position::WHOLE_FILE {
+            write!(f, "{file}: {message}")
+        } else {
+            write!(f, "{file}:{}:{}: {message}", position.line, position.column)
+        }
+    }
 }
 
 /// One row of the catalog: a profile, or the error that keeps it from loading.
@@ -126,7 +139,7 @@ impl Catalog {
         };
         let mut catalog = Catalog::builtin();
         for file in files {
-            let text = fs::read_to_string(&file);
+            let text = read::read(&file);
             catalog.add_user(file, text);
         }
         Ok(catalog)
@@ -146,7 +159,9 @@ impl Catalog {
         Catalog { entries }
     }
 
-    fn add_user(&mut self, path: PathBuf, text: io::Result<String>) {
+    /// Adds the user file at `path`: its text, or why it could not be read (an entry all the
+    /// same, so that no file is skipped without a word).
+    fn add_user(&mut self, path: PathBuf, text: Result<String, String>) {
         let source = Source::User(path.clone());
         let label = source.label();
         let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
@@ -157,9 +172,8 @@ impl Catalog {
                     .and_then(|p| self.unclaimed(&name, &text, &label).map(|()| p));
                 (name, profile)
             }
-            Err(cause) => {
-                let message = format!("cannot read the file ({cause}), expected a readable file");
-                (stem, Err(ProfileError { file: label, position: Position::START, message }))
+            Err(message) => {
+                (stem, Err(ProfileError { file: label, position: Position::WHOLE_FILE, message }))
             }
         };
         match self.entries.iter().position(|e| e.name == name) {
@@ -200,15 +214,21 @@ impl Catalog {
     pub fn errors(&self) -> impl Iterator<Item = &ProfileError> {
         self.entries.iter().filter_map(|e| e.profile.as_ref().err())
     }
+
+    /// The names of the profiles that load, in catalog order.
+    pub fn valid_names(&self) -> impl Iterator<Item = &str> {
+        self.entries.iter().filter(|e| e.profile.is_ok()).map(|e| e.name.as_str())
+    }
 }
 
-/// The `*.yaml` and `*.yml` files of a directory, sorted by name.
+/// Every entry of a directory named `*.yaml` or `*.yml`, sorted by name: files, and also
+/// what only looks like one (a directory, a FIFO, a dangling link), for the reader to refuse
+/// in words.
 fn profile_files(dir: &Path) -> io::Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     for entry in fs::read_dir(dir)? {
         let path = entry?.path();
-        let is_yaml = path.extension().is_some_and(|e| e == "yaml" || e == "yml");
-        if is_yaml && path.is_file() {
+        if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
             files.push(path);
         }
     }
@@ -272,4 +292,79 @@ pub(crate) fn explain(err: &serde_yaml::Error) -> String {
         return format!("{message}, expected `{field}: …` in this mapping");
     }
     format!("{message}, expected well-formed YAML (check indentation, quoting and `: ` after keys)")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::symlink;
+
+    const GOOD: &str =
+        "name: NAME\ntitle: A title\nlink:\n  direct:\n    url: http://127.0.0.1:9000\n";
+
+    fn good(name: &str) -> String {
+        GOOD.replace("NAME", name)
+    }
+
+    fn load(dir: &Path) -> Catalog {
+        Catalog::load(&UserDir::Explicit(dir.to_owned())).expect("the directory loads")
+    }
+
+    fn error_of<'c>(catalog: &'c Catalog, path: &Path) -> &'c ProfileError {
+        let source = Source::User(path.to_owned());
+        let entry = catalog.entries().iter().find(|e| e.source == source);
+        let entry = entry.unwrap_or_else(|| panic!("{} is listed", path.display()));
+        entry.profile.as_ref().expect_err("an error")
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_no_part_of_the_first_key_nor_of_positions() {
+        let dir = tempfile::tempdir().unwrap();
+        let bom = |text: &str| format!("\u{feff}{text}");
+        fs::write(dir.path().join("bom.yaml"), bom(&good("with-bom"))).unwrap();
+        let broken = bom(&good("broken-bom").replace("http://", "ftp://"));
+        fs::write(dir.path().join("broken.yaml"), broken).unwrap();
+
+        let catalog = load(dir.path());
+        let profile = catalog.get("with-bom").expect("listed").profile.as_ref().expect("valid");
+        assert_eq!(profile.title.as_str(), "A title");
+        // Columns count from the first character after the mark, as an editor shows them.
+        let err = error_of(&catalog, &dir.path().join("broken.yaml")).to_string();
+        assert!(err.contains("broken.yaml:5:10: ") && err.contains("URL scheme \"ftp\""), "{err}");
+    }
+
+    #[test]
+    fn every_entry_that_cannot_be_read_is_listed_with_its_path_and_why() {
+        let dir = tempfile::tempdir().unwrap();
+        let at = |name: &str| dir.path().join(name);
+        fs::write(at("mine.yaml"), good("mine")).unwrap();
+        fs::create_dir(at("x.yaml")).unwrap();
+        symlink(at("nowhere.yaml"), at("dangling.yaml")).unwrap();
+        symlink(at("loop-b.yaml"), at("loop-a.yml")).unwrap();
+        symlink(at("loop-a.yml"), at("loop-b.yaml")).unwrap();
+        fs::File::create(at("huge.yaml")).unwrap().set_len(200 << 20).unwrap();
+        fs::write(at("notes.txt"), "not a profile").unwrap();
+
+        let catalog = load(dir.path());
+        let cases = [
+            ("x.yaml", "it is a directory"),
+            ("dangling.yaml", "it is a symbolic link to"),
+            ("loop-a.yml", "it is a symbolic link that loops"),
+            ("loop-b.yaml", "it is a symbolic link that loops"),
+            ("huge.yaml", "the file is 209715200 bytes (200.0 MiB)"),
+        ];
+        for (file, says) in cases {
+            let err = error_of(&catalog, &at(file)).to_string();
+            let prefix = format!("{}: ", at(file).display());
+            assert!(err.starts_with(&prefix), "`{err}` names the file alone, no line");
+            assert!(err.contains(says) && err.contains("expected"), "{file}: {err}");
+        }
+        let user = catalog.entries().iter().filter(|e| matches!(e.source, Source::User(_)));
+        assert_eq!(user.count(), cases.len() + 1, "every *.yaml and *.yml entry, nothing else");
+        let valid: Vec<&str> = catalog.valid_names().collect();
+        assert_eq!(
+            valid,
+            ["serena-direct", "gateway-port-forward", "gateway-loadbalancer", "router", "mine"]
+        );
+    }
 }

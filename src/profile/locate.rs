@@ -18,6 +18,8 @@ pub struct Position {
 
 impl Position {
     pub const START: Position = Position { line: 1, column: 1 };
+    /// No line to point at: the error is about the file as a whole (it could not be read).
+    pub const WHOLE_FILE: Position = Position { line: 0, column: 0 };
 }
 
 impl From<serde_yaml::Location> for Position {

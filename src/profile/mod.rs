@@ -5,6 +5,7 @@ mod describe;
 mod load;
 mod locate;
 mod model;
+mod read;
 mod save;
 mod types;
 
@@ -12,6 +13,7 @@ pub use describe::RouteKind;
 pub use load::{Catalog, Entry, LoadError, ProfileError, Source, UserDir, parse};
 pub use locate::{Position, locate};
 pub use model::*;
+pub use read::MAX_BYTES;
 pub use save::{ProfileStore, Saved};
 pub use types::{
     BaseUrl, EnvVar, KubeName, Port, ProfileName, ServerName, Sha256Pin, Text, UrlPath,

@@ -142,6 +142,50 @@ fn a_profile_that_does_not_load_is_listed_with_its_error() {
 }
 
 #[test]
+fn a_profile_file_that_cannot_be_read_is_listed_as_one_that_does_not_load() {
+    use std::os::unix::fs::symlink;
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    std::fs::create_dir(dir.path().join("x.yaml")).unwrap();
+    symlink("nowhere.yaml", dir.path().join("gone.yaml")).unwrap();
+    let user = crate::profile::UserDir::Explicit(dir.path().to_owned());
+    let catalog = crate::profile::Catalog::load(&user).expect("the directory loads");
+    let mut app = App::from_catalog(&catalog, super::Header::default(), "/".into(), Theme::plain());
+    for _ in 0..4 {
+        app.on_key(key(KeyCode::Down));
+    }
+    let screen = terminal(&app, (120, 40)).backend().to_string();
+    assert!(screen.contains("! gone") && screen.contains("! x"), "{screen}");
+    let detail = pane_text(&screen, "┌ Route ");
+    let path = dir.path().join("gone.yaml");
+    let says = format!(
+        "gone does not load {}: cannot read the file: it is a symbolic link to nowhere.yaml, \
+         which does not exist",
+        path.display()
+    );
+    assert!(detail.starts_with(&says), "{detail}");
+}
+
+/// The text inside the pane whose top border starts with `title`, its lines joined by a space.
+fn pane_text(screen: &str, title: &str) -> String {
+    let lines: Vec<Vec<char>> =
+        screen.lines().map(|l| l.trim_matches('"').chars().collect()).collect();
+    let (top, left) = lines
+        .iter()
+        .enumerate()
+        .find_map(|(y, line)| {
+            let text: String = line.iter().collect();
+            let at = text.find(title)?;
+            Some((y, text[..at].chars().count()))
+        })
+        .unwrap_or_else(|| panic!("no pane `{title}` in {screen}"));
+    let inside = lines[top + 1..].iter().take_while(|l| l.get(left) == Some(&'│'));
+    let text: Vec<String> = inside
+        .map(|l| l[left + 1..].iter().take_while(|c| **c != '│').collect::<String>())
+        .collect();
+    text.join(" ").split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[test]
 fn every_popup_draws_at_any_size() {
     let mut app = with_events(fixtures::healthy());
     for size in [(1, 1), (20, 5), (40, 10), (80, 3), (80, 24), (200, 60)] {

@@ -33,6 +33,8 @@ mod probe_envelope;
 mod probe_peers;
 mod probe_tls;
 mod profiles;
+#[cfg(unix)]
+mod profiles_unreadable;
 mod router;
 #[cfg(unix)]
 mod router_claude;
