@@ -228,7 +228,10 @@ fn profile_files(dir: &Path) -> io::Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     for entry in fs::read_dir(dir)? {
         let path = entry?.path();
-        if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+        let is_yaml = path.extension().is_some_and(|e| e == "yaml" || e == "yml");
+        // Emacs marks a file being edited with `.#NAME`, a link to nowhere: not a profile.
+        let lock = path.file_name().is_some_and(|n| n.to_string_lossy().starts_with(".#"));
+        if is_yaml && !lock {
             files.push(path);
         }
     }
@@ -344,6 +347,7 @@ mod tests {
         symlink(at("loop-a.yml"), at("loop-b.yaml")).unwrap();
         fs::File::create(at("huge.yaml")).unwrap().set_len(200 << 20).unwrap();
         fs::write(at("notes.txt"), "not a profile").unwrap();
+        symlink("root@host.1234:1700000000", at(".#mine.yaml")).unwrap();
 
         let catalog = load(dir.path());
         let cases = [
