@@ -97,6 +97,10 @@ pub enum Command {
         /// One JSON document instead of a table.
         #[arg(long)]
         json: bool,
+        /// Every cell whole, however wide the terminal (else the table fits its width, long
+        /// cells cut in the middle with `…`).
+        #[arg(long)]
+        wide: bool,
     },
     /// Run a profile's link headless (a port-forward to its Service's Ready pod), printing one
     /// line per event; `ready: URL (pod NAME)` is the line to wait for. Ctrl-C stops it.

@@ -47,8 +47,8 @@ fn main() -> ExitCode {
     let store = ProfileStore::new(user_dir.path().to_owned(), &dirs.state);
     let (kubeconfig, context) = (cli.kubeconfig.as_deref(), cli.context.as_deref());
     match cli.command {
-        Command::Profiles { json } => {
-            commands::profiles::print(&catalog, kubeconfig, context, json)
+        Command::Profiles { json, wide } => {
+            commands::profiles::print(&catalog, kubeconfig, context, json, wide)
         }
         Command::Up { profile, local_port, json, health_interval } => {
             let options = options(local_port);

@@ -1,6 +1,6 @@
 //! `mcp-connect profiles`: one row per profile, valid or not.
 
-use std::io::{self, Write};
+use std::io::{self, IsTerminal, Write};
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -11,6 +11,8 @@ use crate::profile::{Catalog, Entry, Profile, RouteKind};
 
 use super::report;
 
+mod table;
+
 /// The listing on stdout, over the kubeconfig `kubeconfig` names (else the usual places) and
 /// `--context`. Exit 0 when every profile is valid, 1 when one is not; a closed stdout
 /// (`mcp-connect profiles | head`) is not an error.
@@ -19,10 +21,12 @@ pub fn print(
     kubeconfig: Option<&Path>,
     context_flag: Option<&str>,
     json: bool,
+    wide: bool,
 ) -> ExitCode {
     let kube = kubeconfig::load(kubeconfig);
     let mut out = io::stdout().lock();
-    let result = run(catalog, &kube, context_flag, json, &mut out)
+    let width = if wide { None } else { width(&out) };
+    let result = run(catalog, &kube, context_flag, json, width, &mut out)
         .and_then(|valid| out.flush().map(|()| valid));
     match result {
         Ok(true) => ExitCode::SUCCESS,
@@ -30,6 +34,13 @@ pub fn print(
         Err(err) if err.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(err) => report(&err, "check that stdout is writable"),
     }
+}
+
+/// The width the table fits: the terminal's, else `$COLUMNS`; none for a pipe without it.
+fn width(out: &impl IsTerminal) -> Option<usize> {
+    let columns = std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok());
+    let terminal = out.is_terminal().then(crossterm::terminal::size).and_then(Result::ok);
+    terminal.map(|(columns, _)| usize::from(columns)).or(columns).filter(|c| *c > 0)
 }
 
 /// The kubeconfig as the listing reports it.
@@ -104,12 +115,14 @@ struct Listing<'a> {
     profiles: Vec<Row<'a>>,
 }
 
-/// Writes the listing; answers whether every profile is valid.
+/// Writes the listing, the table fitted to `width` columns when one is given; answers whether
+/// every profile is valid.
 pub fn run(
     catalog: &Catalog,
     kube: &Result<Loaded, KubeconfigError>,
     context_flag: Option<&str>,
     json: bool,
+    width: Option<usize>,
     out: &mut impl Write,
 ) -> io::Result<bool> {
     let rows: Vec<Row> =
@@ -120,12 +133,12 @@ pub fn run(
         serde_json::to_writer_pretty(&mut *out, &listing)?;
         writeln!(out)?;
     } else {
-        write_table(&listing, out)?;
+        write_table(&listing, width, out)?;
     }
     Ok(valid)
 }
 
-fn write_table(listing: &Listing, out: &mut impl Write) -> io::Result<()> {
+fn write_table(listing: &Listing, width: Option<usize>, out: &mut impl Write) -> io::Result<()> {
     let kube = &listing.kubeconfig;
     match &kube.error {
         None => writeln!(
@@ -162,23 +175,20 @@ fn write_table(listing: &Listing, out: &mut impl Write) -> io::Result<()> {
             ]
         })
         .collect();
-    let header = ["NAME", "ROUTE", "TARGET", "LOCAL ENDPOINT", "SOURCE"].map(str::to_owned);
-    let mut widths = header.clone().map(|h| h.chars().count());
-    for row in &cells {
-        for (width, cell) in widths.iter_mut().zip(row) {
-            *width = (*width).max(cell.chars().count());
-        }
-    }
-    let line = |cells: &[String; 5]| {
-        let padded: Vec<String> =
-            cells.iter().zip(widths).map(|(c, w)| format!("{c:<w$}")).collect();
-        padded.join("  ").trim_end().to_owned()
-    };
-    writeln!(out, "{}", line(&header))?;
-    for (row, cells) in listing.profiles.iter().zip(&cells) {
-        writeln!(out, "{}", line(cells))?;
-        if let Some(error) = &row.error {
-            writeln!(out, "  error: {error}")?;
+    let header = ["NAME", "ROUTE", "TARGET", "LOCAL ENDPOINT", "SOURCE"];
+    let lines = table::lines(header, &cells);
+    let fits = |width: usize| lines.iter().all(|l| l.chars().count() <= width);
+    match width {
+        Some(width) if !fits(width) => stacked(listing, &cells, width, out)?,
+        _ => {
+            let mut lines = lines.iter();
+            writeln!(out, "{}", lines.next().map_or("", String::as_str))?;
+            for (row, line) in listing.profiles.iter().zip(lines) {
+                writeln!(out, "{line}")?;
+                if let Some(error) = &row.error {
+                    writeln!(out, "{}", table::wrapped("  error: ", error, width))?;
+                }
+            }
         }
     }
     let invalid = listing.profiles.iter().filter(|r| r.error.is_some()).count();
@@ -188,4 +198,27 @@ fn write_table(listing: &Listing, out: &mut impl Write) -> io::Result<()> {
         0 => writeln!(out),
         n => writeln!(out, ", {n} invalid: fix each file as its error says"),
     }
+}
+
+/// The listing for a terminal too narrow for the table: one block per profile, its name with
+/// route and source, then its target, endpoint and error each on a line of its own.
+fn stacked(
+    listing: &Listing,
+    cells: &[[String; 5]],
+    width: usize,
+    out: &mut impl Write,
+) -> io::Result<()> {
+    for (row, [name, route, target, local, source]) in listing.profiles.iter().zip(cells) {
+        writeln!(out, "{}", table::cut(&format!("{name}  {route}  {source}"), width))?;
+        for (label, value) in [("target", target), ("local", local)] {
+            if value != "-" {
+                let room = width.saturating_sub(10);
+                writeln!(out, "  {label:<6}  {}", table::cut(value, room))?;
+            }
+        }
+        if let Some(error) = &row.error {
+            writeln!(out, "{}", table::wrapped("  error   ", error, Some(width)))?;
+        }
+    }
+    Ok(())
 }

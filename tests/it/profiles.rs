@@ -393,3 +393,30 @@ fn the_example_user_profile_in_assets_is_valid() {
     assert_eq!(profile.local_endpoint().as_str(), "http://127.0.0.1:18080/mcp");
     assert_eq!(profile.context(), Some("staging"));
 }
+
+#[test]
+fn the_listing_fits_an_80_column_terminal_and_wide_shows_every_cell_whole() {
+    let home = Home::new();
+    home.write("config/mcp-connect/profiles/bad.yaml", &good("bad").replace("8080", "80800"));
+    let listing = |columns: &str, args: &[&str]| {
+        let out = home.command().env("COLUMNS", columns).arg("profiles").args(args).output();
+        String::from_utf8(out.expect("run mcp-connect").stdout).expect("UTF-8")
+    };
+    let host = "k8s-mcp-mcpgatew-dae950c5b5-2f1dace9a3e601aa.elb.us-west-2.amazonaws.com:8443";
+
+    let narrow = listing("80", &[]);
+    for line in narrow.lines() {
+        assert!(line.chars().count() <= 80, "{} columns: {line}\n{narrow}", line.chars().count());
+    }
+    assert!(narrow.contains("serena-direct  port-forward  built-in\n"), "{narrow}");
+    assert!(narrow.contains("  local   http://127.0.0.1:8080/mcp\n"), "{narrow}");
+    // A value too long keeps its start and its port.
+    assert!(narrow.contains("  target  k8s-mcp-mcpgatew-") && narrow.contains("…"), "{narrow}");
+    assert!(narrow.contains(":8443\n") && !narrow.contains(host), "{narrow}");
+    assert!(narrow.contains("  error   ") && narrow.contains("\n          "), "{narrow}");
+
+    let wide = listing("80", &["--wide"]);
+    assert!(wide.contains("NAME ") && wide.contains(host), "{wide}");
+    // Room enough: the table, as wide.
+    assert_eq!(listing("300", &[]), wide);
+}
