@@ -10,8 +10,10 @@ mod popup_keys;
 use std::path::PathBuf;
 
 use ratatui::Frame;
+use ratatui::layout::Rect;
 
 use super::panes::detail::Detail;
+use super::panes::health::Health;
 use super::panes::logs::Logs;
 use super::panes::profiles::Profiles;
 use super::popups::Popup;
@@ -26,6 +28,7 @@ pub use super::panes::header::Header;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Focus {
     Profiles,
+    Health,
     Detail,
     Logs,
 }
@@ -33,14 +36,15 @@ pub enum Focus {
 impl Focus {
     fn next(self) -> Focus {
         match self {
-            Focus::Profiles => Focus::Detail,
+            Focus::Profiles => Focus::Health,
+            Focus::Health => Focus::Detail,
             Focus::Detail => Focus::Logs,
             Focus::Logs => Focus::Profiles,
         }
     }
 
     fn prev(self) -> Focus {
-        self.next().next()
+        self.next().next().next()
     }
 }
 
@@ -54,8 +58,11 @@ pub struct App {
     pub(super) theme: Theme,
     pub(super) focus: Focus,
     pub(super) profiles: Profiles,
+    pub(super) health: Health,
     pub(super) detail: Detail,
     pub(super) logs: Logs,
+    /// The terminal's size, for what scrolls how far.
+    pub(super) size: Rect,
     pub(super) popup: Option<Popup>,
     /// The route Enter started last (the engine keeps one active at a time).
     pub(super) active: Option<String>,
@@ -90,8 +97,10 @@ impl App {
             theme,
             focus: Focus::Profiles,
             profiles: Profiles::default(),
+            health: Health::default(),
             detail: Detail::default(),
             logs: Logs::default(),
+            size: Rect::new(0, 0, 80, 24),
             popup: None,
             active: None,
             note: None,
@@ -183,9 +192,19 @@ impl App {
         }
     }
 
-    /// The terminal changed size: the next frame is drawn for the new size.
-    pub fn on_resize(&mut self) {
+    /// The terminal is `width`×`height` (it changed, or the screen opened): the next frame is
+    /// drawn for that size, and the panes scroll no further than their text.
+    pub fn on_resize(&mut self, width: u16, height: u16) {
+        self.size = Rect::new(0, 0, width, height);
+        self.clamp_scroll();
         self.dirty = true;
+    }
+
+    /// Keeps the Health and Route panes' scroll within their text.
+    pub(super) fn clamp_scroll(&mut self) {
+        let (health, detail) = super::view::overflow(self, self.size);
+        self.health.scroll = self.health.scroll.min(health);
+        self.detail.scroll = self.detail.scroll.min(detail);
     }
 
     /// The loop's low tick. Nothing on screen depends on the clock, so it changes nothing and

@@ -192,6 +192,23 @@ pub fn down() -> Vec<Event> {
     events
 }
 
+/// The route's check refused by TLS: a long cause (the certificate named) and a long fix.
+pub fn tls_refused() -> Vec<Event> {
+    let mut events = healthy();
+    let diagnosis = Trouble {
+        cause: "TLS refused the certificate of https://127.0.0.1:8443/mcp: CN=mcp-gateway.mcp.svc \
+                (SHA-256 4f:1c:9a:0e:77:b2:3d:58:c1:2e:aa:90:4b:6f:13:d7:8e:05:29:c4:71:bb:e6:3a:\
+                90:1f:7d:42:c8:5e:0b:96), self-signed: no CA this machine trusts signed it"
+            .to_owned(),
+        fix: "run `mcp-connect trust serena-direct` (it shows the certificate and pins it), or set \
+              `tls: {pin_sha256: \"4f1c9a0e77b23d58c12eaa904b6f13d78e0529c471bbe63a901f7d42c85e0b96\"}` \
+              in profile serena-direct"
+            .to_owned(),
+    };
+    events.extend(checked(Health::Down(diagnosis)));
+    events
+}
+
 pub fn failed() -> Vec<Event> {
     let trouble = Trouble::new(
         "RBAC denies `create` on `pods/portforward` in namespace mcp",

@@ -7,5 +7,6 @@ pub mod panes;
 pub mod popups;
 pub mod route;
 pub mod run;
+pub mod text;
 pub mod theme;
 pub mod view;

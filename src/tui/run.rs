@@ -71,6 +71,8 @@ async fn event_loop(
     let mut tick = tokio::time::interval(TICK);
     let mut quitting: Option<Instant> = None;
     let mut next_frame = Instant::now();
+    let size = terminal.size()?;
+    app.on_resize(size.width, size.height);
     terminal.draw(|frame| app.draw(frame))?;
     loop {
         let frame_due = app.dirty_peek().then_some(next_frame);
@@ -84,7 +86,7 @@ async fn event_loop(
                         send(&commands, command);
                     }
                 }
-                Some(Ok(TermEvent::Resize(..))) => app.on_resize(),
+                Some(Ok(TermEvent::Resize(width, height))) => app.on_resize(width, height),
                 Some(Ok(_)) => {}
                 // The terminal is gone: stop as for a signal.
                 Some(Err(_)) | None => {

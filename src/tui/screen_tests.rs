@@ -12,7 +12,7 @@ use super::fixtures::{self, ROUTE, app, ch, key};
 use crate::supervisor::hub::Event;
 use crate::tui::theme::Theme;
 
-const SIZES: [(u16, u16); 2] = [(80, 24), (120, 40)];
+const SIZES: [(u16, u16); 4] = [(80, 24), (100, 30), (120, 40), (200, 60)];
 
 fn terminal(app: &App, (width, height): (u16, u16)) -> Terminal<TestBackend> {
     let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("a test terminal");
@@ -78,6 +78,29 @@ fn main_screen_router_with_its_gateways() {
         app.on_key(ch('j'));
     }
     snapshot("main_router", &app);
+}
+
+#[test]
+fn main_screen_with_a_long_tls_failure_shows_cause_and_fix() {
+    let app = with_events(fixtures::tls_refused());
+    snapshot("main_tls_refused", &app);
+    // At 80×24 the fix is whole and the cause begins; the pane scrolls to the rest.
+    let screen = terminal(&app, (80, 24)).backend().to_string();
+    let health = pane_text(&screen, "┌ Health ");
+    assert!(health.contains("fix press p (pin) (it shows the certificate"), "{screen}");
+    assert!(health.contains("in profile serena-direct"), "{screen}");
+    assert!(health.contains("cause TLS refused the certificate"), "{screen}");
+}
+
+#[test]
+fn the_route_pane_focused_and_scrolled() {
+    let mut app = with_events(fixtures::healthy());
+    app.on_key(key(KeyCode::Tab));
+    app.on_key(key(KeyCode::Tab));
+    for _ in 0..6 {
+        app.on_key(ch('j'));
+    }
+    snapshot("route_scrolled", &app);
 }
 
 #[test]
@@ -178,10 +201,10 @@ fn pane_text(screen: &str, title: &str) -> String {
             Some((y, text[..at].chars().count()))
         })
         .unwrap_or_else(|| panic!("no pane `{title}` in {screen}"));
+    // The pane ends at its top border's corner (its right border may carry a scrollbar).
+    let right = left + lines[top][left..].iter().position(|c| *c == '┐').expect("a corner");
     let inside = lines[top + 1..].iter().take_while(|l| l.get(left) == Some(&'│'));
-    let text: Vec<String> = inside
-        .map(|l| l[left + 1..].iter().take_while(|c| **c != '│').collect::<String>())
-        .collect();
+    let text: Vec<String> = inside.map(|l| l[left + 1..right].iter().collect()).collect();
     text.join(" ").split_whitespace().collect::<Vec<_>>().join(" ")
 }
 

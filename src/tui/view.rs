@@ -1,6 +1,7 @@
-//! The screen's layout: header, routes and health on the left, the route's detail on the
-//! right, logs below, the status bar last, and the open popup on top. Usable at 80×24; the
-//! extra room of a larger terminal goes to the detail and the logs.
+//! The screen's layout: header, routes, health, the route's detail, logs, the status bar, and
+//! the open popup on top. The routes' column is as wide as the list needs (between 38 columns
+//! and two fifths of the screen), the logs take three tenths of the height, and the rest goes
+//! to health and the detail.
 //!
 //! ```text
 //!  mcp-connect  kubeconfig FILE  context NAME
@@ -18,7 +19,8 @@
 //!
 //! While the selected route has trouble, its cause and fix are what the user came for: the
 //! Health pane then spans the whole width under the routes and the detail, so that they read
-//! whole at 80×24.
+//! whole at 80×24. Below [`COMPACT`] columns every pane spans the width, stacked: routes,
+//! health, the route's detail, logs.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -28,7 +30,11 @@ use super::keymap::Context;
 use super::panes::{detail, header, health, logs, profiles, status_bar};
 use super::popups;
 
-/// The areas of the main screen for a terminal of `area`'s size.
+/// Narrower than this, the panes are stacked rather than side by side.
+pub const COMPACT: u16 = 100;
+
+/// The areas of the main screen.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Areas {
     pub header: Rect,
     pub profiles: Rect,
@@ -38,17 +44,26 @@ pub struct Areas {
     pub status: Rect,
 }
 
-/// Splits the screen; `rows` is the number of routes listed, `troubled` whether the selected
-/// route has a cause and fix to show.
-pub fn areas(area: Rect, rows: usize, troubled: bool) -> Areas {
+/// Splits `area`; `rows` and `list_width` are the route list's rows and the columns its widest
+/// row needs, `troubled` whether the selected route has a cause and fix to show.
+pub fn areas(area: Rect, rows: usize, list_width: u16, troubled: bool) -> Areas {
     let [header, body, status] =
         Layout::vertical([Constraint::Length(1), Constraint::Fill(1), Constraint::Length(1)])
             .areas(area);
-    let logs_height = (body.height / 3).max(7);
+    let compact = area.width < COMPACT;
+    // Stacked and in trouble, the rows go to cause and fix: the logs and the detail shrink.
+    let logs_height = if compact && troubled { 5 } else { (body.height * 3 / 10).max(5) };
     let [top, logs] =
         Layout::vertical([Constraint::Fill(1), Constraint::Length(logs_height)]).areas(body);
-    let left_width = (area.width * 2 / 5).max(38);
     let list_height = u16::try_from(rows).unwrap_or(u16::MAX).saturating_add(2).min(top.height / 2);
+    if compact {
+        let detail = if troubled { Constraint::Length(3) } else { Constraint::Fill(1) };
+        let [profiles, health, detail] =
+            Layout::vertical([Constraint::Length(list_height), Constraint::Fill(1), detail])
+                .areas(top);
+        return Areas { header, profiles, health, detail, logs, status };
+    }
+    let left_width = list_width.saturating_add(2).clamp(38, (area.width * 2 / 5).max(38));
     if troubled {
         let [upper, health] =
             Layout::vertical([Constraint::Length(list_height), Constraint::Fill(1)]).areas(top);
@@ -63,19 +78,41 @@ pub fn areas(area: Rect, rows: usize, troubled: bool) -> Areas {
     Areas { header, profiles, health, detail, logs, status }
 }
 
+/// The main screen's areas for `app` in a terminal of `area`.
+pub fn layout(app: &App, area: Rect) -> Areas {
+    let troubled = app.selected_row().is_some_and(|r| r.view.status.trouble.is_some());
+    areas(area, app.rows.len(), profiles::width(&app.rows), troubled)
+}
+
+/// How far the Health and Route panes can scroll for `app` in a terminal of `area`: the rows
+/// of their text that do not fit.
+pub fn overflow(app: &App, area: Rect) -> (u16, u16) {
+    let Some(row) = app.selected_row() else { return (0, 0) };
+    let areas = layout(app, area);
+    let theme = &app.theme;
+    let block = |title| super::panes::block(title, false, theme);
+    let health = health::fitted(row, areas.health, theme).len();
+    let width = super::panes::text_width(&block(" Route "), areas.detail);
+    let current = app.header.current_context.as_deref();
+    let detail = detail::lines(row, current, &app.detail.launcher, theme, width).len();
+    (
+        super::panes::overflow(&block(" Health "), areas.health, health),
+        super::panes::overflow(&block(" Route "), areas.detail, detail),
+    )
+}
+
 /// Draws everything from `app`'s state.
 pub fn draw(frame: &mut Frame, app: &App) {
     let theme = &app.theme;
     let row = app.selected_row();
-    let troubled = row.is_some_and(|r| r.view.status.trouble.is_some());
-    let areas = areas(frame.area(), app.rows.len(), troubled);
+    let areas = layout(app, frame.area());
     let current = app.header.current_context.as_deref();
     header::draw(frame, areas.header, &app.header, theme);
     let focus = app.focus;
     let active = app.active.as_deref();
     let list_focused = focus == Focus::Profiles;
     profiles::draw(frame, areas.profiles, &app.rows, &app.profiles, active, list_focused, theme);
-    health::draw(frame, areas.health, row, false, theme);
+    health::draw(frame, areas.health, row, app.health, focus == Focus::Health, theme);
     let detail_focused = focus == Focus::Detail;
     detail::draw(frame, areas.detail, row, &app.detail, current, detail_focused, theme);
     logs::draw(frame, areas.logs, &app.logs, focus == Focus::Logs, theme);

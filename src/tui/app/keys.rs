@@ -97,6 +97,20 @@ impl App {
             (Focus::Profiles, Action::Down | Action::PageDown) => self.profiles.down(rows),
             (Focus::Profiles, Action::Top) => self.profiles.top(),
             (Focus::Profiles, _) => self.profiles.bottom(rows),
+            (Focus::Health, Action::Up) => {
+                self.health.scroll = self.health.scroll.saturating_sub(1)
+            }
+            (Focus::Health, Action::Down) => {
+                self.health.scroll = self.health.scroll.saturating_add(1)
+            }
+            (Focus::Health, Action::PageUp) => {
+                self.health.scroll = self.health.scroll.saturating_sub(5)
+            }
+            (Focus::Health, Action::PageDown) => {
+                self.health.scroll = self.health.scroll.saturating_add(5)
+            }
+            (Focus::Health, Action::Top) => self.health.scroll = 0,
+            (Focus::Health, _) => self.health.scroll = u16::MAX,
             (Focus::Detail, Action::Up) => self.detail.up(1),
             (Focus::Detail, Action::Down) => self.detail.down(1),
             (Focus::Detail, Action::PageUp) => self.detail.up(10),
@@ -112,7 +126,9 @@ impl App {
         }
         if self.focus == Focus::Profiles {
             self.detail.scroll = 0;
+            self.health.scroll = 0;
         }
+        self.clamp_scroll();
     }
 
     /// The keys that act on the selected route.

@@ -4,13 +4,13 @@
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Paragraph, Wrap};
 
 use crate::clientconfig::Launcher;
 use crate::profile::{Auth, Link, Profile, Scheme, SecretSource};
 use crate::router::GatewayState;
 use crate::supervisor::router::GatewayRow;
 use crate::tui::route::{Row, Status, millis};
+use crate::tui::text;
 use crate::tui::theme::Theme;
 
 /// The pane's state: how far it is scrolled, and how its entries start mcp-connect.
@@ -31,9 +31,10 @@ impl Detail {
     }
 }
 
-/// `Label    value`, the label padded so values line up.
-fn field<'a>(label: &'a str, value: impl Into<String>, theme: &Theme) -> Line<'a> {
-    Line::from(vec![Span::styled(format!("{label:<9}"), theme.label()), Span::raw(value.into())])
+/// `Label    value`, the label padded so values line up, wrapped lines hanging under the value.
+fn field<'a>(label: &'a str, value: impl Into<String>, theme: &Theme, width: u16) -> Vec<Line<'a>> {
+    let label = Span::styled(format!("{label:<9}"), theme.label());
+    text::hanging(label, vec![Span::raw(value.into())], width)
 }
 
 /// How requests authenticate.
@@ -80,7 +81,12 @@ pub fn tls_summary(profile: &Profile) -> String {
 }
 
 /// `● healthy   w100  0.84ms  1 session  gw:8443`, with why it last failed.
-fn gateway_line<'a>(label: &'a str, gateway: &GatewayRow, theme: &Theme) -> Line<'a> {
+fn gateway_line<'a>(
+    label: &'a str,
+    gateway: &GatewayRow,
+    theme: &Theme,
+    width: u16,
+) -> Vec<Line<'a>> {
     let status = match gateway.state {
         GatewayState::Healthy => Status::Serving,
         GatewayState::Probation => Status::Degraded,
@@ -102,70 +108,81 @@ fn gateway_line<'a>(label: &'a str, gateway: &GatewayRow, theme: &Theme) -> Line
         n => format!("{n} sessions"),
     };
     let mut spans = vec![
-        Span::styled(format!("{label:<9}"), theme.label()),
         Span::styled(format!("{} {state:<9} ", status.glyph()), theme.status(status)),
         Span::raw(format!("w{:<4} {latency:>7}  {sessions:<10} {}", gateway.weight, authority)),
     ];
     if let Some(why) = gateway.last_failure.as_ref().filter(|_| status != Status::Serving) {
         spans.push(Span::styled(format!(" ({why})"), theme.error()));
     }
-    Line::from(spans)
+    text::hanging(Span::styled(format!("{label:<9}"), theme.label()), spans, width)
 }
 
-/// Every line of the pane for `row`.
+/// Every line of the pane for `row`, laid out for `width` columns.
 pub fn lines<'a>(
     row: &'a Row,
     current_context: Option<&str>,
     launcher: &Launcher,
     theme: &Theme,
+    width: u16,
 ) -> Vec<Line<'a>> {
+    let plain = |text: String, style| text::wrapped(vec![Span::styled(text, style)], width);
     let profile = match &row.profile {
         Ok(profile) => profile,
         Err(error) => {
-            return vec![
-                Line::styled(format!("{} does not load", row.name), theme.title()),
-                Line::styled(error.as_str(), theme.error()),
-                Line::styled("fix the file and start mcp-connect again", theme.fix()),
-            ];
+            let mut lines = plain(format!("{} does not load", row.name), theme.title());
+            lines.extend(plain(error.clone(), theme.error()));
+            lines.extend(plain("fix the file and start mcp-connect again".into(), theme.fix()));
+            return lines;
         }
     };
-    let mut lines = vec![Line::styled(profile.title.as_str(), theme.title())];
+    let mut lines = plain(profile.title.to_string(), theme.title());
     let transport = profile.endpoint.transport.as_str();
-    lines.push(field("Route", format!("{}, {transport}", profile.route_kind()), theme));
-    lines.push(field("Target", profile.target(), theme));
+    let route = format!("{}, {transport}", profile.route_kind());
+    lines.extend(field("Route", route, theme, width));
+    lines.extend(field("Target", profile.target(), theme, width));
     if let Some((context, why)) = row.context(current_context) {
-        lines.push(field("Context", format!("{context} ({why})"), theme));
+        lines.extend(field("Context", format!("{context} ({why})"), theme, width));
     }
     if let Some(pod) = &row.view.status.pod {
-        lines.push(field("Pod", pod.as_str(), theme));
+        lines.extend(field("Pod", pod.as_str(), theme, width));
     }
-    lines.push(field("Local", row.endpoint().unwrap_or_default(), theme));
+    lines.extend(field("Local", row.endpoint().unwrap_or_default(), theme, width));
     for (i, gateway) in row.view.gateways.iter().enumerate() {
-        lines.push(gateway_line(if i == 0 { "Gateways" } else { "" }, gateway, theme));
+        lines.extend(gateway_line(if i == 0 { "Gateways" } else { "" }, gateway, theme, width));
     }
-    lines.push(field("Auth", auth_summary(profile), theme));
-    lines.push(field("TLS", tls_summary(profile), theme));
+    lines.extend(field("Auth", auth_summary(profile), theme, width));
+    lines.extend(field("TLS", tls_summary(profile), theme, width));
     if !profile.summary.is_empty() {
-        lines.push(Line::raw(profile.summary.as_str()));
+        lines.extend(plain(profile.summary.to_string(), ratatui::style::Style::default()));
     }
     let list = |lines: &mut Vec<Line<'a>>, label: &'a str, mark: &str, items: &'a [String]| {
         for (i, item) in items.iter().enumerate() {
             let label = if i == 0 { label } else { "" };
-            lines.push(field(label, format!("{mark} {item}"), theme));
+            // The mark hangs out: wrapped lines go under the item's text.
+            let lead = Span::styled(format!("{label:<9}{mark} "), theme.label());
+            lines.extend(text::hanging(lead, vec![Span::raw(item.as_str())], width));
         }
     };
     list(&mut lines, "Good", "+", &profile.pros);
     list(&mut lines, "Bad", "-", &profile.cons);
     if !profile.when_to_use.is_empty() {
-        lines.push(field("When", profile.when_to_use.as_str(), theme));
+        lines.extend(field("When", profile.when_to_use.as_str(), theme, width));
     }
     let server = profile.client.server_name.as_str();
-    lines.push(Line::styled(format!("Claude Code entry \"{server}\":"), theme.label()));
+    lines.extend(plain(format!("Claude Code entry \"{server}\":"), theme.label()));
     match row.entry(launcher) {
-        Some(Ok(entry)) => lines.push(Line::raw(entry.to_json().to_string())),
+        // Pretty, one key a line: it reads, and a long value breaks only where it must.
+        Some(Ok(entry)) => {
+            let json = serde_json::to_string_pretty(&entry.to_json()).unwrap_or_default();
+            for line in json.lines() {
+                let text = line.trim_start();
+                let indent = Span::raw(" ".repeat(line.len() - text.len()));
+                lines.extend(text::hanging(indent, vec![Span::raw(text.to_owned())], width));
+            }
+        }
         Some(Err(none)) => {
-            lines.push(Line::styled(format!("none yet: {}", none.cause), theme.error()));
-            lines.push(Line::styled(format!("fix: {}", none.fix), theme.fix()));
+            lines.extend(plain(format!("none yet: {}", none.cause), theme.error()));
+            lines.extend(plain(format!("fix: {}", none.fix), theme.fix()));
         }
         None => {}
     }
@@ -182,9 +199,9 @@ pub fn draw(
     theme: &Theme,
 ) {
     let block = super::block(" Route ", focused, theme);
-    let lines =
-        row.map(|row| lines(row, current_context, &state.launcher, theme)).unwrap_or_default();
-    let paragraph =
-        Paragraph::new(lines).block(block).wrap(Wrap { trim: false }).scroll((state.scroll, 0));
-    frame.render_widget(paragraph, area);
+    let width = super::text_width(&block, area);
+    let lines = row
+        .map(|row| lines(row, current_context, &state.launcher, theme, width))
+        .unwrap_or_default();
+    super::scrolling(frame, area, block, lines, state.scroll, theme);
 }

@@ -1,29 +1,50 @@
 //! The health pane: the route's state with cause and fix, who answers (server, version,
 //! protocol, tools), latency last/p50/p95 and a sparkline of recent samples, and the last
-//! diagnosis (`d`). It has no state of its own: it draws the selected route's view.
+//! diagnosis (`d`). Its state is how far it is scrolled; it draws the selected route's view.
+//! Text is laid out for the pane's width; when cause and fix do not both fit, the fix comes
+//! first (what to do, then why), and the pane scrolls to the rest.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Paragraph, Sparkline, Wrap};
+use ratatui::widgets::{Paragraph, Sparkline};
 
 use crate::trouble::Trouble;
 use crate::tui::route::{Diagnosis, Row, Status, in_keys, millis};
+use crate::tui::text;
 use crate::tui::theme::Theme;
 
 /// Rows the sparkline takes at least, when there is room, and at most.
 const SPARK_ROWS: (usize, usize) = (3, 8);
 
-fn problem<'a>(lines: &mut Vec<Line<'a>>, problem: &'a Trouble, theme: &Theme) {
-    lines.push(Line::from(vec![
+/// How far the pane is scrolled.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Health {
+    pub scroll: u16,
+}
+
+/// `cause …` and `fix …` (the engine's fix, its command-line steps as this screen's keys), each
+/// wrapped under its text; with `fix_first` the fix leads.
+fn problem<'a>(
+    lines: &mut Vec<Line<'a>>,
+    problem: &'a Trouble,
+    theme: &Theme,
+    width: u16,
+    fix_first: bool,
+) {
+    let cause = text::hanging(
         Span::styled("cause ", theme.label()),
-        Span::styled(problem.cause.as_str(), theme.error()),
-    ]));
-    // The engine's fix, with its command-line steps as this screen's keys.
-    lines.push(Line::from(vec![
+        vec![Span::styled(problem.cause.as_str(), theme.error())],
+        width,
+    );
+    let fix = text::hanging(
         Span::styled("fix   ", theme.label()),
-        Span::styled(in_keys(&problem.fix), theme.fix()),
-    ]));
+        vec![Span::styled(in_keys(&problem.fix), theme.fix())],
+        width,
+    );
+    let (first, second) = if fix_first { (fix, cause) } else { (cause, fix) };
+    lines.extend(first);
+    lines.extend(second);
 }
 
 fn state_line<'a>(row: &'a Row, theme: &Theme) -> Line<'a> {
@@ -43,12 +64,11 @@ fn state_line<'a>(row: &'a Row, theme: &Theme) -> Line<'a> {
     Line::from(spans)
 }
 
-fn diagnosis<'a>(lines: &mut Vec<Line<'a>>, diagnosis: &'a Diagnosis, theme: &Theme) {
+fn diagnosis<'a>(lines: &mut Vec<Line<'a>>, diagnosis: &'a Diagnosis, theme: &Theme, width: u16) {
     let head = Span::styled("diagnose ", theme.label());
-    match diagnosis {
-        Diagnosis::Pending => lines.push(Line::from(vec![head, Span::raw("running…")])),
-        Diagnosis::Healthy { url, server, took } => lines.push(Line::from(vec![
-            head,
+    let value = match diagnosis {
+        Diagnosis::Pending => vec![Span::raw("running…")],
+        Diagnosis::Healthy { url, server, took } => vec![
             Span::styled("healthy", theme.good()),
             Span::raw(format!(
                 ": {} {}, {} tools, ping {} at {url}",
@@ -57,80 +77,94 @@ fn diagnosis<'a>(lines: &mut Vec<Line<'a>>, diagnosis: &'a Diagnosis, theme: &Th
                 server.tools,
                 millis(*took)
             )),
-        ])),
+        ],
         Diagnosis::Unhealthy { url, problem: p } => {
-            lines.push(Line::from(vec![head, Span::styled(format!("{url} fails"), theme.error())]));
-            problem(lines, p, theme);
+            let fails = vec![Span::styled(format!("{url} fails"), theme.error())];
+            lines.extend(text::hanging(head, fails, width));
+            return problem(lines, p, theme, width, false);
         }
-        Diagnosis::Error(why) => {
-            lines.push(Line::from(vec![head, Span::styled(why.as_str(), theme.error())]));
-        }
-    }
+        Diagnosis::Error(why) => vec![Span::styled(why.as_str(), theme.error())],
+    };
+    lines.extend(text::hanging(head, value, width));
 }
 
-/// Every text line of the pane for `row`.
-pub fn lines<'a>(row: &'a Row, theme: &Theme) -> Vec<Line<'a>> {
+/// Every text line of the pane for `row`, laid out for `width` columns; with `fix_first` the
+/// route's fix comes before its cause.
+pub fn lines<'a>(row: &'a Row, theme: &Theme, width: u16, fix_first: bool) -> Vec<Line<'a>> {
     let view = &row.view;
-    let mut lines = vec![state_line(row, theme)];
+    let mut lines = text::wrapped(state_line(row, theme).spans, width);
     if let (false, Some(p)) = (row.status() == Status::Invalid, &view.status.trouble) {
-        problem(&mut lines, p, theme);
+        problem(&mut lines, p, theme, width, fix_first);
     }
     let label = |text: &'static str| Span::styled(text, theme.label());
     if let Some(server) = &view.status.server {
-        lines.push(Line::from(vec![
-            label("server "),
-            Span::raw(format!("{} {}", server.name, server.version)),
-        ]));
-        lines.push(Line::from(vec![
-            label("proto  "),
-            Span::raw(format!("{} · {}", server.protocol, server.transport)),
-        ]));
+        let name = format!("{} {}", server.name, server.version);
+        lines.extend(text::hanging(label("server "), vec![Span::raw(name)], width));
+        let proto = format!("{} · {}", server.protocol, server.transport);
+        lines.extend(text::hanging(label("proto  "), vec![Span::raw(proto)], width));
         lines.push(Line::from(vec![label("tools  "), Span::raw(server.tools.to_string())]));
     }
     let latency = &view.latency;
     if let Some(last) = latency.last {
         let figure = |d: Option<std::time::Duration>| d.map(millis).unwrap_or_default();
-        lines.push(Line::from(vec![
-            label("last "),
-            Span::raw(millis(last)),
-            label("  p50 "),
-            Span::raw(figure(latency.p50)),
-            label("  p95 "),
-            Span::raw(figure(latency.p95)),
-        ]));
+        lines.extend(text::wrapped(
+            vec![
+                label("last "),
+                Span::raw(millis(last)),
+                label("  p50 "),
+                Span::raw(figure(latency.p50)),
+                label("  p95 "),
+                Span::raw(figure(latency.p95)),
+            ],
+            width,
+        ));
     }
     if let Some(d) = &view.diagnosis {
-        diagnosis(&mut lines, d, theme);
+        diagnosis(&mut lines, d, theme, width);
     }
     lines
 }
 
-pub fn draw(frame: &mut Frame, area: Rect, row: Option<&Row>, focused: bool, theme: &Theme) {
+/// The pane's lines for `row` in `area`: cause first when everything fits, else the fix first.
+pub fn fitted<'a>(row: &'a Row, area: Rect, theme: &Theme) -> Vec<Line<'a>> {
+    let block = super::block(" Health ", false, theme);
+    let width = super::text_width(&block, area);
+    let lines = lines(row, theme, width, false);
+    if super::overflow(&block, area, lines.len()) > 0 && row.view.status.trouble.is_some() {
+        return self::lines(row, theme, width, true);
+    }
+    lines
+}
+
+pub fn draw(
+    frame: &mut Frame,
+    area: Rect,
+    row: Option<&Row>,
+    state: Health,
+    focused: bool,
+    theme: &Theme,
+) {
     let block = super::block(" Health ", focused, theme);
+    let Some(row) = row else { return frame.render_widget(block, area) };
+    let text = fitted(row, area, theme);
     let inner = block.inner(area);
-    frame.render_widget(block, area);
-    let Some(row) = row else { return };
-    let text = lines(row, theme);
     let history = &row.view.latency.history_us;
-    // Rows the text takes once wrapped (about: words may wrap a little earlier).
-    let width = usize::from(inner.width.max(1));
-    let used: usize = text.iter().map(|l| l.width().div_ceil(width).max(1)).sum();
-    let free = usize::from(inner.height).saturating_sub(used);
+    // The sparkline takes the rows the text leaves, when the text fits.
+    let free = usize::from(inner.height).saturating_sub(text.len());
     let rows = (usize::from(inner.height) / 3).clamp(SPARK_ROWS.0, SPARK_ROWS.1);
     let spark = u16::try_from(free.min(rows)).unwrap_or(0);
-    let [text_area, spark_area] = if history.is_empty() || spark == 0 {
-        [inner, Rect::default()]
-    } else {
-        Layout::vertical([Constraint::Fill(1), Constraint::Length(spark)]).areas(inner)
-    };
-    frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: false }), text_area);
-    if spark_area.height > 0 {
-        // The newest samples that fit, oldest on the left.
-        let shown = &history[history.len().saturating_sub(usize::from(spark_area.width))..];
-        // Bars from half the fastest sample up, so that the differences show.
-        let floor = shown.iter().min().copied().unwrap_or(0) / 2;
-        let bars = shown.iter().map(|us| us - floor);
-        let sparkline = Sparkline::default().data(bars).style(theme.sparkline());
-        frame.render_widget(sparkline, spark_area);
+    if history.is_empty() || spark == 0 || state.scroll > 0 {
+        return super::scrolling(frame, area, block, text, state.scroll, theme);
     }
+    frame.render_widget(block, area);
+    let [text_area, spark_area] =
+        Layout::vertical([Constraint::Fill(1), Constraint::Length(spark)]).areas(inner);
+    frame.render_widget(Paragraph::new(text), text_area);
+    // The newest samples that fit, oldest on the left.
+    let shown = &history[history.len().saturating_sub(usize::from(spark_area.width))..];
+    // Bars from half the fastest sample up, so that the differences show.
+    let floor = shown.iter().min().copied().unwrap_or(0) / 2;
+    let bars = shown.iter().map(|us| us - floor);
+    let sparkline = Sparkline::default().data(bars).style(theme.sparkline());
+    frame.render_widget(sparkline, spark_area);
 }

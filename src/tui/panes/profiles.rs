@@ -50,6 +50,23 @@ fn latency(row: &Row) -> String {
     }
 }
 
+/// The widest name's columns.
+fn name_width(rows: &[Row]) -> u16 {
+    let widest = rows.iter().map(|r| r.name.chars().count()).max().unwrap_or(0);
+    u16::try_from(widest).unwrap_or(u16::MAX)
+}
+
+/// The columns the list's rows need: glyph, name, kind and latency with a space between.
+pub fn width(rows: &[Row]) -> u16 {
+    1 + 1 + name_width(rows) + 1 + KIND_WIDE + 1 + LATENCY
+}
+
+/// The kind column's width, spelled out or short.
+const KIND_WIDE: u16 = 12;
+const KIND_SHORT: u16 = 6;
+/// The latency column's width.
+const LATENCY: u16 = 6;
+
 pub fn draw(
     frame: &mut Frame,
     area: Rect,
@@ -59,7 +76,8 @@ pub fn draw(
     focused: bool,
     theme: &Theme,
 ) {
-    let wide = area.width >= 48;
+    // Spelled out when the row fits inside the borders with it.
+    let wide = area.width >= width(rows) + 2;
     let table_rows = rows.iter().map(|row| {
         let status = row.status();
         let mut name = Span::raw(row.name.as_str());
@@ -74,12 +92,14 @@ pub fn draw(
             Cell::from(Line::from(latency(row)).right_aligned()),
         ])
     });
-    let kind_width = if wide { 12 } else { 6 };
+    let kind_width = if wide { KIND_WIDE } else { KIND_SHORT };
+    // Sized to the names: a wide pane keeps name and kind together, not at its two edges.
+    let name = name_width(rows).min(area.width.saturating_sub(2 + 3 + 1 + kind_width + LATENCY));
     let widths = [
         Constraint::Length(1),
-        Constraint::Fill(1),
+        Constraint::Length(name),
         Constraint::Length(kind_width),
-        Constraint::Length(6),
+        Constraint::Length(LATENCY),
     ];
     let title =
         format!(" Routes {}/{} ", state.selected.saturating_add(1).min(rows.len()), rows.len());

@@ -11,6 +11,8 @@ pub fn in_keys(fix: &str) -> String {
     while let Some(start) = text.find("`mcp-connect trust ") {
         let Some(len) = text[start + 1..].find('`') else { break };
         let end = start + 1 + len + 1;
+        // "run `mcp-connect trust NAME`" reads "press p (pin)", not "run press p".
+        let start = if text[..start].ends_with("run ") { start - 4 } else { start };
         text.replace_range(start..end, &format!("press {} (pin)", key(Action::Pin)));
     }
     let words =
