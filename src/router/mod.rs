@@ -42,7 +42,8 @@ use crate::trouble::Trouble;
 pub use health::{GatewayHealth, GatewayState, HealthReport, PoolHealth};
 use pool::Shared;
 pub use settings::{
-    GatewaySettings, GatewayTransport, HealthSettings, Origin, PoolSettings, RouterSettings,
+    DEFAULT_CHECK_TIMEOUT, DEFAULT_REQUEST_TIMEOUT, GatewaySettings, GatewayTransport,
+    HealthSettings, Origin, PoolSettings, RouterSettings,
 };
 pub(crate) use wire::SAFE;
 

@@ -143,7 +143,7 @@ pub(crate) async fn recover(
     }
     let old = now.gateway;
     if let Why::Forgotten = why {
-        match open_upstream(&old, &session.params).await {
+        match old.bounded("initialize", open_upstream(&old, &session.params)).await {
             Ok(upstream) => {
                 tracing::info!(
                     session = %session.id, gateway = %old.label,
@@ -156,7 +156,7 @@ pub(crate) async fn recover(
     }
     let mut tried = vec![old.clone()];
     while let Some(next) = shared.pick(&tried) {
-        match open_upstream(&next, &session.params).await {
+        match next.bounded("initialize", open_upstream(&next, &session.params)).await {
             Ok(upstream) => {
                 shared.failed_over();
                 tracing::info!(

@@ -64,11 +64,18 @@ async fn start(labs: &[&Lab]) -> router::Router {
             url: lab.url.parse().unwrap(),
             weight: 1,
             tokens: Some(tokens()),
+            own_auth: false,
             tls: lab.tls.clone(),
         })
         .collect();
-    let health = HealthSettings { enabled: true, interval: Duration::from_secs(1) };
-    let pool = PoolSettings { name: "bench".into(), gateways, health };
+    let health =
+        HealthSettings { enabled: true, interval: Duration::from_secs(1), ..Default::default() };
+    let pool = PoolSettings {
+        name: "bench".into(),
+        gateways,
+        health,
+        request_timeout: DEFAULT_REQUEST_TIMEOUT,
+    };
     let listen = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
     router::start(RouterSettings { listen, pools: vec![pool], origin: Default::default() })
         .await
