@@ -95,9 +95,8 @@ impl Place {
         }
     }
 
-    /// No answer to `what` within the request deadline `within`. `alive`: the gateway
-    /// answered other requests or checks meanwhile, so only this request is late. `label`
-    /// names the gateway.
+    /// No answer to `what` within the request deadline `within`. `alive`: the gateway passed
+    /// a check after it, so only this request is late. `label` names the gateway.
     pub(crate) fn late(
         &self,
         what: &str,
@@ -111,17 +110,19 @@ impl Place {
         match alive {
             true => Trouble::new(
                 format!(
-                    "{what} got no answer from gateway {label} within {within} (the request                      deadline); the gateway answers other requests, so the call may still be                      running there"
+                    "{what} got no answer from gateway {label} within {within} (the request \
+                     deadline); the gateway still answers its checks, so the call may still be \
+                     running there"
                 ),
                 format!(
-                    "if such calls take longer than {within}, {raise}; else check the MCP server                      behind the gateway (its log)"
+                    "if such calls take longer than {within}, {raise}; else check the MCP server \
+                     behind the gateway (its log)"
                 ),
             ),
             false => Trouble::new(
-                format!(
-                    "no answer to {what} within {within} (the request deadline), nor to                      anything else meanwhile"
-                ),
-                "check that the gateway is reachable from here and not stuck (its log); the                  router checks it again and takes it back once it answers",
+                format!("no answer to {what} within {within} (the request deadline)"),
+                "check that the gateway is reachable from here and not stuck (its log); the \
+                 router checks it again and takes it back once it answers",
             ),
         }
     }

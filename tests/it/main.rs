@@ -37,6 +37,7 @@ mod router_claude;
 mod router_config;
 mod router_envelope;
 mod router_faults;
+mod router_freeze;
 #[cfg(unix)]
 mod router_route;
 mod tui_tmux;
