@@ -6,8 +6,11 @@
 //! checks on, probation after one successful check and healthy again after the second; with
 //! checks off, a down gateway is tried again by real traffic once `interval` has passed.
 //!
-//! Whatever judges it down (a check, a request that failed or outlived its deadline), every
-//! request open on it gives up at once and is failed over (see [`wait`]).
+//! A failed check, or a request left unanswered past its deadline, judges it down with every
+//! request open on it: they give up at once and are failed over (see [`wait`]). A request that
+//! fails otherwise (its connection dropped, an HTTP error) takes it out of the rotation, and the
+//! requests still open on it go on, each to its own end: a killed gateway drops their
+//! connections too, and one that only stopped answering fails the checks they ask for.
 
 mod wait;
 
@@ -34,6 +37,17 @@ pub(crate) use wait::{Interrupted, STALL};
 
 /// Consecutive successful checks that bring a down gateway back.
 const BACK_AFTER: u32 = 2;
+
+/// What found a gateway down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Judged {
+    /// A failed check: every request open on it gives up.
+    Check,
+    /// A request left unanswered past its deadline: every request open on it gives up.
+    Deadline,
+    /// A request that failed otherwise: the ones open on it go on.
+    Request,
+}
 
 /// A session on a gateway, as the router sends it back: its id and protocol version.
 #[derive(Debug, Clone, Default)]
@@ -274,12 +288,16 @@ impl Gateway {
         self.lock().state == GatewayState::Healthy
     }
 
-    /// A failure, found by a check (`active`) or by a real request: out of the rotation now,
-    /// and every request waiting on it gives up.
-    pub(crate) fn mark_down(&self, failure: &Trouble, active: bool) {
+    /// A failure, found as `judged` says: out of the rotation now; after a check or a
+    /// deadline, every request waiting on it gives up too.
+    pub(crate) fn mark_down(&self, failure: &Trouble, judged: Judged) {
         let mut status = self.lock();
         if status.state != GatewayState::Down {
-            let how = if active { "its health check failed" } else { "a request to it failed" };
+            let how = match judged {
+                Judged::Check => "its health check failed",
+                Judged::Deadline => "a request to it went unanswered past its deadline",
+                Judged::Request => "a request to it failed",
+            };
             let (cause, fix) = (&failure.cause, &failure.fix);
             tracing::warn!(gateway = %self.label, %cause, %fix, "gateway down: {how}");
         }
@@ -288,7 +306,9 @@ impl Gateway {
         status.successes = 0;
         status.last_failure = Some(failure.clone());
         drop(status);
-        self.downs.send_modify(|downs| *downs += 1);
+        if judged != Judged::Request {
+            self.downs.send_modify(|downs| *downs += 1);
+        }
     }
 
     /// A successful check, with the ping's round trip.

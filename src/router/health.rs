@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
-use super::gateway::{Gateway, STALL, Upstream};
+use super::gateway::{Gateway, Judged, STALL, Upstream};
 use super::pool::Shared;
 use super::session::open_upstream;
 use super::wire::read_answer;
@@ -133,7 +133,7 @@ pub(crate) async fn watch(gateway: Arc<Gateway>, cancel: CancellationToken) {
             if let Some(session) = kept.take() {
                 gateway.forget(&session).await;
             }
-            gateway.mark_down(&trouble, true);
+            gateway.mark_down(&trouble, Judged::Check);
         }
         let asked = async {
             tokio::time::sleep(STALL).await;

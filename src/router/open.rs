@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use super::gateway::{Gateway, Upstream};
+use super::gateway::{Gateway, Judged, Upstream};
 use super::metrics::Outcome;
 use super::pool::Shared;
 use super::wire::{self, NO_GATEWAY, read_answer};
@@ -37,7 +37,7 @@ pub(crate) async fn initialize(
             Err(failure) => failure,
         };
         gateway.counters.record(Outcome::Failed);
-        gateway.mark_down(&failure, false);
+        gateway.mark_down(&failure, Judged::Request);
         tried.push(gateway);
     }
     let (cause, fix) = shared.unavailable();

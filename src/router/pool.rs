@@ -127,6 +127,7 @@ impl Shared {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::router::gateway::Judged;
     use crate::router::settings::{
         DEFAULT_REQUEST_TIMEOUT, GatewaySettings, HealthSettings, PoolSettings,
     };
@@ -160,7 +161,7 @@ mod tests {
         }
         assert!((245..=255).contains(&counts[0]) && counts[2] == 0, "{counts:?}");
         let first = shared.gateways().next().unwrap().clone();
-        first.mark_down(&Trouble::new("refused", "start it"), false);
+        first.mark_down(&Trouble::new("refused", "start it"), Judged::Request);
         assert!((0..50).all(|_| !Arc::ptr_eq(&shared.pick(&[]).unwrap(), &first)));
         let second = shared.gateways().nth(1).unwrap().clone();
         assert!(shared.pick(&[second]).is_none());

@@ -4,9 +4,9 @@
 //! safe; otherwise the client gets a JSON-RPC error saying what happened.
 //!
 //! The message waits on its gateway as [`Gateway::guard`] bounds it: it gives up at once when
-//! the gateway is judged down by anything (a check, another request), and at the pool's
-//! `request_timeout`, when a gateway that answered nothing else meanwhile is judged down too,
-//! and one that did gets only this message answered with [`NO_ANSWER`].
+//! the gateway is judged down by a check or another request's deadline, and at its own
+//! deadline (the pool's `request_timeout`), when the gateway is judged down too, unless a check
+//! just passed: then only this message is answered, with [`NO_ANSWER`].
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -19,7 +19,7 @@ use serde_json::Value;
 use sse_stream::SseStream;
 use tokio::sync::mpsc;
 
-use super::gateway::{Gateway, Interrupted};
+use super::gateway::{Gateway, Interrupted, Judged};
 use super::metrics::Outcome;
 use super::pool::Shared;
 use super::reply::{Out, Reply};
@@ -60,7 +60,7 @@ pub(crate) async fn relay(
             false => Attempt::Known { cause: gateway.describe(), delivered: false },
             true => {
                 let sent = send(&gateway, &binding, &incoming, &mut reply);
-                match gateway.guard(&mut downs, sent).await {
+                match gateway.guard(method, &mut downs, sent).await {
                     Ok(attempt) => attempt,
                     Err(Interrupted::Down) => {
                         Attempt::Known { cause: gateway.found_down().cause, delivered: true }
@@ -73,7 +73,8 @@ pub(crate) async fn relay(
                             let error = wire::error(&id, NO_ANSWER, &trouble.cause, &trouble.fix);
                             return reply.answer(error, incoming.id.is_none()).await;
                         }
-                        Attempt::Failed { trouble, delivered: true }
+                        // The deadline judged the gateway down (see `guard`).
+                        Attempt::Known { cause: trouble.cause, delivered: true }
                     }
                 }
             }
@@ -82,7 +83,7 @@ pub(crate) async fn relay(
             Attempt::Done => return,
             Attempt::Forgotten => (Why::Forgotten, String::new(), false),
             Attempt::Failed { trouble, delivered } => {
-                gateway.mark_down(&trouble, false);
+                gateway.mark_down(&trouble, Judged::Request);
                 (Why::Failed, trouble.cause, delivered)
             }
             Attempt::Known { cause, delivered } => (Why::Failed, cause, delivered),

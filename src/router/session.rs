@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use super::gateway::{Gateway, Upstream};
+use super::gateway::{Gateway, Judged, Upstream};
 use super::pool::Shared;
 use super::wire::read_answer;
 use crate::net::mcp::{SESSION, Said};
@@ -151,7 +151,7 @@ pub(crate) async fn recover(
                 );
                 return Ok(session.rebind(old, upstream));
             }
-            Err(trouble) => old.mark_down(&trouble, false),
+            Err(trouble) => old.mark_down(&trouble, Judged::Request),
         }
     }
     let mut tried = vec![old.clone()];
@@ -172,7 +172,7 @@ pub(crate) async fn recover(
                 return Ok(session.rebind(next, upstream));
             }
             Err(trouble) => {
-                next.mark_down(&trouble, false);
+                next.mark_down(&trouble, Judged::Request);
                 tried.push(next);
             }
         }

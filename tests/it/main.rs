@@ -32,6 +32,7 @@ mod probe_peers;
 mod probe_tls;
 mod profiles;
 mod router;
+mod router_auth;
 #[cfg(unix)]
 mod router_claude;
 mod router_config;

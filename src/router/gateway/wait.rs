@@ -9,8 +9,9 @@
 //!   then rather than at the next interval;
 //! - the request's own deadline, its pool's `request_timeout`. Past it, with checks on, the
 //!   gateway is checked once more: if it answers, it is slow on this request alone
-//!   ([`Interrupted::Late`] `alive`); if not, the failed check judges it down. With checks off,
-//!   the deadline itself judges it down.
+//!   ([`Interrupted::Late`] `alive`); if not, the failed check judges it down. With checks off
+//!   (or no verdict in time), the deadline itself judges it down, with every request open on
+//!   it.
 
 use std::future::Future;
 use std::time::Duration;
@@ -18,7 +19,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::time::{Instant, MissedTickBehavior};
 
-use super::Gateway;
+use super::{Gateway, Judged};
 use crate::trouble::Trouble;
 
 /// How long a request waits for its answer before its gateway is checked; again each time as
@@ -46,11 +47,12 @@ impl Gateway {
         self.downs.subscribe()
     }
 
-    /// Runs `work` (an exchange with this gateway) until it ends, the gateway is judged down
-    /// after `downs` was taken, or the request deadline passes; asks for checks while it waits
-    /// (see the module's doc).
+    /// Runs `work` (an exchange with this gateway, the request `what`) until it ends, the
+    /// gateway is judged down after `downs` was taken, or the request deadline passes; asks for
+    /// checks while it waits (see the module's doc).
     pub(crate) async fn guard<T>(
         &self,
+        what: &str,
         downs: &mut watch::Receiver<u64>,
         work: impl Future<Output = T>,
     ) -> Result<T, Interrupted> {
@@ -69,7 +71,9 @@ impl Gateway {
                 _ = checks.changed(), if late => return Err(Interrupted::Late { alive: true }),
                 () = &mut deadline => {
                     if late || !self.health.enabled {
-                        return Err(Interrupted::Late { alive: false });
+                        let mute = Interrupted::Late { alive: false };
+                        self.mark_down(&self.interrupted(mute, what), Judged::Deadline);
+                        return Err(mute);
                     }
                     // A check that answers from now on says the gateway lives.
                     late = true;
@@ -91,23 +95,26 @@ impl Gateway {
         work: impl Future<Output = Result<T, Trouble>>,
     ) -> Result<T, Trouble> {
         let mut downs = self.downs();
-        match self.guard(&mut downs, work).await {
+        match self.guard(what, &mut downs, work).await {
             Ok(done) => done,
             Err(interrupted) => Err(self.interrupted(interrupted, what)),
         }
     }
 
-    /// Why a request `what` was given up, as the gateway's failure.
+    /// Why a request `what` was given up, as the gateway's failure: when it was judged down,
+    /// the failure that judged it (so that recording it again changes nothing).
     pub(crate) fn interrupted(&self, interrupted: Interrupted, what: &str) -> Trouble {
         match interrupted {
-            Interrupted::Down => self.found_down(),
+            Interrupted::Down => {
+                self.trouble().unwrap_or_else(|| self.place.other("it was found down"))
+            }
             Interrupted::Late { alive } => {
                 self.place.late(what, self.request_timeout, alive, &self.label)
             }
         }
     }
 
-    /// Why a request open on it was given up when it was judged down.
+    /// Why a request open on it was given up when it was judged down, as its client is told.
     pub(crate) fn found_down(&self) -> Trouble {
         match self.trouble() {
             Some(trouble) => Trouble::new(
@@ -166,12 +173,13 @@ mod tests {
                 let gateway = gateway.clone();
                 let mut downs = gateway.downs();
                 tokio::spawn(async move {
-                    gateway.guard(&mut downs, std::future::pending::<()>()).await
+                    gateway.guard("ping", &mut downs, std::future::pending::<()>()).await
                 })
             })
             .collect();
         tokio::time::sleep(Duration::from_millis(10)).await;
-        gateway.mark_down(&Trouble::new("no answer to the health check", "look"), true);
+        let trouble = Trouble::new("no answer to the health check", "look");
+        gateway.mark_down(&trouble, Judged::Check);
         for wait in waits {
             assert_eq!(wait.await.unwrap(), Err(Interrupted::Down));
         }
@@ -179,6 +187,24 @@ mod tests {
             gateway.found_down().cause,
             "it was found down while the request was open: no answer to the health check"
         );
+    }
+
+    /// An `initialize` given up when a check judged the gateway down fails with that check's
+    /// own cause: recording it again leaves the gateway's cause as the check found it.
+    #[tokio::test(start_paused = true)]
+    async fn work_given_up_fails_with_the_cause_that_judged_the_gateway() {
+        let gateway = gateway(true, Duration::from_secs(300));
+        let check = Trouble::new("no answer to the health check within 3s", "look");
+        let judge = async {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            gateway.mark_down(&check, Judged::Check);
+        };
+        let work = gateway.bounded("initialize", std::future::pending::<Result<(), Trouble>>());
+        let ((), failed) = tokio::join!(judge, work);
+        let failed = failed.unwrap_err();
+        assert_eq!(failed, check);
+        gateway.mark_down(&failed, Judged::Request);
+        assert_eq!(gateway.trouble(), Some(check));
     }
 
     #[tokio::test(start_paused = true)]
@@ -192,10 +218,10 @@ mod tests {
             tokio::time::Instant::now()
         };
         let started = tokio::time::Instant::now();
-        let waited = gateway.guard(&mut downs, asked).await.unwrap();
+        let waited = gateway.guard("ping", &mut downs, asked).await.unwrap();
         assert_eq!(waited - started, 3 * STALL);
         // Work that ends in time is its own answer.
-        assert_eq!(gateway.guard(&mut downs, async { 7 }).await, Ok(7));
+        assert_eq!(gateway.guard("ping", &mut downs, async { 7 }).await, Ok(7));
     }
 
     #[tokio::test(start_paused = true)]
@@ -205,18 +231,18 @@ mod tests {
         // The checks asked for at 1 s and 2 s are not answered; the one at the deadline is.
         tokio::spawn(checker(live.clone(), 3));
         let mut downs = live.downs();
-        let waited = live.guard(&mut downs, std::future::pending::<()>()).await;
+        let waited = live.guard("ping", &mut downs, std::future::pending::<()>()).await;
         assert_eq!(waited, Err(Interrupted::Late { alive: true }));
         // No check answers after the deadline: not alive.
         let mute = gateway(true, Duration::from_millis(2500));
         let mut downs = mute.downs();
-        let waited = mute.guard(&mut downs, std::future::pending::<()>()).await;
+        let waited = mute.guard("ping", &mut downs, std::future::pending::<()>()).await;
         assert_eq!(waited, Err(Interrupted::Late { alive: false }));
         // Checks off: the deadline alone decides.
         let unchecked = gateway(false, Duration::from_millis(2500));
         let started = tokio::time::Instant::now();
         let mut downs = unchecked.downs();
-        let waited = unchecked.guard(&mut downs, std::future::pending::<()>()).await;
+        let waited = unchecked.guard("ping", &mut downs, std::future::pending::<()>()).await;
         assert_eq!(waited, Err(Interrupted::Late { alive: false }));
         assert_eq!(started.elapsed(), Duration::from_millis(2500));
     }
