@@ -17,7 +17,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use tokio::sync::watch;
-use tokio::time::{Instant, MissedTickBehavior};
+use tokio::time::Instant;
 
 use super::{Gateway, Judged};
 use crate::trouble::Trouble;
@@ -56,12 +56,13 @@ impl Gateway {
         downs: &mut watch::Receiver<u64>,
         work: impl Future<Output = T>,
     ) -> Result<T, Interrupted> {
-        let deadline = tokio::time::sleep(self.request_timeout);
-        let mut stalls = tokio::time::interval_at(Instant::now() + STALL, STALL);
-        stalls.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        // One timer for all three: the next check to ask for, the deadline, the verdict.
+        let mut deadline = Instant::now() + self.request_timeout;
+        let mut stall = Instant::now() + STALL;
+        let timer = tokio::time::sleep_until(stall.min(deadline));
         let mut checks = self.checks.subscribe();
         let mut late = false;
-        tokio::pin!(work, deadline);
+        tokio::pin!(work, timer);
         loop {
             tokio::select! {
                 biased;
@@ -69,20 +70,26 @@ impl Gateway {
                 // The sender lives as long as the gateway: an error cannot happen; read as down.
                 _ = downs.changed() => return Err(Interrupted::Down),
                 _ = checks.changed(), if late => return Err(Interrupted::Late { alive: true }),
-                () = &mut deadline => {
-                    if late || !self.health.enabled {
-                        let mute = Interrupted::Late { alive: false };
-                        self.mark_down(&self.interrupted(mute, what), Judged::Deadline);
-                        return Err(mute);
+                () = &mut timer => {
+                    let now = Instant::now();
+                    if now >= deadline {
+                        if late || !self.health.enabled {
+                            let mute = Interrupted::Late { alive: false };
+                            self.mark_down(&self.interrupted(mute, what), Judged::Deadline);
+                            return Err(mute);
+                        }
+                        // A check that answers from now on says the gateway lives.
+                        late = true;
+                        checks.borrow_and_update();
+                        deadline = now + STALL + self.health.timeout + VERDICT_SLACK;
+                        stall = now;
                     }
-                    // A check that answers from now on says the gateway lives.
-                    late = true;
-                    checks.borrow_and_update();
-                    self.suspect.notify_one();
-                    let verdict = STALL + self.health.timeout + VERDICT_SLACK;
-                    deadline.as_mut().reset(Instant::now() + verdict);
+                    if now >= stall {
+                        self.suspect.notify_one();
+                        stall = now + STALL;
+                    }
+                    timer.as_mut().reset(stall.min(deadline));
                 }
-                _ = stalls.tick() => self.suspect.notify_one(),
             }
         }
     }
