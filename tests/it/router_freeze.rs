@@ -150,3 +150,60 @@ async fn a_call_past_its_deadline_on_a_live_gateway_is_answered_alone() {
     assert_eq!(router.health().gateway(&labs[0].url).unwrap().state, GatewayState::Healthy);
     session.ping().await.expect("the session goes on where it was");
 }
+
+/// The seed's file with `pool_lines` after its pool's `interval`.
+fn seed_with(pool_lines: &str) -> String {
+    let seed = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/it/fixtures/seed-router-config.yaml"),
+    )
+    .unwrap();
+    seed.replace("      interval: 30s\n", &format!("      interval: 30s\n{pool_lines}"))
+}
+
+/// Both waits are read from the config file and from a router profile (defaults when absent:
+/// the seed's file stays as it was); a zero is refused at its place.
+#[test]
+fn the_deadline_and_the_check_timeout_are_settings_of_each_pool() {
+    use mcp_connect::router::{DEFAULT_CHECK_TIMEOUT, config};
+    use mcp_connect::supervisor::RunOptions;
+
+    let dir = std::path::Path::new("/");
+    let seed = config::from_text(&seed_with(""), "r.yaml", dir).unwrap();
+    assert_eq!(seed.pools[0].request_timeout, DEFAULT_REQUEST_TIMEOUT);
+    assert_eq!(seed.pools[0].health.timeout, DEFAULT_CHECK_TIMEOUT);
+    assert_eq!(DEFAULT_REQUEST_TIMEOUT, Duration::from_secs(300));
+
+    let set = seed_with("      timeout: 1500ms\n    request_timeout: 90s\n");
+    let settings = config::from_text(&set, "r.yaml", dir).unwrap();
+    assert_eq!(settings.pools[0].health.timeout, Duration::from_millis(1500));
+    assert_eq!(settings.pools[0].request_timeout, Duration::from_secs(90));
+    let zero = seed_with("    request_timeout: 0s\n");
+    let err = config::from_text(&zero, "r.yaml", dir).unwrap_err();
+    assert!(
+        err.cause.starts_with("r.yaml:13:22: gateway_pools[0].request_timeout: invalid duration"),
+        "{}",
+        err.cause
+    );
+
+    let builtin = mcp_connect::profile::Catalog::builtin();
+    let router = builtin.get("router").unwrap().profile.clone().unwrap();
+    let settings = config::from_profile(&router, &RunOptions::default()).unwrap();
+    assert_eq!(settings.pools[0].request_timeout, DEFAULT_REQUEST_TIMEOUT);
+    assert_eq!(settings.pools[0].health.timeout, DEFAULT_CHECK_TIMEOUT);
+    let text = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles/router.yaml"),
+    )
+    .unwrap()
+    .replace(
+        "          interval: 30s\n",
+        "          interval: 30s\n          timeout: 2s\n        request_timeout: 10m\n",
+    );
+    let profile = mcp_connect::profile::parse(&text, "router.yaml").unwrap();
+    let settings = config::from_profile(&profile, &RunOptions::default()).unwrap();
+    assert_eq!(settings.pools[0].health.timeout, Duration::from_secs(2));
+    assert_eq!(settings.pools[0].request_timeout, Duration::from_secs(600));
+    let saved = serde_yaml::to_string(&profile).unwrap();
+    assert!(saved.contains("request_timeout: 10m") && saved.contains("timeout: 2s"), "{saved}");
+    assert_eq!(mcp_connect::profile::parse(&saved, "again.yaml").unwrap(), profile);
+}
