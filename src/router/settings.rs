@@ -43,10 +43,11 @@ pub struct PoolSettings {
     pub request_timeout: Duration,
 }
 
-/// A request's deadline on a gateway unless the settings give another: past it, the request is
-/// answered with an error (see the router's `relay`). Longer than a tool call runs as a rule
-/// (Serena's own tool timeout is 240 s): a gateway that stops answering is found sooner by its
-/// checks, which run every second while a request waits (see [`HealthSettings::timeout`]).
+/// A request's deadline on a gateway unless the settings give another: past it the request is
+/// answered with an error, and the gateway judged down unless a check then passes (see the
+/// router's `gateway::wait`). Long, so that slow tool calls (a test run, say) finish: a gateway
+/// that stops answering is found sooner by its checks, which run every second while a request
+/// waits (see [`HealthSettings::timeout`]).
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// One upstream gateway. How the router speaks to it follows from its URL's scheme (see
