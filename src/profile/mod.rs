@@ -22,4 +22,4 @@ pub use types::{
 // For other files in the same YAML style (the router's config): the same checks and messages.
 pub(crate) use check::{Failed, check_gateway_tls};
 pub(crate) use load::explain;
-pub(crate) use types::{ip_addr, non_empty, parse_str};
+pub(crate) use types::{ip_addr, non_empty, parse_str, positive_duration};

@@ -120,6 +120,14 @@ pub struct GatewayPool {
     pub gateways: Vec<Gateway>,
     #[serde(default)]
     pub health_check: HealthCheck,
+    /// How long a request sent to one of its gateways waits for the answer, at most (5 min).
+    #[serde(
+        default = "default_request_timeout",
+        deserialize_with = "positive_duration",
+        serialize_with = "serialize_duration",
+        skip_serializing_if = "is_default_request_timeout"
+    )]
+    pub request_timeout: Duration,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -139,6 +147,10 @@ pub struct Gateway {
     /// for the envelope.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transport: Option<Transport>,
+    /// The credentials sent to this gateway, over the profile's `auth` (gateways of two
+    /// clusters sign with two secrets): the same shape, `none`, `jwt: {…}` or `bearer: {…}`.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "singleton_map")]
+    pub auth: Option<Auth>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -152,11 +164,19 @@ pub struct HealthCheck {
         serialize_with = "serialize_duration"
     )]
     pub interval: Duration,
+    /// How long a check waits for its answer (3 s): past it the gateway is down.
+    #[serde(
+        default = "default_check_timeout",
+        deserialize_with = "positive_duration",
+        serialize_with = "serialize_duration",
+        skip_serializing_if = "is_default_check_timeout"
+    )]
+    pub timeout: Duration,
 }
 
 impl Default for HealthCheck {
     fn default() -> Self {
-        Self { enabled: true, interval: default_interval() }
+        Self { enabled: true, interval: default_interval(), timeout: default_check_timeout() }
     }
 }
 
@@ -293,6 +313,22 @@ fn default_weight() -> NonZeroU32 {
 
 fn default_interval() -> Duration {
     Duration::from_secs(30)
+}
+
+fn default_check_timeout() -> Duration {
+    Duration::from_secs(3)
+}
+
+fn is_default_check_timeout(timeout: &Duration) -> bool {
+    *timeout == default_check_timeout()
+}
+
+fn default_request_timeout() -> Duration {
+    Duration::from_secs(300)
+}
+
+fn is_default_request_timeout(timeout: &Duration) -> bool {
+    *timeout == default_request_timeout()
 }
 
 fn default_ttl() -> Duration {

@@ -17,7 +17,9 @@
 //!                                                 # envelope over WebSocket, at /ws unless
 //!                                                 # the URL has a path
 //!         tls: {verify: true, pin_sha256: …, ca_file: …}   # optional, mcp-connect's extension
-//!     health_check: {enabled: true, interval: 30s}          # optional
+//!         auth: {jwt: {secret_key_env: OTHER_KEY}}          # optional, mcp-connect's extension
+//!     health_check: {enabled: true, interval: 30s, timeout: 3s}   # optional
+//!     request_timeout: 5m   # optional, mcp-connect's extension
 //! auth:                     # optional: without it the gateways get no credentials
 //!   jwt:
 //!     secret_key_env: JWT_SECRET_KEY
@@ -27,17 +29,35 @@
 //! profiles do (the same parser, value types and messages). The JWT sent to each gateway is
 //! the one a profile's `auth: jwt` mints (HS256, `iss` and `aud` `mcp-gateway`, one hour),
 //! signed with the secret in `secret_key_env`, which is read when a token is minted, not here.
+//! A gateway's own `auth` (the top level's shape) replaces the top level's for that gateway:
+//! gateways of two clusters sign with two secrets.
+//!
+//! How long things wait (the same keys in a router profile's pools):
+//!
+//! - `health_check.interval` (30s): between two checks (a `ping` on a session the router keeps
+//!   on each gateway). While a request has waited a second for its answer, its gateway is
+//!   checked every second instead.
+//! - `health_check.timeout` (3s): a check unanswered for this long finds the gateway down;
+//!   every request open on it is then failed over at once: a safe one (`tools/list`, `ping`,
+//!   …) is sent again on another gateway, any other is answered with error -32010 (the call
+//!   may have run). A frozen gateway is so found within about `1 s + timeout`.
+//! - `request_timeout` (5m): how long one request waits for its answer, at most. Past it, a
+//!   gateway that answered nothing else meanwhile is down (as above); one that did is slow on
+//!   this request alone, answered with error -32012 (the call may still be running). With
+//!   checks off (`enabled: false`), this deadline is what finds a frozen gateway.
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::{Deserialize, Deserializer};
 use url::Url;
 
 use super::settings::{
-    GatewaySettings, GatewayTransport, HealthSettings, Origin, PoolSettings, RouterSettings,
+    DEFAULT_REQUEST_TIMEOUT, GatewaySettings, GatewayTransport, HealthSettings, Origin,
+    PoolSettings, RouterSettings,
 };
 use crate::auth::{KubeAccess, Tokens};
 use crate::net::TlsOptions;
@@ -99,6 +119,9 @@ pub struct Pool {
     pub gateways: Vec<Gateway>,
     #[serde(default)]
     pub health_check: HealthCheck,
+    /// mcp-connect's extension: how long a request waits for its answer, at most.
+    #[serde(default = "default_request_timeout", deserialize_with = "profile::positive_duration")]
+    pub request_timeout: Duration,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -110,6 +133,9 @@ pub struct Gateway {
     /// mcp-connect's extension: how this gateway's certificate is verified.
     #[serde(default)]
     pub tls: Option<Tls>,
+    /// mcp-connect's extension: this gateway's credentials, over the top level's `auth`.
+    #[serde(default)]
+    pub auth: Option<AuthConfig>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -215,7 +241,6 @@ pub fn from_text(text: &str, file: &str, dir: &Path) -> Result<RouterSettings, T
         let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
         at(locate(text, &keys).unwrap_or(Position::START), message)
     };
-    let tokens_profile = config.auth.as_ref().map(|auth| jwt_profile(&auth.jwt, &config.server));
     let mut pools = Vec::new();
     for (p, pool) in config.gateway_pools.iter().enumerate() {
         let mut gateways = Vec::new();
@@ -233,13 +258,15 @@ pub fn from_text(text: &str, file: &str, dir: &Path) -> Result<RouterSettings, T
             }
             let tls = tls_options(gateway.tls.as_ref(), Some(dir))
                 .map_err(|message| located(&keys(&["tls", "ca_file"]), message))?;
-            let tokens = tokens_profile
-                .as_ref()
-                .and_then(|profile| Tokens::for_profile(profile, KubeAccess::default()));
+            let auth = gateway.auth.as_ref().or(config.auth.as_ref());
+            let tokens = auth.and_then(|auth| {
+                Tokens::for_profile(&jwt_profile(&auth.jwt, &config.server), KubeAccess::default())
+            });
             gateways.push(GatewaySettings {
                 url: gateway.url.url().clone(),
                 weight: gateway.weight.get(),
                 tokens,
+                own_auth: gateway.auth.is_some(),
                 tls,
             });
         }
@@ -247,6 +274,7 @@ pub fn from_text(text: &str, file: &str, dir: &Path) -> Result<RouterSettings, T
             name: pool.name.to_string(),
             gateways,
             health: health(&pool.health_check),
+            request_timeout: pool.request_timeout,
         });
     }
     let listen = SocketAddr::new(config.server.host, config.server.port.get());
@@ -300,7 +328,11 @@ fn tls_options(tls: Option<&Tls>, dir: Option<&Path>) -> Result<TlsOptions, Stri
 }
 
 fn health(check: &HealthCheck) -> HealthSettings {
-    HealthSettings { enabled: check.enabled, interval: check.interval }
+    HealthSettings { enabled: check.enabled, interval: check.interval, timeout: check.timeout }
+}
+
+fn default_request_timeout() -> Duration {
+    DEFAULT_REQUEST_TIMEOUT
 }
 
 fn loopback() -> IpAddr {

@@ -284,7 +284,13 @@ mod tests {
     #[tokio::test]
     async fn websocket_failures_become_what_the_relay_understands() {
         let url: Url = "wss://127.0.0.1:1/ws".parse().unwrap();
-        let place = Place { url: url.clone(), origin: Default::default(), token: None };
+        let place = Place {
+            url: url.clone(),
+            origin: Default::default(),
+            token: None,
+            own_auth: false,
+            pool: "p".into(),
+        };
         let envelope = Envelope::new(&url, &TlsOptions::default(), None, place).unwrap();
         let body = "Bearer error=\"invalid_token\"; Unauthorized".to_owned();
         let refused = envelope.failed(WsError::Refused { status: 401, body }, None).unwrap();

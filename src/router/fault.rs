@@ -30,6 +30,10 @@ pub(crate) struct Place {
     pub url: Url,
     pub origin: Origin,
     pub token: Option<TokenOrigin>,
+    /// Whether the token comes from the gateway's own `auth` (else the top level's).
+    pub own_auth: bool,
+    /// The name of its pool.
+    pub pool: String,
 }
 
 impl Place {
@@ -64,6 +68,62 @@ impl Place {
             Origin::File(file) => format!(" in {}", file.display()),
             Origin::Profile(name) => format!(" in profile {name}"),
             Origin::Unnamed => String::new(),
+        }
+    }
+
+    /// `yaml` set in its pool where the settings come from.
+    fn set_in_pool(&self, yaml: &str) -> String {
+        let pool = &self.pool;
+        match &self.origin {
+            Origin::File(file) => format!(
+                "set `{yaml}` in pool {pool} of {}, then {}",
+                file.display(),
+                self.restart()
+            ),
+            Origin::Profile(name) => {
+                format!("set `{yaml}` in pool {pool} of profile {name}, then {}", self.restart())
+            }
+            Origin::Unnamed => format!("set `{yaml}` in pool {pool}'s settings"),
+        }
+    }
+
+    /// Where its `auth.jwt` section is: its own, or the top level's.
+    fn jwt_section(&self) -> String {
+        match self.own_auth {
+            true => format!("under gateway {}'s `auth.jwt`{}", self.url, self.written()),
+            false => format!("under `auth.jwt`{}", self.written()),
+        }
+    }
+
+    /// No answer to `what` within the request deadline `within`. `alive`: the gateway passed
+    /// a check after it, so only this request is late. `label` names the gateway.
+    pub(crate) fn late(
+        &self,
+        what: &str,
+        within: std::time::Duration,
+        alive: bool,
+        label: &str,
+    ) -> Trouble {
+        let longer = humantime::format_duration(within * 2);
+        let raise = self.set_in_pool(&format!("request_timeout: {longer}"));
+        let within = humantime::format_duration(within);
+        match alive {
+            true => Trouble::new(
+                format!(
+                    "{what} got no answer from gateway {label} within {within} (the request \
+                     deadline); the gateway still answers its checks, so the call may still be \
+                     running there"
+                ),
+                format!(
+                    "if such calls take longer than {within}, {raise}; else check the MCP server \
+                     behind the gateway (its log)"
+                ),
+            ),
+            false => Trouble::new(
+                format!("no answer to {what} within {within} (the request deadline)"),
+                "check that the gateway is reachable from here and not stuck (its log); the \
+                 router checks it again and takes it back once it answers",
+            ),
         }
     }
 
@@ -251,11 +311,10 @@ impl Place {
                 format!("it refused the router's token ({http}): {}", problems.join("; ")),
                 match origin {
                     TokenOrigin::Minted { .. } => format!(
-                        "mint it with {claims}: set `issuer: {}` and `audience: {}` under \
-                         `auth.jwt`{}, then {}",
+                        "mint it with {claims}: set `issuer: {}` and `audience: {}` {}, then {}",
                         expected.issuer,
                         expected.audience,
-                        self.written(),
+                        self.jwt_section(),
                         self.restart()
                     ),
                     TokenOrigin::Ready { env } => format!(

@@ -5,6 +5,14 @@
 //! States: healthy (in the rotation) → down at the first failure, active or passive → with
 //! checks on, probation after one successful check and healthy again after the second; with
 //! checks off, a down gateway is tried again by real traffic once `interval` has passed.
+//!
+//! A failed check, or a request left unanswered past its deadline, judges it down with every
+//! request open on it: they give up at once and are failed over (see [`wait`]). A request that
+//! fails otherwise (its connection dropped, an HTTP error) takes it out of the rotation, and the
+//! requests still open on it go on, each to its own end: a killed gateway drops their
+//! connections too, and one that only stopped answering fails the checks they ask for.
+
+mod wait;
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -12,22 +20,34 @@ use std::time::{Duration, Instant};
 use axum::body::Bytes;
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue};
 use reqwest::{Method, Response, StatusCode};
-use tokio::sync::Notify;
+use tokio::sync::{Notify, watch};
 use url::Url;
 
 use super::envelope::Envelope;
 use super::fault::Place;
 use super::health::{GatewayHealth, GatewayState};
 use super::metrics::Counters;
-use super::settings::{GatewaySettings, GatewayTransport, HealthSettings, Origin};
+use super::settings::{GatewaySettings, GatewayTransport, HealthSettings, Origin, PoolSettings};
 use crate::auth::Tokens;
 use crate::net::mcp::{ACCEPT_BOTH, SESSION, VERSION};
 use crate::net::tls::SeenHandle;
 use crate::net::{Http, Target};
 use crate::trouble::Trouble;
+pub(crate) use wait::{Interrupted, STALL};
 
 /// Consecutive successful checks that bring a down gateway back.
 const BACK_AFTER: u32 = 2;
+
+/// What found a gateway down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Judged {
+    /// A failed check: every request open on it gives up.
+    Check,
+    /// A request left unanswered past its deadline: every request open on it gives up.
+    Deadline,
+    /// A request that failed otherwise: the ones open on it go on.
+    Request,
+}
 
 /// A session on a gateway, as the router sends it back: its id and protocol version.
 #[derive(Debug, Clone, Default)]
@@ -52,6 +72,8 @@ pub(crate) struct Gateway {
     pub weight: u32,
     pub pool: String,
     pub health: HealthSettings,
+    /// How long a request waits for its answer here, at most.
+    pub request_timeout: Duration,
     pub counters: Counters,
     carrier: Carrier,
     tokens: Option<Tokens>,
@@ -60,8 +82,13 @@ pub(crate) struct Gateway {
     /// The certificates its connections' handshakes saw.
     seen: SeenHandle,
     status: Mutex<Status>,
-    /// Woken when a check finds the gateway down: requests waiting on it give up at once.
-    down: Notify,
+    /// Counts the times it was judged down: requests waiting on it watch it and give up at
+    /// once when it moves.
+    downs: watch::Sender<u64>,
+    /// A request has waited a while: its health watch checks it now (see [`wait`]).
+    suspect: Notify,
+    /// Counts its successful checks: a request past its deadline waits for the next one.
+    checks: watch::Sender<u64>,
 }
 
 /// How requests reach the gateway.
@@ -83,8 +110,7 @@ struct Status {
 impl Gateway {
     pub(crate) fn new(
         settings: &GatewaySettings,
-        pool: &str,
-        health: &HealthSettings,
+        pool: &PoolSettings,
         origin: &Origin,
     ) -> Result<Gateway, Trouble> {
         let url = settings.url.clone();
@@ -92,7 +118,13 @@ impl Gateway {
             Trouble::new(format!("gateway {url}: {cause}"), "check the gateway's tls settings")
         };
         let token = settings.tokens.as_ref().map(Tokens::origin);
-        let place = Place { url: url.clone(), origin: origin.clone(), token };
+        let place = Place {
+            url: url.clone(),
+            origin: origin.clone(),
+            token,
+            own_auth: settings.own_auth,
+            pool: pool.name.clone(),
+        };
         let (carrier, seen) = match settings.transport() {
             Some(GatewayTransport::StreamableHttp) => {
                 let target = Target { tls: settings.tls.clone(), ..Target::new(url.clone()) };
@@ -125,15 +157,18 @@ impl Gateway {
             label: url.to_string(),
             url,
             weight: settings.weight,
-            pool: pool.to_owned(),
-            health: health.clone(),
+            pool: pool.name.clone(),
+            health: pool.health.clone(),
+            request_timeout: pool.request_timeout,
             counters: Counters::default(),
             carrier,
             tokens: settings.tokens.clone(),
             place,
             seen,
             status: Mutex::new(status),
-            down: Notify::new(),
+            downs: watch::Sender::new(0),
+            suspect: Notify::new(),
+            checks: watch::Sender::new(0),
         })
     }
 
@@ -253,11 +288,16 @@ impl Gateway {
         self.lock().state == GatewayState::Healthy
     }
 
-    /// A failure, found by a check (`active`) or by a real request: out of the rotation now.
-    pub(crate) fn mark_down(&self, failure: &Trouble, active: bool) {
+    /// A failure, found as `judged` says: out of the rotation now; after a check or a
+    /// deadline, every request waiting on it gives up too.
+    pub(crate) fn mark_down(&self, failure: &Trouble, judged: Judged) {
         let mut status = self.lock();
         if status.state != GatewayState::Down {
-            let how = if active { "its health check failed" } else { "a request to it failed" };
+            let how = match judged {
+                Judged::Check => "its health check failed",
+                Judged::Deadline => "a request to it went unanswered past its deadline",
+                Judged::Request => "a request to it failed",
+            };
             let (cause, fix) = (&failure.cause, &failure.fix);
             tracing::warn!(gateway = %self.label, %cause, %fix, "gateway down: {how}");
         }
@@ -266,8 +306,8 @@ impl Gateway {
         status.successes = 0;
         status.last_failure = Some(failure.clone());
         drop(status);
-        if active {
-            self.down.notify_waiters();
+        if judged != Judged::Request {
+            self.downs.send_modify(|downs| *downs += 1);
         }
     }
 
@@ -275,6 +315,7 @@ impl Gateway {
     pub(crate) fn check_ok(&self, latency: Duration) {
         let mut status = self.lock();
         status.latency = Some(latency);
+        self.checks.send_modify(|checks| *checks += 1);
         match status.state {
             GatewayState::Healthy => return,
             GatewayState::Down => status.successes = 1,
@@ -297,11 +338,6 @@ impl Gateway {
             status.since = Instant::now();
             tracing::info!(gateway = %self.label, "gateway back: a request to it succeeded");
         }
-    }
-
-    /// Resolves when a check finds this gateway down.
-    pub(crate) async fn went_down(&self) {
-        self.down.notified().await;
     }
 
     /// `https://gw/mcp (down: connection refused)`, for messages naming every gateway.

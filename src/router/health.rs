@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
-use super::gateway::{Gateway, Upstream};
+use super::gateway::{Gateway, Judged, STALL, Upstream};
 use super::pool::Shared;
 use super::session::open_upstream;
 use super::wire::read_answer;
@@ -103,10 +103,11 @@ pub(crate) fn report(shared: &Shared) -> HealthReport {
     report
 }
 
-/// Checks `gateway` every interval until `cancel`; ends its check session on the way out.
+/// Checks `gateway` every interval until `cancel`, and at once when a request has waited on it
+/// a while (once per [`STALL`] at most, see [`super::gateway`]); ends its check session on the
+/// way out.
 pub(crate) async fn watch(gateway: Arc<Gateway>, cancel: CancellationToken) {
-    let interval = gateway.health.interval;
-    let limit = interval.clamp(Duration::from_secs(2), Duration::from_secs(10));
+    let (interval, limit) = (gateway.health.interval, gateway.health.timeout);
     let mut kept: Option<Upstream> = None;
     loop {
         let checked = tokio::select! {
@@ -120,7 +121,10 @@ pub(crate) async fn watch(gateway: Arc<Gateway>, cancel: CancellationToken) {
             }
             Ok(Err(trouble)) => Some(trouble),
             Err(_) => Some(Trouble::new(
-                format!("no answer to the health check within {}s", limit.as_secs()),
+                format!(
+                    "no answer to the health check within {}",
+                    humantime::format_duration(limit)
+                ),
                 "check that the gateway is reachable from here and not stuck (its log); the \
                  router checks it again and takes it back once it answers",
             )),
@@ -129,11 +133,16 @@ pub(crate) async fn watch(gateway: Arc<Gateway>, cancel: CancellationToken) {
             if let Some(session) = kept.take() {
                 gateway.forget(&session).await;
             }
-            gateway.mark_down(&trouble, true);
+            gateway.mark_down(&trouble, Judged::Check);
         }
+        let asked = async {
+            tokio::time::sleep(STALL).await;
+            gateway.suspected().await;
+        };
         tokio::select! {
             _ = cancel.cancelled() => break,
             () = tokio::time::sleep(interval) => {}
+            () = asked => {}
         }
     }
     if let Some(session) = kept {

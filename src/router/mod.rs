@@ -4,7 +4,9 @@
 //! - [`web`]: the faces, `/mcp`, `/health`, `/metrics`; [`open`]: a client's `initialize`;
 //!   [`relay`]: every later message, failover included; [`reply`]: its answer, whole or SSE.
 //! - [`session`]: router session ids mapped to a gateway's session, and moving them;
-//!   [`pool`]: the weighted choice; [`gateway`]: one upstream, its client, token and state;
+//!   [`pool`]: the weighted choice; [`gateway`]: one upstream, its client, token and state, and
+//!   how long a request waits on it (its deadline, checks asked for while it waits, every
+//!   request open on it failed over at once when it is judged down);
 //!   [`envelope`]: a gateway that speaks the mcp-bridge envelope over WebSocket (a `ws(s)://`
 //!   URL), made to answer as a streamable HTTP one; [`health`]: the active checks and
 //!   `/health`; [`metrics`]: `/metrics`.
@@ -42,7 +44,8 @@ use crate::trouble::Trouble;
 pub use health::{GatewayHealth, GatewayState, HealthReport, PoolHealth};
 use pool::Shared;
 pub use settings::{
-    GatewaySettings, GatewayTransport, HealthSettings, Origin, PoolSettings, RouterSettings,
+    DEFAULT_CHECK_TIMEOUT, DEFAULT_REQUEST_TIMEOUT, GatewaySettings, GatewayTransport,
+    HealthSettings, Origin, PoolSettings, RouterSettings,
 };
 pub(crate) use wire::SAFE;
 

@@ -11,14 +11,17 @@ use axum::response::{IntoResponse, Response};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use super::gateway::Upstream;
+use super::gateway::{Gateway, Judged, Upstream};
 use super::metrics::Outcome;
 use super::pool::Shared;
 use super::wire::{self, NO_GATEWAY, read_answer};
 use crate::net::mcp::SESSION;
+use crate::trouble::Trouble;
 
 /// Opens a client session: tries gateways (marking each that fails down) until one answers.
-/// No gateway healthy → 503 with a JSON-RPC error naming every gateway and the fix.
+/// No gateway healthy → 503 with a JSON-RPC error naming every gateway and the fix. Each try
+/// waits as [`Gateway::bounded`] lets it: not past the deadline, nor past the gateway being
+/// judged down.
 pub(crate) async fn initialize(
     shared: &Shared,
     message: &Value,
@@ -28,50 +31,56 @@ pub(crate) async fn initialize(
     let params = message.get("params").cloned().unwrap_or_else(|| json!({}));
     let mut tried = Vec::new();
     while let Some(gateway) = shared.pick(&tried) {
-        let started = Instant::now();
-        let sent = gateway.send(Method::POST, Some(body.clone()), &Upstream::default()).await;
-        let failure = match sent {
-            Err(error) => error.trouble,
-            Ok(response) => {
-                gateway.counters.observe(started.elapsed());
-                let status = response.status();
-                let refused = matches!(status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN);
-                if status.is_server_error() || refused {
-                    gateway.explain(response, "initialize").await
-                } else if !status.is_success() {
-                    gateway.counters.record(Outcome::Rejected);
-                    return pass_on(response).await;
-                } else {
-                    let upstream_id = response.headers().get(SESSION).cloned();
-                    match read_answer(response, id).await {
-                        Err(cause) => gateway.place.other(format!("initialize: {cause}")),
-                        Ok(answer) => {
-                            gateway.counters.record(Outcome::Ok);
-                            gateway.request_ok();
-                            let Some(version) = answer["result"]["protocolVersion"].as_str() else {
-                                // The server refused this initialize: no session.
-                                return Json(answer).into_response();
-                            };
-                            let version = Some(version.to_owned());
-                            let upstream = Upstream { id: upstream_id, version };
-                            let label = gateway.label.clone();
-                            let session =
-                                shared.sessions.open(Arc::clone(&gateway), upstream, params);
-                            tracing::info!(%session, gateway = %label, "client session opened");
-                            return ([(SESSION, session)], Json(answer)).into_response();
-                        }
-                    }
-                }
-            }
+        let opened = open_on(shared, &gateway, &params, body.clone(), id);
+        let failure = match gateway.bounded("initialize", opened).await {
+            Ok(answer) => return answer,
+            Err(failure) => failure,
         };
         gateway.counters.record(Outcome::Failed);
-        gateway.mark_down(&failure, false);
+        gateway.mark_down(&failure, Judged::Request);
         tried.push(gateway);
     }
     let (cause, fix) = shared.unavailable();
     tracing::warn!(%cause, "a client initialize was refused: no gateway is healthy");
     let answer = wire::error(id, NO_GATEWAY, &cause, &fix);
     (StatusCode::SERVICE_UNAVAILABLE, Json(answer)).into_response()
+}
+
+/// The client's `initialize` on `gateway`: the answer to pass on (a session opened, or the
+/// server's or the gateway's refusal), or why the gateway failed.
+async fn open_on(
+    shared: &Shared,
+    gateway: &Arc<Gateway>,
+    params: &Value,
+    body: Bytes,
+    id: &Value,
+) -> Result<Response, Trouble> {
+    let started = Instant::now();
+    let response = (gateway.send(Method::POST, Some(body), &Upstream::default()).await)
+        .map_err(|error| error.trouble)?;
+    gateway.counters.observe(started.elapsed());
+    let status = response.status();
+    let refused = matches!(status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN);
+    if status.is_server_error() || refused {
+        return Err(gateway.explain(response, "initialize").await);
+    }
+    if !status.is_success() {
+        gateway.counters.record(Outcome::Rejected);
+        return Ok(pass_on(response).await);
+    }
+    let upstream_id = response.headers().get(SESSION).cloned();
+    let answer = (read_answer(response, id).await)
+        .map_err(|cause| gateway.place.other(format!("initialize: {cause}")))?;
+    gateway.counters.record(Outcome::Ok);
+    gateway.request_ok();
+    let Some(version) = answer["result"]["protocolVersion"].as_str() else {
+        // The server refused this initialize: no session.
+        return Ok(Json(answer).into_response());
+    };
+    let upstream = Upstream { id: upstream_id, version: Some(version.to_owned()) };
+    let session = shared.sessions.open(Arc::clone(gateway), upstream, params.clone());
+    tracing::info!(%session, gateway = %gateway.label, "client session opened");
+    Ok(([(SESSION, session)], Json(answer)).into_response())
 }
 
 /// A gateway's refusal (4xx), passed on as it is.

@@ -39,7 +39,7 @@ impl Shared {
         let mut pools = Vec::new();
         for pool in &settings.pools {
             let gateways = (pool.gateways.iter())
-                .map(|g| Gateway::new(g, &pool.name, &pool.health, &settings.origin).map(Arc::new))
+                .map(|g| Gateway::new(g, pool, &settings.origin).map(Arc::new))
                 .collect::<Result<_, _>>()?;
             pools.push(Pool { name: pool.name.clone(), gateways });
         }
@@ -127,17 +127,26 @@ impl Shared {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::router::settings::{GatewaySettings, HealthSettings, PoolSettings};
+    use crate::router::gateway::Judged;
+    use crate::router::settings::{
+        DEFAULT_REQUEST_TIMEOUT, GatewaySettings, HealthSettings, PoolSettings,
+    };
 
     fn settings(weights: &[u32]) -> RouterSettings {
         let gateway = |(i, weight): (usize, &u32)| GatewaySettings {
             url: format!("http://127.0.0.1:{}/mcp", 1000 + i).parse().unwrap(),
             weight: *weight,
             tokens: None,
+            own_auth: false,
             tls: Default::default(),
         };
         let gateways = weights.iter().enumerate().map(gateway).collect();
-        let pool = PoolSettings { name: "p".into(), gateways, health: HealthSettings::default() };
+        let pool = PoolSettings {
+            name: "p".into(),
+            gateways,
+            health: HealthSettings::default(),
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+        };
         let listen = "127.0.0.1:0".parse().unwrap();
         RouterSettings { listen, pools: vec![pool], origin: Default::default() }
     }
@@ -152,7 +161,7 @@ mod tests {
         }
         assert!((245..=255).contains(&counts[0]) && counts[2] == 0, "{counts:?}");
         let first = shared.gateways().next().unwrap().clone();
-        first.mark_down(&Trouble::new("refused", "start it"), false);
+        first.mark_down(&Trouble::new("refused", "start it"), Judged::Request);
         assert!((0..50).all(|_| !Arc::ptr_eq(&shared.pick(&[]).unwrap(), &first)));
         let second = shared.gateways().nth(1).unwrap().clone();
         assert!(shared.pick(&[second]).is_none());

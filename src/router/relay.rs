@@ -2,6 +2,11 @@
 //! passed back as it comes (JSON whole, SSE event by event). When the gateway fails, the
 //! session moves (see [`super::session::recover`]) and the message is sent again if that is
 //! safe; otherwise the client gets a JSON-RPC error saying what happened.
+//!
+//! The message waits on its gateway as [`Gateway::guard`] bounds it: it gives up at once when
+//! the gateway is judged down by a check or another request's deadline, and at its own
+//! deadline (the pool's `request_timeout`), when the gateway is judged down too, unless a check
+//! just passed: then only this message is answered, with [`NO_ANSWER`].
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -14,12 +19,12 @@ use serde_json::Value;
 use sse_stream::SseStream;
 use tokio::sync::mpsc;
 
-use super::gateway::Gateway;
+use super::gateway::{Gateway, Interrupted, Judged};
 use super::metrics::Outcome;
 use super::pool::Shared;
 use super::reply::{Out, Reply};
 use super::session::{Binding, ClientSession, Why, recover};
-use super::wire::{self, GATEWAY_LOST, NO_GATEWAY, SAFE};
+use super::wire::{self, GATEWAY_LOST, NO_ANSWER, NO_GATEWAY, SAFE};
 use crate::net::mcp::{answers, media_type, message_of};
 use crate::trouble::Trouble;
 
@@ -49,29 +54,36 @@ pub(crate) async fn relay(
     for _ in 0..ATTEMPTS {
         let binding = session.binding();
         let gateway = binding.gateway.clone();
-        let attempt = async {
-            if !gateway.serves() {
-                return Attempt::Known { cause: gateway.describe(), delivered: false };
-            }
-            tokio::select! {
-                attempt = send(&gateway, &binding, &incoming, &mut reply) => attempt,
-                () = gateway.went_down() => Attempt::Known {
-                    cause: match gateway.trouble() {
-                        Some(trouble) => format!(
-                            "its health check failed while the request was open: {}",
-                            trouble.cause
-                        ),
-                        None => "its health check failed while the request was open".to_owned(),
-                    },
-                    delivered: true,
-                },
+        // Taken before `serves` is asked: a judgement in between is seen.
+        let mut downs = gateway.downs();
+        let attempt = match gateway.serves() {
+            false => Attempt::Known { cause: gateway.describe(), delivered: false },
+            true => {
+                let sent = send(&gateway, &binding, &incoming, &mut reply);
+                match gateway.guard(method, &mut downs, sent).await {
+                    Ok(attempt) => attempt,
+                    Err(Interrupted::Down) => {
+                        Attempt::Known { cause: gateway.found_down().cause, delivered: true }
+                    }
+                    Err(late @ Interrupted::Late { alive }) => {
+                        gateway.counters.record(Outcome::Failed);
+                        let trouble = gateway.interrupted(late, method);
+                        if alive {
+                            // Slow on this message alone: the session stays where it is.
+                            let error = wire::error(&id, NO_ANSWER, &trouble.cause, &trouble.fix);
+                            return reply.answer(error, incoming.id.is_none()).await;
+                        }
+                        // The deadline judged the gateway down (see `guard`).
+                        Attempt::Known { cause: trouble.cause, delivered: true }
+                    }
+                }
             }
         };
-        let (why, cause, delivered) = match attempt.await {
+        let (why, cause, delivered) = match attempt {
             Attempt::Done => return,
             Attempt::Forgotten => (Why::Forgotten, String::new(), false),
             Attempt::Failed { trouble, delivered } => {
-                gateway.mark_down(&trouble, false);
+                gateway.mark_down(&trouble, Judged::Request);
                 (Why::Failed, trouble.cause, delivered)
             }
             Attempt::Known { cause, delivered } => (Why::Failed, cause, delivered),
@@ -113,7 +125,8 @@ enum Attempt {
     Forgotten,
     /// The gateway failed; `delivered`: the message may have reached it.
     Failed { trouble: Trouble, delivered: bool },
-    /// The gateway was already known to be down (by a check, or an earlier request).
+    /// The gateway was known to be down (by a check, or another request), before the message
+    /// was sent or while it waited.
     Known { cause: String, delivered: bool },
 }
 

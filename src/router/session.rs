@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use super::gateway::{Gateway, Upstream};
+use super::gateway::{Gateway, Judged, Upstream};
 use super::pool::Shared;
 use super::wire::read_answer;
 use crate::net::mcp::{SESSION, Said};
@@ -143,7 +143,7 @@ pub(crate) async fn recover(
     }
     let old = now.gateway;
     if let Why::Forgotten = why {
-        match open_upstream(&old, &session.params).await {
+        match old.bounded("initialize", open_upstream(&old, &session.params)).await {
             Ok(upstream) => {
                 tracing::info!(
                     session = %session.id, gateway = %old.label,
@@ -151,12 +151,12 @@ pub(crate) async fn recover(
                 );
                 return Ok(session.rebind(old, upstream));
             }
-            Err(trouble) => old.mark_down(&trouble, false),
+            Err(trouble) => old.mark_down(&trouble, Judged::Request),
         }
     }
     let mut tried = vec![old.clone()];
     while let Some(next) = shared.pick(&tried) {
-        match open_upstream(&next, &session.params).await {
+        match next.bounded("initialize", open_upstream(&next, &session.params)).await {
             Ok(upstream) => {
                 shared.failed_over();
                 tracing::info!(
@@ -172,7 +172,7 @@ pub(crate) async fn recover(
                 return Ok(session.rebind(next, upstream));
             }
             Err(trouble) => {
-                next.mark_down(&trouble, false);
+                next.mark_down(&trouble, Judged::Request);
                 tried.push(next);
             }
         }

@@ -38,7 +38,17 @@ pub struct PoolSettings {
     pub name: String,
     pub gateways: Vec<GatewaySettings>,
     pub health: HealthSettings,
+    /// How long a request sent to one of its gateways waits for the answer, at most (see
+    /// [`DEFAULT_REQUEST_TIMEOUT`]).
+    pub request_timeout: Duration,
 }
+
+/// A request's deadline on a gateway unless the settings give another: past it the request is
+/// answered with an error, and the gateway judged down unless a check then passes (see the
+/// router's `gateway::wait`). Long, so that slow tool calls (a test run, say) finish: a gateway
+/// that stops answering is found sooner by its checks, which run every second while a request
+/// waits (see [`HealthSettings::timeout`]).
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// One upstream gateway. How the router speaks to it follows from its URL's scheme (see
 /// [`GatewaySettings::transport`]).
@@ -51,6 +61,9 @@ pub struct GatewaySettings {
     pub weight: u32,
     /// The credentials sent to it (a JWT minted per connection), if any.
     pub tokens: Option<Tokens>,
+    /// Whether `tokens` come from the gateway's own `auth` rather than the top level's: fixes
+    /// then name the gateway's section.
+    pub own_auth: bool,
     /// How its certificate is verified (a pin, extra roots, or the system's roots).
     pub tls: TlsOptions,
 }
@@ -88,11 +101,24 @@ impl GatewayTransport {
 pub struct HealthSettings {
     /// Active checks (`ping`); passive failure detection runs either way.
     pub enabled: bool,
+    /// Between two checks while no request waits. While one has waited a second for its
+    /// answer, the gateway is checked every second (a frozen gateway is found within about
+    /// `1 s + timeout`).
     pub interval: Duration,
+    /// How long a check waits for the `ping`'s answer: past it the gateway is down, and every
+    /// request open on it is failed over at once.
+    pub timeout: Duration,
 }
+
+/// A check's answer time unless the settings give another.
+pub const DEFAULT_CHECK_TIMEOUT: Duration = Duration::from_secs(3);
 
 impl Default for HealthSettings {
     fn default() -> Self {
-        HealthSettings { enabled: true, interval: Duration::from_secs(30) }
+        HealthSettings {
+            enabled: true,
+            interval: Duration::from_secs(30),
+            timeout: DEFAULT_CHECK_TIMEOUT,
+        }
     }
 }

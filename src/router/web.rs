@@ -18,6 +18,7 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 
+use super::gateway::Judged;
 use super::health::report;
 use super::metrics;
 use super::open::{initialize, pass_on};
@@ -109,11 +110,12 @@ async fn server_stream(State(shared): State<Arc<Shared>>, headers: HeaderMap) ->
             }
             Ok(r) if !r.status().is_server_error() => return pass_on(r).await,
             Ok(r) => {
-                gateway.mark_down(&gateway.explain(r, "GET (the server stream)").await, false);
+                let trouble = gateway.explain(r, "GET (the server stream)").await;
+                gateway.mark_down(&trouble, Judged::Request);
                 Why::Failed
             }
             Err(error) => {
-                gateway.mark_down(&error.trouble, false);
+                gateway.mark_down(&error.trouble, Judged::Request);
                 Why::Failed
             }
         };

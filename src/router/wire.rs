@@ -17,6 +17,9 @@ pub(crate) const SAFE: [&str; 6] =
 pub(crate) const GATEWAY_LOST: i64 = -32010;
 /// No gateway of any pool is healthy.
 pub(crate) const NO_GATEWAY: i64 = -32011;
+/// The session's gateway left the request unanswered past its deadline while it answered
+/// others: the call may still be running there; not retried.
+pub(crate) const NO_ANSWER: i64 = -32012;
 /// The router cannot relay what the client sent.
 pub(crate) const INVALID: i64 = -32600;
 

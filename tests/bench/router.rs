@@ -4,8 +4,15 @@
 //! (p50, p95; the two interleaved, sample by sample), and the failover time: a client sending
 //! `tools/list` back to back while its session's gateway is killed, from the last answer of
 //! the old gateway to the first of the new one.
+//!
+//! P9: a gateway frozen (sockets open, nothing answered) under 20 sessions issuing requests,
+//! the router on its default settings: from the freeze to the answer of the last request that
+//! was open then (safe ones sent again elsewhere, tool calls answered with the failover error).
 
 // Test support shared with the integration tests; the bench uses part of it.
+#[allow(dead_code)]
+#[path = "../it/support/freeze.rs"]
+mod freeze;
 #[allow(dead_code)]
 #[path = "../it/support/mcp.rs"]
 mod mcp;
@@ -19,7 +26,9 @@ use mcp_connect::auth::{KubeAccess, Tokens};
 use mcp_connect::lab::gateway::{Gateway, GatewayOptions, proxy};
 use mcp_connect::lab::mcp::{McpServer, McpServerOptions};
 use mcp_connect::net::{Http, Target, TlsOptions};
-use mcp_connect::router::{self, GatewaySettings, HealthSettings, PoolSettings, RouterSettings};
+use mcp_connect::router::{
+    self, DEFAULT_REQUEST_TIMEOUT, GatewaySettings, HealthSettings, PoolSettings, RouterSettings,
+};
 
 const SECRET: &str = "a-router-bench-secret-of-forty-characters";
 const SECRET_VAR: &str = "MCP_CONNECT_BENCH_ROUTER_JWT_SECRET";
@@ -29,8 +38,12 @@ const FAILOVERS: usize = 10;
 /// P7c: a server this far away (the lab server's delay before every answer).
 const FAR: Duration = Duration::from_millis(2);
 const FAR_SAMPLES: usize = 500;
+/// P9: freezes, and the sessions each one holds up.
+const FREEZES: usize = 3;
+const FROZEN_SESSIONS: usize = 20;
 
 struct Lab {
+    name: String,
     _backend: McpServer,
     gateway: Option<Gateway>,
     url: String,
@@ -46,7 +59,13 @@ async fn lab(name: &str, delay: Duration) -> Lab {
     let gateway = Gateway::start(options).await.expect("the lab gateway starts");
     let pin = gateway.fingerprint_sha256.replace(':', "").to_lowercase();
     let tls = TlsOptions { pin_sha256: Some(pin), ..Default::default() };
-    Lab { _backend: backend, url: gateway.mcp_url(), gateway: Some(gateway), tls }
+    Lab {
+        name: name.into(),
+        _backend: backend,
+        url: gateway.mcp_url(),
+        gateway: Some(gateway),
+        tls,
+    }
 }
 
 fn tokens() -> Tokens {
@@ -59,16 +78,28 @@ fn tokens() -> Tokens {
 }
 
 async fn start(labs: &[&Lab]) -> router::Router {
+    let health =
+        HealthSettings { enabled: true, interval: Duration::from_secs(1), ..Default::default() };
+    start_with(labs, health).await
+}
+
+/// A router over `labs` with these checks, the rest of its settings the defaults.
+async fn start_with(labs: &[&Lab], health: HealthSettings) -> router::Router {
     let gateways = (labs.iter())
         .map(|lab| GatewaySettings {
             url: lab.url.parse().unwrap(),
             weight: 1,
             tokens: Some(tokens()),
+            own_auth: false,
             tls: lab.tls.clone(),
         })
         .collect();
-    let health = HealthSettings { enabled: true, interval: Duration::from_secs(1) };
-    let pool = PoolSettings { name: "bench".into(), gateways, health };
+    let pool = PoolSettings {
+        name: "bench".into(),
+        gateways,
+        health,
+        request_timeout: DEFAULT_REQUEST_TIMEOUT,
+    };
     let listen = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
     router::start(RouterSettings { listen, pools: vec![pool], origin: Default::default() })
         .await
@@ -136,6 +167,37 @@ async fn main() {
         ms(gmax),
         verdict(gmax <= Duration::from_secs(1))
     );
+
+    let (mut held, mut failed_safe, mut unexplained, mut requests) = (Vec::new(), 0, 0, 0);
+    for _ in 0..FREEZES {
+        let run = frozen().await;
+        held.push(run.all_answered_after());
+        failed_safe += run.failed_safe().len();
+        unexplained += run.unexplained_calls().len();
+        requests += run.requests.len() + 1;
+    }
+    let (h50, hmax) = (pct(&mut held, 50), *held.iter().max().unwrap());
+    println!(
+        "P9 a gateway frozen under {FROZEN_SESSIONS} sessions ({FREEZES} freezes, default \
+         settings): every request open on it answered after p50 {} max {} (target <= 5 s; was \
+         28-31 s); {requests} requests, {failed_safe} safe ones failed, {unexplained} tool calls \
+         failed without the failover error {}",
+        ms(h50),
+        ms(hmax),
+        verdict(hmax <= Duration::from_secs(5) && failed_safe == 0 && unexplained == 0)
+    );
+}
+
+/// One freeze: two gateways, the router on its default settings, 20 sessions issuing requests;
+/// the gateway of the first session frozen mid-run.
+async fn frozen() -> freeze::Run {
+    let labs = [lab("alpha", Duration::ZERO).await, lab("beta", Duration::ZERO).await];
+    let router = start_with(&[&labs[0], &labs[1]], HealthSettings::default()).await;
+    freeze::run(&router.url(), FROZEN_SESSIONS, |name| {
+        let lab = labs.iter().find(|lab| lab.name == name).expect("a lab of that name");
+        lab.gateway.as_ref().expect("running").freeze();
+    })
+    .await
 }
 
 /// One failover: the session's gateway killed while the client sends `tools/list` back to back.

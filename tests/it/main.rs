@@ -36,11 +36,13 @@ mod profiles;
 #[cfg(unix)]
 mod profiles_unreadable;
 mod router;
+mod router_auth;
 #[cfg(unix)]
 mod router_claude;
 mod router_config;
 mod router_envelope;
 mod router_faults;
+mod router_freeze;
 #[cfg(unix)]
 mod router_route;
 mod tui_tmux;

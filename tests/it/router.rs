@@ -204,6 +204,7 @@ async fn health_metrics_unknown_sessions_and_no_gateway_answer_as_documented() {
             url: url.parse().unwrap(),
             weight: 1,
             tokens: None,
+            own_auth: false,
             tls: Default::default(),
         }
     };

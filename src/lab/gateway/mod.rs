@@ -11,11 +11,14 @@
 //!   token check, and the same backend behind them, reached as the real gateway reaches it.
 //! - Optionally a limit on requests per second to `/mcp` (see [`limit`]) and a skewed clock.
 //! - `/health`, `/healthz`, `/ready` on a second, plain-HTTP port (the pod's 8080).
+//! - [`Gateway::freeze`]: both ports stand still, sockets open, as `kill -STOP` leaves a
+//!   process (see [`freeze`]); [`Gateway::thaw`] lets them go on.
 //!
 //! Every other path answers 404.
 
 pub mod auth;
 pub mod envelope;
+pub mod freeze;
 pub mod frontend;
 pub mod limit;
 pub mod proxy;
@@ -35,9 +38,9 @@ use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 
-use super::mcp::serve::accept_loop;
 use super::tls::LabTls;
 use crate::net::tls::fingerprint;
+use freeze::{Freezer, accept_loop};
 
 /// How the gateway behaves.
 #[derive(Debug, Clone)]
@@ -93,6 +96,7 @@ pub struct Gateway {
     forwarded: Arc<AtomicU64>,
     envelopes: Arc<AtomicU64>,
     connections: Arc<ws::Connections>,
+    freezer: Arc<Freezer>,
     stopping: CancellationToken,
 }
 
@@ -161,8 +165,10 @@ impl Gateway {
             .route("/api/v1/mcp", any(frontend::post))
             .with_state(shared);
         let acceptor = Some(TlsAcceptor::from(tls.server.clone()));
-        tokio::spawn(accept_loop(listener, acceptor, app, stopping.clone()));
-        tokio::spawn(accept_loop(health, None, health_router(), stopping.clone()));
+        let freezer = Arc::new(Freezer::default());
+        tokio::spawn(accept_loop(listener, acceptor, app, stopping.clone(), freezer.clone()));
+        let health_app = health_router();
+        tokio::spawn(accept_loop(health, None, health_app, stopping.clone(), freezer.clone()));
         Ok(Gateway {
             url: format!("https://{addr}"),
             health_url: format!("http://{health_addr}"),
@@ -173,6 +179,7 @@ impl Gateway {
             forwarded,
             envelopes,
             connections,
+            freezer,
             stopping,
         })
     }
@@ -211,6 +218,18 @@ impl Gateway {
     /// connection goes, no close frame (the client sees 1006). Later connections are served.
     pub fn drop_connections(&self) {
         self.connections.drop_all();
+    }
+
+    /// Stops answering, as a frozen process does: connections stay open and new ones are
+    /// accepted, but nothing is read or written on any of them (TLS handshakes included) until
+    /// [`Gateway::thaw`].
+    pub fn freeze(&self) {
+        self.freezer.freeze();
+    }
+
+    /// Answers again; what waited goes on where it stopped.
+    pub fn thaw(&self) {
+        self.freezer.thaw();
     }
 }
 

@@ -1,5 +1,8 @@
 //! A `router` profile's settings: its pools, each gateway's transport, URL, token and TLS.
 //!
+//! A gateway's token comes from its own `auth` when it has one (the profile's `auth` shape),
+//! else from the profile's `auth`: gateways of two clusters sign with two secrets.
+//!
 //! A gateway's transport is its own `transport`, else the profile's `endpoint.transport`:
 //! `auto` and `streamable-http` are standard MCP, `mcp-bridge-ws` is the gateway's envelope
 //! over a WebSocket, and nothing else is spoken to a gateway. Its URL is the gateway's base
@@ -22,8 +25,8 @@ use crate::router::settings::{
 use crate::supervisor::RunOptions;
 use crate::trouble::Trouble;
 
-/// The settings of a `router` profile: its `link.router`, its `auth` (a token per gateway) and
-/// its `tls` (for the gateways without their own). `options.local_port` overrides the port.
+/// The settings of a `router` profile: its `link.router`, its `auth` and `tls` (for the
+/// gateways without their own; a token per gateway). `options.local_port` overrides the port.
 pub fn from_profile(profile: &Profile, options: &RunOptions) -> Result<RouterSettings, Trouble> {
     let Link::Router(router) = &profile.link else {
         let kind = match &profile.link {
@@ -62,10 +65,18 @@ pub fn from_profile(profile: &Profile, options: &RunOptions) -> Result<RouterSet
                     )
                 },
             )?;
+            let tokens = match &gateway.auth {
+                Some(auth) => {
+                    let own = Profile { auth: auth.clone(), ..profile.clone() };
+                    Tokens::for_profile(&own, options.kube())
+                }
+                None => Tokens::for_profile(profile, options.kube()),
+            };
             gateways.push(GatewaySettings {
                 url: endpoint(profile, gateway)?,
                 weight: gateway.weight.get(),
-                tokens: Tokens::for_profile(profile, options.kube()),
+                tokens,
+                own_auth: gateway.auth.is_some(),
                 tls,
             });
         }
@@ -73,6 +84,7 @@ pub fn from_profile(profile: &Profile, options: &RunOptions) -> Result<RouterSet
             name: pool.name.to_string(),
             gateways,
             health: health(&pool.health_check),
+            request_timeout: pool.request_timeout,
         });
     }
     let port = options.local_port.unwrap_or(router.local_port.get());

@@ -10,7 +10,8 @@ use mcp_connect::lab::gateway::{Gateway, GatewayOptions};
 use mcp_connect::lab::mcp::{McpServer, McpServerOptions};
 use mcp_connect::net::TlsOptions;
 use mcp_connect::router::{
-    self, GatewaySettings, HealthSettings, PoolSettings, Router, RouterSettings,
+    self, DEFAULT_REQUEST_TIMEOUT, GatewaySettings, HealthSettings, PoolSettings, Router,
+    RouterSettings,
 };
 use serde_json::json;
 
@@ -77,6 +78,7 @@ impl Lab {
             url: self.url.parse().unwrap(),
             weight,
             tokens: Some(tokens()),
+            own_auth: false,
             tls: TlsOptions { pin_sha256: Some(self.pin.clone()), ..Default::default() },
         }
     }
@@ -101,8 +103,18 @@ async fn backend(name: &str, addr: SocketAddr) -> McpServer {
 /// A router on a free port of 127.0.0.1 over one pool, `lab-pool`, of `gateways`, with active
 /// health checks every `every` when `checks`.
 pub async fn start_router(gateways: Vec<GatewaySettings>, checks: bool, every: Duration) -> Router {
-    let health = HealthSettings { enabled: checks, interval: every };
-    let pool = PoolSettings { name: "lab-pool".into(), gateways, health };
+    let health = HealthSettings { enabled: checks, interval: every, ..Default::default() };
+    start_pool(PoolSettings {
+        name: "lab-pool".into(),
+        gateways,
+        health,
+        request_timeout: DEFAULT_REQUEST_TIMEOUT,
+    })
+    .await
+}
+
+/// A router on a free port of 127.0.0.1 over `pool`.
+pub async fn start_pool(pool: PoolSettings) -> Router {
     let listen = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
     router::start(RouterSettings { listen, pools: vec![pool], origin: Default::default() })
         .await

@@ -1,6 +1,7 @@
 //! Shared helpers for the integration tests.
 pub mod bridge;
 pub mod faces;
+pub mod freeze;
 pub mod gateways;
 pub mod link;
 pub mod mcp;
