@@ -36,6 +36,7 @@ pub enum Action {
     ScopeUser,
     Force,
     NextField,
+    PrevField,
 }
 
 /// Where a binding applies: the main screen, or the kind of popup on top of it.
@@ -170,7 +171,8 @@ pub const BINDINGS: &[Binding] = &[
     bind(WriteConfig, &[ch('f')], A::Force, None, "force: replace an entry not mcp-connect's"),
     bind(WriteConfig, &[key(KeyCode::Esc), ch('q')], A::Close, Some("close"), "close without writing"),
     bind(Input, &[key(KeyCode::Enter)], A::Confirm, Some("done"), "done: filter, or save the edited profile"),
-    bind(Input, &[key(KeyCode::Tab), key(KeyCode::BackTab)], A::NextField, Some("field"), "next field"),
+    bind(Input, &[key(KeyCode::Tab)], A::NextField, Some("field"), "next field"),
+    bind(Input, &[key(KeyCode::BackTab)], A::PrevField, None, "previous field"),
     bind(Input, &[key(KeyCode::Esc)], A::Close, Some("cancel"), "cancel (the filter: clear it)"),
 ];
 

@@ -136,6 +136,11 @@ impl App {
         let Some(name) = self.usable() else { return Vec::new() };
         match action {
             Action::Activate => {
+                let live = self.selected_row().is_some_and(|r| r.view.status.phase.live());
+                if live && self.active.as_deref() == Some(name.as_str()) {
+                    self.note = Some(format!("{name} is running already (r restarts it, s stops it)"));
+                    return Vec::new();
+                }
                 self.active = Some(name.clone());
                 return vec![Command::Activate(name)];
             }

@@ -77,6 +77,7 @@ impl App {
     ) -> bool {
         match action {
             Some(Action::NextField) => edit.next_field(),
+            Some(Action::PrevField) => edit.prev_field(),
             Some(Action::Confirm) if !edit.saving => match edit.changed(&self.header.contexts) {
                 Ok(profile) if profile == edit.original => {
                     self.note = Some(format!("{}: nothing changed, nothing saved", edit.profile));

@@ -30,10 +30,29 @@ pub fn hints<'a>(context: Context, pins: bool, width: usize, theme: &Theme) -> L
     Line::from(spans)
 }
 
+/// `text` in at most `width` columns, ending in `…` when it was longer.
+fn cut(text: &str, width: usize) -> String {
+    use unicode_width::UnicodeWidthStr;
+    if text.width() <= width {
+        return text.to_owned();
+    }
+    let mut kept = String::new();
+    for c in text.chars() {
+        if kept.width() + unicode_width::UnicodeWidthChar::width(c).unwrap_or(0) + 1 > width {
+            break;
+        }
+        kept.push(c);
+    }
+    format!("{kept}…")
+}
+
 pub fn draw(frame: &mut Frame, area: Rect, context: Context, note: Option<&str>, theme: &Theme) {
     let width = |line: &Line| u16::try_from(line.width()).unwrap_or(u16::MAX);
     let right = hints(context, true, usize::from(area.width), theme);
-    let note = Line::styled(note.map(|n| format!(" {n} ")).unwrap_or_default(), theme.fix());
+    // A note longer than the room is cut with `…`, so that it shows it goes on.
+    let room = usize::from(area.width).saturating_sub(right.width() + 2);
+    let note = note.map(|n| cut(n, room)).map(|n| format!(" {n} ")).unwrap_or_default();
+    let note = Line::styled(note, theme.fix());
     let [left_area, note_area, right_area] = Layout::horizontal([
         Constraint::Fill(1),
         Constraint::Length(width(&note)),

@@ -93,6 +93,10 @@ impl Edit {
         self.field = FIELDS[(Self::index(self.field) + 1) % FIELDS.len()].0;
     }
 
+    pub fn prev_field(&mut self) {
+        self.field = FIELDS[(Self::index(self.field) + FIELDS.len() - 1) % FIELDS.len()].0;
+    }
+
     /// Types `key` into the focused field.
     pub fn input(&mut self, key: KeyEvent) {
         let Some(request) = to_input_request(&TermEvent::Key(key)) else { return };
