@@ -19,10 +19,10 @@ pub enum DocError {
     /// which Claude Code reads the file with, keeps only the last one, and an edit to any other
     /// would be written and never seen.
     #[error(
-        "{}: `{key}` appears {} times in one object, at {}; Claude Code (JSON.parse) reads only \
-         the last one",
+        "{}: `{key}` appears {} in one object, at {}; Claude Code (JSON.parse) reads only the \
+         last one",
         at[0],
-        at.len(),
+        times(at.len()),
         list(at)
     )]
     DuplicateKey { key: String, at: Vec<Position> },
@@ -39,6 +39,10 @@ impl std::fmt::Display for Position {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}:{}", self.line, self.column)
     }
+}
+
+fn times(n: usize) -> String {
+    if n == 2 { "twice".to_owned() } else { format!("{n} times") }
 }
 
 /// `1:2, 3:4 and 5:6`.
@@ -194,7 +198,10 @@ fn offset(node: CstNode) -> usize {
 fn position(text: &str, offset: usize) -> Position {
     let before = &text[..offset.min(text.len())];
     let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    Position { line: before.matches('\n').count() + 1, column: before[line_start..].chars().count() + 1 }
+    Position {
+        line: before.matches('\n').count() + 1,
+        column: before[line_start..].chars().count() + 1,
+    }
 }
 
 /// serde_json's message without its " at line L column C" tail (the position is given apart).
@@ -278,7 +285,7 @@ mod tests {
         );
         assert_eq!(
             err.to_string(),
-            "2:3: `mcpServers` appears 2 times in one object, at 2:3 and 4:3; Claude Code \
+            "2:3: `mcpServers` appears twice in one object, at 2:3 and 4:3; Claude Code \
              (JSON.parse) reads only the last one"
         );
         assert!(doc.put(&path(&["mcpServers"]), "s", &json!({})).is_err());

@@ -187,7 +187,10 @@ pub fn install(staged: Staged, path: &Path, read: &Snapshot) -> io::Result<Insta
     // Another writer's file landed after the look above: it goes back in place.
     if let Err(e) = swap_back(&staged, path) {
         let kept = staged.temp.into_temp_path().keep().map_err(|e| e.error)?;
-        return Err(io::Error::other(format!("{e}; the version it held is kept at {}", kept.display())));
+        return Err(io::Error::other(format!(
+            "{e}; the version it held is kept at {}",
+            kept.display()
+        )));
     }
     sync_dir(path)?;
     Ok(Install::Changed)
@@ -370,10 +373,7 @@ mod tests {
         // Nobody else writes: kept once the settle time is over.
         let ours = put("ours 1");
         assert_eq!(watch(&path, &ours, Duration::ZERO, has_ours).unwrap(), Fate::Kept);
-        assert_eq!(
-            watch(&path, &ours, Duration::from_millis(20), has_ours).unwrap(),
-            Fate::Kept
-        );
+        assert_eq!(watch(&path, &ours, Duration::from_millis(20), has_ours).unwrap(), Fate::Kept);
         // A writer that had read the file before ours drops it; one that read ours keeps it.
         let ours = put("ours 2");
         replace_by_rename(&path, "stale");

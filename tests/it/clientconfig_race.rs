@@ -135,13 +135,16 @@ fn every_outside_update_and_every_entry_of_ours_survives_claude_codes_own_writes
         let stdout = String::from_utf8_lossy(&output.stdout);
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(output.status.success(), "ours-{i}, round {round}, failed:\n{stdout}{stderr}");
-        let verb = if *round == 0 { "added" } else { "replaced" };
-        let done = format!("{verb} ours-{i} in {} (user scope)", file.display());
-        let done = if *round == 0 { done.replacen(" in ", " to ", 1) } else { done };
+        let done = match round {
+            0 => format!("added ours-{i} to {} (user scope)", file.display()),
+            _ => format!("replaced ours-{i} in {} (user scope)", file.display()),
+        };
         assert!(stdout.lines().any(|l| l == done), "ours-{i}, round {round}:\n{stdout}");
         redone += stdout
             .lines()
-            .find_map(|l| l.split("redone on its version (").nth(1)?.split(' ').next()?.parse().ok())
+            .find_map(|l| {
+                l.split("redone on its version (").nth(1)?.split(' ').next()?.parse().ok()
+            })
             .unwrap_or(0usize);
     }
     eprintln!(
