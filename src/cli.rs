@@ -196,7 +196,8 @@ pub enum ConfigCommand {
         /// Show the change as a diff; write nothing.
         #[arg(long)]
         dry_run: bool,
-        /// Replace an entry of the same name that mcp-connect did not write.
+        /// Replace an entry of the same name that mcp-connect did not write, and write the
+        /// file even if it is read-only (its mode is kept).
         #[arg(long)]
         force: bool,
     },
@@ -217,7 +218,8 @@ pub enum ConfigCommand {
         /// Show the change as a diff; write nothing.
         #[arg(long)]
         dry_run: bool,
-        /// Remove it even though mcp-connect did not write it.
+        /// Remove it even though mcp-connect did not write it, and write the file even if it
+        /// is read-only (its mode is kept).
         #[arg(long)]
         force: bool,
     },

@@ -2,7 +2,7 @@
 //! byte (keys, their order, spacing, escapes, numbers) as the user or the client wrote it.
 
 use jsonc_parser::ParseOptions;
-use jsonc_parser::cst::{CstInputValue, CstObject, CstRootNode};
+use jsonc_parser::cst::{CstInputValue, CstNode, CstObject, CstRootNode};
 use serde_json::Value;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -15,6 +15,43 @@ pub enum DocError {
     /// A key on the way to the servers holds something other than an object.
     #[error("`{key}` is not a JSON object")]
     NotAnObject { key: String },
+    /// A key we go through (or a server's name) appears more than once in its object: JSON.parse,
+    /// which Claude Code reads the file with, keeps only the last one, and an edit to any other
+    /// would be written and never seen.
+    #[error(
+        "{}: `{key}` appears {} in one object, at {}; Claude Code (JSON.parse) reads only the \
+         last one",
+        at[0],
+        times(at.len()),
+        list(at)
+    )]
+    DuplicateKey { key: String, at: Vec<Position> },
+}
+
+/// A place in the text: 1-based line and column (in characters).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Position {
+    pub line: usize,
+    pub column: usize,
+}
+
+impl std::fmt::Display for Position {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.line, self.column)
+    }
+}
+
+fn times(n: usize) -> String {
+    if n == 2 { "twice".to_owned() } else { format!("{n} times") }
+}
+
+/// `1:2, 3:4 and 5:6`.
+fn list(at: &[Position]) -> String {
+    let words: Vec<String> = at.iter().map(Position::to_string).collect();
+    match words.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+        _ => words.join(""),
+    }
 }
 
 pub struct Document {
@@ -43,21 +80,47 @@ impl Document {
         self.root.to_string()
     }
 
-    /// The object at `path`, if every key on the way is there.
+    /// The object at `path`, if every key on the way is there. Every key on the way, and every
+    /// name in that object, must be there once only.
     fn find(&self, path: &[String]) -> Result<Option<CstObject>, DocError> {
         let mut object = self.root.object_value().ok_or(DocError::RootNotObject)?;
         for (i, key) in path.iter().enumerate() {
+            self.once(&object, &path[..i], Some(key))?;
             let Some(prop) = object.get(key) else { return Ok(None) };
             object = prop
                 .value()
                 .and_then(|v| v.as_object())
                 .ok_or_else(|| DocError::NotAnObject { key: path[..=i].join(".") })?;
         }
+        self.once(&object, path, None)?;
         Ok(Some(object))
+    }
+
+    /// Refuses `object` (at `path`) when `key`, or with `None` any key, appears in it twice.
+    fn once(&self, object: &CstObject, path: &[String], key: Option<&str>) -> Result<(), DocError> {
+        let mut seen: Vec<(String, Vec<CstNode>)> = Vec::new();
+        for prop in object.properties() {
+            let (Some(name), Some(node)) = (prop.decoded_name(), prop.name()) else { continue };
+            if key.is_some_and(|key| key != name) {
+                continue;
+            }
+            match seen.iter_mut().find(|(seen, _)| *seen == name) {
+                Some((_, nodes)) => nodes.push(node.into()),
+                None => seen.push((name, vec![node.into()])),
+            }
+        }
+        let Some((name, nodes)) = seen.into_iter().find(|(_, nodes)| nodes.len() > 1) else {
+            return Ok(());
+        };
+        let text = self.text();
+        let at = nodes.into_iter().map(|node| position(&text, offset(node))).collect();
+        let key = path.iter().map(String::as_str).chain([name.as_str()]).collect::<Vec<_>>();
+        Err(DocError::DuplicateKey { key: key.join("."), at })
     }
 
     /// The object at `path`, created (with every key on the way) when missing.
     fn make(&self, path: &[String]) -> Result<CstObject, DocError> {
+        self.find(path)?;
         let mut object = self.root.object_value().ok_or(DocError::RootNotObject)?;
         for (i, key) in path.iter().enumerate() {
             object = object
@@ -115,6 +178,29 @@ fn input(value: &Value) -> CstInputValue {
         Value::Object(map) => {
             CstInputValue::Object(map.iter().map(|(k, v)| (k.clone(), input(v))).collect())
         }
+    }
+}
+
+/// Where `node` starts in the document's text (in bytes): the text of everything before it.
+fn offset(node: CstNode) -> usize {
+    let mut offset = 0;
+    let mut node = node;
+    loop {
+        offset += node.previous_siblings().map(|s| s.to_string().len()).sum::<usize>();
+        match node.parent() {
+            Some(parent) => node = parent.into(),
+            None => return offset,
+        }
+    }
+}
+
+/// The line and column of byte `offset` in `text`.
+fn position(text: &str, offset: usize) -> Position {
+    let before = &text[..offset.min(text.len())];
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    Position {
+        line: before.matches('\n').count() + 1,
+        column: before[line_start..].chars().count() + 1,
     }
 }
 
@@ -185,5 +271,46 @@ mod tests {
         let doc = Document::parse(r#"{"mcpServers": []}"#).unwrap();
         let err = doc.put(&path(&["mcpServers"]), "s", &json!({})).unwrap_err();
         assert_eq!(err, DocError::NotAnObject { key: "mcpServers".into() });
+    }
+
+    #[test]
+    fn a_key_we_go_through_twice_is_refused_with_both_positions() {
+        let pos = |line, column| Position { line, column };
+        let twice = "{\n  \"mcpServers\": {\"a\": {}},\n  \"x\": 1,\n  \"mcpServers\": {}\n}\n";
+        let doc = Document::parse(twice).unwrap();
+        let err = doc.get(&path(&["mcpServers"]), "serena").unwrap_err();
+        assert_eq!(
+            err,
+            DocError::DuplicateKey { key: "mcpServers".into(), at: vec![pos(2, 3), pos(4, 3)] }
+        );
+        assert_eq!(
+            err.to_string(),
+            "2:3: `mcpServers` appears twice in one object, at 2:3 and 4:3; Claude Code \
+             (JSON.parse) reads only the last one"
+        );
+        assert!(doc.put(&path(&["mcpServers"]), "s", &json!({})).is_err());
+        assert_eq!(doc.text(), twice, "nothing was changed");
+
+        // A server's name twice, after a multi-byte character: columns count characters.
+        let names = "{\"mcpServers\": {\"s\": 1, \"é\": 2, \"s\": 3}}";
+        let err = Document::parse(names).unwrap().entries(&path(&["mcpServers"])).unwrap_err();
+        assert_eq!(
+            err,
+            DocError::DuplicateKey { key: "mcpServers.s".into(), at: vec![pos(1, 17), pos(1, 33)] }
+        );
+
+        // Deep: a project's `mcpServers` twice; another project's keys are not ours to judge.
+        let local = path(&["projects", "/p", "mcpServers"]);
+        let deep = "{\"projects\": {\n \"/q\": {\"k\": 1, \"k\": 2},\n \"/p\": {\n  \"mcpServers\": {},\n  \"mcpServers\": {}\n }\n}}";
+        let err = Document::parse(deep).unwrap().get(&local, "serena").unwrap_err();
+        assert_eq!(
+            err,
+            DocError::DuplicateKey {
+                key: "projects./p.mcpServers".into(),
+                at: vec![pos(4, 3), pos(5, 3)]
+            }
+        );
+        let fine = deep.replace("  \"mcpServers\": {},\n", "");
+        assert_eq!(Document::parse(&fine).unwrap().get(&local, "serena"), Ok(None));
     }
 }

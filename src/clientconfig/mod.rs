@@ -4,24 +4,39 @@
 //! - [`Scope`]: project (`.mcp.json`), local and user (`~/.claude.json`).
 //! - [`Writer`]: previews a change as a diff, or commits it: under a lock, with a backup, by
 //!   atomic replace, keeping the mode; only entries mcp-connect wrote are replaced unless
-//!   forced; a file that is not strict JSON is refused untouched.
+//!   forced; a file that is not strict JSON, that has a key we go through twice, or that is
+//!   read-only (unless forced) is refused untouched. Claude Code rewrites `~/.claude.json` on
+//!   its own: a version of it that lands while we edit is never written over, the edit is redone
+//!   on it (see [`replace`]).
 
 mod document;
 pub mod entry;
 mod ledger;
 pub mod lint;
+mod replace;
 pub mod scope;
 mod store;
 
 use std::io;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-pub use document::DocError;
+pub use document::{DocError, Position};
 pub use entry::{Entry, Launcher};
+use replace::{Fate, Install, Snapshot};
 pub use scope::Scope;
 use store::Store;
+
+/// Attempts at an edit while other programs keep replacing the file, before giving up, and
+/// for how long at the least (a loaded machine can make a few attempts in a row too slow for a
+/// program that writes every few milliseconds).
+pub const TRIES: usize = 8;
+pub const PATIENCE: Duration = Duration::from_secs(3);
+/// How long a commit watches the file after writing it, for a writer (Claude Code) that read
+/// it before and writes it back without our change.
+pub const SETTLE: Duration = Duration::from_millis(250);
 
 /// What to do to one entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,6 +83,8 @@ pub struct Change {
     pub after: String,
     /// Where the previous file was copied (commits that wrote over a file).
     pub backup: Option<PathBuf>,
+    /// How many times the edit was redone because another program replaced the file meanwhile.
+    pub redone: usize,
 }
 
 impl Change {
@@ -101,6 +118,15 @@ pub enum ConfigError {
     NotFound { path: PathBuf, name: String, scope: &'static str },
     #[error("{}: {source}", path.display())]
     Io { path: PathBuf, source: io::Error },
+    #[error("{} is read-only (mode {mode:04o}); mcp-connect left it untouched", path.display())]
+    ReadOnly { path: PathBuf, mode: u32 },
+    #[error(
+        "{} was replaced by another program {tries} times in a row (in {took:.1?}) while \
+         mcp-connect edited it (Claude Code rewrites it often); nothing of it was written over, \
+         and the edit is not made",
+        path.display()
+    )]
+    Busy { path: PathBuf, tries: usize, took: Duration },
 }
 
 impl From<&ConfigError> for crate::trouble::Trouble {
@@ -112,6 +138,9 @@ impl From<&ConfigError> for crate::trouble::Trouble {
 impl ConfigError {
     pub fn fix(&self) -> String {
         match self {
+            ConfigError::Malformed { source: DocError::DuplicateKey { .. }, .. } => {
+                "keep one of them (Claude Code uses the last one) and run this again".to_owned()
+            }
             ConfigError::Malformed { .. } => "fix the file at that position (Claude Code cannot \
                 read it either); mcp-connect left it untouched"
                 .to_owned(),
@@ -127,6 +156,12 @@ impl ConfigError {
             ConfigError::Io { .. } => {
                 "check that the file and its directory are writable".to_owned()
             }
+            ConfigError::ReadOnly { path, .. } => format!(
+                "make it writable with `chmod u+w {}` and run this again, or pass --force to \
+                 write it anyway (its mode is kept)",
+                shell_words::quote(&path.to_string_lossy())
+            ),
+            ConfigError::Busy { .. } => "close Claude Code or retry".to_owned(),
         }
     }
 }
@@ -136,12 +171,19 @@ impl ConfigError {
 pub struct Writer {
     home: PathBuf,
     store: Store,
+    settle: Duration,
 }
 
 impl Writer {
     /// `state`: mcp-connect's state directory (backups, locks, what it wrote).
     pub fn new(home: &Path, state: &Path) -> Writer {
-        Writer { home: home.to_path_buf(), store: Store::new(state) }
+        Writer { home: home.to_path_buf(), store: Store::new(state), settle: SETTLE }
+    }
+
+    /// Watches the file for `settle` after each write instead of [`SETTLE`] (zero: for callers
+    /// that know no other program writes the file).
+    pub fn with_settle(self, settle: Duration) -> Writer {
+        Writer { settle, ..self }
     }
 
     pub fn file(&self, scope: &Scope) -> PathBuf {
@@ -153,37 +195,57 @@ impl Writer {
         let file = self.file(&edit.scope);
         let found =
             store::read(&file).map_err(|source| ConfigError::Io { path: file.clone(), source })?;
-        self.compute(edit, &file, found.as_ref().map(|f| f.text.as_str()))
+        self.compute(edit, &file, found.as_ref())
     }
 
-    /// Makes `edit`: reads, changes and replaces the file under the lock.
+    /// Makes `edit`: reads, changes and replaces the file under the lock. When another program
+    /// replaced the file in the meantime (before ours went in, or after, from what it had read
+    /// before), the edit is redone on its version: [`TRIES`] times, and for [`PATIENCE`] at
+    /// the least, before giving up.
     pub fn commit(&self, edit: &Edit) -> Result<Change, ConfigError> {
         let file = self.file(&edit.scope);
         let io = |source| ConfigError::Io { path: file.clone(), source };
         let _lock = self.store.lock(&file).map_err(io)?;
-        let found = store::read(&file).map_err(io)?;
-        let mut change = self.compute(edit, &file, found.as_ref().map(|f| f.text.as_str()))?;
-        if change.outcome == Outcome::Unchanged {
+        let mut backup = None;
+        let (mut redone, started) = (0, Instant::now());
+        while redone < TRIES || started.elapsed() < PATIENCE {
+            let read = Snapshot::take(&file).map_err(io)?;
+            let mut change = self.compute(edit, &file, read.found.as_ref())?;
+            change.redone = redone;
+            if change.outcome == Outcome::Unchanged {
+                return Ok(change);
+            }
+            // The file as first found: what the user would go back to. Writing it takes time,
+            // in which the file may change: the edit starts again from a fresh read.
+            if backup.is_none()
+                && let Some(found) = &read.found
+            {
+                backup = Some(self.store.backup(&file, &found.text).map_err(io)?);
+                continue;
+            }
+            change.backup.clone_from(&backup);
+            let staged = replace::stage(&file, &change.after, mode(edit, read.found.as_ref()))
+                .map_err(io)?;
+            let ours = staged.version().clone();
+            if replace::install(staged, &file, &read).map_err(io)? == Install::Changed {
+                redone += 1;
+                continue;
+            }
+            let keeps = |text: &str| keeps(edit, text);
+            if replace::watch(&file, &ours, self.settle, keeps).map_err(io)? == Fate::Lost {
+                redone += 1;
+                continue;
+            }
+            let servers = edit.scope.key_path();
+            let written = match &edit.op {
+                Op::Put(entry) => Some(entry.to_json()),
+                Op::Remove => None,
+            };
+            ledger::record(&self.store, &file, &servers, &edit.name, written.as_ref())
+                .map_err(io)?;
             return Ok(change);
         }
-        if let Some(found) = &found {
-            change.backup = Some(self.store.backup(&file, &found.text).map_err(io)?);
-        }
-        let default_mode = if edit.scope.is_user_file() { 0o600 } else { 0o644 };
-        let mut mode = found.as_ref().map_or(default_mode, |f| f.mode);
-        if let Op::Put(entry) = &edit.op
-            && entry.holds_secret()
-        {
-            mode &= 0o700;
-        }
-        store::write_atomic(&file, &change.after, mode).map_err(io)?;
-        let servers = edit.scope.key_path();
-        let written = match &edit.op {
-            Op::Put(entry) => Some(entry.to_json()),
-            Op::Remove => None,
-        };
-        ledger::record(&self.store, &file, &servers, &edit.name, written.as_ref()).map_err(io)?;
-        Ok(change)
+        Err(ConfigError::Busy { path: file, tries: redone, took: started.elapsed() })
     }
 
     /// The entries of `scope`, in file order, and which are mcp-connect's.
@@ -202,9 +264,14 @@ impl Writer {
         Ok(listed)
     }
 
-    fn compute(&self, edit: &Edit, file: &Path, text: Option<&str>) -> Result<Change, ConfigError> {
+    fn compute(
+        &self,
+        edit: &Edit,
+        file: &Path,
+        found: Option<&store::Found>,
+    ) -> Result<Change, ConfigError> {
         let malformed = |source| ConfigError::Malformed { path: file.to_path_buf(), source };
-        let before = text.unwrap_or_default().to_owned();
+        let before = found.map(|f| f.text.clone()).unwrap_or_default();
         let doc = document::Document::parse(&before).map_err(malformed)?;
         let servers = edit.scope.key_path();
         let existing = doc.get(&servers, &edit.name).map_err(malformed)?;
@@ -244,7 +311,38 @@ impl Writer {
         } else {
             finish(&before, doc.text())
         };
-        Ok(Change { file: file.to_path_buf(), outcome, before, after, backup: None })
+        // Made read-only by someone, on purpose: not replaced unless forced.
+        if let Some(found) = found
+            && outcome != Outcome::Unchanged
+            && found.mode & 0o200 == 0
+            && !edit.force
+        {
+            return Err(ConfigError::ReadOnly { path: file.to_path_buf(), mode: found.mode });
+        }
+        Ok(Change { file: file.to_path_buf(), outcome, before, after, backup: None, redone: 0 })
+    }
+}
+
+/// The new file's mode: the old one's (a new `~/.claude.json` is private), and never readable
+/// by others when the entry holds a credential.
+fn mode(edit: &Edit, found: Option<&store::Found>) -> u32 {
+    let default_mode = if edit.scope.is_user_file() { 0o600 } else { 0o644 };
+    let mut mode = found.map_or(default_mode, |f| f.mode);
+    if let Op::Put(entry) = &edit.op
+        && entry.holds_secret()
+    {
+        mode &= 0o700;
+    }
+    mode
+}
+
+/// Whether `text`, a version of the file, has `edit` made.
+fn keeps(edit: &Edit, text: &str) -> bool {
+    let Ok(doc) = document::Document::parse(text) else { return false };
+    match (doc.get(&edit.scope.key_path(), &edit.name), &edit.op) {
+        (Ok(found), Op::Put(entry)) => found == Some(entry.to_json()),
+        (Ok(found), Op::Remove) => found.is_none(),
+        (Err(_), _) => false,
     }
 }
 

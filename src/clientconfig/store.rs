@@ -7,7 +7,7 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use crate::files::{self, private_dir};
-pub use crate::files::{read, resolve, write_atomic};
+pub use crate::files::{Found, read, resolve, write_atomic};
 
 /// mcp-connect's own files about client configs, under its state directory.
 #[derive(Debug, Clone)]

@@ -108,6 +108,14 @@ fn apply(writer: &Writer, edit: &Edit, dry_run: bool, command: &str) -> ExitCode
     } else if let Some(backup) = &change.backup {
         println!("  backup: {}", backup.display());
     }
+    if change.redone > 0 {
+        println!(
+            "  another program replaced the file meanwhile: the edit was redone on its version \
+             ({} time{}), nothing of it was written over",
+            change.redone,
+            if change.redone == 1 { "" } else { "s" }
+        );
+    }
     println!("equivalent: {command}");
     ExitCode::SUCCESS
 }

@@ -439,7 +439,11 @@ impl Hub {
                 })
                 .map_err(|err| Refused {
                     trouble: Trouble::from(&err),
-                    forcible: matches!(err, clientconfig::ConfigError::NotOurs { .. }),
+                    forcible: matches!(
+                        err,
+                        clientconfig::ConfigError::NotOurs { .. }
+                            | clientconfig::ConfigError::ReadOnly { .. }
+                    ),
                 });
             let _ = events.blocking_send(Event::Config { profile: name, result });
         });

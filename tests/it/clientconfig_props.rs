@@ -4,10 +4,16 @@
 //! left byte for byte; concurrent writers leave valid JSON with both entries.
 
 use std::path::Path;
+use std::time::Duration;
 
 use mcp_connect::clientconfig::{ConfigError, Edit, Entry, Op, Outcome, Scope, Writer};
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
+
+/// A writer for files no other program writes: it does not watch them after writing.
+fn writer(home: &Path, state: &Path) -> Writer {
+    Writer::new(home, state).with_settle(Duration::ZERO)
+}
 
 fn entry(port: u16) -> Entry {
     Entry::Http {
@@ -106,7 +112,7 @@ proptest! {
         let home = tempfile::tempdir().unwrap();
         let project = home.path().join("proj");
         std::fs::create_dir_all(&project).unwrap();
-        let writer = Writer::new(home.path(), &home.path().join("state"));
+        let writer = writer(home.path(), &home.path().join("state"));
         let scope = scopes(&project)[which].clone();
         let file = scope.file(home.path());
         let text = if compact { original.to_string() } else { serde_json::to_string_pretty(&original).unwrap() + "\n" };
@@ -144,7 +150,7 @@ proptest! {
         let project = home.path().join("proj");
         std::fs::create_dir_all(&project).unwrap();
         let state = home.path().join("state");
-        let writer = Writer::new(home.path(), &state);
+        let writer = writer(home.path(), &state);
         let scope = scopes(&project)[which].clone();
         let file = scope.file(home.path());
         let valid = serde_json::to_string_pretty(&original).unwrap();
@@ -174,7 +180,7 @@ proptest! {
 #[test]
 fn an_entry_we_did_not_write_is_kept_unless_forced() {
     let home = tempfile::tempdir().unwrap();
-    let writer = Writer::new(home.path(), &home.path().join("state"));
+    let writer = writer(home.path(), &home.path().join("state"));
     let file = home.path().join(".claude.json");
     let theirs = "{\n  \"mcpServers\": {\n    \"serena\": {\"type\": \"stdio\", \"command\": \"uvx\"}\n  }\n}\n";
     std::fs::write(&file, theirs).unwrap();
@@ -197,7 +203,7 @@ fn an_entry_we_did_not_write_is_kept_unless_forced() {
 fn modes_are_kept_and_a_new_claude_json_is_private() {
     use std::os::unix::fs::PermissionsExt;
     let home = tempfile::tempdir().unwrap();
-    let writer = Writer::new(home.path(), &home.path().join("state"));
+    let writer = writer(home.path(), &home.path().join("state"));
     writer.commit(&put(&Scope::User, "serena", 8080)).unwrap();
     let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode(&home.path().join(".claude.json")), 0o600);
@@ -213,7 +219,7 @@ fn modes_are_kept_and_a_new_claude_json_is_private() {
 #[test]
 fn a_large_config_keeps_every_project() {
     let home = tempfile::tempdir().unwrap();
-    let writer = Writer::new(home.path(), &home.path().join("state"));
+    let writer = writer(home.path(), &home.path().join("state"));
     let projects: Map<String, Value> = (0..4000)
         .map(|i| {
             (
@@ -241,7 +247,7 @@ fn concurrent_writers_leave_valid_json_with_both_entries() {
         .map(|name| {
             let (root, state) = (root.clone(), state.clone());
             std::thread::spawn(move || {
-                let writer = Writer::new(&root, &state);
+                let writer = writer(&root, &state);
                 for round in 0..40u16 {
                     writer.commit(&put(&Scope::User, name, 8000 + round)).unwrap();
                 }
@@ -261,7 +267,7 @@ fn concurrent_writers_leave_valid_json_with_both_entries() {
 #[test]
 fn the_seeds_broken_entry_is_named_when_it_blocks_ours() {
     let home = tempfile::tempdir().unwrap();
-    let writer = Writer::new(home.path(), &home.path().join("state"));
+    let writer = writer(home.path(), &home.path().join("state"));
     let seed = r#"{"mcpServers": {"serena": {"command": "npx", "args": ["-y", "@modelcontextprotocol/server-http-client", "http://localhost:8080"]}}}"#;
     std::fs::write(home.path().join(".claude.json"), seed).unwrap();
     let err = writer.commit(&put(&Scope::User, "serena", 8080)).unwrap_err();
@@ -278,7 +284,7 @@ fn the_seeds_broken_entry_is_named_when_it_blocks_ours() {
 fn a_symlinked_config_is_written_through_and_a_literal_credential_makes_it_private() {
     use std::os::unix::fs::PermissionsExt;
     let home = tempfile::tempdir().unwrap();
-    let writer = Writer::new(home.path(), &home.path().join("state"));
+    let writer = writer(home.path(), &home.path().join("state"));
     let dotfiles = home.path().join("dotfiles");
     std::fs::create_dir_all(&dotfiles).unwrap();
     std::fs::write(dotfiles.join("claude.json"), "{\"keep\": 1}").unwrap();

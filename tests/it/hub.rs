@@ -128,6 +128,37 @@ async fn routes_switch_with_one_command_and_report_health_configs_and_shutdown()
     assert_eq!(written.outcome, Outcome::Added);
     assert!(std::fs::read_to_string(project.join(".mcp.json")).unwrap().contains(&url));
 
+    // A file the user made read-only is refused, with a fix; forcing writes it, mode kept.
+    use std::os::unix::fs::PermissionsExt;
+    let mcp_json = project.join(".mcp.json");
+    std::fs::set_permissions(&mcp_json, std::fs::Permissions::from_mode(0o444)).unwrap();
+    let another = |force| Command::WriteConfig {
+        profile: "serena-direct".into(),
+        scope: scope.clone(),
+        name: Some("another".into()),
+        dry_run: false,
+        force,
+    };
+    commands.send(another(false)).await.unwrap();
+    let refused = expect(&mut events, |e| match e {
+        Event::Config { result, .. } => Some(result.clone()),
+        _ => None,
+    })
+    .await
+    .unwrap_err();
+    assert!(refused.forcible, "{:?}", refused.trouble);
+    assert!(refused.trouble.fix.contains("chmod u+w"), "{}", refused.trouble.fix);
+    commands.send(another(true)).await.unwrap();
+    let forced = expect(&mut events, |e| match e {
+        Event::Config { result, .. } => Some(result.clone()),
+        _ => None,
+    })
+    .await
+    .unwrap();
+    assert_eq!(forced.outcome, Outcome::Added);
+    let mode = std::fs::metadata(&mcp_json).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o444, "the mode is kept");
+
     // One command switches: the gateway route starts, the direct one stops and frees its port.
     commands.send(Command::Activate("gateway-port-forward".into())).await.unwrap();
     expect(&mut events, |e| match route(e, "serena-direct") {

@@ -10,6 +10,10 @@ mod bridge_envelope;
 mod clientconfig_claude;
 mod clientconfig_props;
 #[cfg(unix)]
+mod clientconfig_race;
+#[cfg(unix)]
+mod clientconfig_refuse;
+#[cfg(unix)]
 mod faults;
 mod forward;
 mod forward_faults;
