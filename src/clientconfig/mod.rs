@@ -176,6 +176,11 @@ pub struct Writer {
 
 impl Writer {
     /// `state`: mcp-connect's state directory (backups, locks, what it wrote).
+    /// The home whose `~/.claude.json` the user and local scopes write.
+    pub fn home(&self) -> &Path {
+        &self.home
+    }
+
     pub fn new(home: &Path, state: &Path) -> Writer {
         Writer { home: home.to_path_buf(), store: Store::new(state), settle: SETTLE }
     }

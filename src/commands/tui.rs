@@ -98,6 +98,7 @@ pub fn over_kubeconfig<'c>(
 
 pub async fn run(launch: Launch<'_>) -> ExitCode {
     let profiles = launch.catalog.entries().iter().filter_map(|e| e.profile.clone().ok()).collect();
+    let claude_home = launch.writer.home().to_path_buf();
     let options = HubOptions {
         kubeconfig: launch.kubeconfig,
         monitor: MonitorOptions::default(),
@@ -110,6 +111,7 @@ pub async fn run(launch: Launch<'_>) -> ExitCode {
     let mut app =
         App::from_catalog(launch.catalog, launch.header, launch.project_dir, Theme::from_env());
     app.set_launcher(launch.launcher);
+    app.set_claude_home(claude_home);
     for command in launch.setup {
         // The screen shows what the engine runs: the same ports and contexts.
         app.preset(&command);

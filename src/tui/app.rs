@@ -55,6 +55,8 @@ pub struct App {
     pub(super) header: Header,
     /// The project directory configs are written for (project and local scopes).
     pub(super) config_dir: PathBuf,
+    /// The home whose `.claude.json` is written, when it is not the user's own (the demo's).
+    pub(super) claude_home: Option<PathBuf>,
     pub(super) theme: Theme,
     pub(super) focus: Focus,
     pub(super) profiles: Profiles,
@@ -94,6 +96,7 @@ impl App {
             rows,
             header,
             config_dir,
+            claude_home: None,
             theme,
             focus: Focus::Profiles,
             profiles: Profiles::default(),
@@ -134,6 +137,13 @@ impl App {
             })
             .collect();
         app
+    }
+
+    /// Where the user and local scopes write: `home`'s `.claude.json`, shown whole when it is
+    /// not the user's own home.
+    pub fn set_claude_home(&mut self, home: PathBuf) {
+        let own = etcetera::home_dir().ok();
+        self.claude_home = (own.as_deref() != Some(home.as_path())).then_some(home);
     }
 
     /// How the entries shown (and written by the engine) start mcp-connect.

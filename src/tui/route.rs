@@ -151,8 +151,12 @@ impl RouteView {
     }
 
     fn status(&mut self, status: &RouteStatus) {
-        // A diagnosis tells of the route as it was: a route that changed makes it old news.
-        if status.phase != self.status.phase {
+        // A diagnosis tells of the route as it was: a route that changed phase, pod or address
+        // makes it old news.
+        let moved = status.phase != self.status.phase
+            || status.pod != self.status.pod
+            || status.url != self.status.url;
+        if moved {
             self.diagnosis = self.diagnosis.take().filter(|d| *d == Diagnosis::Pending);
         }
         // A run starting anew starts its figures anew.
@@ -234,5 +238,25 @@ mod tests {
         view.diagnosis = Some(Diagnosis::Pending);
         view.apply(&route_status(Phase::Down));
         assert_eq!(view.diagnosis, Some(Diagnosis::Pending));
+    }
+
+    #[test]
+    fn a_diagnosis_goes_when_the_route_moves_to_another_pod_or_address() {
+        let mut view = RouteView::default();
+        let on = |pod: &str, url: &str| {
+            RouteEvent::Status(RouteStatus {
+                phase: Phase::Serving,
+                pod: Some(pod.into()),
+                url: Some(url.into()),
+                ..RouteStatus::stopped()
+            })
+        };
+        view.apply(&on("pod-a", "http://127.0.0.1:1/mcp"));
+        view.diagnosis = Some(Diagnosis::Error("of pod-a".into()));
+        view.apply(&on("pod-b", "http://127.0.0.1:1/mcp"));
+        assert_eq!(view.diagnosis, None, "a pod switch makes it old news");
+        view.diagnosis = Some(Diagnosis::Error("of port 1".into()));
+        view.apply(&on("pod-b", "http://127.0.0.1:2/mcp"));
+        assert_eq!(view.diagnosis, None, "a port change makes it old news");
     }
 }

@@ -107,7 +107,8 @@ pub fn draw(frame: &mut Frame, app: &App) {
     let row = app.selected_row();
     let areas = layout(app, frame.area());
     let current = app.header.current_context.as_deref();
-    header::draw(frame, areas.header, &app.header, theme);
+    let route_context = row.and_then(|r| r.context(current));
+    header::draw(frame, areas.header, &app.header, route_context, theme);
     let focus = app.focus;
     let active = app.active.as_deref();
     let list_focused = focus == Focus::Profiles;

@@ -138,7 +138,8 @@ impl App {
             Action::Activate => {
                 let live = self.selected_row().is_some_and(|r| r.view.status.phase.live());
                 if live && self.active.as_deref() == Some(name.as_str()) {
-                    self.note = Some(format!("{name} is running already (r restarts it, s stops it)"));
+                    self.note =
+                        Some(format!("{name} is running already (r restarts it, s stops it)"));
                     return Vec::new();
                 }
                 self.active = Some(name.clone());
@@ -162,8 +163,11 @@ impl App {
                 return vec![Command::Diagnose(name)];
             }
             Action::WriteConfig => {
-                self.popup =
-                    Some(Popup::WriteConfig(WriteConfig::new(name, self.config_dir.clone())));
+                self.popup = Some(Popup::WriteConfig(WriteConfig::new(
+                    name,
+                    self.config_dir.clone(),
+                    self.claude_home.clone(),
+                )));
             }
             Action::ClaudeCommand => self.claude_command(name),
             Action::Contexts => self.open_contexts(name),

@@ -161,6 +161,8 @@ impl App {
             row.overrides.local_port = Some(port);
             changed.push(format!("local port {port}"));
         }
+        // What a diagnosis said was of the route as it was.
+        row.view.diagnosis = None;
         let text = format!("from now on: {}", changed.join(", "));
         self.logs.push(LogLine::new(Source::Engine, Some(profile), text));
         vec![Command::Override { profile: profile.to_owned(), context, local_port }]

@@ -30,14 +30,27 @@ impl Header {
     }
 }
 
-pub fn draw(frame: &mut Frame, area: Rect, header: &Header, theme: &Theme) {
+/// The header; `route` is the selected route's context when it is not the current one (`x`
+/// chose another, or its profile names one): `context lab  route uses other (changed here)`.
+pub fn draw(
+    frame: &mut Frame,
+    area: Rect,
+    header: &Header,
+    route: Option<(String, &str)>,
+    theme: &Theme,
+) {
     let context = header.current_context.as_deref().unwrap_or("none");
-    let line = Line::from(vec![
+    let mut spans = vec![
         Span::styled(" mcp-connect ", theme.key()),
         Span::styled(" kubeconfig ", theme.label()),
         Span::raw(header.files_label()),
         Span::styled("  context ", theme.label()),
         Span::raw(context.to_owned()),
-    ]);
+    ];
+    if let Some((used, why)) = route.filter(|(used, _)| used != context) {
+        spans.push(Span::styled("  route uses ", theme.label()));
+        spans.push(Span::raw(format!("{used} ({why})")));
+    }
+    let line = Line::from(spans);
     frame.render_widget(Paragraph::new(line), area);
 }

@@ -42,6 +42,8 @@ pub struct WriteConfig {
     pub profile: String,
     /// The project directory of the project and local scopes.
     pub dir: PathBuf,
+    /// The home whose `.claude.json` is written, when it is not the user's own (the demo's).
+    pub home: Option<PathBuf>,
     /// Index into [`SCOPES`].
     pub scope: usize,
     pub force: bool,
@@ -51,8 +53,8 @@ pub struct WriteConfig {
 }
 
 impl WriteConfig {
-    pub fn new(profile: String, dir: PathBuf) -> WriteConfig {
-        WriteConfig { profile, dir, scope: 0, force: false, step: Step::Choose, scroll: 0 }
+    pub fn new(profile: String, dir: PathBuf, home: Option<PathBuf>) -> WriteConfig {
+        WriteConfig { profile, dir, home, scope: 0, force: false, step: Step::Choose, scroll: 0 }
     }
 
     pub fn scope(&self) -> Scope {
@@ -137,12 +139,17 @@ pub fn forcible(refused: &Refused) -> bool {
     refused.forcible
 }
 
-fn scope_lines<'a>(state: &WriteConfig, theme: &Theme) -> Vec<Line<'a>> {
+/// The three scopes with the file each writes, wrapped at `width` under the file.
+fn scope_lines<'a>(state: &WriteConfig, theme: &Theme, width: u16) -> Vec<Line<'a>> {
     let dir = state.dir.display();
+    let claude = match &state.home {
+        Some(home) => home.join(".claude.json").display().to_string(),
+        None => "~/.claude.json".to_owned(),
+    };
     let files = [
         format!("{dir}/.mcp.json (shared with the project)"),
-        format!("~/.claude.json, projects[\"{dir}\"] (you, here)"),
-        "~/.claude.json (you, every project)".to_owned(),
+        format!("{claude}, projects[\"{dir}\"] (you, here)"),
+        format!("{claude} (you, every project)"),
     ];
     let lines = SCOPES.iter().zip(files).enumerate().map(|(i, (scope, file))| {
         let chosen = i == state.scope;
@@ -151,9 +158,9 @@ fn scope_lines<'a>(state: &WriteConfig, theme: &Theme) -> Vec<Line<'a>> {
             format!("{mark}{scope:<8}"),
             if chosen { theme.selected() } else { theme.key() },
         );
-        Line::from(vec![name, Span::styled(format!(" {file}"), theme.dim())])
+        crate::tui::text::hanging(name, vec![Span::styled(format!(" {file}"), theme.dim())], width)
     });
-    lines.collect()
+    lines.flatten().collect()
 }
 
 fn step_lines<'a>(state: &'a WriteConfig, theme: &Theme) -> Vec<Line<'a>> {
@@ -203,9 +210,11 @@ pub fn draw(frame: &mut Frame, state: &WriteConfig, theme: &Theme) {
     let (width, height) = (area.width.saturating_sub(4).min(100), area.height);
     let title = format!("Write {}'s Claude Code entry", state.profile);
     let inner = super::frame_area(frame, width, height, &title, theme);
+    let scope_lines = scope_lines(state, theme, inner.width);
+    let rows = u16::try_from(scope_lines.len() + 1).unwrap_or(u16::MAX);
     let [scopes, body] =
-        Layout::vertical([Constraint::Length(4), Constraint::Fill(1)]).areas(inner);
-    frame.render_widget(Paragraph::new(scope_lines(state, theme)), scopes);
+        Layout::vertical([Constraint::Length(rows), Constraint::Fill(1)]).areas(inner);
+    frame.render_widget(Paragraph::new(scope_lines), scopes);
     let body_text = Paragraph::new(step_lines(state, theme)).wrap(Wrap { trim: false });
     frame.render_widget(body_text.scroll((state.scroll, 0)), body);
 }
