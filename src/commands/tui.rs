@@ -30,6 +30,8 @@ pub struct Launch<'c> {
     pub project_dir: PathBuf,
     /// Sent to the engine before the first frame (e.g. the demo's free local ports).
     pub setup: Vec<Command>,
+    /// Told in the log when the screen opens (e.g. a saved port the demo could not use).
+    pub notes: Vec<String>,
 }
 
 /// The screen over the user's kubeconfig and `--context`, with the state and certificates under
@@ -93,6 +95,7 @@ pub fn over_kubeconfig<'c>(
         launcher,
         project_dir,
         setup,
+        notes: Vec::new(),
     })
 }
 
@@ -112,6 +115,9 @@ pub async fn run(launch: Launch<'_>) -> ExitCode {
         App::from_catalog(launch.catalog, launch.header, launch.project_dir, Theme::from_env());
     app.set_launcher(launch.launcher);
     app.set_claude_home(claude_home);
+    for note in launch.notes {
+        app.note_in_log(note);
+    }
     for command in launch.setup {
         // The screen shows what the engine runs: the same ports and contexts.
         app.preset(&command);

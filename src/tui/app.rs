@@ -146,6 +146,12 @@ impl App {
         self.claude_home = (own.as_deref() != Some(home.as_path())).then_some(home);
     }
 
+    /// A line of the engine's in the log, about no route in particular.
+    pub fn note_in_log(&mut self, text: String) {
+        let line = super::panes::logs::LogLine::new(super::panes::logs::Source::Engine, None, text);
+        self.logs.push(line);
+    }
+
     /// How the entries shown (and written by the engine) start mcp-connect.
     pub fn set_launcher(&mut self, launcher: crate::clientconfig::Launcher) {
         self.detail.launcher = launcher;
