@@ -379,3 +379,24 @@ fn a_certificate_this_machine_trusts_is_not_pinned() {
     assert!(app.popup().is_none());
     assert!(app.logs().visible().any(|l| l.text.contains("trusted by this machine")));
 }
+
+#[test]
+fn the_health_pane_takes_the_focus_and_scrolls_within_its_text() {
+    let mut app = app();
+    for event in fixtures::tls_refused() {
+        app.on_event(event);
+    }
+    app.on_resize(80, 24);
+    app.on_key(key(KeyCode::Tab));
+    assert_eq!(app.focus(), super::Focus::Health);
+    app.on_key(ch('G'));
+    let (overflow, _) = crate::tui::view::overflow(&app, app.size);
+    assert!(overflow > 0, "a long failure does not fit at 80×24");
+    assert_eq!(app.health.scroll, overflow, "G: its last line, no further");
+    app.on_key(ch('j'));
+    assert_eq!(app.health.scroll, overflow);
+    app.on_key(ch('k'));
+    assert_eq!(app.health.scroll, overflow - 1);
+    app.on_key(ch('g'));
+    assert_eq!(app.health.scroll, 0);
+}

@@ -55,8 +55,13 @@ pub fn areas(area: Rect, rows: usize, list_width: u16, troubled: bool) -> Areas 
     let logs_height = if compact && troubled { 5 } else { (body.height * 3 / 10).max(5) };
     let [top, logs] =
         Layout::vertical([Constraint::Fill(1), Constraint::Length(logs_height)]).areas(body);
-    let list_height = u16::try_from(rows).unwrap_or(u16::MAX).saturating_add(2).min(top.height / 2);
+    let mut list_height =
+        u16::try_from(rows).unwrap_or(u16::MAX).saturating_add(2).min(top.height / 2);
     if compact {
+        // In trouble, four routes show (the list scrolls to the selected one).
+        if troubled {
+            list_height = list_height.min(6);
+        }
         let detail = if troubled { Constraint::Length(3) } else { Constraint::Fill(1) };
         let [profiles, health, detail] =
             Layout::vertical([Constraint::Length(list_height), Constraint::Fill(1), detail])

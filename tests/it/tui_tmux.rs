@@ -300,7 +300,7 @@ fn demo_in_a_real_terminal_activates_writes_switches_and_quits_cleanly() {
     let port = local_port(&screen).expect("the detail pane shows the local endpoint");
     assert_eq!(port, planned, "the route runs where the screen said it would");
     let url = format!("http://127.0.0.1:{port}/mcp");
-    assert!(screen.contains(&format!("\"url\":\"{url}\"")), "the entry it would write:\n{screen}");
+    assert!(screen.contains(&format!("\"url\": \"{url}\"")), "the entry it would write:\n{screen}");
     assert!(
         screen.contains(&format!("engine  serena-direct: serving: mcp-connect-lab 0.1.0 at {url}")),
         "the log pane says where it runs:\n{screen}"
@@ -313,14 +313,17 @@ fn demo_in_a_real_terminal_activates_writes_switches_and_quits_cleanly() {
         .wait_for("the write-config popup", Duration::from_secs(10), |s| popup(s, title).is_some());
     let inside = popup(&screen, title).unwrap();
     let file = project.join(".mcp.json");
-    // Cut at the popup's edge when the temporary directory's path is very long.
-    let project_line = format!("› project  {} (shared with the project)", file.display());
-    assert!(
-        inside[0].starts_with("› project  /") && project_line.starts_with(&inside[0]),
-        "{screen}"
-    );
-    assert!(inside[1].starts_with("  local    ~/.claude.json, projects["), "{screen}");
-    assert_eq!(inside[2], "  user     ~/.claude.json (you, every project)", "{screen}");
+    // Each scope names the file it really writes (the demo's home, not ~), wrapped whole.
+    let text = flowed(&inside);
+    let claude = demo.join("home/.claude.json");
+    let scopes = [
+        format!("› project {} (shared with the project)", file.display()),
+        format!("local {}, projects[\"{}\"] (you, here)", claude.display(), project.display()),
+        format!("user {} (you, every project)", claude.display()),
+    ];
+    for scope in scopes {
+        assert!(text.contains(&scope), "{scope}\n{screen}");
+    }
     assert!(
         flowed(&inside).contains("p/l/u or j/k choose · enter previews the change"),
         "{screen}"
@@ -585,4 +588,76 @@ fn running(pid: &str) -> bool {
     let status = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     let state = status.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().next());
     state.is_some_and(|state| state != "Z" && state != "X")
+}
+
+/// At 80×24 the Health pane takes focus and scrolls to a diagnosis below its fold; when the
+/// route's pod is replaced, that diagnosis (of the old pod) is gone from the screen.
+#[test]
+fn at_80x24_health_scrolls_and_a_diagnosis_goes_with_its_pod() {
+    crate::support::ensure_tool("tmux", "tmux");
+    crate::support::ensure_tool("kubectl", "kubernetes-client");
+    let home = Home::new();
+    let tmux = Tmux::start_sized(&demo_shell(&home), 80, 24);
+    tmux.wait_for("the route list", Duration::from_secs(60), |s| s.contains("┌ Routes 1/4 "));
+    tmux.press("Enter");
+    tmux.wait_for("serena-direct serving", Duration::from_secs(30), |s| {
+        pane_row(s, "● serving").is_some() && glyph(s, "serena-direct") == Some('●')
+    });
+    tmux.press("d");
+    tmux.wait_for("the diagnosis, in the log", Duration::from_secs(30), |s| {
+        s.contains("diagnose: healthy")
+    });
+    // Tab: the Health pane has the focus; G: its last line, the diagnosis below its fold.
+    tmux.press("Tab");
+    tmux.press("G");
+    let screen = tmux.wait_for("the diagnosis in Health", Duration::from_secs(10), |s| {
+        health_rows(s).iter().any(|r| r.contains("diagnose healthy"))
+    });
+    let rows = health_rows(&screen);
+    assert!(rows.len() < 6, "the pane is short at 80×24:\n{screen}");
+    assert!(!rows.iter().any(|r| r.contains("● serving")), "scrolled past its top:\n{screen}");
+
+    let labs = std::fs::read_dir(home.path().join("tmp")).unwrap().filter_map(|e| e.ok());
+    let lab = labs.map(|e| e.path()).find(|p| p.join("kubeconfig").exists()).expect("the lab");
+    let kubectl = |args: &[&str]| {
+        let out = Command::new("kubectl")
+            .env("HOME", home.path())
+            .arg("--kubeconfig")
+            .arg(lab.join("kubeconfig"))
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let pod = kubectl(&["get", "pods", "-n", "mcp", "-l", "app=serena-mcp", "-o", "name"]);
+    let pod = pod.trim().to_owned();
+    kubectl(&["delete", "-n", "mcp", &pod, "--wait=false"]);
+    let new = || kubectl(&["get", "pods", "-n", "mcp", "-l", "app=serena-mcp", "-o", "name"]);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let replacement = loop {
+        let listed = new();
+        if let Some(other) = listed.lines().map(str::trim).find(|p| !p.is_empty() && *p != pod) {
+            break other.trim_start_matches("pod/").to_owned();
+        }
+        assert!(Instant::now() < deadline, "no replacement pod");
+        std::thread::sleep(POLL);
+    };
+    // The route follows: the new pod's log comes in.
+    tmux.wait_for("the replacement's log", Duration::from_secs(30), |s| {
+        s.contains(&format!("[{replacement}]"))
+    });
+    // At its end, the pane would show the old pod's diagnosis if it were kept.
+    tmux.press("G");
+    let screen = tmux.wait_for("the pane at its end", Duration::from_secs(10), |s| {
+        health_rows(s).iter().any(|r| r.starts_with("│last "))
+    });
+    let rows = health_rows(&screen);
+    assert!(!rows.iter().any(|r| r.contains("diagnose")), "the old diagnosis:\n{screen}");
+}
+
+/// The Health pane's rows, borders included.
+fn health_rows(screen: &str) -> Vec<&str> {
+    let below = screen.lines().skip_while(|l| !l.starts_with("┌ Health ")).skip(1);
+    below.take_while(|l| !l.starts_with('└')).collect()
 }
