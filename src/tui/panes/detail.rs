@@ -6,10 +6,11 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
-use crate::clientconfig::Launcher;
+use crate::clientconfig::{Entry, Launcher};
 use crate::profile::{Auth, Link, Profile, Scheme, SecretSource};
 use crate::router::GatewayState;
 use crate::supervisor::router::GatewayRow;
+use crate::tui::keymap;
 use crate::tui::route::{Row, Status, millis};
 use crate::tui::theme::Theme;
 
@@ -112,6 +113,11 @@ fn gateway_line<'a>(label: &'a str, gateway: &GatewayRow, theme: &Theme) -> Line
     Line::from(spans)
 }
 
+/// The entry as the pane shows it, and as `y` copies it.
+pub fn entry_text(entry: &Entry) -> String {
+    entry.to_json().to_string()
+}
+
 /// Every line of the pane for `row`.
 pub fn lines<'a>(
     row: &'a Row,
@@ -160,9 +166,11 @@ pub fn lines<'a>(
         lines.push(field("When", profile.when_to_use.as_str(), theme));
     }
     let server = profile.client.server_name.as_str();
-    lines.push(Line::styled(format!("Claude Code entry \"{server}\":"), theme.label()));
+    let copy = keymap::first_key(keymap::Context::Main, keymap::Action::Copy).unwrap_or_default();
+    let label = format!("Claude Code entry \"{server}\" ({copy} copies it):");
+    lines.push(Line::styled(label, theme.label()));
     match row.entry(launcher) {
-        Some(Ok(entry)) => lines.push(Line::raw(entry.to_json().to_string())),
+        Some(Ok(entry)) => lines.push(Line::raw(entry_text(&entry))),
         Some(Err(none)) => {
             lines.push(Line::styled(format!("none yet: {}", none.cause), theme.error()));
             lines.push(Line::styled(format!("fix: {}", none.fix), theme.fix()));
