@@ -1,7 +1,9 @@
 //! The whole UI state, and nothing else: no terminal, no network, no clock. Keys come in
 //! through [`App::on_key`] (which answers the engine commands they mean), engine events
 //! through [`App::on_event`]; [`App::draw`] is a pure function of the state, and
-//! [`App::dirty`] says whether a frame is needed at all.
+//! [`App::dirty`] says whether a frame is needed at all. The loop tells it the time
+//! ([`App::clock`]) and the terminal's size, and takes what a key asked to copy
+//! ([`App::take_copy`]) to write it to the terminal.
 
 mod journal;
 mod keys;
@@ -9,12 +11,15 @@ mod popup_keys;
 
 use std::path::PathBuf;
 
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
 use ratatui::Frame;
-use ratatui::layout::Rect;
+use ratatui::layout::{Rect, Size};
 
+use super::clipboard::Copy;
 use super::panes::detail::Detail;
 use super::panes::health::Health;
-use super::panes::logs::Logs;
+use super::panes::logs::{self, Logs, Pane};
 use super::panes::profiles::Profiles;
 use super::popups::Popup;
 use super::route::{Diagnosis, RouteView, Row};
@@ -63,13 +68,15 @@ pub struct App {
     pub(super) health: Health,
     pub(super) detail: Detail,
     pub(super) logs: Logs,
-    /// The terminal's size, for what scrolls how far.
-    pub(super) size: Rect,
     pub(super) popup: Option<Popup>,
     /// The route Enter started last (the engine keeps one active at a time).
     pub(super) active: Option<String>,
     /// A short note for the status bar, until the next key.
     pub(super) note: Option<String>,
+    /// What the last key asked to copy, until the loop takes it.
+    copy: Option<Copy>,
+    /// The terminal's size, as the loop last said.
+    size: Size,
     quitting: bool,
     /// The user pressed quit twice: leave without waiting for the engine.
     forced: bool,
@@ -103,10 +110,11 @@ impl App {
             health: Health::default(),
             detail: Detail::default(),
             logs: Logs::default(),
-            size: Rect::new(0, 0, 80, 24),
             popup: None,
             active: None,
             note: None,
+            copy: None,
+            size: Size::new(80, 24),
             quitting: false,
             forced: false,
             shut_down: false,
@@ -208,19 +216,54 @@ impl App {
         }
     }
 
-    /// The terminal is `width`×`height` (it changed, or the screen opened): the next frame is
-    /// drawn for that size, and the panes scroll no further than their text.
-    pub fn on_resize(&mut self, width: u16, height: u16) {
-        self.size = Rect::new(0, 0, width, height);
+    /// The terminal's size, at the start and whenever it changes: the next frame is drawn
+    /// for it, the keys that scroll count with it, and the panes scroll no further than their
+    /// text.
+    pub fn on_resize(&mut self, size: Size) {
+        self.size = size;
         self.clamp_scroll();
         self.dirty = true;
     }
 
+    /// The screen's area at the size last told.
+    pub(super) fn screen(&self) -> Rect {
+        Rect::from((ratatui::layout::Position::ORIGIN, self.size))
+    }
+
     /// Keeps the Health and Route panes' scroll within their text.
     pub(super) fn clamp_scroll(&mut self) {
-        let (health, detail) = super::view::overflow(self, self.size);
+        let (health, detail) = super::view::overflow(self, self.screen());
         self.health.scroll = self.health.scroll.min(health);
         self.detail.scroll = self.detail.scroll.min(detail);
+    }
+
+    /// The time now, as the loop read its clock: the log lines of the next keys and events
+    /// are stamped with it.
+    pub fn clock(&mut self, now: Timestamp) {
+        self.logs.clock(now);
+    }
+
+    /// The zone log times are shown in (UTC until told).
+    pub fn set_time_zone(&mut self, zone: TimeZone) {
+        self.logs.set_zone(zone);
+        self.dirty = true;
+    }
+
+    /// What a key asked to copy, for the loop to write to the terminal (once).
+    pub fn take_copy(&mut self) -> Option<Copy> {
+        self.copy.take()
+    }
+
+    /// The loop wrote `copy` to the terminal, or could not: the status bar says which.
+    pub fn copied(&mut self, copy: &Copy, written: &std::io::Result<()>) {
+        self.note = Some(copy.note(written));
+        self.dirty = true;
+    }
+
+    /// The log pane's text area on the screen as it is now laid out.
+    pub(super) fn logs_pane(&self) -> Pane {
+        let areas = super::view::layout(self, self.screen());
+        logs::draw::pane(areas.logs, &self.logs)
     }
 
     /// The loop's low tick. Nothing on screen depends on the clock, so it changes nothing and

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use jiff::Timestamp;
 
 use super::{App, Header};
 use crate::clientconfig::Outcome;
@@ -24,14 +25,34 @@ use crate::tui::theme::Theme;
 pub const DIR: &str = "/demo/project";
 pub const ROUTE: &str = "serena-direct";
 
-/// The four built-in routes, a lab kubeconfig with two contexts, no colour.
+/// The four built-in routes, a lab kubeconfig with two contexts, no colour; the clock at
+/// [`T0`], times shown in UTC.
 pub fn app() -> App {
     let header = Header {
         kubeconfig_files: vec![PathBuf::from("/lab/kubeconfig")],
         current_context: Some("lab".to_owned()),
         contexts: vec!["lab".to_owned(), "staging".to_owned()],
     };
-    App::from_catalog(&Catalog::builtin(), header, PathBuf::from(DIR), Theme::plain())
+    let mut app =
+        App::from_catalog(&Catalog::builtin(), header, PathBuf::from(DIR), Theme::plain());
+    app.clock(t0());
+    app
+}
+
+/// The fixtures' clock: 2026-03-04 12:34:56 UTC.
+pub const T0: &str = "2026-03-04T12:34:56Z";
+
+pub fn t0() -> Timestamp {
+    T0.parse().expect("a timestamp")
+}
+
+/// Takes in `events`, the clock one second further for each, from [`T0`].
+pub fn feed(app: &mut App, events: Vec<Event>) {
+    for (i, event) in events.into_iter().enumerate() {
+        let i = i64::try_from(i).unwrap_or(0);
+        app.clock(t0().checked_add(jiff::SignedDuration::from_secs(i)).expect("in range"));
+        app.on_event(event);
+    }
 }
 
 /// A self-signed certificate as the engine shows it, refused for `refusal` (or trusted).
@@ -145,6 +166,13 @@ pub fn listening() -> Vec<Event> {
             pod: "serena-mcp-7d9f6b5c4-x2x7q".to_owned(),
         }),
         decided(&up(HealthFact::Unchecked)),
+        // As the lab's pod writes it: its own time and name first.
+        route(RouteEvent::Forward(ForwardEvent::PodLog {
+            pod: "serena-mcp-7d9f6b5c4-x2x7q".to_owned(),
+            line: "2026-03-04T12:30:01.123456789Z serena-mcp-7d9f6b5c4-x2x7q: container serena \
+                   started, serving mcp:8080"
+                .to_owned(),
+        })),
         route(RouteEvent::Forward(ForwardEvent::PodLog {
             pod: "serena-mcp-7d9f6b5c4-x2x7q".to_owned(),
             line: "INFO POST /mcp 200".to_owned(),

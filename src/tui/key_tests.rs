@@ -11,7 +11,7 @@ use crate::forward::ForwardEvent;
 use crate::profile::{KubeName, Link, Port};
 use crate::supervisor::hub::{Command, Event, Refused, RouteEvent, SavedProfile};
 use crate::trouble::Trouble;
-use crate::tui::panes::logs::{CAPACITY, Source};
+use crate::tui::panes::logs::{CAPACITY, STEP, Source, shown};
 use crate::tui::popups::Popup;
 use crate::tui::popups::edit::Field;
 use crate::tui::popups::pin::Step as PinStep;
@@ -154,7 +154,7 @@ fn slash_filters_the_logs_and_esc_clears_the_filter() {
     type_text(&mut app, "post");
     assert_eq!(
         app.logs().visible().map(|l| l.text.as_str()).collect::<Vec<_>>(),
-        ["[serena-mcp-7d9f6b5c4-x2x7q] INFO POST /mcp 200"]
+        ["INFO POST /mcp 200"]
     );
     app.on_key(key(KeyCode::Enter));
     assert!(!app.logs().editing);
@@ -174,7 +174,7 @@ fn the_log_stays_bounded_after_a_flood() {
         app.on_event(fixtures::route(RouteEvent::Forward(line)));
     }
     assert_eq!(app.logs().len(), CAPACITY);
-    assert_eq!(app.logs().visible().next().map(|l| l.text.as_str()), Some("[p] line 99999"));
+    assert_eq!(app.logs().visible().next().map(|l| l.text.as_str()), Some("line 99999"));
 }
 
 #[test]
@@ -386,11 +386,11 @@ fn the_health_pane_takes_the_focus_and_scrolls_within_its_text() {
     for event in fixtures::tls_refused() {
         app.on_event(event);
     }
-    app.on_resize(80, 24);
+    app.on_resize(ratatui::layout::Size::new(80, 24));
     app.on_key(key(KeyCode::Tab));
     assert_eq!(app.focus(), super::Focus::Health);
     app.on_key(ch('G'));
-    let (overflow, _) = crate::tui::view::overflow(&app, app.size);
+    let (overflow, _) = crate::tui::view::overflow(&app, app.screen());
     assert!(overflow > 0, "a long failure does not fit at 80×24");
     assert_eq!(app.health.scroll, overflow, "G: its last line, no further");
     app.on_key(ch('j'));
@@ -399,4 +399,172 @@ fn the_health_pane_takes_the_focus_and_scrolls_within_its_text() {
     assert_eq!(app.health.scroll, overflow - 1);
     app.on_key(ch('g'));
     assert_eq!(app.health.scroll, 0);
+}
+
+fn copied(app: &mut super::App) -> Option<(String, String)> {
+    let copy = app.take_copy()?;
+    app.copied(&copy, &Ok(()));
+    Some((copy.what, copy.text))
+}
+
+#[test]
+fn y_copies_the_selected_routes_claude_code_entry_once_and_the_status_bar_says_so() {
+    let mut app = app();
+    let entry = "{\n  \"type\": \"http\",\n  \"url\": \"http://127.0.0.1:8080/mcp\"\n}";
+    assert_eq!(app.on_key(ch('y')), []);
+    let what = "serena-direct's Claude Code entry".to_owned();
+    assert_eq!(copied(&mut app), Some((what.clone(), entry.to_owned())));
+    assert_eq!(
+        app.note.as_deref(),
+        Some("copied serena-direct's Claude Code entry (58 characters)")
+    );
+    assert_eq!(app.take_copy(), None, "taken once");
+    // The Route pane focused: the same entry, the one it shows.
+    app.on_key(key(KeyCode::Tab));
+    app.on_key(key(KeyCode::Tab));
+    assert_eq!(app.focus(), super::Focus::Detail);
+    app.on_key(ch('y'));
+    assert_eq!(copied(&mut app), Some((what, entry.to_owned())));
+    let screen = pane_lines(&app).join("\n");
+    let shown = entry.lines().all(|line| screen.contains(line));
+    assert!(shown, "the pane shows what y copies, line by line:\n{screen}");
+
+    let gone = std::io::Error::from_raw_os_error(libc::EIO);
+    app.on_key(ch('y'));
+    let copy = app.take_copy().expect("a copy");
+    app.copied(&copy, &Err(gone));
+    assert!(app.note.as_deref().is_some_and(|n| n.starts_with("could not copy serena-direct's")));
+}
+
+/// The screen at 120×40, one string per row.
+fn pane_lines(app: &super::App) -> Vec<String> {
+    let backend = ratatui::backend::TestBackend::new(120, 40);
+    let mut terminal = ratatui::Terminal::new(backend).unwrap();
+    terminal.draw(|frame| app.draw(frame)).unwrap();
+    terminal.backend().to_string().lines().map(str::to_owned).collect()
+}
+
+#[test]
+fn a_route_that_does_not_load_has_no_entry_to_copy() {
+    let mut broken = super::App::new(
+        Vec::new(),
+        vec![("mine".into(), "mine.yaml:3:1: unknown field `lnk`".into())],
+        super::Header::default(),
+        PathBuf::from(DIR),
+        crate::tui::theme::Theme::plain(),
+    );
+    broken.on_key(ch('y'));
+    assert_eq!(broken.take_copy(), None);
+    assert_eq!(broken.note.as_deref(), Some("mine does not load; see its error"));
+}
+
+#[test]
+fn the_claude_popup_copies_its_command_with_y_and_closes_with_enter() {
+    let mut app = app();
+    app.on_key(ch('c'));
+    let command = match app.popup() {
+        Some(Popup::Claude(claude)) => claude.command.clone().expect("a command"),
+        other => panic!("the claude popup, not {other:?}"),
+    };
+    assert!(command.starts_with("cd /demo/project && claude mcp add --scope project"), "{command}");
+    app.on_key(ch('y'));
+    assert_eq!(copied(&mut app), Some(("the claude mcp add command".to_owned(), command)));
+    assert!(app.popup().is_some(), "y leaves it open");
+    app.on_key(key(KeyCode::Enter));
+    assert!(app.popup().is_none());
+}
+
+/// Route 1 serving, the logs focused on a 80×24 terminal.
+fn logs_focused() -> super::App {
+    let mut app = app();
+    app.on_resize(ratatui::layout::Size::new(80, 24));
+    fixtures::feed(&mut app, fixtures::healthy());
+    app.on_key(key(KeyCode::BackTab));
+    assert_eq!(app.focus(), super::Focus::Logs);
+    app
+}
+
+fn selected_text(app: &super::App) -> Option<String> {
+    app.logs().selected().map(|l| l.text.clone())
+}
+
+#[test]
+fn on_the_logs_enter_opens_the_selected_line_whole_and_y_copies_it() {
+    let mut app = logs_focused();
+    assert_eq!(
+        selected_text(&app).as_deref(),
+        Some("serving: mcp-connect-lab 0.1.0 at http://127.0.0.1:8080/mcp")
+    );
+    app.on_key(ch('k'));
+    app.on_key(ch('k'));
+    let line = app.logs().selected().cloned().expect("a line");
+    assert_eq!(
+        (line.text.as_str(), line.pod.as_deref()),
+        ("container serena started, serving mcp:8080", Some("serena-mcp-7d9f6b5c4-x2x7q"))
+    );
+    assert_eq!(app.on_key(key(KeyCode::Enter)), [], "enter on the logs starts nothing");
+    match app.popup() {
+        Some(Popup::LogLine(popup)) => {
+            assert_eq!(popup.line, line);
+            assert_eq!(
+                popup.when.as_deref(),
+                Some("2026-03-04 12:30:01.123 +00:00"),
+                "the pod's own time"
+            );
+        }
+        other => panic!("the log line popup, not {other:?}"),
+    }
+    app.on_key(ch('y'));
+    assert_eq!(copied(&mut app), Some(("the log line".to_owned(), line.text.clone())));
+    assert_eq!(app.note.as_deref(), Some("copied the log line (42 characters)"));
+    app.on_key(key(KeyCode::Esc));
+    assert!(app.popup().is_none());
+    // y on the logs copies the selected line without the popup.
+    app.on_key(ch('j'));
+    app.on_key(ch('y'));
+    assert_eq!(copied(&mut app).map(|c| c.1).as_deref(), Some("INFO POST /mcp 200"));
+    // Elsewhere, enter still starts the route.
+    app.on_key(key(KeyCode::Tab));
+    assert_eq!(app.on_key(key(KeyCode::Enter)), [Command::Activate(ROUTE.into())]);
+}
+
+#[test]
+fn w_wraps_the_logs_and_h_l_scroll_them_sideways_as_far_as_a_line_goes() {
+    let mut app = logs_focused();
+    app.on_key(ch('l'));
+    assert_eq!(app.logs().column(), STEP);
+    for _ in 0..20 {
+        app.on_key(key(KeyCode::Right));
+    }
+    // As far as the widest line in view goes: it then ends at the pane's right edge, 78
+    // columns inside an 80-column terminal.
+    let widest = app.logs().in_view(app.logs_pane()).iter().map(|l| shown::width(l)).max();
+    let most = widest.expect("lines in view") - 78;
+    assert_eq!(app.logs().column(), most);
+    app.on_key(ch('h'));
+    assert_eq!(app.logs().column(), most.saturating_sub(STEP));
+    app.on_key(key(KeyCode::Left));
+    assert_eq!(app.logs().column(), most.saturating_sub(2 * STEP));
+    app.on_key(ch('W'));
+    assert!(app.logs().wrap);
+    assert_eq!(app.logs().column(), 0, "wrapped lines are not scrolled");
+    app.on_key(ch('l'));
+    assert!(app.note.as_deref().is_some_and(|n| n.contains("W cuts them again")), "{:?}", app.note);
+    app.on_key(ch('W'));
+    assert!(!app.logs().wrap);
+}
+
+#[test]
+fn log_lines_are_stamped_with_the_loops_clock_and_a_pod_line_keeps_its_own_time() {
+    let mut app = app();
+    let at: jiff::Timestamp = "2026-03-04T20:00:00Z".parse().unwrap();
+    app.clock(at);
+    app.on_event(Event::ShutDown);
+    assert_eq!(app.logs().visible().next().and_then(|l| l.at), Some(at));
+    let line = "2026-03-04T19:59:58.5Z INFO POST /mcp 200".to_owned();
+    let pod = ForwardEvent::PodLog { pod: "p".into(), line };
+    app.on_event(fixtures::route(RouteEvent::Forward(pod)));
+    let newest = app.logs().visible().next().cloned().unwrap();
+    assert_eq!(newest.at, "2026-03-04T19:59:58.5Z".parse().ok());
+    assert_eq!(newest.text, "INFO POST /mcp 200");
 }

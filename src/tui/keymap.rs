@@ -17,6 +17,13 @@ pub enum Action {
     Pin,
     FilterLogs,
     CycleSource,
+    /// Logs: wrap long lines, or cut them at the edge.
+    Wrap,
+    /// Logs: scroll sideways.
+    Left,
+    Right,
+    /// Copy to the clipboard what the focus or the popup shows.
+    Copy,
     FocusNext,
     FocusPrev,
     Up,
@@ -43,8 +50,10 @@ pub enum Action {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Context {
     Main,
-    /// Help, the contexts list, the `claude mcp add` command.
+    /// Help, the contexts list, the certificate.
     Popup,
+    /// A text to read and copy: the `claude mcp add` command, a log line.
+    Text,
     WriteConfig,
     /// A text field (the log filter, the edit popup): other keys are typed into it.
     Input,
@@ -55,13 +64,14 @@ impl Context {
         match self {
             Context::Main => "Main screen",
             Context::Popup => "Popups",
+            Context::Text => "Claude command, log line",
             Context::WriteConfig => "Write config",
             Context::Input => "Text fields (filter, edit)",
         }
     }
 
-    pub const ALL: [Context; 4] =
-        [Context::Main, Context::Popup, Context::WriteConfig, Context::Input];
+    pub const ALL: [Context; 5] =
+        [Context::Main, Context::Popup, Context::Text, Context::WriteConfig, Context::Input];
 }
 
 /// A key with its modifiers (Shift is ignored: `G` and `?` arrive with or without it).
@@ -98,6 +108,8 @@ impl Key {
             KeyCode::BackTab => "S-tab".to_owned(),
             KeyCode::Up => "↑".to_owned(),
             KeyCode::Down => "↓".to_owned(),
+            KeyCode::Left => "←".to_owned(),
+            KeyCode::Right => "→".to_owned(),
             KeyCode::PageUp => "pgup".to_owned(),
             KeyCode::PageDown => "pgdn".to_owned(),
             KeyCode::Home => "home".to_owned(),
@@ -132,12 +144,12 @@ const fn bind(
 }
 
 use Action as A;
-use Context::{Input, Main, Popup, WriteConfig};
+use Context::{Input, Main, Popup, Text, WriteConfig};
 
 /// The keymap. Order is the order of hints and help.
 #[rustfmt::skip]
 pub const BINDINGS: &[Binding] = &[
-    bind(Main, &[key(KeyCode::Enter)], A::Activate, Some("start"), "activate: start it, stop the active one"),
+    bind(Main, &[key(KeyCode::Enter)], A::Activate, Some("start"), "start it, stop the active · logs: open line"),
     bind(Main, &[ch('s')], A::Stop, Some("stop"), "stop the selected route"),
     bind(Main, &[ch('r')], A::Restart, None, "restart the selected route"),
     bind(Main, &[ch('w')], A::WriteConfig, Some("config"), "write its Claude Code entry, preview first"),
@@ -148,6 +160,10 @@ pub const BINDINGS: &[Binding] = &[
     bind(Main, &[ch('p')], A::Pin, None, "show the route's TLS certificate, and pin it"),
     bind(Main, &[ch('/')], A::FilterLogs, Some("filter"), "filter the logs by text"),
     bind(Main, &[ch('t')], A::CycleSource, None, "logs: show one source, then the next"),
+    bind(Main, &[ch('W')], A::Wrap, None, "logs: wrap long lines / cut them at the edge"),
+    bind(Main, &[ch('h'), key(KeyCode::Left)], A::Left, None, "logs: scroll sideways, to the start"),
+    bind(Main, &[ch('l'), key(KeyCode::Right)], A::Right, None, "logs: scroll sideways, to the end"),
+    bind(Main, &[ch('y')], A::Copy, None, "copy its Claude Code entry · logs: the line"),
     bind(Main, &[key(KeyCode::Tab)], A::FocusNext, None, "focus the next pane"),
     bind(Main, &[key(KeyCode::BackTab)], A::FocusPrev, None, "focus the previous pane"),
     bind(Main, &[ch('k'), key(KeyCode::Up)], A::Up, None, "up: previous route / scroll up"),
@@ -162,6 +178,11 @@ pub const BINDINGS: &[Binding] = &[
     bind(Popup, &[ch('k'), key(KeyCode::Up)], A::Up, None, "up"),
     bind(Popup, &[ch('j'), key(KeyCode::Down)], A::Down, None, "down"),
     bind(Popup, &[key(KeyCode::Esc), ch('q'), ch('?')], A::Close, Some("close"), "close"),
+    bind(Text, &[ch('y')], A::Copy, Some("copy"), "copy it to the clipboard (OSC 52)"),
+    bind(Text, &[ch('k'), key(KeyCode::Up)], A::Up, None, "scroll up"),
+    bind(Text, &[ch('j'), key(KeyCode::Down)], A::Down, None, "scroll down"),
+    bind(Text, &[key(KeyCode::Esc), ch('q'), ch('?')], A::Close, Some("close"), "close"),
+    bind(Text, &[key(KeyCode::Enter)], A::Close, None, "close"),
     bind(WriteConfig, &[ch('p')], A::ScopeProject, Some("project"), "scope project: DIR/.mcp.json"),
     bind(WriteConfig, &[ch('l')], A::ScopeLocal, Some("local"), "scope local: ~/.claude.json, this project"),
     bind(WriteConfig, &[ch('u')], A::ScopeUser, Some("user"), "scope user: ~/.claude.json, every project"),
@@ -192,6 +213,11 @@ pub fn bindings(context: Context) -> impl Iterator<Item = &'static Binding> {
 /// The keys of a binding, as written in help: `k/↑`.
 pub fn keys_label(binding: &Binding) -> String {
     binding.keys.iter().map(Key::label).collect::<Vec<_>>().join("/")
+}
+
+/// The first key bound to `action` in `context`, as written in hints.
+pub fn first_key(context: Context, action: Action) -> Option<String> {
+    bindings(context).find(|b| b.action == action).and_then(|b| Some(b.keys.first()?.label()))
 }
 
 /// `(action, key, word)` for the status bar, with the first key of each binding.

@@ -2,6 +2,7 @@
 //! state and drawing apart (`app`, `view`, one module per pane and popup, one keymap table).
 
 pub mod app;
+pub mod clipboard;
 pub mod keymap;
 pub mod panes;
 pub mod popups;

@@ -5,6 +5,7 @@ pub mod claude;
 pub mod contexts;
 pub mod edit;
 pub mod help;
+pub mod log_line;
 pub mod pin;
 pub mod write_config;
 
@@ -25,15 +26,15 @@ pub enum Popup {
     Edit(Box<edit::Edit>),
     Claude(claude::Claude),
     Pin(pin::Pin),
+    LogLine(log_line::LogLinePopup),
 }
 
 impl Popup {
     /// Which keymap context its keys are looked up in.
     pub fn context(&self) -> Context {
         match self {
-            Popup::Help(_) | Popup::Contexts(_) | Popup::Claude(_) | Popup::Pin(_) => {
-                Context::Popup
-            }
+            Popup::Help(_) | Popup::Contexts(_) | Popup::Pin(_) => Context::Popup,
+            Popup::Claude(_) | Popup::LogLine(_) => Context::Text,
             Popup::WriteConfig(_) => Context::WriteConfig,
             Popup::Edit(_) => Context::Input,
         }
@@ -65,5 +66,6 @@ pub fn draw(frame: &mut Frame, popup: &Popup, theme: &Theme) {
         Popup::Edit(state) => edit::draw(frame, state, theme),
         Popup::Claude(state) => claude::draw(frame, state, theme),
         Popup::Pin(state) => pin::draw(frame, state, theme),
+        Popup::LogLine(state) => log_line::draw(frame, state, theme),
     }
 }

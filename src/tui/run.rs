@@ -1,18 +1,22 @@
 //! The terminal and the event loop: keys, engine events and a low tick in one `select!`; a
 //! frame only when something changed, at most one per [`FRAME`]; nothing in here awaits the
-//! network. The terminal is restored on quit, on panic (ratatui's hook), and on SIGTERM,
-//! SIGHUP and SIGINT.
+//! network. The loop reads the clock for the App (log lines are stamped with it) and writes
+//! what a key asked to copy to the terminal, as OSC 52. The terminal is restored on quit, on
+//! panic (ratatui's hook), and on SIGTERM, SIGHUP and SIGINT.
 
-use std::io;
+use std::io::{self, Write};
 use std::time::Duration;
 
 use crossterm::event::{Event as TermEvent, EventStream, KeyEventKind};
 use futures::StreamExt;
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 use tokio::time::{Instant, sleep_until};
 
 use super::app::App;
+use super::clipboard::{self, Copy};
 use crate::supervisor::hub::{Command, Event};
 
 /// The shortest time between two frames (~60 per second at most).
@@ -71,22 +75,29 @@ async fn event_loop(
     let mut tick = tokio::time::interval(TICK);
     let mut quitting: Option<Instant> = None;
     let mut next_frame = Instant::now();
-    let size = terminal.size()?;
-    app.on_resize(size.width, size.height);
+    app.set_time_zone(TimeZone::system());
+    app.on_resize(terminal.size()?);
     terminal.draw(|frame| app.draw(frame))?;
     loop {
         let frame_due = app.dirty_peek().then_some(next_frame);
         tokio::select! {
             key = keys.next() => match key {
                 Some(Ok(TermEvent::Key(key))) if key.kind == KeyEventKind::Press => {
+                    app.clock(Timestamp::now());
                     for command in app.on_key(key) {
                         if command == Command::Shutdown {
                             quitting.get_or_insert_with(Instant::now);
                         }
                         send(&commands, command);
                     }
+                    if let Some(copy) = app.take_copy() {
+                        let written = write_copy(terminal, &copy);
+                        app.copied(&copy, &written);
+                    }
                 }
-                Some(Ok(TermEvent::Resize(width, height))) => app.on_resize(width, height),
+                Some(Ok(TermEvent::Resize(width, height))) => {
+                    app.on_resize(ratatui::layout::Size::new(width, height));
+                }
                 Some(Ok(_)) => {}
                 // The terminal is gone: stop as for a signal.
                 Some(Err(_)) | None => {
@@ -97,6 +108,7 @@ async fn event_loop(
             event = events.recv() => match event {
                 Some(Event::ShutDown) | None => break,
                 Some(event) => {
+                    app.clock(Timestamp::now());
                     app.on_event(event);
                     // Take what else is waiting, so a burst costs one frame, not one each.
                     for _ in 0..4096 {
@@ -125,6 +137,14 @@ async fn event_loop(
         }
     }
     Ok(())
+}
+
+/// Writes `copy` to the terminal as OSC 52, at once: the terminal (or tmux) sets its
+/// clipboard. Nothing moves on screen, so ratatui's idea of it stays true.
+fn write_copy(terminal: &mut ratatui::DefaultTerminal, copy: &Copy) -> io::Result<()> {
+    let backend = terminal.backend_mut();
+    backend.write_all(clipboard::osc52(&copy.text).as_bytes())?;
+    backend.flush()
 }
 
 /// The signals that end the UI as `q` does: SIGTERM, SIGHUP (the terminal closed) and SIGINT

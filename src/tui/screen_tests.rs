@@ -1,6 +1,7 @@
 //! The screen as a user sees it, as committed insta snapshots (ratatui's `TestBackend`): the
 //! main screen in each route state, the help popup and the write-config popup, at 80×24 and
-//! 120×40. Latency figures are fixed by the fixtures, so nothing volatile reaches a snapshot.
+//! 120×40; the log pane's states and the popups that copy also at 100×30 and 200×60. Latency
+//! figures and the clock are fixed by the fixtures, so nothing volatile reaches a snapshot.
 
 use crossterm::event::KeyCode;
 use ratatui::Terminal;
@@ -13,6 +14,8 @@ use crate::supervisor::hub::Event;
 use crate::tui::theme::Theme;
 
 const SIZES: [(u16, u16); 4] = [(80, 24), (100, 30), (120, 40), (200, 60)];
+/// The sizes of the log pane's and the copy popups' states.
+const MORE_SIZES: [(u16, u16); 4] = SIZES;
 
 fn terminal(app: &App, (width, height): (u16, u16)) -> Terminal<TestBackend> {
     let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("a test terminal");
@@ -22,11 +25,15 @@ fn terminal(app: &App, (width, height): (u16, u16)) -> Terminal<TestBackend> {
 
 /// Snapshots `app` at each size as `NAME_WxH`.
 fn snapshot(name: &str, app: &App) {
+    snapshot_at(name, app, &SIZES);
+}
+
+fn snapshot_at(name: &str, app: &App, sizes: &[(u16, u16)]) {
     let mut settings = insta::Settings::clone_current();
     settings.set_prepend_module_to_snapshot(false);
     settings.set_omit_expression(true);
     settings.bind(|| {
-        for size in SIZES {
+        for &size in sizes {
             let terminal = terminal(app, size);
             insta::assert_snapshot!(format!("{name}_{}x{}", size.0, size.1), terminal.backend());
         }
@@ -35,7 +42,7 @@ fn snapshot(name: &str, app: &App) {
 
 fn with_events(events: Vec<Event>) -> App {
     let mut app = app();
-    events.into_iter().for_each(|e| app.on_event(e));
+    fixtures::feed(&mut app, events);
     app
 }
 
@@ -140,6 +147,70 @@ fn pin_popup_showing_a_self_signed_certificate() {
     snapshot("pin_shown", &app);
 }
 
+/// Route 1 serving, its entry written (the log then says the `claude mcp add` command, the
+/// longest line), the logs focused.
+fn logs_focused() -> App {
+    let mut events = fixtures::healthy();
+    let written = crate::supervisor::hub::ConfigWritten { dry_run: false, ..fixtures::preview() };
+    events.push(Event::Config { profile: ROUTE.into(), result: Ok(written) });
+    let mut app = with_events(events);
+    app.on_key(key(KeyCode::BackTab));
+    app
+}
+
+#[test]
+fn logs_wrapped() {
+    let mut app = logs_focused();
+    app.on_key(ch('W'));
+    snapshot_at("logs_wrapped", &app, &MORE_SIZES);
+}
+
+#[test]
+fn logs_scrolled_sideways() {
+    let mut app = logs_focused();
+    app.on_key(ch('l'));
+    app.on_key(key(KeyCode::Right));
+    snapshot_at("logs_sideways", &app, &MORE_SIZES);
+}
+
+#[test]
+fn a_log_line_opened_whole() {
+    let mut app = logs_focused();
+    app.on_key(key(KeyCode::Enter));
+    snapshot_at("log_line_popup", &app, &MORE_SIZES);
+}
+
+#[test]
+fn the_claude_popup_offers_to_copy() {
+    let mut app = with_events(fixtures::healthy());
+    app.on_key(ch('c'));
+    snapshot_at("claude_popup", &app, &MORE_SIZES);
+}
+
+#[test]
+fn the_selected_log_line_is_shown_reversed_while_the_logs_have_the_focus() {
+    use ratatui::style::Modifier;
+    let reversed_rows = |app: &App| {
+        let terminal = terminal(app, (80, 24));
+        let buffer = terminal.backend().buffer().clone();
+        let rows: Vec<String> = (0..buffer.area.height)
+            .filter(|&y| {
+                (0..buffer.area.width).any(|x| buffer[(x, y)].modifier.contains(Modifier::REVERSED))
+            })
+            .map(|y| (0..buffer.area.width).map(|x| buffer[(x, y)].symbol()).collect())
+            .collect();
+        rows
+    };
+    let mut app = logs_focused();
+    app.on_key(ch('k'));
+    let rows = reversed_rows(&app);
+    let selected = rows.iter().filter(|r| r.starts_with("│12:35")).collect::<Vec<_>>();
+    assert_eq!(selected.len(), 1, "{rows:#?}");
+    assert!(selected[0].contains("/demo/project/.mcp.json: added"), "{rows:#?}");
+    app.on_key(key(KeyCode::Tab));
+    assert!(!reversed_rows(&app).iter().any(|r| r.starts_with("│12:35")), "not without the focus");
+}
+
 #[test]
 fn no_color_draws_no_colour_and_the_colour_theme_does() {
     let colours = |theme: Theme| {
@@ -222,6 +293,13 @@ fn every_popup_draws_at_any_size() {
         app.on_key(ch('/'));
         terminal(&app, size);
         app.on_key(key(KeyCode::Esc));
+        // A log line, whole.
+        app.on_key(key(KeyCode::BackTab));
+        app.on_key(key(KeyCode::Enter));
+        assert!(app.popup().is_some(), "enter on the logs opens a line");
+        terminal(&app, size);
+        app.on_key(key(KeyCode::Esc));
+        app.on_key(key(KeyCode::Tab));
         // The certificate popup, on the https route below.
         app.on_key(ch('j'));
         app.on_key(ch('p'));

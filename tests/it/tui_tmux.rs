@@ -1,8 +1,8 @@
 //! The TUI end to end in a real terminal: `mcp-connect demo` runs in tmux, and the test reads
 //! the screen as a user would (`capture-pane`) while it presses keys. Route 1 is activated and
-//! goes healthy with a latency, its Claude Code entry is written (and the written URL answers
-//! MCP), one key switches to another route, `q` quits, and the terminal is given back as it
-//! was: main screen, visible cursor.
+//! goes healthy with a latency, its Claude Code entry is copied (tmux receives it as OSC 52)
+//! and written (and the written URL answers MCP), one key switches to another route, `q`
+//! quits, and the terminal is given back as it was: main screen, visible cursor.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -98,6 +98,12 @@ impl Tmux {
 
     fn screen(&self) -> String {
         self.capture(false)
+    }
+
+    /// The newest paste buffer: with `set-clipboard on`, what the pane last copied (OSC 52).
+    fn buffer(&self) -> Option<String> {
+        let out = self.run(&["show-buffer"]);
+        out.status.success().then(|| String::from_utf8_lossy(&out.stdout).into_owned())
     }
 
     /// A tmux format about the pane, e.g. `#{alternate_on}`.
@@ -242,7 +248,7 @@ fn demo_shell(home: &Home) -> String {
 }
 
 #[test]
-fn demo_in_a_real_terminal_activates_writes_switches_and_quits_cleanly() {
+fn demo_in_a_real_terminal_activates_copies_writes_switches_and_quits_cleanly() {
     crate::support::ensure_tool("tmux", "tmux");
     let home = Home::new();
     let state = home.path().join("state");
@@ -305,6 +311,58 @@ fn demo_in_a_real_terminal_activates_writes_switches_and_quits_cleanly() {
         screen.contains(&format!("engine  serena-direct: serving: mcp-connect-lab 0.1.0 at {url}")),
         "the log pane says where it runs:\n{screen}"
     );
+
+    // y: the Claude Code entry the Route pane shows goes to the clipboard as OSC 52, which
+    // tmux (set-clipboard on) keeps as a paste buffer; the status bar says it was copied.
+    assert_eq!(tmux.run(&["set", "-s", "set-clipboard", "on"]).status.code(), Some(0));
+    assert_eq!(tmux.buffer(), None, "nothing copied yet");
+    let entry = format!("{{\n  \"type\": \"http\",\n  \"url\": \"{url}\"\n}}");
+    tmux.press("y");
+    let note = format!("copied serena-direct's Claude Code entry ({} characters)", entry.len());
+    tmux.wait_for("the copy's note", Duration::from_secs(10), |s| s.contains(&note));
+    assert_eq!(tmux.buffer().as_deref(), Some(entry.as_str()), "what the terminal was given");
+    // c: the `claude mcp add` command, and y in its popup copies it.
+    tmux.press("c");
+    let title = "claude mcp add: serena-direct";
+    let screen = tmux.wait_for("the claude popup", Duration::from_secs(10), |s| {
+        popup(s, title).is_some_and(|p| flowed(&p).contains("y copies it"))
+    });
+    tmux.press("y");
+    tmux.wait_for("the command's note", Duration::from_secs(10), |s| {
+        s.contains("copied the claude mcp add command (")
+    });
+    let command = tmux.buffer().unwrap_or_default();
+    assert!(
+        command.starts_with(&format!("cd {} && claude mcp add ", project.display())),
+        "{command}"
+    );
+    assert!(command.ends_with(&format!(" serena {url}")), "{command}");
+    assert!(flowed(&popup(&screen, title).unwrap()).contains(&command), "{screen}");
+    tmux.press("q");
+    // The logs: shift-tab; enter opens the selected line whole, y copies it.
+    tmux.press("BTab");
+    tmux.wait_for("the logs focused", Duration::from_secs(10), |s| {
+        s.contains(" enter open · y copy")
+    });
+    tmux.press("Enter");
+    let screen = tmux
+        .wait_for("a log line whole", Duration::from_secs(10), |s| popup(s, "Log line").is_some());
+    tmux.press("y");
+    tmux.wait_for("the line's note", Duration::from_secs(10), |s| {
+        s.contains("copied the log line (")
+    });
+    let line = tmux.buffer().unwrap_or_default();
+    let words = line.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        !line.is_empty() && flowed(&popup(&screen, "Log line").unwrap()).contains(&words),
+        "{line}\n{screen}"
+    );
+    tmux.press("q");
+    tmux.press("Tab");
+    tmux.wait_for("the routes focused", Duration::from_secs(10), |s| {
+        !s.contains(" enter open · y copy")
+    });
+    lap("copied");
 
     // w: the write-config popup, project scope, a preview, then the write.
     let title = "Write serena-direct's Claude Code entry";

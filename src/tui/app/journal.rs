@@ -1,5 +1,8 @@
 //! What each engine event says in the log pane: one tagged line (two for a config write), none
 //! for latency samples and a router's gateways, which the health and detail panes show instead.
+//! A pod's line says its pod and its time once: the time it starts with becomes the line's.
+
+use jiff::Timestamp;
 
 use crate::forward::{ForwardEvent, ForwardState};
 use crate::probe::{Outcome, ProbeEvent};
@@ -103,7 +106,7 @@ fn route(profile: &str, event: &RouteEvent) -> Option<LogLine> {
             // The status says what the state means for the route.
             ForwardEvent::State(ForwardState::Stopped) => return None,
             ForwardEvent::State(state) => (Source::Forward, state.hint()),
-            ForwardEvent::PodLog { pod, line } => (Source::Pod, format!("[{pod}] {line}")),
+            ForwardEvent::PodLog { pod, line } => return Some(pod_line(profile, pod, line)),
             ForwardEvent::ConnectionError { trouble, .. } => {
                 (Source::Forward, format!("a new connection failed: {trouble}"))
             }
@@ -143,6 +146,35 @@ fn route(profile: &str, event: &RouteEvent) -> Option<LogLine> {
     Some(LogLine::new(source, Some(profile), text))
 }
 
+/// A line of `pod`'s log. A time it starts with (RFC 3339, as Kubernetes writes it with
+/// `timestamps=true` and as many servers log) is taken out and becomes the line's time, and
+/// the pod's name right after it is dropped: the pane shows both once.
+fn pod_line(profile: &str, pod: &str, line: &str) -> LogLine {
+    let (at, rest) = leading_time(line);
+    let text = without_name(rest, pod);
+    let line = LogLine::new(Source::Pod, Some(profile), text).from_pod(pod);
+    match at {
+        Some(at) => line.at(at),
+        None => line,
+    }
+}
+
+/// `2026-03-04T05:06:07.123456789Z rest` → the time and `rest`.
+fn leading_time(line: &str) -> (Option<Timestamp>, &str) {
+    let (first, rest) = line.split_once(' ').unwrap_or((line, ""));
+    match first.parse::<Timestamp>() {
+        Ok(at) => (Some(at), rest.trim_start()),
+        Err(_) => (None, line),
+    }
+}
+
+/// `POD: rest` or `POD rest` → `rest`; any other line as it is.
+fn without_name<'a>(line: &'a str, pod: &str) -> &'a str {
+    line.strip_prefix(pod)
+        .and_then(|rest| rest.strip_prefix(':').or_else(|| rest.strip_prefix(' ')))
+        .map_or(line, str::trim_start)
+}
+
 /// `serving: Serena 0.1 at http://…`, `down: CAUSE; fix: FIX`.
 fn status_line(status: &RouteStatus) -> String {
     let phase = status.phase.as_str();
@@ -152,5 +184,46 @@ fn status_line(status: &RouteStatus) -> String {
             format!("{phase}: {} {} at {url}", server.name, server.version)
         }
         (None, _, _) => format!("{phase}: {}", status.evidence),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const POD: &str = "serena-mcp-7d9f6b5c4-x2x7q";
+
+    fn pod_event(line: &str) -> Event {
+        let event = ForwardEvent::PodLog { pod: POD.to_owned(), line: line.to_owned() };
+        Event::Route { profile: "serena-direct".to_owned(), event: RouteEvent::Forward(event) }
+    }
+
+    #[test]
+    fn a_pod_line_says_its_pod_and_its_time_once() {
+        let lines = lines(&pod_event(&format!(
+            "2026-03-04T05:06:07.123456789Z {POD}: readiness probe succeeded"
+        )));
+        let at: Timestamp = "2026-03-04T05:06:07.123456789Z".parse().unwrap();
+        let expected =
+            LogLine::new(Source::Pod, Some("serena-direct"), "readiness probe succeeded")
+                .from_pod(POD)
+                .at(at);
+        assert_eq!(lines, [expected]);
+    }
+
+    #[test]
+    fn a_pod_line_with_no_time_of_its_own_keeps_its_words() {
+        let [line] = lines(&pod_event("INFO  POST /mcp 200")).try_into().unwrap();
+        assert_eq!(
+            (line.at, line.pod.as_deref(), line.text.as_str()),
+            (None, Some(POD), "INFO  POST /mcp 200")
+        );
+        let [line] = lines(&pod_event("2026-03-04T05:06:07+01:00  INFO a serena-mcp-x line"))
+            .try_into()
+            .unwrap();
+        assert_eq!(line.at, "2026-03-04T04:06:07Z".parse().ok());
+        assert_eq!(line.text, "INFO a serena-mcp-x line");
+        let [line] = lines(&pod_event(&format!("{POD}x: not this pod's name"))).try_into().unwrap();
+        assert_eq!(line.text, format!("{POD}x: not this pod's name"));
     }
 }

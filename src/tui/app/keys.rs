@@ -6,13 +6,16 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use super::{App, Focus};
 use crate::clientconfig::Scope;
 use crate::supervisor::hub::Command;
+use crate::tui::clipboard::Copy;
 use crate::tui::keymap::{self, Action, Context};
-use crate::tui::panes::logs::{LogLine, Source};
+use crate::tui::panes::detail;
+use crate::tui::panes::logs::{LogLine, Source, shown};
 use crate::tui::popups::Popup;
 use crate::tui::popups::claude::Claude;
 use crate::tui::popups::contexts::Contexts;
 use crate::tui::popups::edit::Edit;
 use crate::tui::popups::help::Help;
+use crate::tui::popups::log_line::LogLinePopup;
 use crate::tui::popups::pin::Pin;
 use crate::tui::popups::write_config::WriteConfig;
 use crate::tui::route::Diagnosis;
@@ -78,6 +81,21 @@ impl App {
             Action::FocusPrev => self.focus = self.focus.prev(),
             Action::FilterLogs => self.logs.editing = true,
             Action::CycleSource => self.logs.cycle_source(),
+            Action::Wrap => {
+                let pane = self.logs_pane();
+                self.logs.toggle_wrap(pane);
+            }
+            Action::Left | Action::Right if self.logs.wrap => {
+                let wrap = keymap::first_key(Context::Main, Action::Wrap).unwrap_or_default();
+                self.note = Some(format!("the logs wrap: nothing is cut ({wrap} cuts them again)"));
+            }
+            Action::Left => self.logs.left(),
+            Action::Right => {
+                let pane = self.logs_pane();
+                self.logs.right(pane);
+            }
+            Action::Copy => self.copy_focused(),
+            Action::Activate if self.focus == Focus::Logs => self.open_log_line(),
             Action::Up
             | Action::Down
             | Action::PageUp
@@ -117,18 +135,57 @@ impl App {
             (Focus::Detail, Action::PageDown) => self.detail.down(10),
             (Focus::Detail, Action::Top) => self.detail.scroll = 0,
             (Focus::Detail, _) => self.detail.down(200),
-            (Focus::Logs, Action::Up) => self.logs.up(1),
-            (Focus::Logs, Action::Down) => self.logs.down(1),
-            (Focus::Logs, Action::PageUp) => self.logs.page_up(),
-            (Focus::Logs, Action::PageDown) => self.logs.page_down(),
-            (Focus::Logs, Action::Top) => self.logs.top(),
-            (Focus::Logs, _) => self.logs.follow(),
+            (Focus::Logs, action) => self.logs_movement(action),
         }
         if self.focus == Focus::Profiles {
             self.detail.scroll = 0;
             self.health.scroll = 0;
         }
         self.clamp_scroll();
+    }
+
+    fn logs_movement(&mut self, action: Action) {
+        let pane = self.logs_pane();
+        match action {
+            Action::Up => self.logs.up(1, pane),
+            Action::Down => self.logs.down(1, pane),
+            Action::PageUp => self.logs.page_up(pane),
+            Action::PageDown => self.logs.page_down(pane),
+            Action::Top => self.logs.top(pane),
+            _ => self.logs.follow(),
+        }
+    }
+
+    /// Enter on the logs: the selected line whole, in a popup.
+    fn open_log_line(&mut self) {
+        let Some(line) = self.logs.selected() else {
+            self.note = Some("no log line to open".to_owned());
+            return;
+        };
+        let when = line.at.map(|at| shown::when(at, self.logs.zone()));
+        self.popup = Some(Popup::LogLine(LogLinePopup::new(line.clone(), when)));
+    }
+
+    /// `y`: the selected log line when the logs have the focus, else the selected route's
+    /// Claude Code entry, as the Route pane shows it.
+    fn copy_focused(&mut self) {
+        if self.focus == Focus::Logs {
+            match self.logs.selected() {
+                Some(line) => self.copy = Some(Copy::new("the log line", line.text.clone())),
+                None => self.note = Some("no log line to copy".to_owned()),
+            }
+            return;
+        }
+        let Some(name) = self.usable() else { return };
+        let Some(row) = self.selected_row() else { return };
+        match row.entry(&self.detail.launcher) {
+            Some(Ok(entry)) => {
+                let what = format!("{name}'s Claude Code entry");
+                self.copy = Some(Copy::new(what, detail::entry_text(&entry)));
+            }
+            Some(Err(none)) => self.note = Some(format!("no entry to copy: {}", none.cause)),
+            None => {}
+        }
     }
 
     /// The keys that act on the selected route.

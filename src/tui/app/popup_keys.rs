@@ -5,6 +5,7 @@ use crossterm::event::KeyEvent;
 
 use super::App;
 use crate::supervisor::hub::{Command, Refused, SavedProfile};
+use crate::tui::clipboard::Copy;
 use crate::tui::keymap::{self, Action};
 use crate::tui::panes::logs::{LogLine, Source};
 use crate::tui::popups::Popup;
@@ -24,7 +25,23 @@ impl App {
         let mut commands = Vec::new();
         let keep = match &mut popup {
             Popup::Help(help) => help_key(help, action),
-            Popup::Claude(_) => action != Some(Action::Confirm),
+            Popup::Claude(claude) => {
+                if let (Some(Action::Copy), Ok(command)) = (action, &claude.command) {
+                    self.copy = Some(Copy::new("the claude mcp add command", command.clone()));
+                }
+                true
+            }
+            Popup::LogLine(popup) => {
+                match action {
+                    Some(Action::Copy) => {
+                        self.copy = Some(Copy::new("the log line", popup.text().to_owned()));
+                    }
+                    Some(Action::Up) => popup.scroll = popup.scroll.saturating_sub(1),
+                    Some(Action::Down) => popup.scroll = popup.scroll.saturating_add(1),
+                    _ => {}
+                }
+                true
+            }
             Popup::Contexts(list) => self.contexts_key(list, action, &mut commands),
             Popup::WriteConfig(write) => write_key(write, action, &mut commands),
             Popup::Edit(edit) => self.edit_key(edit, action, key, &mut commands),

@@ -5,10 +5,11 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 
-use crate::clientconfig::Launcher;
+use crate::clientconfig::{Entry, Launcher};
 use crate::profile::{Auth, Link, Profile, Scheme, SecretSource};
 use crate::router::GatewayState;
 use crate::supervisor::router::GatewayRow;
+use crate::tui::keymap;
 use crate::tui::route::{Row, Status, millis};
 use crate::tui::text;
 use crate::tui::theme::Theme;
@@ -117,6 +118,12 @@ fn gateway_line<'a>(
     text::hanging(Span::styled(format!("{label:<9}"), theme.label()), spans, width)
 }
 
+/// The entry as the pane shows it, and as `y` copies it: pretty, one key a line, so that it
+/// reads and a long value breaks only where it must.
+pub fn entry_text(entry: &Entry) -> String {
+    serde_json::to_string_pretty(&entry.to_json()).unwrap_or_default()
+}
+
 /// Every line of the pane for `row`, laid out for `width` columns.
 pub fn lines<'a>(
     row: &'a Row,
@@ -169,12 +176,12 @@ pub fn lines<'a>(
         lines.extend(field("When", profile.when_to_use.as_str(), theme, width));
     }
     let server = profile.client.server_name.as_str();
-    lines.extend(plain(format!("Claude Code entry \"{server}\":"), theme.label()));
+    let copy = keymap::first_key(keymap::Context::Main, keymap::Action::Copy).unwrap_or_default();
+    let label = format!("Claude Code entry \"{server}\" ({copy} copies it):");
+    lines.extend(plain(label, theme.label()));
     match row.entry(launcher) {
-        // Pretty, one key a line: it reads, and a long value breaks only where it must.
         Some(Ok(entry)) => {
-            let json = serde_json::to_string_pretty(&entry.to_json()).unwrap_or_default();
-            for line in json.lines() {
+            for line in entry_text(&entry).lines() {
                 let text = line.trim_start();
                 let indent = Span::raw(" ".repeat(line.len() - text.len()));
                 lines.extend(text::hanging(indent, vec![Span::raw(text.to_owned())], width));

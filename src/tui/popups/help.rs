@@ -44,7 +44,8 @@ pub fn draw(frame: &mut Frame, state: &Help, theme: &Theme) {
     let title = "Keys (j/k scroll, esc close)";
     if frame.area().width >= TWO_COLUMNS + 4 {
         let left = lines(&[Context::Main], theme);
-        let right = lines(&[Context::Popup, Context::WriteConfig, Context::Input], theme);
+        let right = [Context::Popup, Context::Text, Context::WriteConfig, Context::Input];
+        let right = lines(&right, theme);
         let rows = height(&left).max(height(&right));
         let inner = super::frame_area(frame, TWO_COLUMNS, rows.saturating_add(2), title, theme);
         let max = rows.saturating_sub(inner.height);

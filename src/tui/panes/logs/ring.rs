@@ -4,6 +4,8 @@
 use std::collections::VecDeque;
 use std::fmt;
 
+use jiff::Timestamp;
+
 /// Lines kept; older ones are dropped first.
 pub const CAPACITY: usize = 5_000;
 /// Bytes kept of one line; the rest is cut and marked with `…`.
@@ -57,15 +59,35 @@ impl fmt::Display for Source {
 /// One line of the log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogLine {
+    /// When it happened: the time a pod wrote it, or else the time the UI took it in.
+    pub at: Option<Timestamp>,
     pub source: Source,
     /// The route it is about, if any.
     pub profile: Option<String>,
+    /// The pod whose log it is, for a pod's line.
+    pub pod: Option<String>,
     pub text: String,
 }
 
 impl LogLine {
     pub fn new(source: Source, profile: Option<&str>, text: impl Into<String>) -> LogLine {
-        LogLine { source, profile: profile.map(str::to_owned), text: text.into() }
+        LogLine {
+            at: None,
+            source,
+            profile: profile.map(str::to_owned),
+            pod: None,
+            text: text.into(),
+        }
+    }
+
+    /// The same line, as of `at`.
+    pub fn at(self, at: Timestamp) -> LogLine {
+        LogLine { at: Some(at), ..self }
+    }
+
+    /// The same line, from `pod`'s log.
+    pub fn from_pod(self, pod: impl Into<String>) -> LogLine {
+        LogLine { pod: Some(pod.into()), ..self }
     }
 }
 
