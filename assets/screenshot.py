@@ -5,10 +5,13 @@ Regenerate assets/tui.png from the repository root (Python 3 with Pillow: Debian
 python3-pil, which is /usr/bin/python3's; tmux; the font from fonts-dejavu-core):
 
     cargo build && /usr/bin/python3 assets/screenshot.py --run target/debug/mcp-connect -o assets/tui.png
+    /usr/bin/python3 assets/screenshot.py --run target/debug/mcp-connect --scene failure -o assets/tui-failure.png
 
 --run starts `mcp-connect demo` in a private tmux server (120x36, a throwaway HOME, so no
-real config is touched), presses Enter on serena-direct, waits until the health pane says
-healthy and then --wait seconds (default 40) so the latency sparkline fills with samples,
+real config is touched). The `healthy` scene presses Enter on serena-direct, waits until the
+health pane says serving and then --wait seconds (default 40) so the latency sparkline fills
+with samples; the `failure` scene edits serena-direct with `e` to a Service that does not exist
+(a typo, `serena-mpc`), starts it and waits for the health pane's cause and fix. Either way it
 takes the screen with `tmux capture-pane -e -p` (text with its SGR colours), presses q, and
 renders the capture. To render a capture you took yourself:
 
@@ -332,9 +335,9 @@ def wait_for(socket, what, test, within):
         time.sleep(0.1)
 
 
-def capture_demo(binary, cols, lines, wait):
-    """Runs the demo in tmux, activates serena-direct, lets samples come in, and answers the
-    screen with its escapes."""
+def capture_demo(binary, cols, lines, wait, scene):
+    """Runs the demo in tmux, plays `scene` on serena-direct, and answers the screen with its
+    escapes."""
     binary = os.path.abspath(binary)
     socket = f"mcp-connect-shot-{os.getpid()}"
     with tempfile.TemporaryDirectory() as home:
@@ -351,9 +354,20 @@ def capture_demo(binary, cols, lines, wait):
         socket_path = tmux(socket, "display-message", "-p", "#{socket_path}").stdout.strip()
         try:
             wait_for(socket, "the route list", lambda s: "Routes 1/4" in s, 60)
-            tmux(socket, "send-keys", "-t", "shot", "Enter")
-            wait_for(socket, "serena-direct to be healthy", lambda s: "● healthy" in s, 60)
-            time.sleep(wait)
+            if scene == "failure":
+                # e, tab tab: the service field; a typo in it; enter saves; enter starts.
+                keys = ["e", "Tab", "Tab"] + ["BSpace"] * 30
+                tmux(socket, "send-keys", "-t", "shot", *keys)
+                tmux(socket, "send-keys", "-t", "shot", "-l", "serena-mpc")
+                tmux(socket, "send-keys", "-t", "shot", "Enter")
+                wait_for(socket, "the profile saved", lambda s: "profile saved as" in s, 20)
+                tmux(socket, "send-keys", "-t", "shot", "Enter")
+                wait_for(socket, "the cause and fix", lambda s: "✖ failed" in s and "fix " in s, 60)
+                time.sleep(1)
+            else:
+                tmux(socket, "send-keys", "-t", "shot", "Enter")
+                wait_for(socket, "serena-direct to serve", lambda s: "● serving" in s, 60)
+                time.sleep(wait)
             screen = tmux(socket, "capture-pane", "-e", "-p", "-t", "shot").stdout
             tmux(socket, "send-keys", "-t", "shot", "q")
             time.sleep(1)
@@ -374,10 +388,12 @@ def main():
     parser.add_argument("--lines", type=int, default=36)
     parser.add_argument("--wait", type=float, default=40, help="seconds of samples after healthy")
     parser.add_argument("--font-size", type=int, default=28)
+    parser.add_argument("--scene", choices=["healthy", "failure"], default="healthy",
+                        help="what the demo shows when captured")
     args = parser.parse_args()
 
     if args.run:
-        text = capture_demo(args.run, args.cols, args.lines, args.wait)
+        text = capture_demo(args.run, args.cols, args.lines, args.wait, args.scene)
     elif args.capture in (None, "-"):
         text = sys.stdin.read()
     else:

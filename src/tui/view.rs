@@ -45,8 +45,10 @@ pub struct Areas {
 }
 
 /// Splits `area`; `rows` and `list_width` are the route list's rows and the columns its widest
-/// row needs, `troubled` whether the selected route has a cause and fix to show.
-pub fn areas(area: Rect, rows: usize, list_width: u16, troubled: bool) -> Areas {
+/// row needs; `trouble`, when the selected route has a cause and fix to show, the rows its
+/// health text takes at the screen's width.
+pub fn areas(area: Rect, rows: usize, list_width: u16, trouble: Option<u16>) -> Areas {
+    let troubled = trouble.is_some();
     let [header, body, status] =
         Layout::vertical([Constraint::Length(1), Constraint::Fill(1), Constraint::Length(1)])
             .areas(area);
@@ -69,9 +71,13 @@ pub fn areas(area: Rect, rows: usize, list_width: u16, troubled: bool) -> Areas 
         return Areas { header, profiles, health, detail, logs, status };
     }
     let left_width = list_width.saturating_add(2).clamp(38, (area.width * 2 / 5).max(38));
-    if troubled {
+    if let Some(text) = trouble {
+        // Health as tall as its text (the rest of the room to the route's detail above it),
+        // and never so short that cause and fix do not show.
+        let most = top.height.saturating_sub(list_height);
+        let health = text.saturating_add(2).clamp(7.min(most), most);
         let [upper, health] =
-            Layout::vertical([Constraint::Length(list_height), Constraint::Fill(1)]).areas(top);
+            Layout::vertical([Constraint::Fill(1), Constraint::Length(health)]).areas(top);
         let [profiles, detail] =
             Layout::horizontal([Constraint::Length(left_width), Constraint::Fill(1)]).areas(upper);
         return Areas { header, profiles, health, detail, logs, status };
@@ -85,8 +91,11 @@ pub fn areas(area: Rect, rows: usize, list_width: u16, troubled: bool) -> Areas 
 
 /// The main screen's areas for `app` in a terminal of `area`.
 pub fn layout(app: &App, area: Rect) -> Areas {
-    let troubled = app.selected_row().is_some_and(|r| r.view.status.trouble.is_some());
-    areas(area, app.rows.len(), profiles::width(&app.rows), troubled)
+    let row = app.selected_row().filter(|r| r.view.status.trouble.is_some());
+    let width = area.width.saturating_sub(2);
+    let trouble = row.map(|r| health::lines(r, &app.theme, width, false).len());
+    let trouble = trouble.map(|n| u16::try_from(n).unwrap_or(u16::MAX));
+    areas(area, app.rows.len(), profiles::width(&app.rows), trouble)
 }
 
 /// How far the Health and Route panes can scroll for `app` in a terminal of `area`: the rows
