@@ -75,7 +75,9 @@ impl Upstream {
             Some(ConnectionReset | ConnectionAborted | BrokenPipe | UnexpectedEof) => {
                 self.forwarded
             }
-            _ => false,
+            // A kept connection the forward closed before the answer (its pod's side went
+            // away): as a reset, tried once on a new one, which says what the link says now.
+            _ => self.forwarded && crate::net::broke_off(error).is_some(),
         }
     }
 }

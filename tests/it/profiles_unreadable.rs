@@ -53,7 +53,7 @@ fn every_entry_that_cannot_be_read_is_listed_and_up_offers_only_valid_names() {
     home.write("config/mcp-connect/profiles/bom.yaml", &format!("\u{feff}{}", good("with-bom")));
     let cases = unreadable_entries(&dir);
 
-    let (run, max_rss_kib) = run_guarded(home.command().args(["profiles"]));
+    let (run, max_rss_kib) = measured(&home, &["profiles"]);
     assert_eq!(run.code(), 1, "{}", run.stderr());
     let out = run.stdout();
     for (file, says) in &cases {
@@ -127,6 +127,27 @@ fn a_profile_file_without_read_permission_is_listed_with_the_reason() {
 
 /// Runs `command`; fails the test if it has not exited within a minute (a loader blocked on a
 /// FIFO never would). Answers its output and its peak memory in KiB.
+/// `mcp-connect ARGS` in `home`, and its peak resident memory in KiB, as GNU time reports it:
+/// the binary is started by `time`, a small process, since a child forked from this test
+/// binary (large after many tests) counts the parent's memory as its own until it execs.
+fn measured(home: &Home, args: &[&str]) -> (Run, u64) {
+    crate::support::ensure_tool("/usr/bin/time", "time");
+    let report = home.path().join("time.out");
+    let inner = home.command();
+    let mut timed = Command::new("/usr/bin/time");
+    timed.env_clear();
+    for (key, value) in inner.get_envs() {
+        if let Some(value) = value {
+            timed.env(key, value);
+        }
+    }
+    timed.args(["-f", "%M", "-o"]).arg(&report).arg(inner.get_program()).args(args);
+    let (run, _) = run_guarded(&mut timed);
+    let text = std::fs::read_to_string(&report).expect("time's report");
+    let kib = text.lines().last().and_then(|l| l.trim().parse().ok());
+    (run, kib.unwrap_or_else(|| panic!("time reported {text:?}")))
+}
+
 fn run_guarded(command: &mut Command) -> (Run, u64) {
     try_run_guarded(command).expect("mcp-connect starts")
 }
