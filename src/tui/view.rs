@@ -44,10 +44,30 @@ pub struct Areas {
     pub status: Rect,
 }
 
-/// Splits `area`; `rows` and `list_width` are the route list's rows and the columns its widest
-/// row needs; `trouble`, when the selected route has a cause and fix to show, the rows its
-/// health text takes at the screen's width.
-pub fn areas(area: Rect, rows: usize, list_width: u16, trouble: Option<u16>) -> Areas {
+/// What the panes need to be laid out well.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Needs {
+    /// The routes listed.
+    pub rows: usize,
+    /// The columns the list's widest row needs.
+    pub list_width: u16,
+    /// When the selected route has a cause and fix to show: the rows its health text takes
+    /// at the screen's width.
+    pub trouble: Option<u16>,
+    /// The rows the panes above the logs want at most (side by side, without trouble): what
+    /// they leave goes to the logs.
+    pub top: Option<u16>,
+}
+
+/// The routes column's width: as wide as the list needs, between 38 columns and two fifths of
+/// the screen.
+fn left_width(area: Rect, list_width: u16) -> u16 {
+    list_width.saturating_add(2).clamp(38, (area.width * 2 / 5).max(38))
+}
+
+/// Splits `area` for panes that need `needs`.
+pub fn areas(area: Rect, needs: Needs) -> Areas {
+    let Needs { rows, list_width, trouble, top: top_wants } = needs;
     let troubled = trouble.is_some();
     let [header, body, status] =
         Layout::vertical([Constraint::Length(1), Constraint::Fill(1), Constraint::Length(1)])
@@ -70,7 +90,7 @@ pub fn areas(area: Rect, rows: usize, list_width: u16, trouble: Option<u16>) -> 
                 .areas(top);
         return Areas { header, profiles, health, detail, logs, status };
     }
-    let left_width = list_width.saturating_add(2).clamp(38, (area.width * 2 / 5).max(38));
+    let left_width = left_width(area, list_width);
     if let Some(text) = trouble {
         // Health as tall as its text (the rest of the room to the route's detail above it),
         // and never so short that cause and fix do not show.
@@ -82,6 +102,15 @@ pub fn areas(area: Rect, rows: usize, list_width: u16, trouble: Option<u16>) -> 
             Layout::horizontal([Constraint::Length(left_width), Constraint::Fill(1)]).areas(upper);
         return Areas { header, profiles, health, detail, logs, status };
     }
+    // A tall screen whose panes want less than the top gives the rest to the logs.
+    let (top, logs) = match top_wants {
+        Some(want) if want < top.height => {
+            let [top, logs] =
+                Layout::vertical([Constraint::Length(want), Constraint::Fill(1)]).areas(body);
+            (top, logs)
+        }
+        _ => (top, logs),
+    };
     let [left, detail] =
         Layout::horizontal([Constraint::Length(left_width), Constraint::Fill(1)]).areas(top);
     let [profiles, health] =
@@ -91,11 +120,25 @@ pub fn areas(area: Rect, rows: usize, list_width: u16, trouble: Option<u16>) -> 
 
 /// The main screen's areas for `app` in a terminal of `area`.
 pub fn layout(app: &App, area: Rect) -> Areas {
-    let row = app.selected_row().filter(|r| r.view.status.trouble.is_some());
-    let width = area.width.saturating_sub(2);
-    let trouble = row.map(|r| health::lines(r, &app.theme, width, false).len());
-    let trouble = trouble.map(|n| u16::try_from(n).unwrap_or(u16::MAX));
-    areas(area, app.rows.len(), profiles::width(&app.rows), trouble)
+    let count = |n: usize| u16::try_from(n).unwrap_or(u16::MAX);
+    let list_width = profiles::width(&app.rows);
+    let selected = app.selected_row();
+    let trouble = selected
+        .filter(|r| r.view.status.trouble.is_some())
+        .map(|r| count(health::lines(r, &app.theme, area.width.saturating_sub(2), false).len()));
+    // Side by side: the detail's text, or the list over the health text and its sparkline.
+    let top = selected.filter(|_| trouble.is_none()).map(|row| {
+        let left = left_width(area, list_width);
+        let detail_width = area.width.saturating_sub(left + 2);
+        let current = app.header.current_context.as_deref();
+        let detail = detail::lines(row, current, &app.detail.launcher, &app.theme, detail_width);
+        let health = health::lines(row, &app.theme, left.saturating_sub(2), false).len();
+        let spark = if row.view.latency.history_us.is_empty() { 0 } else { health::SPARK_MOST };
+        let list = app.rows.len() + 2;
+        count(detail.len() + 2).max(count(list + health + spark + 2))
+    });
+    let needs = Needs { rows: app.rows.len(), list_width, trouble, top };
+    areas(area, needs)
 }
 
 /// How far the Health and Route panes can scroll for `app` in a terminal of `area`: the rows

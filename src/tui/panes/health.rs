@@ -14,6 +14,8 @@ use crate::tui::route::{Diagnosis, Row, Status, in_keys, millis};
 use crate::tui::text;
 use crate::tui::theme::Theme;
 
+/// Rows the sparkline takes at most.
+pub const SPARK_MOST: usize = SPARK_ROWS.1;
 /// Rows the sparkline takes at least, when there is room, and at most.
 const SPARK_ROWS: (usize, usize) = (3, 8);
 
