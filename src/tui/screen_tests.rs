@@ -309,3 +309,15 @@ fn every_popup_draws_at_any_size() {
         app.on_key(ch('k'));
     }
 }
+
+#[test]
+fn a_list_longer_than_its_pane_shows_a_scrollbar() {
+    let rows = (0..12).map(|i| (format!("route-{i:02}"), "broken".to_owned())).collect();
+    let header = super::Header::default();
+    let app = App::new(Vec::new(), rows, header, fixtures::DIR.into(), Theme::plain());
+    let screen = terminal(&app, (80, 24)).backend().to_string();
+    let lines: Vec<&str> = screen.lines().map(|l| l.trim_matches('"')).collect();
+    let list = lines.iter().skip(2).take_while(|l| !l.starts_with('└'));
+    let border: String = list.filter_map(|l| l.chars().last()).collect();
+    assert!(border.starts_with('▲') && border.contains('█'), "{screen}");
+}

@@ -1,9 +1,11 @@
 //! The profile list: one row per route with its state glyph, name, route kind and latency.
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Rect};
+use ratatui::layout::{Constraint, Margin, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Cell, Row as TableRow, Table, TableState};
+use ratatui::widgets::{
+    Cell, Row as TableRow, Scrollbar, ScrollbarOrientation, ScrollbarState, Table, TableState,
+};
 
 use crate::profile::RouteKind;
 use crate::tui::route::{Row, Status, millis};
@@ -109,4 +111,12 @@ pub fn draw(
         .row_highlight_style(theme.selected());
     let mut table_state = TableState::default().with_selected(Some(state.selected));
     frame.render_stateful_widget(table, area, &mut table_state);
+    // More routes than rows: a scrollbar on the border says where the selected one is.
+    let shown = usize::from(area.height.saturating_sub(2));
+    if rows.len() > shown {
+        let mut bar = ScrollbarState::new(rows.len()).position(state.selected);
+        let track = area.inner(Margin { vertical: 1, horizontal: 0 });
+        let scrollbar = Scrollbar::new(ScrollbarOrientation::VerticalRight).style(theme.border());
+        frame.render_stateful_widget(scrollbar, track, &mut bar);
+    }
 }
