@@ -2,7 +2,7 @@
 //! `--context NAME`); on the screen the same fix names the key that does it. The cause and the
 //! rest of the fix are the engine's, word for word.
 
-use crate::tui::keymap::{Action, Context, bindings};
+use crate::tui::keymap::{Action, Context, first_key};
 
 /// `fix` with its command-line steps told as the keys of the main screen.
 pub fn in_keys(fix: &str) -> String {
@@ -46,11 +46,7 @@ pub fn in_keys(fix: &str) -> String {
 
 /// The first key of `action` on the main screen.
 fn key(action: Action) -> String {
-    bindings(Context::Main)
-        .find(|b| b.action == action)
-        .and_then(|b| b.keys.first())
-        .map(|k| k.label())
-        .unwrap_or_default()
+    first_key(Context::Main, action).unwrap_or_default()
 }
 
 #[cfg(test)]
