@@ -121,16 +121,19 @@ async fn claude_connects_to_what_config_write_wrote_and_the_seeds_entry_fails_be
         );
 
         // What the user sees: ours connect through the forward, the seed's entry does not.
-        let started = Instant::now();
-        let list = claude.run_ok(&["mcp", "list"]);
-        eprintln!("claude mcp list took {:.1?}:\n{list}", started.elapsed());
-        assert_line(&list, &format!("serena: {url} (HTTP) - ✔ Connected"));
-        assert_line(&list, &format!("serena-local: {url} (HTTP) - ✔ Connected"));
-        assert_line(
-            &list,
-            "serena-staging: npx -y @modelcontextprotocol/server-http-client \
-             http://localhost:8080 - ✘ Failed to connect",
-        );
+        // Both Claude Codes: the pinned one (initialize) and the newest (server/discover first).
+        for claude in Claude::both(home.path()) {
+            let started = Instant::now();
+            let list = claude.run_ok(&["mcp", "list"]);
+            let took = started.elapsed();
+            eprintln!("claude {} mcp list took {took:.1?}:\n{list}", claude.version());
+            assert_line(&list, &format!("serena: {url} (HTTP) - ✔ Connected"));
+            assert_line(&list, &format!("serena-local: {url} (HTTP) - ✔ Connected"));
+            // The newest adds why after a dash.
+            let seed = "serena-staging: npx -y @modelcontextprotocol/server-http-client \
+                        http://localhost:8080 - ✘ Failed to connect";
+            assert!(list.lines().any(|l| l.starts_with(seed)), "no {seed:?} in:\n{list}");
+        }
 
         let get = claude.run_ok(&["mcp", "get", "serena"]);
         eprintln!("claude mcp get serena:\n{get}");
@@ -168,8 +171,12 @@ async fn claude_connects_to_what_config_write_wrote_and_the_seeds_entry_fails_be
         assert_eq!(output.last().map(String::as_str), Some("stopped"), "{output:#?}");
 
         // Without the forward the same entries fail: the ✔ above came through `up`.
-        let list = claude.run_ok(&["mcp", "list"]);
-        assert_line(&list, &format!("serena: {url} (HTTP) - ✘ Failed to connect"));
-        assert_line(&list, &format!("serena-local: {url} (HTTP) - ✘ Failed to connect"));
+        for claude in Claude::both(home.path()) {
+            let list = claude.run_ok(&["mcp", "list"]);
+            for name in ["serena", "serena-local"] {
+                let failed = format!("{name}: {url} (HTTP) - ✘ Failed to connect");
+                assert!(list.lines().any(|l| l.starts_with(&failed)), "{failed:?}:\n{list}");
+            }
+        }
     });
 }

@@ -80,12 +80,15 @@ async fn claude_connects_through_the_gateway_by_port_forward_and_directly() {
         eprintln!(".mcp.json:\n{mcp_json}");
         assert!(mcp_json.contains("\"bridge\""), "{mcp_json}");
 
-        let list = claude.run_ok(&["mcp", "list"]);
-        eprintln!("claude mcp list:\n{list}");
-        assert_line(&list, "serena-gw: ", "- ✔ Connected");
-        assert_line(&list, "serena-lb: ", "- ✔ Connected");
-        assert_line(&list, "serena-ws: ", "- ✔ Connected");
-        assert_line(&list, "serena-pf-ws: ", "- ✔ Connected");
+        // Both Claude Codes: the pinned one (initialize) and the newest (server/discover first).
+        for claude in Claude::both(home.path()) {
+            let list = claude.run_ok(&["mcp", "list"]);
+            eprintln!("claude {} mcp list:\n{list}", claude.version());
+            assert_line(&list, "serena-gw: ", "- ✔ Connected");
+            assert_line(&list, "serena-lb: ", "- ✔ Connected");
+            assert_line(&list, "serena-ws: ", "- ✔ Connected");
+            assert_line(&list, "serena-pf-ws: ", "- ✔ Connected");
+        }
         let get = claude.run_ok(&["mcp", "get", "serena-lb"]);
         eprintln!("claude mcp get serena-lb:\n{get}");
         assert!(get.contains("Status: ✔ Connected"), "{get}");

@@ -65,17 +65,22 @@ fn claude_connects_to_serena_at_mcp_and_fails_at_root() {
     let url = serena.url();
     claude.run_ok(&["mcp", "add", "--transport", "http", "--scope", "local", "serena", &url]);
     claude.run_ok(&["mcp", "add", "--transport", "http", "--scope", "user", "wrong-path", &wrong]);
-    let list = claude.run_ok(&["mcp", "list"]);
-
-    let line = |name: &str| {
-        let prefix = format!("{name}: ");
-        let found = list.lines().find(|line| line.starts_with(&prefix));
-        found.unwrap_or_else(|| panic!("no {name} in `claude mcp list`:\n{list}")).to_owned()
-    };
-    let serena_line = line("serena");
-    assert!(serena_line.contains(&url), "{serena_line}");
-    assert!(serena_line.ends_with("- ✔ Connected"), "{list}\nSerena's log:\n{}", serena.log());
-    assert!(line("wrong-path").ends_with("- ✘ Failed to connect"), "{list}");
+    // Both Claude Codes: the pinned one (initialize) and the newest (server/discover first).
+    for claude in Claude::both(home.path()) {
+        let list = claude.run_ok(&["mcp", "list"]);
+        let line = |name: &str| {
+            let prefix = format!("{name}: ");
+            let found = list.lines().find(|line| line.starts_with(&prefix));
+            found.unwrap_or_else(|| panic!("no {name} in `claude mcp list`:\n{list}")).to_owned()
+        };
+        let serena_line = line("serena");
+        let version = claude.version();
+        assert!(serena_line.contains(&url), "{version}: {serena_line}");
+        let log = serena.log();
+        assert!(serena_line.ends_with("- ✔ Connected"), "{version}: {list}\nSerena's log:\n{log}");
+        // The newest adds why after a dash.
+        assert!(line("wrong-path").contains("- ✘ Failed to connect"), "{version}: {list}");
+    }
 
     let get = claude.run_ok(&["mcp", "get", "serena"]);
     assert!(get.contains("Status: ✔ Connected"), "{get}");

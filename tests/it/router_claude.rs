@@ -121,11 +121,14 @@ async fn claude_connects_through_the_router_and_its_stdio_bridge_and_after_a_gat
 
         let mut router = start_router(&home, kubeconfig, "router-lab");
         let mut router_ws = start_router(&home, kubeconfig, "router-ws");
-        let list = claude.run_ok(&["mcp", "list"]);
-        eprintln!("claude mcp list:\n{list}");
-        assert_connected(&list, "serena-router");
-        assert_connected(&list, "serena-router-stdio");
-        assert_connected(&list, "serena-router-ws");
+        // Both Claude Codes: the pinned one (initialize) and the newest (server/discover first).
+        for claude in Claude::both(home.path()) {
+            let list = claude.run_ok(&["mcp", "list"]);
+            eprintln!("claude {} mcp list:\n{list}", claude.version());
+            assert_connected(&list, "serena-router");
+            assert_connected(&list, "serena-router-stdio");
+            assert_connected(&list, "serena-router-ws");
+        }
         assert!(
             lab.gateway.envelopes() + second.envelopes() > 0,
             "route 4 over the envelope went through the gateways' WebSocket"
@@ -134,11 +137,13 @@ async fn claude_connects_through_the_router_and_its_stdio_bridge_and_after_a_gat
         // One gateway gone: the router's checks take it out, and Claude Code still connects.
         drop(second);
         std::thread::sleep(Duration::from_millis(1500));
-        let list = claude.run_ok(&["mcp", "list"]);
-        eprintln!("claude mcp list, one gateway gone:\n{list}");
-        assert_connected(&list, "serena-router");
-        assert_connected(&list, "serena-router-stdio");
-        assert_connected(&list, "serena-router-ws");
+        for claude in Claude::both(home.path()) {
+            let list = claude.run_ok(&["mcp", "list"]);
+            eprintln!("claude {} mcp list, one gateway gone:\n{list}", claude.version());
+            assert_connected(&list, "serena-router");
+            assert_connected(&list, "serena-router-stdio");
+            assert_connected(&list, "serena-router-ws");
+        }
         assert_eq!(crate::support::stop(&mut router), 0, "the router stops on SIGTERM");
         assert_eq!(crate::support::stop(&mut router_ws), 0, "the envelope router stops on SIGTERM");
     });

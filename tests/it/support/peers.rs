@@ -29,8 +29,11 @@ use super::free_port;
 
 /// The pinned `serena-agent` version (PyPI).
 pub const SERENA_VERSION: &str = "2.1.0";
-/// The pinned `@anthropic-ai/claude-code` version (npm). Later ones need Node 22.
+/// The pinned `@anthropic-ai/claude-code` version (npm): it speaks only the 2025 handshake.
 pub const CLAUDE_VERSION: &str = "2.1.197";
+/// The newest Claude Code: it asks `server/discover` (MCP 2026-07-28) first and falls back to
+/// `initialize`. It installs and runs on Node 20, its engines field (22) notwithstanding.
+pub const CLAUDE_NEWEST: &str = "2.1.332";
 /// The pinned `@modelcontextprotocol/server-everything` version (npm); needs Node 18+.
 pub const EVERYTHING_VERSION: &str = "2026.8.31";
 
@@ -62,11 +65,20 @@ pub async fn lab_with_real_serena() -> Lab {
     Lab::start(options).await.expect("the lab starts with real Serena")
 }
 
-/// The installed `claude` CLI, installing it first if needed.
+/// The installed `claude` CLI (the pinned version), installing it first if needed.
 pub fn claude_bin() -> &'static Path {
     static BIN: OnceLock<Result<PathBuf, String>> = OnceLock::new();
     let bin = BIN.get_or_init(|| {
-        installed("claude-code", CLAUDE_VERSION, "node_modules/.bin/claude", install_claude)
+        installed("claude-code", CLAUDE_VERSION, "node_modules/.bin/claude", install_pinned)
+    });
+    bin.as_deref().unwrap_or_else(|error| panic!("{error}"))
+}
+
+/// The installed newest `claude` CLI, installing it first if needed.
+pub fn claude_newest_bin() -> &'static Path {
+    static BIN: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    let bin = BIN.get_or_init(|| {
+        installed("claude-code", CLAUDE_NEWEST, "node_modules/.bin/claude", install_newest)
     });
     bin.as_deref().unwrap_or_else(|error| panic!("{error}"))
 }
@@ -161,15 +173,23 @@ fn find_python() -> Result<String, String> {
     ))
 }
 
-/// `npm install --prefix DIR @anthropic-ai/claude-code@CLAUDE_VERSION`. Its postinstall puts
-/// the native binary in place; when npm skipped it (`ignore-scripts`), it is run by hand.
-fn install_claude(dir: &Path) -> Result<(), String> {
+fn install_pinned(dir: &Path) -> Result<(), String> {
+    install_claude(dir, CLAUDE_VERSION)
+}
+
+fn install_newest(dir: &Path) -> Result<(), String> {
+    install_claude(dir, CLAUDE_NEWEST)
+}
+
+/// `npm install --prefix DIR @anthropic-ai/claude-code@VERSION`. Its postinstall puts the
+/// native binary in place; when npm skipped it (`ignore-scripts`), it is run by hand.
+fn install_claude(dir: &Path, version: &str) -> Result<(), String> {
     run_step(
         Command::new("npm")
             .args(["install", "--no-fund", "--no-audit", "--include=optional"])
-            .args(["--loglevel=error", "--prefix"])
+            .args(["--loglevel=error", "--engine-strict=false", "--prefix"])
             .arg(dir)
-            .arg(format!("@anthropic-ai/claude-code@{CLAUDE_VERSION}")),
+            .arg(format!("@anthropic-ai/claude-code@{version}")),
         "install Node.js 18+ and npm (Debian/Ubuntu: apt-get install nodejs npm)",
         "is the npm registry reachable? (npm honours npm_config_registry and HTTPS_PROXY)",
     )?;
@@ -189,7 +209,7 @@ fn install_claude(dir: &Path) -> Result<(), String> {
             "is npm's optional platform package @anthropic-ai/claude-code-<os>-<arch> there?",
         )?;
     }
-    expect_version(&claude_version()?, CLAUDE_VERSION)
+    expect_version(&claude_version()?, version)
 }
 
 /// `npm install --prefix DIR @modelcontextprotocol/server-everything@EVERYTHING_VERSION`.
@@ -478,15 +498,36 @@ fn answers_http(address: SocketAddr) -> bool {
 /// `~/.claude.json` → `projects["HOME/project"]`. No login is needed for `claude mcp …`.
 pub struct Claude {
     bin: &'static Path,
+    version: &'static str,
     home: PathBuf,
     cwd: PathBuf,
 }
 
 impl Claude {
+    /// The pinned Claude Code (2025 handshake only).
     pub fn new(home: &Path) -> Claude {
+        Claude::with(claude_bin(), CLAUDE_VERSION, home)
+    }
+
+    /// The newest Claude Code (`server/discover` first), in the same home and project.
+    pub fn newest(home: &Path) -> Claude {
+        Claude::with(claude_newest_bin(), CLAUDE_NEWEST, home)
+    }
+
+    /// Both, the pinned one first: what every end-to-end check runs with.
+    pub fn both(home: &Path) -> [Claude; 2] {
+        [Claude::new(home), Claude::newest(home)]
+    }
+
+    fn with(bin: &'static Path, version: &'static str, home: &Path) -> Claude {
         let cwd = home.join("project");
         fs::create_dir_all(&cwd).expect("create the project directory");
-        Claude { bin: claude_bin(), home: home.to_owned(), cwd }
+        Claude { bin, version, home: home.to_owned(), cwd }
+    }
+
+    /// Which Claude Code this is: `2.1.197`.
+    pub fn version(&self) -> &'static str {
+        self.version
     }
 
     /// The directory `claude` runs in.
