@@ -134,6 +134,8 @@ async fn claude_connects_to_what_config_write_wrote_and_the_seeds_entry_fails_be
                         http://localhost:8080 - ✘ Failed to connect";
             assert!(list.lines().any(|l| l.starts_with(seed)), "no {seed:?} in:\n{list}");
         }
+        // Route 1 carries a real tool call from each.
+        crate::support::messages::both_call_serena(home.path(), "serena");
 
         let get = claude.run_ok(&["mcp", "get", "serena"]);
         eprintln!("claude mcp get serena:\n{get}");

@@ -89,6 +89,10 @@ async fn claude_connects_through_the_gateway_by_port_forward_and_directly() {
             assert_line(&list, "serena-ws: ", "- ✔ Connected");
             assert_line(&list, "serena-pf-ws: ", "- ✔ Connected");
         }
+        // Routes 2 and 3 carry a real tool call from each (through the stdio bridge).
+        for server in ["serena-gw", "serena-lb"] {
+            crate::support::messages::both_call_serena(home.path(), server);
+        }
         let get = claude.run_ok(&["mcp", "get", "serena-lb"]);
         eprintln!("claude mcp get serena-lb:\n{get}");
         assert!(get.contains("Status: ✔ Connected"), "{get}");

@@ -6,6 +6,7 @@ use reqwest::StatusCode;
 use reqwest::header::{ACCEPT, CONTENT_TYPE};
 use serde_json::{Value, json};
 
+use crate::support::messages::both_call_serena;
 use crate::support::peers::{Claude, Peer, SERENA_VERSION};
 use crate::support::{EventReader, Home};
 
@@ -81,6 +82,10 @@ fn claude_connects_to_serena_at_mcp_and_fails_at_root() {
         // The newest adds why after a dash.
         assert!(line("wrong-path").contains("- ✘ Failed to connect"), "{version}: {list}");
     }
+
+    // A real tool call: each Claude Code, driven by a scripted Messages API, calls one of
+    // Serena's tools and gets its answer.
+    both_call_serena(home.path(), "serena");
 
     let get = claude.run_ok(&["mcp", "get", "serena"]);
     assert!(get.contains("Status: ✔ Connected"), "{get}");

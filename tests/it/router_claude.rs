@@ -129,6 +129,10 @@ async fn claude_connects_through_the_router_and_its_stdio_bridge_and_after_a_gat
             assert_connected(&list, "serena-router-stdio");
             assert_connected(&list, "serena-router-ws");
         }
+        // Route 4 carries a real tool call from each, over http and through the bridge.
+        for server in ["serena-router", "serena-router-stdio"] {
+            crate::support::messages::both_call_serena(home.path(), server);
+        }
         assert!(
             lab.gateway.envelopes() + second.envelopes() > 0,
             "route 4 over the envelope went through the gateways' WebSocket"

@@ -6,6 +6,8 @@ pub mod gateways;
 pub mod link;
 pub mod mcp;
 #[cfg(unix)]
+pub mod messages;
+#[cfg(unix)]
 pub mod peers;
 
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};

@@ -557,7 +557,13 @@ impl Claude {
     /// Runs `claude ARGS` to the end (killed after two minutes).
     pub fn run(&self, args: &[&str]) -> Output {
         let mut cmd = self.command();
-        cmd.args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
+        cmd.args(args);
+        self.run_command(cmd)
+    }
+
+    /// Runs `cmd` (made by [`Claude::command`]) to the end (killed after two minutes).
+    pub fn run_command(&self, mut cmd: Command) -> Output {
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
         let child = cmd.spawn().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
         let pid = child.id();
         let (send, receive) = mpsc::channel();
