@@ -187,7 +187,7 @@ pub fn both_call_serena(home: &std::path::Path, server: &str) {
         let out = api.run(&claude, &tool);
         let seen = api.seen();
         let version = claude.version();
-        let offered = seen.tools.iter().any(|t| t.iter().any(|n| *n == tool));
+        let offered = seen.tools.iter().any(|t| t.contains(&tool));
         assert!(offered, "{version}: {tool} not among the tools Claude Code loaded: {seen:?}");
         let result = seen.result.unwrap_or_else(|| panic!("{version}: no tool result\n{out}"));
         assert!(!seen.is_error, "{version}: {tool} failed: {result}");
