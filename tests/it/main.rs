@@ -21,6 +21,8 @@ mod forward_faults;
 mod gateway_claude;
 mod gateway_routes;
 mod hub;
+#[cfg(unix)]
+mod inspector;
 mod lab_cli;
 mod lab_gateway;
 mod lab_gateway_ws;

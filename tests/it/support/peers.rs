@@ -37,6 +37,10 @@ pub const CLAUDE_NEWEST: &str = "2.1.332";
 /// The pinned `@modelcontextprotocol/server-everything` version (npm); needs Node 18+.
 pub const EVERYTHING_VERSION: &str = "2026.8.31";
 
+/// The pinned MCP Inspector (npm `@modelcontextprotocol/inspector`), whose CLI is an
+/// independent client of either era.
+pub const INSPECTOR_VERSION: &str = "2.12.0";
+
 /// How long one `claude` command may take (`mcp list` checks every server).
 const CLAUDE_RUN_TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -90,6 +94,16 @@ pub fn everything_bin() -> &'static Path {
     let bin = BIN.get_or_init(|| {
         let bin = "node_modules/@modelcontextprotocol/server-everything/dist/index.js";
         installed("server-everything", EVERYTHING_VERSION, bin, install_everything)
+    });
+    bin.as_deref().unwrap_or_else(|error| panic!("{error}"))
+}
+
+/// The installed MCP Inspector's entry point, installing it first if needed.
+pub fn inspector_bin() -> &'static Path {
+    static BIN: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    let bin = BIN.get_or_init(|| {
+        let bin = "node_modules/.bin/mcp-inspector";
+        installed("inspector", INSPECTOR_VERSION, bin, install_inspector)
     });
     bin.as_deref().unwrap_or_else(|error| panic!("{error}"))
 }
@@ -227,6 +241,38 @@ fn install_everything(dir: &Path) -> Result<(), String> {
     let manifest = fs::read_to_string(&manifest)
         .map_err(|e| format!("read {}: {e}; npm installed nothing?", manifest.display()))?;
     expect_version(&manifest, &format!("\"version\": \"{EVERYTHING_VERSION}\""))
+}
+
+/// `npm install --prefix DIR @modelcontextprotocol/inspector@INSPECTOR_VERSION`.
+fn install_inspector(dir: &Path) -> Result<(), String> {
+    run_step(
+        Command::new("npm")
+            .args(["install", "--no-fund", "--no-audit", "--loglevel=error", "--prefix"])
+            .arg(dir)
+            .arg(format!("@modelcontextprotocol/inspector@{INSPECTOR_VERSION}")),
+        "install Node.js 18+ and npm (Debian/Ubuntu: apt-get install nodejs npm)",
+        "is the npm registry reachable? (npm honours npm_config_registry and HTTPS_PROXY)",
+    )?;
+    let manifest = dir.join("node_modules/@modelcontextprotocol/inspector/package.json");
+    let manifest = fs::read_to_string(&manifest)
+        .map_err(|e| format!("read {}: {e}; npm installed nothing?", manifest.display()))?;
+    expect_version(&manifest, &format!("\"version\": \"{INSPECTOR_VERSION}\""))
+}
+
+/// `mcp-inspector --cli ARGS` with a throwaway HOME (its catalog lives there): its exit code and
+/// stdout and stderr.
+pub fn inspector(home: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(inspector_bin())
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home)
+        .arg("--cli")
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run mcp-inspector");
+    let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+    (out.status.code().unwrap_or(-1), text(&out.stdout), text(&out.stderr))
 }
 
 fn expect_version(output: &str, version: &str) -> Result<(), String> {
