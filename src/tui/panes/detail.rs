@@ -40,7 +40,22 @@ fn field<'a>(label: &'a str, value: impl Into<String>, theme: &Theme, width: u16
 
 /// How requests authenticate.
 pub fn auth_summary(profile: &Profile) -> String {
-    match &profile.auth {
+    let own = describe_auth(&profile.auth);
+    let Link::Router(router) = &profile.link else { return own };
+    // A router's gateway with credentials of its own says so after the profile's.
+    let gateways = router.gateway_pools.iter().flat_map(|p| &p.gateways);
+    let theirs: Vec<String> = gateways
+        .filter_map(|g| Some(format!("{}: {}", g.url, describe_auth(g.auth.as_ref()?))))
+        .collect();
+    match theirs.is_empty() {
+        true => own,
+        false => format!("{own}; gateways of their own: {}", theirs.join("; ")),
+    }
+}
+
+/// One set of credentials in words.
+fn describe_auth(auth: &Auth) -> String {
+    match auth {
         Auth::None => "none".to_owned(),
         Auth::Bearer(bearer) => format!("bearer token from ${}", bearer.env),
         Auth::Jwt(jwt) => {
@@ -211,4 +226,24 @@ pub fn draw(
         .map(|row| lines(row, current_context, &state.launcher, theme, width))
         .unwrap_or_default();
     super::scrolling(frame, area, block, lines, state.scroll, theme);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::auth_summary;
+
+    #[test]
+    fn a_router_gateway_with_credentials_of_its_own_is_named_in_the_auth_line() {
+        let yaml = "name: two\ntitle: t\nlink:\n  router:\n    local_port: 8080\n    \
+                    gateway_pools:\n      - name: p\n        gateways:\n          \
+                    - url: https://a.example:8443\n          \
+                    - url: https://b.example:8443\n            auth:\n              \
+                    bearer:\n                env: B_TOKEN\nauth:\n  bearer:\n    env: A_TOKEN\n";
+        let profile = crate::profile::parse(yaml, "two.yaml").expect("a router profile");
+        assert_eq!(
+            auth_summary(&profile),
+            "bearer token from $A_TOKEN; gateways of their own: https://b.example:8443: \
+             bearer token from $B_TOKEN"
+        );
+    }
 }
