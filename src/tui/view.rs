@@ -1,7 +1,7 @@
 //! The screen's layout: header, routes, health, the route's detail, logs, the status bar, and
 //! the open popup on top. The routes' column is as wide as the list needs (between 38 columns
-//! and two fifths of the screen), the logs take three tenths of the height, and the rest goes
-//! to health and the detail.
+//! and two fifths of the screen), the logs take three tenths of the height (and what the panes
+//! above leave when their text wants fewer rows), and the rest goes to health and the detail.
 //!
 //! ```text
 //!  mcp-connect  kubeconfig FILE  context NAME
