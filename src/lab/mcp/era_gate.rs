@@ -52,8 +52,7 @@ pub struct Asked<'a> {
 /// that); a server speaking 2026 refuses `initialize` under a 2026 header (no such method in
 /// that era) before a 2026-only server refuses the handshake itself.
 pub fn decide(eras: Eras, asked: Asked) -> Option<Refusal> {
-    let modern_header =
-        asked.header_version.is_some_and(|v| v >= ProtocolVersion::V_2026_07_28.as_str());
+    let modern_header = asked.header_version.is_some_and(is_modern);
     let initialize = asked.method == "initialize";
     match eras {
         Eras::Only2025 => {
@@ -66,9 +65,24 @@ pub fn decide(eras: Eras, asked: Asked) -> Option<Refusal> {
     }
 }
 
+/// Whether `version` names 2026-07-28 or later (dated versions sort as text).
+fn is_modern(version: &str) -> bool {
+    version >= ProtocolVersion::V_2026_07_28.as_str()
+}
+
+/// Whether [`decide`] could refuse a POST with these headers, so its body must be read: on a
+/// server of both eras only under a 2026 header, on a 2025-only one only without a session.
+fn may_refuse(eras: Eras, headers: &HeaderMap) -> bool {
+    match eras {
+        Eras::Both => header(headers, "mcp-protocol-version").is_some_and(is_modern),
+        Eras::Only2025 => !headers.contains_key("mcp-session-id"),
+        Eras::Only2026 => true,
+    }
+}
+
 /// The middleware: answers a refused request itself, hands every other one on to rmcp.
 pub async fn gate(State(eras): State<Eras>, request: Request, next: Next) -> Response {
-    if request.method() != Method::POST {
+    if request.method() != Method::POST || !may_refuse(eras, request.headers()) {
         return next.run(request).await;
     }
     let (parts, body) = request.into_parts();
@@ -122,7 +136,9 @@ fn answer(refusal: Refusal, eras: Eras, message: &Value) -> Response {
 
 #[cfg(test)]
 mod tests {
-    use super::{Asked, Eras, Refusal, decide};
+    use axum::http::{HeaderMap, HeaderValue};
+
+    use super::{Asked, Eras, Refusal, decide, may_refuse};
 
     fn asked<'a>(header_version: Option<&'a str>, method: &'a str) -> Asked<'a> {
         Asked { header_version, session: false, method }
@@ -166,5 +182,19 @@ mod tests {
         assert_eq!(decide(Eras::Only2025, asked(None, "tools/list")), None);
         let in_session = Asked { session: true, ..asked(MODERN, "tools/list") };
         assert_eq!(decide(Eras::Only2025, in_session), None);
+    }
+
+    #[test]
+    fn a_server_of_both_eras_reads_a_body_only_under_a_2026_header() {
+        let mut headers = HeaderMap::new();
+        assert!(!may_refuse(Eras::Both, &headers));
+        assert!(may_refuse(Eras::Only2025, &headers));
+        assert!(may_refuse(Eras::Only2026, &headers));
+        headers.insert("mcp-protocol-version", HeaderValue::from_static("2025-06-18"));
+        headers.insert("mcp-session-id", HeaderValue::from_static("abc"));
+        assert!(!may_refuse(Eras::Both, &headers));
+        assert!(!may_refuse(Eras::Only2025, &headers));
+        headers.insert("mcp-protocol-version", HeaderValue::from_static("2026-07-28"));
+        assert!(may_refuse(Eras::Both, &headers));
     }
 }
