@@ -265,6 +265,20 @@ async fn only_2026_refuses_initialize_with_400_32022_and_opens_no_session() {
 }
 
 #[tokio::test]
+async fn only_2026_serves_no_request_that_does_not_say_its_version() {
+    let server = server(Eras::Only2026).await;
+    let list = json!({"jsonrpc": "2.0", "id": 9, "method": "tools/list", "params": {}});
+    let response = send(post(&Client::new(), &server.url(), &list)).await;
+    let (status, code, error) = error_of(response).await;
+    assert_eq!((status, code), (StatusCode::BAD_REQUEST, -32020), "{error}");
+    let request = post(&Client::new(), &server.url(), &list)
+        .header("mcp-protocol-version", MODERN)
+        .header("mcp-method", "tools/list");
+    let (status, code, error) = error_of(send(request).await).await;
+    assert_eq!((status, code), (StatusCode::BAD_REQUEST, -32602), "{error}");
+}
+
+#[tokio::test]
 async fn only_2025_answers_a_2026_request_as_server_everything_does() {
     let server = server(Eras::Only2025).await;
     let client = Client::new();

@@ -148,10 +148,12 @@ fn router(
     let name: Arc<str> = opts.name.as_str().into();
     // rmcp has its own Host allow-list (403 for non-loopback by default); the lab does
     // Serena's check (421) itself, so rmcp's is turned off.
-    // Without the handshake there are no sessions: every request is served on its own.
+    // Without the handshake there are no sessions: every request is served on its own, and
+    // must say its version (header and `_meta`), not be taken for a 2025-03-26 one.
     let config = StreamableHttpServerConfig::default()
         .disable_allowed_hosts()
         .with_legacy_session_mode(opts.eras.handshake())
+        .with_stateless_protocol_metadata_required(!opts.eras.handshake())
         .with_cancellation_token(stopping.child_token());
     let (factory_name, eras) = (name.clone(), opts.eras);
     let mcp = StreamableHttpService::new(
