@@ -254,7 +254,7 @@ async fn the_2025_handshake_still_works_with_the_same_server_info_as_discover() 
 }
 
 #[tokio::test]
-async fn only_2026_refuses_initialize_with_400_32022_and_opens_no_session() {
+async fn only_2026_refuses_initialize_with_400_32022_opens_no_session_and_has_no_sse() {
     let server = server(Eras::Only2026).await;
     let response = send(post(&Client::new(), &server.url(), &initialize(OLD))).await;
     assert!(response.headers().get("mcp-session-id").is_none());
@@ -262,6 +262,12 @@ async fn only_2026_refuses_initialize_with_400_32022_and_opens_no_session() {
     assert_eq!((status, code), (StatusCode::BAD_REQUEST, -32022), "{error}");
     assert_eq!(error["data"]["supported"], json!([MODERN]));
     assert_eq!(error["data"]["requested"], OLD);
+    // Nor the legacy HTTP+SSE transport (2024-11-05), which is a handshake too.
+    let sse = Client::new().get(format!("http://{}/sse", server.addr()));
+    assert_eq!(
+        send(sse.header("accept", "text/event-stream")).await.status(),
+        StatusCode::NOT_FOUND
+    );
 }
 
 #[tokio::test]
