@@ -15,7 +15,7 @@ use super::gateway::{Gateway, GatewayOptions};
 use super::kube::seed::{self, Backends, NAMESPACE, SERENA, Seeded};
 use super::kube::store::Cluster;
 use super::kube::{FakeApiServer, random_token};
-use super::mcp::{McpServer, McpServerOptions};
+use super::mcp::{Eras, McpServer, McpServerOptions};
 
 /// What serves Serena's Service in the lab.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -32,11 +32,17 @@ pub struct LabOptions {
     pub serena: SerenaBackend,
     /// How long a replacement pod takes to turn Ready.
     pub ready_delay: Duration,
+    /// The MCP eras the reference server speaks (real Serena speaks both).
+    pub eras: Eras,
 }
 
 impl Default for LabOptions {
     fn default() -> Self {
-        LabOptions { serena: SerenaBackend::Reference, ready_delay: Duration::from_millis(500) }
+        LabOptions {
+            serena: SerenaBackend::Reference,
+            ready_delay: Duration::from_millis(500),
+            eras: Eras::Both,
+        }
     }
 }
 
@@ -69,6 +75,7 @@ enum Backend {
     Reference {
         server: Option<McpServer>,
         addr: SocketAddr,
+        eras: Eras,
     },
     Serena(Child),
 }
@@ -96,12 +103,13 @@ impl Lab {
             .map_err(start("directory"))?;
         let (backend, serena_addr) = match options.serena {
             SerenaBackend::Reference => {
-                let options = McpServerOptions::default();
+                let eras = options.eras;
+                let options = McpServerOptions { eras, ..McpServerOptions::default() };
                 let server = McpServer::start(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), options)
                     .await
                     .map_err(start("reference MCP server"))?;
                 let addr = server.addr();
-                (Backend::Reference { server: Some(server), addr }, addr)
+                (Backend::Reference { server: Some(server), addr, eras }, addr)
             }
             SerenaBackend::RealSerena { program } => {
                 let (child, addr) = start_serena(&program, dir.path()).await?;
@@ -160,8 +168,9 @@ impl Lab {
 
     /// Starts the reference server behind Serena's pod again, on the same address.
     pub async fn start_backend(&mut self) -> io::Result<()> {
-        if let Backend::Reference { server: slot @ None, addr } = &mut self.backend {
-            *slot = Some(McpServer::start(*addr, McpServerOptions::default()).await?);
+        if let Backend::Reference { server: slot @ None, addr, eras } = &mut self.backend {
+            let options = McpServerOptions { eras: *eras, ..McpServerOptions::default() };
+            *slot = Some(McpServer::start(*addr, options).await?);
         }
         Ok(())
     }

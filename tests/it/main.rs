@@ -28,6 +28,9 @@ mod lab_gateway;
 mod lab_gateway_ws;
 mod lab_kube;
 mod lab_mcp;
+mod lab_mcp_eras;
+#[cfg(unix)]
+mod lab_mcp_eras_python;
 #[cfg(unix)]
 mod logs;
 mod mcp_client;

@@ -1,8 +1,11 @@
 //! The lab's reference MCP server: what a Serena in the cluster looks like on the wire, with
 //! test tools instead of Serena's.
 //!
-//! - `/mcp`: streamable HTTP, served by rmcp's `StreamableHttpService` (stateful sessions).
-//! - `/sse` + `/messages`: the legacy HTTP+SSE transport (see [`sse`]).
+//! - `/mcp`: streamable HTTP, served by rmcp's `StreamableHttpService`: the `initialize`
+//!   handshake with stateful sessions, and session-less MCP 2026-07-28, or only one of them
+//!   (see [`eras`]), behind [`era_gate`] where rmcp answers otherwise than the real servers.
+//! - `/sse` + `/messages`: the legacy HTTP+SSE transport (see [`sse`]); not on a 2026-only
+//!   server.
 //! - Tools `echo`, `sleep`, `blob` (see [`tools`]).
 //! - Optionally Serena's localhost-only Host check (see [`host_check`]), HTTPS, and a fixed
 //!   delay before every answer (see [`delay`]).
@@ -12,6 +15,8 @@
 //! Every other path answers 404.
 
 pub mod delay;
+pub mod era_gate;
+pub mod eras;
 pub mod host_check;
 pub(super) mod serve;
 pub mod sse;
@@ -32,6 +37,7 @@ use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls::ServerConfig;
 use tokio_util::sync::CancellationToken;
 
+pub use eras::Eras;
 use tools::LabTools;
 
 /// How the lab server behaves.
@@ -48,6 +54,8 @@ pub struct McpServerOptions {
     /// How long every request waits before it is served, standing for a server far away: each
     /// answer comes this much later (see [`delay`]). Zero: no wait.
     pub delay: Duration,
+    /// The MCP eras it speaks on `/mcp`: both by default.
+    pub eras: Eras,
 }
 
 impl Default for McpServerOptions {
@@ -57,6 +65,7 @@ impl Default for McpServerOptions {
             name: "mcp-connect-lab".to_owned(),
             tls: None,
             delay: Duration::ZERO,
+            eras: Eras::Both,
         }
     }
 }
@@ -139,16 +148,24 @@ fn router(
     let name: Arc<str> = opts.name.as_str().into();
     // rmcp has its own Host allow-list (403 for non-loopback by default); the lab does
     // Serena's check (421) itself, so rmcp's is turned off.
+    // Without the handshake there are no sessions: every request is served on its own, and
+    // must say its version (header and `_meta`), not be taken for a 2025-03-26 one.
     let config = StreamableHttpServerConfig::default()
         .disable_allowed_hosts()
+        .with_legacy_session_mode(opts.eras.handshake())
+        .with_stateless_protocol_metadata_required(!opts.eras.handshake())
         .with_cancellation_token(stopping.child_token());
-    let factory_name = name.clone();
+    let (factory_name, eras) = (name.clone(), opts.eras);
     let mcp = StreamableHttpService::new(
-        move || Ok(LabTools::new(factory_name.clone())),
+        move || Ok(LabTools::new(factory_name.clone(), eras)),
         sessions,
         config,
     );
-    let mut app = Router::new().route_service("/mcp", mcp).merge(sse::router(name, stopping));
+    let gate = axum::middleware::from_fn_with_state(eras, era_gate::gate);
+    let mut app = Router::new().route_service("/mcp", mcp).layer(gate);
+    if eras.handshake() {
+        app = app.merge(sse::router(name, stopping));
+    }
     if opts.localhost_only {
         app = app.layer(axum::middleware::from_fn(host_check::require_loopback_host));
     }

@@ -26,6 +26,7 @@ use rmcp::model::ClientJsonRpcMessage;
 use serde::Deserialize;
 use tokio_util::sync::CancellationToken;
 
+use super::eras::Eras;
 use super::tools::LabTools;
 
 type Sessions = Arc<Mutex<HashMap<String, UnboundedSender<ClientJsonRpcMessage>>>>;
@@ -68,7 +69,8 @@ async fn open_stream(
     let (to_client, from_server) = mpsc::unbounded();
     state.sessions.lock().unwrap_or_else(|e| e.into_inner()).insert(id.clone(), to_server);
 
-    let handler = LabTools::new(state.name.clone());
+    // This transport is the handshake era's (2024-11-05) whatever `/mcp` speaks.
+    let handler = LabTools::new(state.name.clone(), Eras::Only2025);
     let session_ct = state.stopping.child_token();
     tokio::spawn(async move {
         match handler.serve_with_ct((to_client, from_client), session_ct).await {

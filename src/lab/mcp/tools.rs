@@ -1,14 +1,24 @@
 //! The lab server's MCP handler: three tools (`echo`, `sleep`, `blob`), served by rmcp's tool
-//! macros. One value per session; both transports build theirs from the same [`LabTools::new`].
+//! macros. One value per session (or per session-less 2026 request); both transports build
+//! theirs from the same [`LabTools::new`]. Its name and version are the same in both eras:
+//! `serverInfo` of `initialize`, `_meta["io.modelcontextprotocol/serverInfo"]` of
+//! `server/discover`.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
 
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::wrapper::Parameters;
-use rmcp::model::{Implementation, ServerCapabilities, ServerConfig};
+use rmcp::model::{Implementation, ProtocolVersion, ServerCapabilities, ServerConfig};
 use rmcp::{ServerHandler, schemars, tool, tool_handler, tool_router};
 use serde::Deserialize;
+
+use super::eras::Eras;
+
+/// What it tells clients about itself (`instructions`).
+pub const INSTRUCTIONS: &str =
+    "The mcp-connect lab's reference server: test tools echo, sleep and blob.";
 
 /// The largest text `blob` returns: 16 MiB.
 pub const BLOB_MAX_BYTES: u64 = 16 * 1024 * 1024;
@@ -38,13 +48,15 @@ pub struct BlobArgs {
 #[derive(Debug, Clone)]
 pub struct LabTools {
     name: Arc<str>,
+    eras: Eras,
     tool_router: ToolRouter<Self>,
 }
 
 impl LabTools {
-    /// A handler that introduces itself (`serverInfo.name`) as `name`.
-    pub fn new(name: Arc<str>) -> LabTools {
-        LabTools { name, tool_router: Self::tool_router() }
+    /// A handler that introduces itself (`serverInfo.name`) as `name` and serves the
+    /// protocol versions of `eras`.
+    pub fn new(name: Arc<str>, eras: Eras) -> LabTools {
+        LabTools { name, eras, tool_router: Self::tool_router() }
     }
 }
 
@@ -81,5 +93,10 @@ impl ServerHandler for LabTools {
     fn get_info(&self) -> ServerConfig {
         ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
             .with_server_info(Implementation::new(&*self.name, env!("CARGO_PKG_VERSION")))
+            .with_instructions(INSTRUCTIONS)
+    }
+
+    fn supported_protocol_versions(&self) -> Cow<'static, [ProtocolVersion]> {
+        Cow::Borrowed(self.eras.supported_versions())
     }
 }

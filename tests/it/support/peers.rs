@@ -1,6 +1,7 @@
 //! The real peers mcp-connect sits between, for tests: Serena (PyPI `serena-agent`), the
-//! Claude Code CLI (npm `@anthropic-ai/claude-code`) and the MCP reference server
-//! "everything" (npm `@modelcontextprotocol/server-everything`, for its legacy SSE mode).
+//! Claude Code CLI (npm `@anthropic-ai/claude-code`), the MCP reference server
+//! "everything" (npm `@modelcontextprotocol/server-everything`, for its legacy SSE mode) and
+//! the Python MCP SDK (PyPI `mcp`, a client of either era).
 //!
 //! All are installed on first use into `<cargo target dir>/peers/<package>-<version>/` (the
 //! parent of `CARGO_TARGET_TMPDIR`, so `CARGO_TARGET_DIR` is honoured), under a per-package
@@ -34,6 +35,8 @@ pub const CLAUDE_VERSION: &str = "2.1.197";
 /// The newest Claude Code: it asks `server/discover` (MCP 2026-07-28) first and falls back to
 /// `initialize`. It installs and runs on Node 20, its engines field (22) notwithstanding.
 pub const CLAUDE_NEWEST: &str = "2.1.332";
+/// The pinned Python MCP SDK `mcp` version (PyPI): serves and speaks both eras.
+pub const PYTHON_MCP_VERSION: &str = "2.3.0";
 /// The pinned `@modelcontextprotocol/server-everything` version (npm); needs Node 18+.
 pub const EVERYTHING_VERSION: &str = "2026.8.31";
 
@@ -67,6 +70,15 @@ pub async fn lab_with_real_serena() -> Lab {
     let options =
         LabOptions { serena: SerenaBackend::RealSerena { program }, ..LabOptions::default() };
     Lab::start(options).await.expect("the lab starts with real Serena")
+}
+
+/// The Python of a venv holding the MCP SDK `mcp` (PyPI), installing it first if needed.
+pub fn python_mcp_bin() -> &'static Path {
+    static BIN: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    let bin = BIN.get_or_init(|| {
+        installed("python-mcp", PYTHON_MCP_VERSION, "venv/bin/python", install_python_mcp)
+    });
+    bin.as_deref().unwrap_or_else(|error| panic!("{error}"))
 }
 
 /// The installed `claude` CLI (the pinned version), installing it first if needed.
@@ -147,23 +159,39 @@ fn installed(
 
 /// `python3 -m venv venv`, then `pip install serena-agent==SERENA_VERSION` into it.
 fn install_serena(dir: &Path) -> Result<(), String> {
-    let python = find_python()?;
     let venv = dir.join("venv");
+    pip_install(&venv, &format!("serena-agent=={SERENA_VERSION}"))?;
+    let version = run_step(Command::new(venv.join("bin/serena")).arg("--version"), "", "")?;
+    expect_version(&version, SERENA_VERSION)
+}
+
+/// `python3 -m venv venv`, then `pip install mcp==PYTHON_MCP_VERSION` into it.
+fn install_python_mcp(dir: &Path) -> Result<(), String> {
+    let venv = dir.join("venv");
+    pip_install(&venv, &format!("mcp=={PYTHON_MCP_VERSION}"))?;
+    let python = venv.join("bin/python");
+    let print = "import importlib.metadata as m; print(m.version('mcp'))";
+    let version = run_step(Command::new(python).args(["-c", print]), "", "")?;
+    expect_version(&version, PYTHON_MCP_VERSION)
+}
+
+/// Makes the venv `venv` and installs `requirement` into it from PyPI.
+fn pip_install(venv: &Path, requirement: &str) -> Result<(), String> {
+    let python = find_python()?;
     run_step(
-        Command::new(&python).arg("-m").arg("venv").arg(&venv),
+        Command::new(&python).arg("-m").arg("venv").arg(venv),
         "",
         "is venv installed? (Debian/Ubuntu: apt-get install python3-venv)",
     )?;
     run_step(
         Command::new(venv.join("bin/python"))
             .args(["-m", "pip", "install", "--disable-pip-version-check", "--no-input"])
-            .arg(format!("serena-agent=={SERENA_VERSION}"))
+            .arg(requirement)
             .env("PIP_ROOT_USER_ACTION", "ignore"),
         "",
         "is PyPI reachable? (pip honours PIP_INDEX_URL and HTTPS_PROXY)",
     )?;
-    let version = run_step(Command::new(venv.join("bin/serena")).arg("--version"), "", "")?;
-    expect_version(&version, SERENA_VERSION)
+    Ok(())
 }
 
 /// The first of `python3`, `python3.14` … `python3.11` that is Python 3.11–3.14, which
