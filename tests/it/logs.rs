@@ -118,7 +118,8 @@ async fn at_the_default_level_the_labs_sessions_write_no_line_each() {
     assert!(sdk >= 40, "{sdk} info lines of the SDK for 40 sessions");
 
     let info = lab_log(&[]).await;
-    assert!(info.lines().count() < 10, "{} lines for 40 sessions:\n{info}", info.lines().count());
+    // Not one a session (40 or more): a loaded machine may add a warning or two.
+    assert!(info.lines().count() < 20, "{} lines for 40 sessions:\n{info}", info.lines().count());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
