@@ -11,15 +11,10 @@ use std::io;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll, Waker};
-use std::time::Duration;
 
 use axum::Router;
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto::Builder;
-use hyper_util::service::TowerToHyperService;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 
@@ -124,41 +119,6 @@ pub(super) async fn accept_loop(
     stopping: CancellationToken,
     freezer: Arc<Freezer>,
 ) {
-    let mut connections = JoinSet::new();
-    loop {
-        tokio::select! {
-            _ = stopping.cancelled() => break,
-            accepted = listener.accept() => match accepted {
-                Ok((tcp, _)) => {
-                    let _ = tcp.set_nodelay(true);
-                    let stream = Frozen { inner: tcp, freezer: freezer.clone() };
-                    let (tls, app) = (tls.clone(), app.clone());
-                    connections.spawn(async move {
-                        match tls {
-                            None => serve_connection(stream, app).await,
-                            Some(acceptor) => {
-                                if let Ok(stream) = acceptor.accept(stream).await {
-                                    serve_connection(stream, app).await;
-                                }
-                            }
-                        }
-                    });
-                }
-                // Out of file descriptors and the like: let it pass.
-                Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
-            },
-            Some(_) = connections.join_next(), if !connections.is_empty() => {}
-        }
-    }
-    connections.shutdown().await;
-}
-
-async fn serve_connection<S>(stream: S, app: Router)
-where
-    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
-    let service = TowerToHyperService::new(app);
-    let _ = Builder::new(TokioExecutor::new())
-        .serve_connection_with_upgrades(TokioIo::new(stream), service)
-        .await;
+    let wrap = move |tcp| Frozen { inner: tcp, freezer: freezer.clone() };
+    crate::lab::mcp::serve::accept_loop_with(listener, tls, app, stopping, wrap).await;
 }

@@ -18,7 +18,7 @@ pub mod delay;
 pub mod era_gate;
 pub mod eras;
 pub mod host_check;
-pub(super) mod serve;
+pub(crate) mod serve;
 pub mod sse;
 pub mod tools;
 

@@ -11,7 +11,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder;
 use hyper_util::service::TowerToHyperService;
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
@@ -24,6 +24,20 @@ pub async fn accept_loop(
     app: Router,
     stopping: CancellationToken,
 ) {
+    accept_loop_with(listener, tls, app, stopping, |tcp| tcp).await;
+}
+
+/// [`accept_loop`], each accepted connection first wrapped by `wrap` (the gateway double's
+/// freeze wraps its streams).
+pub async fn accept_loop_with<S>(
+    listener: TcpListener,
+    tls: Option<TlsAcceptor>,
+    app: Router,
+    stopping: CancellationToken,
+    wrap: impl Fn(TcpStream) -> S,
+) where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
     let mut connections = JoinSet::new();
     loop {
         tokio::select! {
@@ -32,12 +46,13 @@ pub async fn accept_loop(
                 Ok((tcp, _)) => {
                     // Small JSON-RPC messages: do not wait to fill packets.
                     let _ = tcp.set_nodelay(true);
+                    let stream = wrap(tcp);
                     let (tls, app) = (tls.clone(), app.clone());
                     connections.spawn(async move {
                         match tls {
-                            None => serve_connection(tcp, app).await,
+                            None => serve_connection(stream, app).await,
                             Some(acceptor) => {
-                                if let Ok(stream) = acceptor.accept(tcp).await {
+                                if let Ok(stream) = acceptor.accept(stream).await {
                                     serve_connection(stream, app).await;
                                 }
                             }
