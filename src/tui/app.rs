@@ -156,7 +156,7 @@ impl App {
 
     /// A line of the engine's in the log, about no route in particular.
     pub fn note_in_log(&mut self, text: String) {
-        let line = super::panes::logs::LogLine::new(super::panes::logs::Source::Engine, None, text);
+        let line = logs::LogLine::new(logs::Source::Engine, None, text);
         self.logs.push(line);
     }
 

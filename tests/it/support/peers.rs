@@ -255,36 +255,30 @@ fn install_claude(dir: &Path, version: &str) -> Result<(), String> {
 }
 
 /// `npm install --prefix DIR @modelcontextprotocol/server-everything@EVERYTHING_VERSION`.
-/// It has no `--version`; its `package.json` says which version landed.
 fn install_everything(dir: &Path) -> Result<(), String> {
-    run_step(
-        Command::new("npm")
-            .args(["install", "--no-fund", "--no-audit", "--loglevel=error", "--prefix"])
-            .arg(dir)
-            .arg(format!("@modelcontextprotocol/server-everything@{EVERYTHING_VERSION}")),
-        "install Node.js 18+ and npm (Debian/Ubuntu: apt-get install nodejs npm)",
-        "is the npm registry reachable? (npm honours npm_config_registry and HTTPS_PROXY)",
-    )?;
-    let manifest = dir.join("node_modules/@modelcontextprotocol/server-everything/package.json");
-    let manifest = fs::read_to_string(&manifest)
-        .map_err(|e| format!("read {}: {e}; npm installed nothing?", manifest.display()))?;
-    expect_version(&manifest, &format!("\"version\": \"{EVERYTHING_VERSION}\""))
+    npm_install(dir, "@modelcontextprotocol/server-everything", EVERYTHING_VERSION)
 }
 
 /// `npm install --prefix DIR @modelcontextprotocol/inspector@INSPECTOR_VERSION`.
 fn install_inspector(dir: &Path) -> Result<(), String> {
+    npm_install(dir, "@modelcontextprotocol/inspector", INSPECTOR_VERSION)
+}
+
+/// `npm install --prefix DIR PACKAGE@VERSION`, checked by the `package.json` that landed (not
+/// every package has a `--version`).
+fn npm_install(dir: &Path, package: &str, version: &str) -> Result<(), String> {
     run_step(
         Command::new("npm")
             .args(["install", "--no-fund", "--no-audit", "--loglevel=error", "--prefix"])
             .arg(dir)
-            .arg(format!("@modelcontextprotocol/inspector@{INSPECTOR_VERSION}")),
+            .arg(format!("{package}@{version}")),
         "install Node.js 18+ and npm (Debian/Ubuntu: apt-get install nodejs npm)",
         "is the npm registry reachable? (npm honours npm_config_registry and HTTPS_PROXY)",
     )?;
-    let manifest = dir.join("node_modules/@modelcontextprotocol/inspector/package.json");
+    let manifest = dir.join("node_modules").join(package).join("package.json");
     let manifest = fs::read_to_string(&manifest)
         .map_err(|e| format!("read {}: {e}; npm installed nothing?", manifest.display()))?;
-    expect_version(&manifest, &format!("\"version\": \"{INSPECTOR_VERSION}\""))
+    expect_version(&manifest, &format!("\"version\": \"{version}\""))
 }
 
 /// `mcp-inspector --cli ARGS` with a throwaway HOME (its catalog lives there): its exit code and
