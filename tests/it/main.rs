@@ -34,6 +34,8 @@ mod peers;
 mod probe;
 mod probe_envelope;
 #[cfg(unix)]
+mod probe_era;
+#[cfg(unix)]
 mod probe_peers;
 mod probe_tls;
 mod profiles;
