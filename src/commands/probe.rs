@@ -113,11 +113,14 @@ pub fn human_text(outcome: &Outcome) -> String {
                 format!("  server     {} {}", s.name, s.version),
                 format!("  era        {}", era_text(h.era)),
                 format!("  protocol   {}", s.protocol_version),
-                format!("  supports   {}", h.supported.join(", ")),
                 format!("  transport  {}", h.wire.as_str()),
                 format!("  tools      {}", r.tools),
                 latency,
             ];
+            if h.era == Era::Modern {
+                // What server/discover lists; an `initialize` says only the version it chose.
+                lines.insert(4, format!("  supports   {}", h.supported.join(", ")));
+            }
             if let Some(cert) = &r.certificate {
                 lines.push(format!("  tls        {} (issuer {})", cert.subject, cert.issuer));
                 lines.push(format!("  sha-256    {}", cert.sha256));

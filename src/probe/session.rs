@@ -350,3 +350,32 @@ fn initialized(
     })?;
     rpc::server_info(result).map_err(|detail| Failure::Protocol { url: url.to_owned(), detail })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn initialize_is_tried_after_a_refused_discover_but_not_after_a_failed_link() {
+        let answered = |status: u16, body: &str| {
+            Failure::status("POST", "http://h/mcp".into(), status, body, "200 with the answer")
+        };
+        // server-everything 2026.8.31 (TS SDK 1.32), a stateless server, a plain web server.
+        let not_initialized = r#"{"jsonrpc":"2.0","error":{"code":-32000,"message":"Bad Request: Server not initialized"},"id":null}"#;
+        assert!(speaks_2026_not(&answered(400, not_initialized)));
+        assert!(speaks_2026_not(&answered(404, "Not Found")));
+        let unknown = Failure::Rpc {
+            method: "server/discover".into(),
+            code: -32601,
+            message: "Method not found".into(),
+        };
+        assert!(speaks_2026_not(&unknown));
+        assert!(speaks_2026_not(&Failure::Protocol { url: "u".into(), detail: "html".into() }));
+        // `initialize` would be refused the same way, or nothing answered at all.
+        assert!(!speaks_2026_not(&answered(401, "Unauthorized")));
+        assert!(!speaks_2026_not(&answered(421, "Invalid Host header")));
+        let refused =
+            Failure::Connect { authority: "h:80".into(), detail: String::new(), refused: true };
+        assert!(!speaks_2026_not(&refused));
+    }
+}
