@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use crate::auth::KubeAccess;
 use crate::cli::ProbeArgs;
 use crate::net::{CertInfo, Target};
-use crate::probe::{self, Hints, Outcome};
+use crate::probe::{self, Era, Hints, Outcome};
 use crate::profile::Catalog;
 
 use super::{fail, find_profile, report};
@@ -94,20 +94,33 @@ fn ms(d: Duration) -> f64 {
 pub fn human_text(outcome: &Outcome) -> String {
     match outcome {
         Outcome::Healthy(r) => {
-            let s = &r.handshake.server;
-            let mut lines = vec![
-                format!("healthy: {}", r.handshake.url),
-                format!("  server     {} {}", s.name, s.version),
-                format!("  protocol   {}", s.protocol_version),
-                format!("  transport  {}", r.handshake.wire.as_str()),
-                format!("  tools      {}", r.tools),
-                format!(
+            let (s, h) = (&r.handshake.server, &r.handshake);
+            let latency = match h.era {
+                Era::Modern => format!(
+                    "  latency    server/discover {:.1} ms, tools/list {:.1} ms",
+                    ms(r.handshake_time),
+                    ms(r.tools_list_time)
+                ),
+                Era::Initialize => format!(
                     "  latency    handshake {:.1} ms, tools/list {:.1} ms, ping {:.1} ms",
                     ms(r.handshake_time),
                     ms(r.tools_list_time),
                     ms(r.ping_time)
                 ),
+            };
+            let mut lines = vec![
+                format!("healthy: {}", h.url),
+                format!("  server     {} {}", s.name, s.version),
+                format!("  era        {}", era_text(h.era)),
+                format!("  protocol   {}", s.protocol_version),
+                format!("  transport  {}", h.wire.as_str()),
+                format!("  tools      {}", r.tools),
+                latency,
             ];
+            if h.era == Era::Modern {
+                // What server/discover lists; an `initialize` says only the version it chose.
+                lines.insert(4, format!("  supports   {}", h.supported.join(", ")));
+            }
             if let Some(cert) = &r.certificate {
                 lines.push(format!("  tls        {} (issuer {})", cert.subject, cert.issuer));
                 lines.push(format!("  sha-256    {}", cert.sha256));
@@ -123,19 +136,28 @@ pub fn human_text(outcome: &Outcome) -> String {
 pub fn json_text(outcome: &Outcome) -> Value {
     match outcome {
         Outcome::Healthy(r) => {
-            let s = &r.handshake.server;
-            json!({
-                "healthy": true,
-                "url": r.handshake.url,
-                "server": {"name": s.name, "version": s.version},
-                "protocol": s.protocol_version,
-                "transport": r.handshake.wire.as_str(),
-                "tools": r.tools,
-                "latency_ms": {
+            let (s, h) = (&r.handshake.server, &r.handshake);
+            let latency = match h.era {
+                Era::Modern => json!({
+                    "discover": ms(r.handshake_time),
+                    "tools_list": ms(r.tools_list_time),
+                }),
+                Era::Initialize => json!({
                     "handshake": ms(r.handshake_time),
                     "tools_list": ms(r.tools_list_time),
                     "ping": ms(r.ping_time),
-                },
+                }),
+            };
+            json!({
+                "healthy": true,
+                "url": h.url,
+                "server": {"name": s.name, "version": s.version},
+                "era": h.era.as_str(),
+                "protocol": s.protocol_version,
+                "supported_versions": h.supported,
+                "transport": h.wire.as_str(),
+                "tools": r.tools,
+                "latency_ms": latency,
                 "certificate": r.certificate.as_ref().map(cert_json),
                 "tls_warning": r.tls_warning,
             })
@@ -146,6 +168,14 @@ pub fn json_text(outcome: &Outcome) -> Value {
             "cause": diagnosis.cause,
             "fix": diagnosis.fix,
         }),
+    }
+}
+
+/// The era, and how it was spoken to.
+fn era_text(era: Era) -> &'static str {
+    match era {
+        Era::Modern => "2026-07-28 (server/discover, no session)",
+        Era::Initialize => "2025 (initialize, a session)",
     }
 }
 

@@ -9,6 +9,18 @@ use serde_json::{Value, json};
 pub const SESSION: &str = "mcp-session-id";
 /// The header that carries the negotiated protocol version.
 pub const VERSION: &str = "mcp-protocol-version";
+/// The header that names a 2026 request's method (`Mcp-Method`).
+pub const METHOD: &str = "mcp-method";
+/// The header that names the tool, resource or prompt a 2026 request is about (`Mcp-Name`).
+pub const NAME: &str = "mcp-name";
+/// The protocol version without `initialize` and sessions: `server/discover` instead.
+pub const MODERN_VERSION: &str = "2026-07-28";
+/// JSON-RPC error: the request's protocol version is not one the server supports (its `data`
+/// holds `supported` and `requested`).
+pub const UNSUPPORTED_VERSION: i64 = -32022;
+/// JSON-RPC error: a 2026 request's `Mcp-Method` (or `Mcp-Name`) header is missing or does not
+/// match its body.
+pub const HEADER_MISMATCH: i64 = -32020;
 /// What a client accepts: a single JSON answer or an SSE stream.
 pub const ACCEPT_BOTH: &str = "application/json, text/event-stream";
 
@@ -63,6 +75,9 @@ pub struct Said {
     pub code: i64,
     pub cause: String,
     pub fix: Option<String>,
+    /// The protocol versions the server supports, when it said (`data.supported`, with
+    /// [`UNSUPPORTED_VERSION`]).
+    pub supported: Vec<String>,
 }
 
 impl Said {
@@ -71,9 +86,10 @@ impl Said {
     pub fn from_message(code: i64, message: &str) -> Said {
         match message.split_once("; fix: ") {
             Some((cause, fix)) if !cause.is_empty() && !fix.is_empty() => {
-                Said { code, cause: cause.to_owned(), fix: Some(fix.to_owned()) }
+                let (cause, fix) = (cause.to_owned(), Some(fix.to_owned()));
+                Said { code, cause, fix, supported: Vec::new() }
             }
-            _ => Said { code, cause: message.to_owned(), fix: None },
+            _ => Said { code, cause: message.to_owned(), fix: None, supported: Vec::new() },
         }
     }
 }
@@ -89,10 +105,19 @@ pub fn said_in(body: &str) -> Option<Said> {
     let field = |name: &str| {
         data.and_then(|d| d.get(name)).and_then(Value::as_str).filter(|v| !v.is_empty())
     };
-    Some(match field("cause") {
-        Some(cause) => Said { code, cause: cause.to_owned(), fix: field("fix").map(str::to_owned) },
+    let mut said = match field("cause") {
+        Some(cause) => Said {
+            code,
+            cause: cause.to_owned(),
+            fix: field("fix").map(str::to_owned),
+            supported: Vec::new(),
+        },
         None => Said::from_message(code, text),
-    })
+    };
+    if let Some(Value::Array(versions)) = data.and_then(|d| d.get("supported")) {
+        said.supported = versions.iter().filter_map(Value::as_str).map(str::to_owned).collect();
+    }
+    Some(said)
 }
 
 #[cfg(test)]
@@ -131,5 +156,12 @@ mod tests {
         assert_eq!((said.cause.as_str(), said.fix), ("Bad Request: Missing session ID", None));
         assert_eq!(said_in("Not Found"), None);
         assert_eq!(said_in(r#"{"detail":"Not Found"}"#), None);
+        // Python `mcp` 2.3.0's answer to a version it does not speak.
+        let unsupported = r#"{"jsonrpc":"2.0","id":1,"error":{"code":-32022,"message":"Unsupported protocol version: 2025-06-18","data":{"supported":["2026-07-28"],"requested":"2025-06-18"}}}"#;
+        let said = said_in(unsupported).unwrap();
+        assert_eq!(
+            (said.code, said.supported),
+            (UNSUPPORTED_VERSION, vec!["2026-07-28".to_owned()])
+        );
     }
 }

@@ -13,21 +13,25 @@
 //!    issued for another host) and how to pin it.
 //! 3. **A JSON-RPC error that carries its own fix**, under any status (mcp-connect's router and
 //!    bridge answer so, see [`crate::net::mcp::error`]): its cause and fix, as they are.
-//! 4. **A status with a meaning of its own**: 421 (the Host header), 401/403 (the token, claim by
+//! 4. **An MCP 2026-07-28 refusal**, read from its JSON-RPC error code: -32022 (the protocol
+//!    version is not one the server supports: the versions it lists are named), -32020 (the
+//!    `Mcp-Method` header is missing or does not match the body), -32601 under 404 (an MCP
+//!    endpoint that does not know the method: not a wrong path).
+//! 5. **A status with a meaning of its own**: 421 (the Host header), 401/403 (the token, claim by
 //!    claim), 406/415 (the headers), 400 to a POST (the handshake); the server's words in it
 //!    unescaped (a JSON-RPC error's message rather than its JSON).
-//! 5. **Any other JSON-RPC error**, under any status or in a 200 answer: the server's message is
+//! 6. **Any other JSON-RPC error**, under any status or in a 200 answer: the server's message is
 //!    the cause; the server is an MCP endpoint, so no other path is tried.
-//! 6. **An HTTP answer that is not MCP** (404 or 405 without a JSON-RPC error, HTML, a body that
+//! 7. **An HTTP answer that is not MCP** (404 or 405 without a JSON-RPC error, HTML, a body that
 //!    is not JSON-RPC): only now are the usual paths and the other transport tried on the same
 //!    server, and a working one is named.
-//! 7. Otherwise, what was answered, and to check the URL.
+//! 8. Otherwise, what was answered, and to check the URL.
 
 use super::failure::Failure;
 use super::jwt::{self, Expected};
 use super::session::{Session, Wire};
 use crate::mcpbridge::envelope;
-use crate::net::mcp::Said;
+use crate::net::mcp::{HEADER_MISMATCH, Said, UNSUPPORTED_VERSION};
 use crate::net::tls::{self, Seen};
 use crate::net::{Http, Target};
 use crate::profile::Transport;
@@ -54,7 +58,7 @@ const KNOWN: [(&str, Transport); 6] = [
     ("/api/v1/mcp", Transport::McpBridgeHttp),
 ];
 
-/// Explains `failure`, looking around the server first when it is a wrong place (rule 6 of the
+/// Explains `failure`, looking around the server first when it is a wrong place (rule 7 of the
 /// module's precedence).
 pub async fn diagnose(http: &Http, target: &Target, failure: &Failure, hints: &Hints) -> Trouble {
     if failure.is_wrong_place()
@@ -96,7 +100,13 @@ pub fn explain(target: &Target, failure: &Failure, hints: &Hints) -> Trouble {
         Failure::Status { said: Some(said), .. } if said.fix.is_some() => {
             d(said.cause.clone(), said.fix.clone().unwrap_or_default())
         }
-        // 4. Statuses with a meaning of their own.
+        // 4. The 2026-07-28 refusals.
+        Failure::Status { status, url, said: Some(said), .. }
+            if let Some(trouble) = modern_refusal(*status, url, said) =>
+        {
+            trouble
+        }
+        // 5. Statuses with a meaning of their own.
         Failure::Status { status: 421, url, .. } => d(
             format!(
                 "{url} rejects Host {:?} (421 Invalid Host header): the server is bound to \
@@ -127,7 +137,7 @@ pub fn explain(target: &Target, failure: &Failure, hints: &Hints) -> Trouble {
              the server supports (`MCP-Protocol-Version`) with every request"
                 .to_owned(),
         ),
-        // 5. Any other JSON-RPC error.
+        // 6. Any other JSON-RPC error.
         Failure::Status { method, status, url, said: Some(said), .. } => d(
             format!(
                 "{method} {url} answered {status} with JSON-RPC error {}: {}",
@@ -135,7 +145,7 @@ pub fn explain(target: &Target, failure: &Failure, hints: &Hints) -> Trouble {
             ),
             "the endpoint speaks MCP and refused the request; the server's log says why".to_owned(),
         ),
-        // 6 and 7: answered, not as MCP; the looking around found nothing.
+        // 7 and 8: answered, not as MCP; the looking around found nothing.
         Failure::Status { method, status, url, body, wanted, said: None } => d(
             format!(
                 "{method} {url} answered {status}{}, not {wanted}; no MCP endpoint found at \
@@ -170,6 +180,60 @@ pub fn explain(target: &Target, failure: &Failure, hints: &Hints) -> Trouble {
                 .to_owned(),
         ),
     }
+}
+
+/// The refusals of MCP 2026-07-28 (as Python `mcp` 2.3 and the TypeScript SDK v2 answer them).
+fn modern_refusal(status: u16, url: &str, said: &Said) -> Option<Trouble> {
+    let versions = |list: &[String]| match list {
+        [] => "a list it did not give".to_owned(),
+        list => list.join(", "),
+    };
+    let trouble = match (said.code, status) {
+        (UNSUPPORTED_VERSION, _) => Trouble::new(
+            format!(
+                "{url} does not speak the protocol version the request named ({status}, JSON-RPC \
+                 {}: {}); it supports {}",
+                said.code,
+                said.cause,
+                versions(&said.supported)
+            ),
+            format!(
+                "use a client that speaks one of {} (mcp-connect's probe speaks 2026-07-28, \
+                 2025-06-18 and 2024-11-05); a 2026-only server refuses `initialize`",
+                versions(&said.supported)
+            ),
+        ),
+        (HEADER_MISMATCH, _) => {
+            let how = match said.cause.to_ascii_lowercase().contains("missing") {
+                true => "is missing",
+                false => "does not match the JSON-RPC method in the body",
+            };
+            Trouble::new(
+                format!(
+                    "{url} refused the request because its `Mcp-Method` header {how} ({status}, \
+                     JSON-RPC {}: {})",
+                    said.code, said.cause
+                ),
+                "a 2026-07-28 request must carry `Mcp-Method: <method>` (and `Mcp-Name` for a \
+                 tool, resource or prompt) equal to its body; check that no proxy on the way \
+                 drops or rewrites `Mcp-*` headers"
+                    .to_owned(),
+            )
+        }
+        (-32601, 404) => Trouble::new(
+            format!(
+                "{url} is an MCP endpoint but does not know the method (404 with JSON-RPC -32601 \
+                 Method not found: {}); the path is right",
+                said.cause
+            ),
+            "a 2026-07-28 server has no `initialize` or `ping`: send `server/discover` with \
+             `MCP-Protocol-Version: 2026-07-28`; an older one answers `initialize` without that \
+             header"
+                .to_owned(),
+        ),
+        _ => return None,
+    };
+    Some(trouble)
 }
 
 /// The connection broke under a request: the link's doing, and transient.
@@ -501,13 +565,13 @@ mod tests {
 
     #[test]
     fn a_json_rpc_error_without_a_fix_is_the_cause_unescaped_and_no_path_is_guessed() {
-        let body = r#"{"jsonrpc":"2.0","id":1,"error":{"code":-32601,"message":"Unknown \"x\""}}"#;
+        let body = r#"{"jsonrpc":"2.0","id":1,"error":{"code":-32603,"message":"Unknown \"x\""}}"#;
         let refused = status(404, body);
         assert!(!refused.is_wrong_place());
         let d = explain(&target(&[]), &refused, &Hints::default());
         assert_eq!(
             d.cause,
-            "POST https://gw:8443/mcp answered 404 with JSON-RPC error -32601: Unknown \"x\""
+            "POST https://gw:8443/mcp answered 404 with JSON-RPC error -32603: Unknown \"x\""
         );
         assert!(!d.fix.contains("check the URL"), "{}", d.fix);
         // A 400's own meaning stays, with the message rather than the JSON.
@@ -575,5 +639,56 @@ mod tests {
             Hints { profile: Some("serena-direct".into()), forwarded: true, ..Hints::default() };
         let d = explain(&target(&[]), &refused, &hints);
         assert!(d.fix.contains("`mcp-connect up serena-direct`"), "{}", d.fix);
+    }
+
+    /// Python `mcp` 2.3.0's and the TypeScript SDK v2's 2026-07-28 refusals, as answered.
+    #[test]
+    fn an_unsupported_version_names_the_versions_the_server_supports() {
+        let body = r#"{"jsonrpc":"2.0","error":{"code":-32022,"message":"Unsupported protocol version: 2025-06-18","data":{"supported":["2026-07-28"],"requested":"2025-06-18"}},"id":1}"#;
+        let refused = status(400, body);
+        assert!(!refused.is_wrong_place(), "an MCP endpoint answered");
+        let d = explain(&target(&[]), &refused, &Hints::default());
+        assert_eq!(
+            d.cause,
+            "https://gw:8443/mcp does not speak the protocol version the request named (400, \
+             JSON-RPC -32022: Unsupported protocol version: 2025-06-18); it supports 2026-07-28"
+        );
+        assert!(d.fix.starts_with("use a client that speaks one of 2026-07-28 "), "{}", d.fix);
+        let two = body.replace(r#"["2026-07-28"]"#, r#"["2026-07-28","2027-01-01"]"#);
+        let d = explain(&target(&[]), &status(400, &two), &Hints::default());
+        assert!(d.cause.ends_with("it supports 2026-07-28, 2027-01-01"), "{}", d.cause);
+    }
+
+    #[test]
+    fn a_missing_or_mismatched_mcp_method_header_is_named() {
+        let said = |message: &str| {
+            let body = json!({"jsonrpc": "2.0", "id": 1,
+                "error": {"code": -32020, "message": message}});
+            explain(&target(&[]), &status(400, &body.to_string()), &Hints::default())
+        };
+        let d = said("Mcp-Method header 'tools/call' does not match body method 'tools/list'");
+        assert!(
+            d.cause.contains("its `Mcp-Method` header does not match the JSON-RPC method"),
+            "{}",
+            d.cause
+        );
+        assert!(d.fix.contains("no proxy on the way drops or rewrites `Mcp-*` headers"));
+        let d = said("Missing Mcp-Method header");
+        assert!(d.cause.contains("its `Mcp-Method` header is missing (400"), "{}", d.cause);
+    }
+
+    #[test]
+    fn method_not_found_under_404_is_a_method_not_a_path() {
+        let body =
+            r#"{"jsonrpc":"2.0","id":1,"error":{"code":-32601,"message":"Method not found"}}"#;
+        let refused = status(404, body);
+        assert!(!refused.is_wrong_place(), "no other path is tried");
+        let d = explain(&target(&[]), &refused, &Hints::default());
+        assert!(d.cause.contains("is an MCP endpoint but does not know the method"), "{}", d.cause);
+        assert!(d.cause.ends_with("the path is right"), "{}", d.cause);
+        assert!(d.fix.contains("server/discover"), "{}", d.fix);
+        // Under another status it stays the generic JSON-RPC error.
+        let d = explain(&target(&[]), &status(400, body), &Hints::default());
+        assert!(!d.cause.contains("the path is right"), "{}", d.cause);
     }
 }

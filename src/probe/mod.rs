@@ -1,7 +1,9 @@
 //! The MCP health probe: a real handshake over streamable HTTP or legacy SSE, latency, and a
 //! diagnosis naming cause and fix when the URL is not a working MCP endpoint.
 //!
-//! - [`check`]: one full probe (initialize, initialized, tools/list, ping, DELETE).
+//! - [`check`]: one full probe: on a 2026-07-28 server `server/discover` and `tools/list`; on
+//!   an older one (found when `server/discover` is refused) initialize, initialized,
+//!   tools/list, ping, DELETE.
 //! - [`monitor::monitor`]: live health of a running route, as [`monitor::ProbeEvent`]s.
 //!
 //! Engine code: plain data out, no terminal.
@@ -25,7 +27,7 @@ use crate::trouble::Trouble;
 
 pub use diagnose::Hints;
 pub use monitor::{Health, MonitorOptions, ProbeEvent, monitor};
-pub use session::{Handshake, Session, Wire};
+pub use session::{Era, Handshake, Session, Wire};
 
 /// A healthy endpoint, as one probe found it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,9 +35,10 @@ pub struct Report {
     pub url: String,
     pub handshake: Handshake,
     pub tools: usize,
-    /// initialize + notifications/initialized.
+    /// initialize + notifications/initialized; for a 2026 server, `server/discover`.
     pub handshake_time: Duration,
     pub tools_list_time: Duration,
+    /// The liveness round trip: `ping`; for a 2026 server (no `ping`), `server/discover`.
     pub ping_time: Duration,
     /// The certificate, for https URLs.
     pub certificate: Option<CertInfo>,
@@ -73,7 +76,11 @@ async fn run(http: &Http, target: &Target) -> Result<Report, failure::Failure> {
     let handshake_time = started.elapsed();
     let measured = async {
         let (tools, tools_list_time) = session.tool_count().await?;
-        let ping_time = session.ping().await?;
+        // A 2026 server has no ping; its liveness round trip was the discover.
+        let ping_time = match session.era() {
+            session::Era::Modern => handshake_time,
+            session::Era::Initialize => session.ping().await?,
+        };
         Ok::<_, failure::Failure>((tools, tools_list_time, ping_time))
     }
     .await;

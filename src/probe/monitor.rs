@@ -1,6 +1,10 @@
 //! Live health of a running route: one kept session, a `ping` every interval on a new
 //! connection (so that a link that can no longer open one is seen), latency figures after each,
 //! and the health state whenever it changes. Plain events out; no terminal.
+//!
+//! The era found by the first check is kept with the session: a 2026-07-28 server (no session,
+//! no `ping`) is checked with `server/discover` and `tools/list` each interval; after a failure
+//! the next check finds the era again.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 use super::diagnose::{Hints, diagnose};
 use super::failure::Failure;
 use super::rpc::ServerInfo;
-use super::session::{Session, Wire};
+use super::session::{Era, Session, Wire};
 use super::stats::{Latency, LatencySummary};
 use crate::net::{Http, Target};
 use crate::trouble::Trouble;
@@ -29,6 +33,8 @@ pub struct MonitorOptions {
     /// Notified when the caller learns of trouble (a forward lost its pod, a connection
     /// failed): the next check runs at once instead of at the end of the interval.
     pub check_now: Option<Arc<Notify>>,
+    /// The era to speak on streamable HTTP; `None` (the default) finds it at each new session.
+    pub era: Option<Era>,
 }
 
 impl Default for MonitorOptions {
@@ -40,6 +46,7 @@ impl Default for MonitorOptions {
             history: 120,
             hints: Hints::default(),
             check_now: None,
+            era: None,
         }
     }
 }
@@ -142,6 +149,15 @@ impl Watch {
             return (Health::Down(diagnosis), false, None, false);
         }
         let result = match self.session.as_mut() {
+            Some((session, tools)) if session.era() == Era::Modern => {
+                match modern_check(session).await {
+                    Ok((took, count)) => {
+                        *tools = count;
+                        Ok((took, count, None, session.handshake.clone()))
+                    }
+                    Err(failure) => Err(failure),
+                }
+            }
             Some((session, tools)) => {
                 let before = session.reinitialized;
                 session.ping().await.map(|took| {
@@ -151,7 +167,7 @@ impl Watch {
                     (took, *tools, note, session.handshake.clone())
                 })
             }
-            None => match open(&self.http, &self.target).await {
+            None => match open(&self.http, &self.target, self.options.era).await {
                 Ok((session, tools, took)) => {
                     let handshake = session.handshake.clone();
                     self.session = Some((session, tools));
@@ -208,9 +224,20 @@ impl Watch {
     }
 }
 
+/// A 2026 check: `server/discover` (the sample) and `tools/list`.
+async fn modern_check(session: &mut Session) -> Result<(Duration, usize), Failure> {
+    let took = session.ping().await?;
+    let (tools, _) = session.tool_count().await?;
+    Ok((took, tools))
+}
+
 /// A handshake and a tools/list; the sample is the tools/list round trip.
-async fn open(http: &Http, target: &Target) -> Result<(Session, usize, Duration), Failure> {
-    let mut session = Session::open(http, target).await?;
+async fn open(
+    http: &Http,
+    target: &Target,
+    era: Option<Era>,
+) -> Result<(Session, usize, Duration), Failure> {
+    let mut session = Session::open_in(http, target, era).await?;
     match session.tool_count().await {
         Ok((tools, took)) => Ok((session, tools, took)),
         Err(failure) => {

@@ -1,5 +1,7 @@
 //! Streamable HTTP (spec 2025-06-18): one endpoint, a POST per message, answers as JSON or as
-//! an SSE stream, the session id in `Mcp-Session-Id`.
+//! an SSE stream, the session id in `Mcp-Session-Id`. In the 2026-07-28 way ([`Streamable::modern`]):
+//! no session, each request with `MCP-Protocol-Version: 2026-07-28`, `Mcp-Method` (and
+//! `Mcp-Name`) and its `params._meta`.
 
 use futures::StreamExt;
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderValue};
@@ -12,18 +14,35 @@ use super::failure::Failure;
 use super::rpc::{self, RpcError};
 use crate::net::Broke;
 use crate::net::Http;
-use crate::net::mcp::{ACCEPT_BOTH, SESSION, VERSION, media_type};
+use crate::net::mcp::{ACCEPT_BOTH, METHOD, MODERN_VERSION, NAME, SESSION, VERSION, media_type};
 
 pub struct Streamable {
     http: Http,
     url: String,
     session: Option<HeaderValue>,
     protocol_version: Option<String>,
+    /// Speaks 2026-07-28: no session, the method in the headers, `_meta` in the params.
+    modern: bool,
 }
 
 impl Streamable {
     pub fn new(http: Http, url: &str) -> Streamable {
-        Streamable { http, url: url.to_owned(), session: None, protocol_version: None }
+        Streamable {
+            http,
+            url: url.to_owned(),
+            session: None,
+            protocol_version: None,
+            modern: false,
+        }
+    }
+
+    /// A connection that speaks 2026-07-28.
+    pub fn modern(http: Http, url: &str) -> Streamable {
+        Streamable {
+            protocol_version: Some(MODERN_VERSION.to_owned()),
+            modern: true,
+            ..Streamable::new(http, url)
+        }
     }
 
     pub fn set_protocol_version(&mut self, version: &str) {
@@ -45,6 +64,13 @@ impl Streamable {
         if let Some(version) = &self.protocol_version {
             request = request.header(VERSION, version.as_str());
         }
+        if self.modern {
+            let method = body.get("method").and_then(Value::as_str).unwrap_or_default();
+            request = request.header(METHOD, method);
+            if let Some(name) = named(method, body.get("params")) {
+                request = request.header(NAME, name);
+            }
+        }
         request.send().await.map_err(|e| self.failure(e))
     }
 
@@ -60,6 +86,7 @@ impl Streamable {
         params: Option<Value>,
     ) -> Result<Result<JsonObject, RpcError>, Failure> {
         let waiting = || format!("waiting for the answer to {method}");
+        let params = if self.modern { Some(rpc::with_meta(params)) } else { params };
         let response =
             self.post(&rpc::request(id, method, params)).await.map_err(|f| f.during(waiting))?;
         let status = response.status();
@@ -159,6 +186,16 @@ impl Streamable {
     fn protocol(&self, detail: String) -> Failure {
         Failure::Protocol { url: self.url.clone(), detail }
     }
+}
+
+/// What `Mcp-Name` carries for `method`: the tool or prompt's name, the resource's URI.
+fn named<'a>(method: &str, params: Option<&'a Value>) -> Option<&'a str> {
+    let field = match method {
+        "tools/call" | "prompts/get" => "name",
+        "resources/read" | "resources/subscribe" | "resources/unsubscribe" => "uri",
+        _ => return None,
+    };
+    params?.get(field)?.as_str()
 }
 
 fn reading(method: &str) -> String {

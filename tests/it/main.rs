@@ -39,6 +39,8 @@ mod peers;
 mod probe;
 mod probe_envelope;
 #[cfg(unix)]
+mod probe_era;
+#[cfg(unix)]
 mod probe_peers;
 mod probe_tls;
 mod profiles;

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use mcp_connect::lab::mcp::McpServerOptions;
 use mcp_connect::net::{Http, Target};
-use mcp_connect::probe::{self, Health, Hints, MonitorOptions, Outcome, ProbeEvent, Wire};
+use mcp_connect::probe::{self, Era, Health, Hints, MonitorOptions, Outcome, ProbeEvent, Wire};
 use mcp_connect::profile::Transport;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
@@ -36,7 +36,9 @@ async fn a_working_endpoint_is_healthy_with_server_protocol_transport_and_tools(
         mcp_server(McpServerOptions { name: "lab-serena".into(), ..Default::default() }).await;
     let Outcome::Healthy(report) = outcome(&target(&lab.url())).await else { panic!("unhealthy") };
     assert_eq!(report.handshake.server.name, "lab-serena");
-    assert_eq!(report.handshake.server.protocol_version, "2025-06-18");
+    // The lab's server (rmcp 3.11) serves both eras: it is spoken to in the newer one.
+    assert_eq!(report.handshake.era, Era::Modern);
+    assert_eq!(report.handshake.server.protocol_version, "2026-07-28");
     assert_eq!(report.handshake.wire, Wire::StreamableHttp);
     assert_eq!(report.tools, 3, "echo, sleep, blob");
     assert!(report.certificate.is_none(), "plain http has no certificate");
@@ -105,7 +107,7 @@ async fn a_link_that_breaks_under_the_request_is_named_as_the_link_not_a_path_or
         let (cause, fix) = unhealthy(outcome(&target(&url)).await);
         let said = format!(
             "the connection to {url} was {how} while waiting for the answer to \
-                            initialize ("
+                            server/discover ("
         );
         assert!(cause.starts_with(&said), "{cut:?} ×{breaks}: {cause}");
         assert!(
@@ -170,7 +172,9 @@ async fn a_sleep_of_d_ms_is_measured_as_at_least_d_and_a_longer_one_as_longer() 
 async fn an_expired_session_is_initialized_again_without_an_error() {
     let lab = mcp_server(McpServerOptions::default()).await;
     let http = Http::new(&target(&lab.url())).unwrap();
-    let mut session = probe::Session::open(&http, &target(&lab.url())).await.unwrap();
+    // Sessions are the 2025 era's: spoken in it.
+    let in_2025 = Some(Era::Initialize);
+    let mut session = probe::Session::open_in(&http, &target(&lab.url()), in_2025).await.unwrap();
     session.ping().await.unwrap();
     assert_eq!(lab.expire_sessions().await, 1);
     session.ping().await.expect("a ping after the server forgot the session");
@@ -195,9 +199,11 @@ async fn the_monitor_reports_healthy_slow_recovery_and_down() {
     let near = mcp_server(McpServerOptions::default()).await;
     // The near server must answer within `slow_after` to be healthy: a generous threshold, so
     // that a busy machine does not make it slow. The far one is slower than it by construction.
+    // Sessions (and their expiry) are the 2025 era's: spoken in it.
     let options = MonitorOptions {
         interval: Duration::from_millis(100),
         slow_after: Duration::from_secs(1),
+        era: Some(Era::Initialize),
         ..MonitorOptions::default()
     };
     let (tx, mut events) = mpsc::channel(256);
@@ -284,9 +290,9 @@ async fn every_health_check_runs_on_a_new_connection() {
         }
     }
     let before = accepted.load(Ordering::SeqCst);
-    // The first sample is the handshake's tools/list: initialize, initialized and tools/list
-    // are three requests; each ping after it is one more.
-    assert!(before >= 3 + 4, "{before} connections for 3 requests and 4 pings");
+    // The lab serves 2026-07-28: the first sample is server/discover and tools/list, two
+    // requests; each check after it is two more (server/discover, tools/list).
+    assert!(before >= 2 + 4 * 2, "{before} connections for 2 requests and 4 checks of 2");
     cancel.cancel();
     watched.await.unwrap();
 }
@@ -311,13 +317,16 @@ async fn the_command_prints_health_or_the_diagnosis_and_exits_accordingly() {
     assert!(text.starts_with(&format!("healthy: {}\n", lab.url())), "{text}");
     assert!(text.contains("  server     mcp-connect-lab 0.1.0\n"), "{text}");
     assert!(text.contains("  transport  streamable-http\n  tools      3\n"), "{text}");
+    assert!(text.contains("  era        2026-07-28 (server/discover, no session)\n"), "{text}");
 
     assert_eq!(json.code(), 0);
     let report: Value = serde_json::from_str(&json.stdout()).unwrap();
     assert_eq!(report["healthy"], true);
     assert_eq!(report["server"]["name"], "mcp-connect-lab");
     assert_eq!(report["tools"], 3);
-    assert!(report["latency_ms"]["ping"].as_f64().unwrap() > 0.0);
+    // The lab serves 2026-07-28, which has no ping: its round trip is server/discover's.
+    assert_eq!(report["era"], "2026-07-28");
+    assert!(report["latency_ms"]["discover"].as_f64().unwrap() > 0.0);
 
     assert_eq!(wrong.code(), 1);
     let report: Value = serde_json::from_str(&wrong.stdout()).unwrap();

@@ -294,9 +294,10 @@ fn demo_in_a_real_terminal_activates_copies_writes_switches_and_quits_cleanly() 
     let words: Vec<&str> = row.split_whitespace().collect();
     assert_eq!(words[..3], ["●", "serena-direct", "port-forward"], "{screen}");
     assert_eq!(pane_row(&screen, "server "), Some("server mcp-connect-lab 0.1.0"), "{screen}");
+    // The lab's server (rmcp 3.11) serves 2026-07-28 too: the route's check speaks that.
     assert_eq!(
         pane_row(&screen, "proto "),
-        Some("proto  2025-06-18 · streamable-http"),
+        Some("proto  2026-07-28 · streamable-http"),
         "{screen}"
     );
     assert_eq!(pane_row(&screen, "tools "), Some("tools  3"), "{screen}");

@@ -38,9 +38,10 @@ async fn up_prints_serving_serves_mcp_and_stops_cleanly_on_sigterm() {
     let serving = tokio::task::block_in_place(|| {
         lines.by_ref().map(Result::unwrap).find(|l| l.starts_with("serving: "))
     });
+    // The lab's server (rmcp 3.11) serves 2026-07-28 too: the route's check speaks that.
     let expected = format!(
         "serving: http://127.0.0.1:{port}/mcp (pod {}) — mcp-connect-lab 0.1.0 (streamable-http, \
-         protocol 2025-06-18, 3 tools)",
+         protocol 2026-07-28, 3 tools)",
         lab.seeded.serena_pod
     );
     assert_eq!(serving.as_deref(), Some(expected.as_str()));

@@ -43,6 +43,9 @@ pub const EVERYTHING_VERSION: &str = "2026.8.31";
 /// The pinned MCP Inspector (npm `@modelcontextprotocol/inspector`), whose CLI is an
 /// independent client of either era.
 pub const INSPECTOR_VERSION: &str = "2.12.0";
+/// The pinned `@modelcontextprotocol/server` version (npm): the TypeScript SDK v2, which serves
+/// MCP 2026-07-28 (`createMcpHandler`); needs Node 20+.
+pub const TS_SERVER_VERSION: &str = "2.4.0";
 
 /// How long one `claude` command may take (`mcp list` checks every server).
 const CLAUDE_RUN_TIMEOUT: Duration = Duration::from_secs(120);
@@ -116,6 +119,16 @@ pub fn inspector_bin() -> &'static Path {
     let bin = BIN.get_or_init(|| {
         let bin = "node_modules/.bin/mcp-inspector";
         installed("inspector", INSPECTOR_VERSION, bin, install_inspector)
+    });
+    bin.as_deref().unwrap_or_else(|error| panic!("{error}"))
+}
+
+/// The installed TypeScript SDK v2 server package's ESM entry, installing it first if needed.
+pub fn ts_server_entry() -> &'static Path {
+    static BIN: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    let bin = BIN.get_or_init(|| {
+        let entry = "node_modules/@modelcontextprotocol/server/dist/index.mjs";
+        installed("ts-server", TS_SERVER_VERSION, entry, install_ts_server)
     });
     bin.as_deref().unwrap_or_else(|error| panic!("{error}"))
 }
@@ -297,6 +310,11 @@ pub fn inspector(home: &Path, args: &[&str]) -> (i32, String, String) {
     (out.status.code().unwrap_or(-1), text(&out.stdout), text(&out.stderr))
 }
 
+/// `npm install --prefix DIR @modelcontextprotocol/server@TS_SERVER_VERSION` (needs Node 20+).
+fn install_ts_server(dir: &Path) -> Result<(), String> {
+    npm_install(dir, "@modelcontextprotocol/server", TS_SERVER_VERSION)
+}
+
 fn expect_version(output: &str, version: &str) -> Result<(), String> {
     match output.contains(version) {
         true => Ok(()),
@@ -385,7 +403,42 @@ const EVERYTHING: Kind = Kind {
     missing: "install Node.js 18+",
 };
 
+/// The MCP reference server "everything" over streamable HTTP (2025 only).
+const EVERYTHING_STREAMABLE: Kind = Kind {
+    name: "the everything server",
+    log: "everything.log",
+    path: "/mcp",
+    ready: Ready::AnswersHttp,
+    timeout: Duration::from_secs(30),
+    missing: "install Node.js 18+",
+};
+
+/// A 2026-07-28-only server on the TypeScript SDK v2 (`createMcpHandler` with
+/// `legacy: 'reject'`), served by [`MODERN_ONLY_JS`].
+const MODERN_ONLY: Kind = Kind {
+    name: "the TypeScript SDK v2 server",
+    log: "modern-only.log",
+    path: "/mcp",
+    ready: Ready::Listening,
+    timeout: Duration::from_secs(30),
+    missing: "install Node.js 20+",
+};
+
 impl Peer {
+    /// A server that speaks only MCP 2026-07-28: the TypeScript SDK v2's `createMcpHandler`
+    /// with `legacy: 'reject'` (an `initialize` gets 400 -32022), named "era-2026-only" 1.0.0,
+    /// with two tools (`echo`, `add`), `url()` its `/mcp`.
+    pub fn modern_only() -> Peer {
+        let entry = ts_server_entry();
+        Peer::start(&MODERN_ONLY, Path::new("node"), |cmd, home, port| {
+            let script = home.join("modern-only.mjs");
+            let url = format!("file://{}", entry.display());
+            fs::write(&script, MODERN_ONLY_JS.replace("SDK_ENTRY", &url))
+                .expect("write the server script");
+            cmd.arg(&script).env("PORT", port.to_string());
+        })
+    }
+
     /// A real Serena MCP server over streamable HTTP, `url()` its `/mcp`. With `project`,
     /// Serena activates that directory: it writes `.serena/` into it and tries to start a
     /// language server (which downloads one when `uv` is on PATH), so tests normally pass
@@ -420,6 +473,19 @@ impl Peer {
             cmd.arg("--require").arg(&preload).arg(bin).arg("sse");
             // Only PATH and HOME from outside: its `get-env` tool shows its environment to
             // clients.
+            cmd.env("PORT", port.to_string());
+        })
+    }
+
+    /// The MCP reference server "everything" over streamable HTTP, `url()` its `/mcp`: it
+    /// speaks only the 2025 era (TS SDK 1.32) and answers `server/discover` with 400 -32000
+    /// "Server not initialized".
+    pub fn everything_streamable() -> Peer {
+        let bin = everything_bin();
+        Peer::start(&EVERYTHING_STREAMABLE, Path::new("node"), |cmd, home, port| {
+            let preload = home.join("loopback-only.cjs");
+            fs::write(&preload, LOOPBACK_ONLY_JS).expect("write the loopback preload");
+            cmd.arg("--require").arg(&preload).arg(bin).arg("streamableHttp");
             cmd.env("PORT", port.to_string());
         })
     }
@@ -546,6 +612,34 @@ net.Server.prototype.listen = function (...args) {
   }
   return listen.apply(this, args);
 };
+"#;
+
+/// The 2026-only server: the SDK's web-standard `fetch` handler behind `node:http` (the SDK
+/// leaves the Node adapter to `@modelcontextprotocol/node`), on 127.0.0.1:$PORT.
+const MODERN_ONLY_JS: &str = r#"import http from "node:http";
+import { McpServer, createMcpHandler } from "SDK_ENTRY";
+const factory = () => {
+  const server = new McpServer({ name: "era-2026-only", version: "1.0.0" });
+  const text = (t) => ({ content: [{ type: "text", text: t }] });
+  server.registerTool("echo", { description: "Says hello" }, async () => text("hello"));
+  server.registerTool("add", { description: "Says 2" }, async () => text("2"));
+  return server;
+};
+const handler = createMcpHandler(factory, { legacy: "reject" });
+http.createServer(async (req, res) => {
+  const chunks = [];
+  for await (const chunk of req) chunks.push(chunk);
+  const headers = new Headers();
+  for (const [k, v] of Object.entries(req.headers)) headers.set(k, [].concat(v).join(", "));
+  const bodyless = req.method === "GET" || req.method === "HEAD";
+  const request = new Request(`http://${req.headers.host}${req.url}`, {
+    method: req.method, headers, body: bodyless ? undefined : Buffer.concat(chunks),
+  });
+  const response = await handler.fetch(request);
+  res.writeHead(response.status, Object.fromEntries(response.headers));
+  if (response.body) for await (const chunk of response.body) res.write(chunk);
+  res.end();
+}).listen(Number(process.env.PORT), "127.0.0.1");
 "#;
 
 /// Whether `GET /` on `address` gets an HTTP status line back within a second.
