@@ -1,9 +1,11 @@
 //! The wire below everything that talks MCP: the HTTP client and the endpoint it talks to
 //! ([`http`]), TLS with the certificate it was shown ([`tls`]), the Streamable HTTP framing every
-//! MCP client here reads ([`mcp`]), and the words errors are explained in.
+//! MCP client here reads ([`mcp`]), the two MCP eras and the translation between them
+//! ([`era`]), and the words errors are explained in.
 //!
 //! `probe`, `router`, `bridge` and `mcpbridge` build on this module and it on none of them.
 
+pub mod era;
 pub mod http;
 pub mod mcp;
 pub mod tls;

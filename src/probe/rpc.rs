@@ -5,6 +5,7 @@ use rmcp::model::{
 };
 use serde_json::{Value, json};
 
+use crate::net::era::{META_CAPABILITIES, META_CLIENT, META_SERVER, META_VERSION};
 use crate::net::mcp::MODERN_VERSION;
 
 /// Offered on streamable HTTP. Servers answer with the version they speak.
@@ -47,11 +48,6 @@ pub fn with_meta(params: Option<Value>) -> Value {
     }
     Value::Object(params)
 }
-
-const META_VERSION: &str = "io.modelcontextprotocol/protocolVersion";
-const META_CAPABILITIES: &str = "io.modelcontextprotocol/clientCapabilities";
-const META_CLIENT: &str = "io.modelcontextprotocol/clientInfo";
-const META_SERVER: &str = "io.modelcontextprotocol/serverInfo";
 
 /// What `server/discover` told us.
 #[derive(Debug, Clone, PartialEq, Eq)]

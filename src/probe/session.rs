@@ -15,6 +15,7 @@ use super::failure::Failure;
 use super::legacy::Legacy;
 use super::rpc::{self, ServerInfo};
 use super::streamable::Streamable;
+pub use crate::net::era::Era;
 use crate::net::mcp::UNSUPPORTED_VERSION;
 use crate::net::{Http, Target};
 use crate::profile::Transport;
@@ -38,26 +39,6 @@ impl Wire {
             Wire::Sse => "sse",
             Wire::McpBridgeWs => "mcp-bridge-ws",
             Wire::McpBridgeHttp => "mcp-bridge-http",
-        }
-    }
-}
-
-/// Which generation of MCP the server was spoken to in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-pub enum Era {
-    /// 2026-07-28: `server/discover`, no session, no `ping`.
-    #[serde(rename = "2026-07-28")]
-    Modern,
-    /// 2025-11-25 and before: `initialize`, a session, `ping`.
-    #[serde(rename = "2025")]
-    Initialize,
-}
-
-impl Era {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Era::Modern => "2026-07-28",
-            Era::Initialize => "2025",
         }
     }
 }

@@ -14,7 +14,8 @@ use super::failure::Failure;
 use super::rpc::{self, RpcError};
 use crate::net::Broke;
 use crate::net::Http;
-use crate::net::mcp::{ACCEPT_BOTH, METHOD, MODERN_VERSION, NAME, SESSION, VERSION, media_type};
+use crate::net::era::modern_headers;
+use crate::net::mcp::{ACCEPT_BOTH, MODERN_VERSION, SESSION, VERSION, media_type};
 
 pub struct Streamable {
     http: Http,
@@ -61,15 +62,12 @@ impl Streamable {
         if let Some(session) = &self.session {
             request = request.header(SESSION, session.clone());
         }
-        if let Some(version) = &self.protocol_version {
-            request = request.header(VERSION, version.as_str());
-        }
         if self.modern {
-            let method = body.get("method").and_then(Value::as_str).unwrap_or_default();
-            request = request.header(METHOD, method);
-            if let Some(name) = named(method, body.get("params")) {
-                request = request.header(NAME, name);
+            for (name, value) in modern_headers(body) {
+                request = request.header(name, value);
             }
+        } else if let Some(version) = &self.protocol_version {
+            request = request.header(VERSION, version.as_str());
         }
         request.send().await.map_err(|e| self.failure(e))
     }
@@ -186,16 +184,6 @@ impl Streamable {
     fn protocol(&self, detail: String) -> Failure {
         Failure::Protocol { url: self.url.clone(), detail }
     }
-}
-
-/// What `Mcp-Name` carries for `method`: the tool or prompt's name, the resource's URI.
-fn named<'a>(method: &str, params: Option<&'a Value>) -> Option<&'a str> {
-    let field = match method {
-        "tools/call" | "prompts/get" => "name",
-        "resources/read" | "resources/subscribe" | "resources/unsubscribe" => "uri",
-        _ => return None,
-    };
-    params?.get(field)?.as_str()
 }
 
 fn reading(method: &str) -> String {
