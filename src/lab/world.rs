@@ -25,6 +25,9 @@ pub enum SerenaBackend {
     Reference,
     /// Real Serena, as the cluster runs it: `program` is its `serena` command.
     RealSerena { program: PathBuf },
+    /// An MCP server the caller runs, serving `/mcp` at `addr` (a real SDK's server, say): the
+    /// lab only points Serena's pod at it.
+    Running { addr: SocketAddr },
 }
 
 #[derive(Debug, Clone)]
@@ -78,6 +81,8 @@ enum Backend {
         eras: Eras,
     },
     Serena(Child),
+    /// Someone else's server.
+    Running,
 }
 
 /// A running lab.
@@ -115,6 +120,7 @@ impl Lab {
                 let (child, addr) = start_serena(&program, dir.path()).await?;
                 (Backend::Serena(child), addr)
             }
+            SerenaBackend::Running { addr } => (Backend::Running, addr),
         };
         let serena_url = format!("http://{serena_addr}/mcp");
         let jwt_secret = random_token();
@@ -180,6 +186,7 @@ impl Lab {
         match self.backend {
             Backend::Reference { .. } => "reference MCP server",
             Backend::Serena(_) => "real Serena",
+            Backend::Running => "an MCP server of the caller's",
         }
     }
 

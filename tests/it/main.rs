@@ -55,6 +55,7 @@ mod router_envelope;
 mod router_faults;
 mod router_freeze;
 #[cfg(unix)]
+mod route_2026;
 mod router_route;
 mod tui_tmux;
 mod up_cli;
