@@ -91,6 +91,10 @@ pub enum Command {
         /// Back `serena-mcp` with real Serena (`serena` on PATH) instead of the reference server.
         #[arg(long)]
         serena: bool,
+        /// The MCP eras the reference server speaks: `2026-only` shows every route on a server
+        /// that refuses the 2025 handshake.
+        #[arg(long, value_enum, default_value_t = ErasArg::Both, conflicts_with = "serena")]
+        eras: ErasArg,
     },
     /// List the route profiles: built-in and your own, with any errors in them.
     Profiles {
@@ -160,6 +164,9 @@ pub enum Command {
         /// Back `serena-mcp` with real Serena (`serena` on PATH) instead of the reference server.
         #[arg(long)]
         serena: bool,
+        /// The MCP eras the reference server speaks.
+        #[arg(long, value_enum, default_value_t = ErasArg::Both, conflicts_with = "serena")]
+        eras: ErasArg,
     },
     /// Run the local router in front of pools of MCP gateways: standard MCP at
     /// http://127.0.0.1:PORT/mcp (with /health and /metrics), a JWT and TLS pin per gateway,
@@ -287,6 +294,30 @@ fn health_interval(raw: &str) -> Result<HealthInterval, String> {
     match humantime::parse_duration(raw) {
         Ok(d) if !d.is_zero() => Ok(HealthInterval(Some(d))),
         _ => Err(format!("{raw:?} is not a positive duration such as 2s or 500ms, or off")),
+    }
+}
+
+/// The MCP eras a lab server speaks, as the command line names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ErasArg {
+    /// The 2025 `initialize` handshake and 2026-07-28, as Serena and today's SDKs serve.
+    Both,
+    /// Only the handshake, as server-everything 2026.8.31.
+    #[value(name = "2025-only")]
+    Only2025,
+    /// Only 2026-07-28 (`server/discover`, no sessions): an `initialize` is refused.
+    #[value(name = "2026-only")]
+    Only2026,
+}
+
+impl From<ErasArg> for crate::lab::mcp::Eras {
+    fn from(arg: ErasArg) -> Self {
+        use crate::lab::mcp::Eras;
+        match arg {
+            ErasArg::Both => Eras::Both,
+            ErasArg::Only2025 => Eras::Only2025,
+            ErasArg::Only2026 => Eras::Only2026,
+        }
     }
 }
 

@@ -61,8 +61,9 @@ fn main() -> ExitCode {
         Command::Tui => {
             run(commands::tui::start(&catalog, kubeconfig, context, &dirs, store, launcher))
         }
-        Command::Demo { serena } => {
-            runtime().block_on(commands::demo::run(&dirs.state, commands::lab::options(serena)))
+        Command::Demo { serena, eras } => {
+            let options = commands::lab::options(serena, eras.into());
+            runtime().block_on(commands::demo::run(&dirs.state, options))
         }
         Command::Token { profile, headers } => {
             run(commands::token::start(&catalog, &profile, chosen.kube(), headers))
@@ -74,8 +75,8 @@ fn main() -> ExitCode {
         Command::Bridge { profile, local_port } => {
             run(commands::bridge::start(&catalog, &profile, options(local_port), launcher))
         }
-        Command::Lab { serena } => {
-            runtime().block_on(commands::lab::run(commands::lab::options(serena)))
+        Command::Lab { serena, eras } => {
+            runtime().block_on(commands::lab::run(commands::lab::options(serena, eras.into())))
         }
         Command::Router { profile, config, local_port } => {
             let (profile, config) = (profile.as_deref(), config.as_deref());

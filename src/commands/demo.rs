@@ -5,6 +5,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use crate::clientconfig::{Launcher, Writer};
+use crate::lab::mcp::Eras;
 use crate::lab::world::{Lab, LabOptions};
 use crate::profile::{BaseUrl, Catalog, Link, ProfileStore, Sha256Pin, UserDir};
 use crate::supervisor::hub::Command;
@@ -19,6 +20,7 @@ use super::{fail, report};
 pub async fn run(state: &Path, options: LabOptions) -> ExitCode {
     let demo = state.join("demo");
     let store = ProfileStore::new(demo.join("profiles"), &demo.join("state"));
+    let options_eras = options.eras;
     let lab = match Lab::start(options).await {
         Ok(lab) => lab,
         Err(err) => return report(&err, &err.fix()),
@@ -39,7 +41,10 @@ pub async fn run(state: &Path, options: LabOptions) -> ExitCode {
             );
         }
     }
-    let (setup, notes) = local_ports(&catalog);
+    let (setup, mut notes) = local_ports(&catalog);
+    if options_eras != Eras::Both {
+        notes.push(format!("the lab's Serena is the {}", lab.serena_backend()));
+    }
     let launch = Launch {
         catalog: &catalog,
         kubeconfig: Some(lab.kubeconfig().to_path_buf()),

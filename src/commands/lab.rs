@@ -4,18 +4,19 @@ use std::io::{self, Write};
 use std::process::ExitCode;
 
 use crate::lab::kube::seed::{GATEWAY, GATEWAY_SECRET, GATEWAY_SECRET_KEY, NAMESPACE, SERENA};
+use crate::lab::mcp::Eras;
 use crate::lab::world::{Lab, LabOptions, SerenaBackend};
 
 use super::{report, wait_for_shutdown};
 
 /// The lab `lab` and `demo` start: `serena` (their `--serena`) backs `serena-mcp` with real
-/// Serena (`serena` on PATH) instead of the reference server.
-pub fn options(serena: bool) -> LabOptions {
+/// Serena (`serena` on PATH) instead of the reference server, which speaks `eras`.
+pub fn options(serena: bool, eras: Eras) -> LabOptions {
     let serena = match serena {
         true => SerenaBackend::RealSerena { program: "serena".into() },
         false => SerenaBackend::Reference,
     };
-    LabOptions { serena, ..LabOptions::default() }
+    LabOptions { serena, eras, ..LabOptions::default() }
 }
 
 pub async fn run(options: LabOptions) -> ExitCode {

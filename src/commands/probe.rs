@@ -119,7 +119,7 @@ pub fn human_text(outcome: &Outcome) -> String {
             ];
             if h.era == Era::Modern {
                 // What server/discover lists; an `initialize` says only the version it chose.
-                lines.insert(4, format!("  supports   {}", h.supported.join(", ")));
+                lines.insert(4, format!("  supports   {}", h.server.supported.join(", ")));
             }
             if let Some(cert) = &r.certificate {
                 lines.push(format!("  tls        {} (issuer {})", cert.subject, cert.issuer));
@@ -154,7 +154,7 @@ pub fn json_text(outcome: &Outcome) -> Value {
                 "server": {"name": s.name, "version": s.version},
                 "era": h.era.as_str(),
                 "protocol": s.protocol_version,
-                "supported_versions": h.supported,
+                "supported_versions": h.server.supported,
                 "transport": h.wire.as_str(),
                 "tools": r.tools,
                 "latency_ms": latency,

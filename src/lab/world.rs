@@ -184,7 +184,13 @@ impl Lab {
     /// What serves Serena's pod, in a few words.
     pub fn serena_backend(&self) -> &'static str {
         match self.backend {
-            Backend::Reference { .. } => "reference MCP server",
+            Backend::Reference { eras: Eras::Both, .. } => "reference MCP server",
+            Backend::Reference { eras: Eras::Only2025, .. } => {
+                "reference MCP server, the 2025 handshake only"
+            }
+            Backend::Reference { eras: Eras::Only2026, .. } => {
+                "reference MCP server, MCP 2026-07-28 only"
+            }
             Backend::Serena(_) => "real Serena",
             Backend::Running => "an MCP server of the caller's",
         }

@@ -49,17 +49,9 @@ pub fn with_meta(params: Option<Value>) -> Value {
     Value::Object(params)
 }
 
-/// What `server/discover` told us.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Discovery {
-    /// `protocol_version`: the 2026 version the probe speaks, which the server supports.
-    pub server: ServerInfo,
-    pub supported: Vec<String>,
-}
-
 /// Reads a `server/discover` result: `supportedVersions` (which must hold the version the
 /// probe spoke) and `_meta["io.modelcontextprotocol/serverInfo"]`.
-pub fn discovery(result: &JsonObject) -> Result<Discovery, String> {
+pub fn discovery(result: &JsonObject) -> Result<ServerInfo, String> {
     let supported: Vec<String> = result
         .get("supportedVersions")
         .and_then(Value::as_array)
@@ -77,12 +69,12 @@ pub fn discovery(result: &JsonObject) -> Result<Discovery, String> {
     let field = |name: &str| {
         info.and_then(|i| i.get(name)).and_then(Value::as_str).unwrap_or_default().to_owned()
     };
-    let server = ServerInfo {
+    Ok(ServerInfo {
         name: field("name"),
         version: field("version"),
         protocol_version: MODERN_VERSION.to_owned(),
-    };
-    Ok(Discovery { server, supported })
+        supported,
+    })
 }
 
 /// A JSON-RPC error answer.
@@ -116,6 +108,10 @@ pub struct ServerInfo {
     pub name: String,
     pub version: String,
     pub protocol_version: String,
+    /// The protocol versions it lists (`server/discover`); for `initialize`, the one it chose.
+    /// Filled in by the session that spoke to it.
+    #[serde(skip)]
+    pub supported: Vec<String>,
 }
 
 pub fn server_info(result: JsonObject) -> Result<ServerInfo, String> {
@@ -125,6 +121,7 @@ pub fn server_info(result: JsonObject) -> Result<ServerInfo, String> {
         name: result.server_info.name,
         version: result.server_info.version,
         protocol_version: result.protocol_version.to_string(),
+        supported: vec![result.protocol_version.to_string()],
     })
 }
 
@@ -156,8 +153,8 @@ mod tests {
         });
         let Value::Object(result) = result else { unreachable!() };
         let found = discovery(&result).unwrap();
-        assert_eq!((found.server.name.as_str(), found.server.version.as_str()), ("mcp", "2.3.0"));
-        assert_eq!(found.server.protocol_version, MODERN_VERSION);
+        assert_eq!((found.name.as_str(), found.version.as_str()), ("mcp", "2.3.0"));
+        assert_eq!(found.protocol_version, MODERN_VERSION);
         assert_eq!(found.supported, ["2025-11-25", "2026-07-28"]);
         let Value::Object(old) = json!({"supportedVersions": ["2025-11-25"]}) else {
             unreachable!()

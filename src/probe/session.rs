@@ -51,9 +51,6 @@ pub struct Handshake {
     /// The URL the session lives at (the SSE URL for the legacy transport).
     pub url: String,
     pub era: Era,
-    /// The protocol versions the server lists (`server/discover`); for `initialize`, the one
-    /// it chose.
-    pub supported: Vec<String>,
 }
 
 enum Conn {
@@ -180,8 +177,7 @@ impl Session {
         if self.handshake.era == Era::Modern {
             let (result, took) = self.request("server/discover", None).await?;
             let found = rpc::discovery(&result).map_err(|detail| self.protocol(detail))?;
-            self.handshake.server = found.server;
-            self.handshake.supported = found.supported;
+            self.handshake.server = found;
             return Ok(took);
         }
         self.request("ping", None).await.map(|(_, took)| took)
@@ -271,13 +267,7 @@ async fn modern(http: &Http, target: &Target) -> Result<(Conn, Handshake), Failu
     })?;
     let found =
         rpc::discovery(&result).map_err(|detail| Failure::Protocol { url: url.clone(), detail })?;
-    let handshake = Handshake {
-        server: found.server,
-        wire: Wire::StreamableHttp,
-        url,
-        era: Era::Modern,
-        supported: found.supported,
-    };
+    let handshake = Handshake { server: found, wire: Wire::StreamableHttp, url, era: Era::Modern };
     Ok((Conn::Modern(conn), handshake))
 }
 
@@ -292,8 +282,7 @@ async fn streamable(http: &Http, target: &Target) -> Result<(Conn, Handshake), F
 }
 
 fn handshaken(server: ServerInfo, wire: Wire, url: String) -> Handshake {
-    let supported = vec![server.protocol_version.clone()];
-    Handshake { server, wire, url, era: Era::Initialize, supported }
+    Handshake { server, wire, url, era: Era::Initialize }
 }
 
 async fn legacy(http: &Http, target: &Target) -> Result<(Conn, Handshake), Failure> {

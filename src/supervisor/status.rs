@@ -15,7 +15,8 @@
 
 use serde::Serialize;
 
-use crate::probe::Health;
+use crate::probe::rpc::ServerInfo;
+use crate::probe::{Health, Wire};
 use crate::router::GatewayState;
 use crate::trouble::Trouble;
 
@@ -66,6 +67,9 @@ pub struct Server {
     pub protocol: String,
     pub transport: &'static str,
     pub tools: usize,
+    /// What a client needs to know about it beyond its health: that it refuses the 2025
+    /// handshake, say.
+    pub note: Option<String>,
 }
 
 /// The engine's verdict on one route.
@@ -274,13 +278,36 @@ fn server(health: &Health) -> Option<Server> {
     else {
         return None;
     };
-    Some(Server {
-        name: server.name.clone(),
-        version: server.version.clone(),
-        protocol: server.protocol_version.clone(),
-        transport: wire.as_str(),
-        tools: *tools,
-    })
+    Some(Server::new(server, *wire, *tools))
+}
+
+impl Server {
+    /// Who answered a check (`info`, on `wire`, with `tools`), as every face shows it.
+    pub fn new(info: &ServerInfo, wire: Wire, tools: usize) -> Server {
+        Server {
+            name: info.name.clone(),
+            version: info.version.clone(),
+            protocol: info.protocol_version.clone(),
+            transport: wire.as_str(),
+            tools,
+            note: era_note(&info.supported),
+        }
+    }
+}
+
+/// Said of a server whose versions are all 2026-07-28 or later: the clients of December 2026
+/// that speak only the 2025 handshake cannot use it directly (FACTS.md, "MCP 2026-07-28").
+fn era_note(supported: &[String]) -> Option<String> {
+    let handshake = |v: &String| v.as_str() < crate::net::mcp::MODERN_VERSION;
+    if supported.is_empty() || supported.iter().any(handshake) {
+        return None;
+    }
+    Some(
+        "it speaks only MCP 2026-07-28: a client of the 2025 handshake (Claude Code 2.1.197, \
+         Gemini CLI 0.61, Codex CLI 0.171) is refused by it; give such a client the stdio \
+         bridge (`mcp-connect bridge PROFILE`), which translates"
+            .to_owned(),
+    )
 }
 
 #[cfg(test)]
@@ -296,6 +323,7 @@ mod tests {
             name: "serena".into(),
             version: "1".into(),
             protocol_version: "2025-06-18".into(),
+            supported: vec!["2025-06-18".into()],
         };
         HealthFact::Checked(Health::Healthy { server, wire: Wire::StreamableHttp, tools: 3 })
     }
@@ -435,9 +463,25 @@ mod tests {
     }
 
     #[test]
+    fn only_a_server_without_the_handshake_gets_the_era_note() {
+        let note = |versions: &[&str]| {
+            era_note(&versions.iter().map(|v| v.to_string()).collect::<Vec<_>>())
+        };
+        assert_eq!(note(&[]), None, "nothing known");
+        assert_eq!(note(&["2025-06-18"]), None);
+        assert_eq!(note(&["2025-11-25", "2026-07-28"]), None, "both eras");
+        let only = note(&["2026-07-28"]).expect("a note");
+        assert!(only.contains("Claude Code 2.1.197") && only.contains("bridge"), "{only}");
+    }
+
+    #[test]
     fn a_slow_check_degrades_the_route() {
-        let server =
-            ServerInfo { name: "serena".into(), version: "1".into(), protocol_version: "p".into() };
+        let server = ServerInfo {
+            name: "serena".into(),
+            version: "1".into(),
+            protocol_version: "p".into(),
+            supported: vec!["p".into()],
+        };
         let threshold = Duration::from_millis(500);
         let slow = Health::Slow { server, wire: Wire::StreamableHttp, tools: 3, threshold };
         let status = decide(&up(HealthFact::Checked(slow)));

@@ -126,6 +126,7 @@ fn server() -> ServerInfo {
         name: "mcp-connect-lab".to_owned(),
         version: "0.1.0".to_owned(),
         protocol_version: "2025-06-18".to_owned(),
+        supported: vec!["2025-06-18".to_owned()],
     }
 }
 

@@ -94,13 +94,7 @@ impl Diagnosis {
         match outcome {
             Ok(Outcome::Healthy(report)) => Diagnosis::Healthy {
                 url: report.url.clone(),
-                server: Server {
-                    name: report.handshake.server.name.clone(),
-                    version: report.handshake.server.version.clone(),
-                    protocol: report.handshake.server.protocol_version.clone(),
-                    transport: report.handshake.wire.as_str(),
-                    tools: report.tools,
-                },
+                server: Server::new(&report.handshake.server, report.handshake.wire, report.tools),
                 took: report.ping_time,
             },
             Ok(Outcome::Unhealthy { url, diagnosis }) => {

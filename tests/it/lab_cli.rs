@@ -69,3 +69,34 @@ fn lab_prints_its_kubeconfig_serves_kubectl_and_cleans_up_on_sigterm() {
     assert_eq!(status.code(), Some(0));
     assert!(!kubeconfig.exists(), "the lab removes its files");
 }
+
+#[test]
+fn lab_eras_2026_only_serves_a_server_that_the_probe_finds_2026_only() {
+    let home = Home::new();
+    let mut child = home
+        .command()
+        .args(["lab", "--eras", "2026-only"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("mcp-connect lab starts");
+    let lines = BufReader::new(child.stdout.take().unwrap()).lines().map_while(Result::ok);
+    let service = lines
+        .take_while(|l| l != "lab ready")
+        .find(|l| l.starts_with("service mcp/serena-mcp:8080"))
+        .expect("the Service line");
+    assert!(service.contains("(reference MCP server, MCP 2026-07-28 only, http://"), "{service}");
+    let url = service.rsplit(", ").next().unwrap().trim_end_matches(')').to_owned();
+
+    let probe = home.run(&["probe", "--json", &url]);
+    assert_eq!(probe.code(), 0, "{}{}", probe.stdout(), probe.stderr());
+    let report: serde_json::Value = serde_json::from_str(probe.stdout().trim()).unwrap();
+    assert_eq!(report["era"], "2026-07-28", "{report}");
+    assert_eq!(report["supported_versions"], serde_json::json!(["2026-07-28"]), "{report}");
+    assert_eq!(crate::support::stop(&mut child), 0);
+
+    // Real Serena speaks both eras: the two options together are refused before anything starts.
+    let both = home.run(&["lab", "--serena", "--eras", "2026-only"]);
+    assert_eq!(both.code(), 2, "{}", both.stderr());
+    assert!(both.stderr().contains("cannot be used with"), "{}", both.stderr());
+}

@@ -46,6 +46,8 @@ mod probe_tls;
 mod profiles;
 #[cfg(unix)]
 mod profiles_unreadable;
+#[cfg(unix)]
+mod route_2026;
 mod router;
 mod router_auth;
 #[cfg(unix)]
@@ -54,8 +56,6 @@ mod router_config;
 mod router_envelope;
 mod router_faults;
 mod router_freeze;
-#[cfg(unix)]
-mod route_2026;
 mod router_route;
 mod tui_tmux;
 mod up_cli;

@@ -63,6 +63,16 @@ async fn route_1_carries_the_newest_claude_code_to_a_2026_only_server() {
         );
 
         let [pinned, newest] = Claude::both(home.path());
+        // The engine says what that means for older clients, under the serving line.
+        let note = lines.recv_timeout(READY_TIMEOUT).expect("a note under the serving line");
+        assert!(
+            note.starts_with(
+                "  note: it speaks only MCP 2026-07-28: a client of the 2025 \
+                              handshake (Claude Code 2.1.197,"
+            ) && note.contains("`mcp-connect bridge PROFILE`"),
+            "{note}"
+        );
+
         let dir = pinned.cwd().to_str().unwrap();
         let port = port.to_string();
         let write = ["config", "write", "serena-direct", "--scope", "local", "--dir", dir];

@@ -59,10 +59,13 @@ fn status_text(status: &RouteStatus) -> String {
     let at = status.url.as_deref().unwrap_or_default();
     let pod = status.pod.as_ref().map(|p| format!(" (pod {p})")).unwrap_or_default();
     match (&status.server, status.phase) {
-        (Some(s), _) => format!(
-            "{phase}: {at}{pod} — {} {} ({}, protocol {}, {} tools)",
-            s.name, s.version, s.transport, s.protocol, s.tools
-        ),
+        (Some(s), _) => {
+            let note = s.note.as_ref().map(|n| format!("\n  note: {n}")).unwrap_or_default();
+            format!(
+                "{phase}: {at}{pod} — {} {} ({}, protocol {}, {} tools){note}",
+                s.name, s.version, s.transport, s.protocol, s.tools
+            )
+        }
         (None, Phase::Serving) => format!("{phase}: {at}{pod} ({})", status.evidence),
         (None, _) => format!("{phase}: {}", status.evidence),
     }

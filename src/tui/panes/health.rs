@@ -105,6 +105,10 @@ pub fn lines<'a>(row: &'a Row, theme: &Theme, width: u16, fix_first: bool) -> Ve
         let proto = format!("{} · {}", server.protocol, server.transport);
         lines.extend(text::hanging(label("proto  "), vec![Span::raw(proto)], width));
         lines.push(Line::from(vec![label("tools  "), Span::raw(server.tools.to_string())]));
+        if let Some(note) = &server.note {
+            let note = vec![Span::styled(note.as_str(), theme.fix())];
+            lines.extend(text::hanging(label("note   "), note, width));
+        }
     }
     let latency = &view.latency;
     if let Some(last) = latency.last {
