@@ -27,6 +27,8 @@ mod lab_cli;
 mod lab_gateway;
 mod lab_gateway_ws;
 mod lab_kube;
+#[cfg(unix)]
+mod lab_kubectl;
 mod lab_mcp;
 mod lab_mcp_eras;
 #[cfg(unix)]

@@ -60,7 +60,10 @@ pub fn router(state: ApiState) -> Router {
         .route(&format!("{ns}/pods"), get(list_pods))
         .route(&format!("{ns}/pods/{{name}}"), get(get_pod).delete(delete_pod))
         .route(&format!("{ns}/pods/{{name}}/log"), get(streams::pod_log))
-        .route(&format!("{ns}/pods/{{name}}/portforward"), get(super::portforward::handle))
+        .route(
+            &format!("{ns}/pods/{{name}}/portforward"),
+            get(super::portforward::handle).post(super::portforward::handle),
+        )
         .route("/api/v1/secrets", get(list_secrets))
         .route(&format!("{ns}/secrets"), get(list_secrets))
         .route(&format!("{ns}/secrets/{{name}}"), get(get_secret))

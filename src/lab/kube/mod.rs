@@ -8,6 +8,7 @@ pub mod objects;
 pub mod portforward;
 pub mod seed;
 pub mod selector;
+mod spdy;
 pub mod status;
 pub mod store;
 mod streams;

@@ -1,32 +1,61 @@
-//! `pods/portforward` over WebSocket, subprotocol `v4.channel.k8s.io`, as the API server and
-//! kubelet speak it: per port `i` a data channel `2i` and an error channel `2i+1`; every binary
-//! frame starts with its channel byte; the first frame on each channel carries the port as a
-//! little-endian u16.
+//! `pods/portforward` in the three forms clients speak:
+//! - WebSocket, subprotocol `v4.channel.k8s.io` (kube-rs, the Python client), as the API server
+//!   and kubelet speak it: per port `i` a data channel `2i` and an error channel `2i+1`; every
+//!   binary frame starts with its channel byte; the first frame on each channel carries the
+//!   port as a little-endian u16;
+//! - SPDY/3.1 tunnelled in a WebSocket, subprotocol `SPDY/3.1+portforward.k8s.io` (kubectl
+//!   1.30+), and SPDY/3.1 after a plain HTTP upgrade (`X-Stream-Protocol-Version:
+//!   portforward.k8s.io`; older kubectl, and newer ones when the WebSocket is refused): see
+//!   [`super::spdy`].
 
 use std::collections::HashMap;
 
-use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRequestParts, Path, Query, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures::{SinkExt, StreamExt};
+use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
 use super::api::ApiState;
+use super::spdy;
 use super::status::ApiError;
 use super::store::ForwardTarget;
 
 pub const PROTOCOL: &str = "v4.channel.k8s.io";
+/// The WebSocket subprotocol of SPDY tunnelled in binary messages.
+pub const SPDY_TUNNEL: &str = "SPDY/3.1+portforward.k8s.io";
+/// The protocol of the plain upgrade, and the stream protocol it carries.
+const SPDY: &str = "SPDY/3.1";
+const STREAM_PROTOCOL: &str = "portforward.k8s.io";
 
 pub async fn handle(
     State(s): State<ApiState>,
     Path((ns, name)): Path<(String, String)>,
     Query(q): Query<HashMap<String, String>>,
-    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+    request: Request,
 ) -> Result<Response, ApiError> {
     s.faults.authorize("create", "pods/portforward", Some(&name), &ns)?;
+    // A pod that does not exist is 404 before any upgrade.
+    s.cluster.forward_target(&ns, &name, 0)?;
+    let headers = request.headers();
+    let websocket = has_token(headers, header::UPGRADE, "websocket");
+    if websocket && has_token(headers, header::SEC_WEBSOCKET_PROTOCOL, SPDY_TUNNEL) {
+        let upgrade = websocket_upgrade(request, &s).await?.protocols([SPDY_TUNNEL]);
+        let (cluster, stopping) = (s.cluster.clone(), s.stopping.clone());
+        return Ok(upgrade
+            .on_upgrade(move |socket| async move {
+                tracing::debug!(namespace = %ns, pod = %name, "lab: SPDY-over-WebSocket forward");
+                spdy::serve(tunnel(socket), cluster, ns, name, stopping).await
+            })
+            .into_response());
+    }
+    if !websocket && has_token(headers, header::UPGRADE, SPDY) {
+        return Ok(spdy_upgrade(request, &s, ns, name));
+    }
     let ports: Vec<u16> = q
         .get("ports")
         .map(|p| p.split(',').filter_map(|p| p.trim().parse().ok()).collect())
@@ -36,10 +65,7 @@ pub async fn handle(
     }
     let targets: Vec<ForwardTarget> =
         ports.iter().map(|p| s.cluster.forward_target(&ns, &name, *p)).collect::<Result<_, _>>()?;
-    let Ok(upgrade) = upgrade else {
-        return Err(ApiError::bad_request("port-forward needs a WebSocket upgrade"));
-    };
-    let upgrade = upgrade.protocols([PROTOCOL]);
+    let upgrade = websocket_upgrade(request, &s).await?.protocols([PROTOCOL]);
     let stopping = s.stopping.clone();
     Ok(upgrade
         .on_upgrade(move |socket| async move {
@@ -52,6 +78,74 @@ pub async fn handle(
             }
         })
         .into_response())
+}
+
+/// Whether header `name` lists `token` (comma-separated, any case).
+fn has_token(headers: &HeaderMap, name: header::HeaderName, token: &str) -> bool {
+    headers
+        .get_all(name)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|t| t.trim().eq_ignore_ascii_case(token))
+}
+
+async fn websocket_upgrade(request: Request, s: &ApiState) -> Result<WebSocketUpgrade, ApiError> {
+    let (mut parts, _) = request.into_parts();
+    WebSocketUpgrade::from_request_parts(&mut parts, s)
+        .await
+        .map_err(|_| ApiError::bad_request("port-forward needs a WebSocket or SPDY/3.1 upgrade"))
+}
+
+/// `101 Switching Protocols` to SPDY/3.1, then [`spdy::serve`] on the raw connection.
+fn spdy_upgrade(mut request: Request, s: &ApiState, ns: String, name: String) -> Response {
+    let upgraded = hyper::upgrade::on(&mut request);
+    let (cluster, stopping) = (s.cluster.clone(), s.stopping.clone());
+    tokio::spawn(async move {
+        match upgraded.await {
+            Ok(io) => spdy::serve(TokioIo::new(io), cluster, ns, name, stopping).await,
+            Err(error) => tracing::debug!(%error, "lab: a SPDY upgrade did not complete"),
+        }
+    });
+    let mut response = StatusCode::SWITCHING_PROTOCOLS.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONNECTION, header::HeaderValue::from_static("Upgrade"));
+    headers.insert(header::UPGRADE, header::HeaderValue::from_static(SPDY));
+    headers.insert("x-stream-protocol-version", header::HeaderValue::from_static(STREAM_PROTOCOL));
+    response
+}
+
+/// The byte stream a SPDY-tunnelling WebSocket carries: each binary message is the next bytes.
+fn tunnel(socket: WebSocket) -> tokio::io::DuplexStream {
+    let (ours, theirs) = tokio::io::duplex(256 * 1024);
+    tokio::spawn(async move {
+        let (mut sink, mut stream) = socket.split();
+        let (mut read, mut write) = tokio::io::split(ours);
+        let inbound = async move {
+            while let Some(Ok(message)) = stream.next().await {
+                match message {
+                    Message::Binary(bytes) if write.write_all(&bytes).await.is_err() => break,
+                    Message::Close(_) => break,
+                    _ => {}
+                }
+            }
+            let _ = write.shutdown().await;
+        };
+        let outbound = async move {
+            let mut buf = vec![0u8; 64 * 1024];
+            while let Ok(n @ 1..) = read.read(&mut buf).await {
+                if sink.send(Message::Binary(buf[..n].to_vec().into())).await.is_err() {
+                    return;
+                }
+            }
+            let _ = sink.send(Message::Close(None)).await;
+        };
+        tokio::select! {
+            _ = inbound => {}
+            _ = outbound => {}
+        }
+    });
+    theirs
 }
 
 /// A frame on a channel.
@@ -129,13 +223,7 @@ async fn serve_port(
     let backend = match connected {
         Ok(backend) => backend,
         Err(cause) => {
-            let message = format!(
-                "error forwarding port {port} to pod {uid}, uid : failed to execute portforward \
-                 in network namespace \"/var/run/netns/cni-{uid}\": failed to connect to \
-                 localhost:{port} inside namespace \"{uid}\", IPv4: dial tcp4 127.0.0.1:{port}: \
-                 {cause} IPv6 dial tcp6 [::1]:{port}: connect: connection refused ",
-                uid = target.uid
-            );
+            let message = refused_message(port, &target.uid, &cause);
             let _ = to_client.send(frame(2 * index + 1, message.as_bytes())).await;
             return;
         }
@@ -168,4 +256,14 @@ async fn serve_port(
         _ = downstream => {}
         _ = async { upstream.await; std::future::pending::<()>().await } => {}
     }
+}
+
+/// What a kubelet says when nothing listens on the pod's `port`.
+pub(super) fn refused_message(port: u16, uid: &str, cause: &str) -> String {
+    format!(
+        "error forwarding port {port} to pod {uid}, uid : failed to execute portforward in \
+         network namespace \"/var/run/netns/cni-{uid}\": failed to connect to localhost:{port} \
+         inside namespace \"{uid}\", IPv4: dial tcp4 127.0.0.1:{port}: {cause} IPv6 dial tcp6 \
+         [::1]:{port}: connect: connection refused "
+    )
 }
