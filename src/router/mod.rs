@@ -17,10 +17,12 @@ pub mod config;
 pub mod settings;
 
 mod envelope;
+mod eras;
 mod fault;
 mod gateway;
 mod health;
 mod metrics;
+mod modern;
 mod open;
 mod pool;
 mod relay;

@@ -1,0 +1,201 @@
+//! The router speaks both MCP eras (2025 with `initialize` and sessions, 2026-07-28 without),
+//! on its face and towards its gateways: a 2025-only and a 2026-only gateway (lab gateway
+//! doubles in front of lab servers that speak only that era) serve clients of either era,
+//! `/health` names each gateway's era, a 2025 session fails over to a 2026-only gateway unseen,
+//! and a 2026 request is sent to another gateway when its own is down.
+
+use std::time::{Duration, Instant};
+
+use mcp_connect::lab::mcp::Eras;
+use mcp_connect::net::era::Era;
+use mcp_connect::router::{GatewayState, HealthReport, Router};
+use serde_json::json;
+
+use crate::support::gateways::{Lab, start_router};
+use crate::support::mcp::{McpError, McpSession, http_client};
+use crate::support::modern::{MODERN, Modern};
+
+/// Polls the router's health until `done` holds (10 s at most).
+async fn until(router: &Router, done: impl Fn(&HealthReport) -> bool) -> HealthReport {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let report = router.health();
+        if done(&report) {
+            return report;
+        }
+        assert!(Instant::now() < deadline, "gave up waiting: {report:?}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+fn eras_known(report: &HealthReport) -> bool {
+    report.gateways().all(|g| g.era.is_some())
+}
+
+/// A 2025 session and 2026 requests through `router`, all of them served by the lab `name`.
+async fn both_eras_served_by(router: &Router, name: &str) {
+    let client = http_client();
+    let mut session = McpSession::connect(&client, &router.url()).await.expect("a 2025 session");
+    assert_eq!(session.server_name(), name);
+    assert!(session.tools_list().await.unwrap().contains(&"echo".to_owned()));
+    let echoed = session.call_tool("echo", json!({"text": "from 2025"})).await.unwrap();
+    assert_eq!(echoed["content"][0]["text"], "from 2025");
+    session.ping().await.expect("ping in either era's session");
+    session.close().await.unwrap();
+
+    let modern = Modern::new(&client, &router.url());
+    let discovered = modern.discover().await.expect("server/discover");
+    assert_eq!(discovered["_meta"]["io.modelcontextprotocol/serverInfo"]["name"], name);
+    assert!(discovered["supportedVersions"].as_array().unwrap().contains(&json!(MODERN)));
+    assert!(modern.tools_list().await.unwrap().contains(&"echo".to_owned()));
+    let echoed = modern.call_tool("echo", json!({"text": "from 2026"})).await.unwrap();
+    assert_eq!(echoed["content"][0]["text"], "from 2026");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clients_of_both_eras_are_served_by_a_2026_only_and_a_2025_only_gateway() {
+    let modern = Lab::start_speaking("modern", Eras::Only2026).await;
+    let old = Lab::start_speaking("old", Eras::Only2025).await;
+    let every = Duration::from_secs(1);
+    for (weights, name) in [((1, 0), "modern"), ((0, 1), "old")] {
+        let gateways = vec![modern.settings(weights.0), old.settings(weights.1)];
+        let router = start_router(gateways, true, every).await;
+        let report = until(&router, eras_known).await;
+        let row = |url: &str| report.gateway(url).unwrap().clone();
+        assert_eq!(row(&modern.url).era, Some(Era::Modern));
+        assert_eq!(row(&modern.url).supported_versions, Some(vec![MODERN.to_owned()]));
+        assert_eq!(row(&old.url).era, Some(Era::Initialize));
+        let json = reqwest::get(format!("http://{}/health", router.addr)).await.unwrap();
+        let json: serde_json::Value = json.json().await.unwrap();
+        let eras: Vec<&str> = (json["pools"][0]["gateways"].as_array().unwrap().iter())
+            .map(|g| g["era"].as_str().unwrap())
+            .collect();
+        assert_eq!(eras, ["2026-07-28", "2025"]);
+        both_eras_served_by(&router, name).await;
+        router.shutdown().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gateway_eras_are_learned_from_answers_without_checks() {
+    let modern = Lab::start_speaking("modern", Eras::Only2026).await;
+    let old = Lab::start_speaking("old", Eras::Only2025).await;
+    for (weights, name) in [((1, 0), "modern"), ((0, 1), "old")] {
+        let gateways = vec![modern.settings(weights.0), old.settings(weights.1)];
+        let router = start_router(gateways, false, Duration::from_secs(30)).await;
+        both_eras_served_by(&router, name).await;
+        let served = if name == "modern" { &modern.url } else { &old.url };
+        let era = router.health().gateway(served).unwrap().era;
+        assert_eq!(era, Some(if name == "modern" { Era::Modern } else { Era::Initialize }));
+        router.shutdown().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_2025_session_moves_from_a_dead_2025_gateway_to_a_2026_only_one_unseen() {
+    let modern = Lab::start_speaking("modern", Eras::Only2026).await;
+    let mut old = Lab::start_speaking("old", Eras::Only2025).await;
+    let gateways = vec![modern.settings(1), old.settings(1)];
+    let router = start_router(gateways, true, Duration::from_secs(1)).await;
+    until(&router, eras_known).await;
+    let client = http_client();
+    let mut session = None;
+    for _ in 0..40 {
+        let opened = McpSession::connect(&client, &router.url()).await.unwrap();
+        if opened.server_name() == "old" {
+            session = Some(opened);
+            break;
+        }
+        opened.close().await.unwrap();
+    }
+    let mut session = session.expect("one of 40 sessions on the 2025 gateway");
+    session.tools_list().await.unwrap();
+    drop(old.gateway.take());
+    let echoed = session.call_tool("echo", json!({"text": "moved"})).await.expect("echo");
+    assert_eq!(echoed["content"][0]["text"], "moved");
+    assert!(session.tools_list().await.unwrap().contains(&"echo".to_owned()));
+    session.ping().await.expect("ping, answered by the router");
+    let report = router.health();
+    assert_eq!(report.gateway(&modern.url).unwrap().sessions, 1, "{report:?}");
+    assert_eq!(report.gateway(&old.url).unwrap().state, GatewayState::Down);
+    session.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_2026_request_whose_gateway_is_down_is_sent_to_another() {
+    let alpha = Lab::start_speaking("alpha", Eras::Only2026).await;
+    let mut beta = Lab::start_speaking("beta", Eras::Only2026).await;
+    let gateways = vec![alpha.settings(1), beta.settings(1)];
+    // No checks: only the requests find beta down.
+    let router = start_router(gateways, false, Duration::from_secs(30)).await;
+    let modern = Modern::new(&http_client(), &router.url());
+    assert!(modern.tools_list().await.is_ok());
+    drop(beta.gateway.take());
+    for n in 0..6 {
+        let names = modern.tools_list().await.unwrap_or_else(|e| panic!("request {n}: {e}"));
+        assert!(names.contains(&"echo".to_owned()));
+        let text = format!("call {n}");
+        let echoed = modern.call_tool("echo", json!({"text": text})).await.unwrap();
+        assert_eq!(echoed["content"][0]["text"], text, "a call never delivered is sent again");
+    }
+    let report = router.health();
+    assert_eq!(report.gateway(&beta.url).unwrap().state, GatewayState::Down, "{report:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_2026_call_whose_gateway_dies_mid_way_is_not_sent_again() {
+    let mut labs = [
+        Lab::start_speaking("alpha", Eras::Only2026).await,
+        Lab::start_speaking("beta", Eras::Only2026).await,
+    ];
+    let gateways = vec![labs[0].settings(1), labs[1].settings(1)];
+    // No checks: nothing but the calls goes through the gateways.
+    let router = start_router(gateways, false, Duration::from_secs(30)).await;
+    let modern = Modern::new(&http_client(), &router.url());
+    let reached = |labs: &[Lab]| {
+        labs.iter().map(|l| l.gateway.as_ref().unwrap().forwarded()).collect::<Vec<_>>()
+    };
+    // Slow calls, one at a time, until each gateway has one open; which one each reached,
+    // its gateway double's count tells.
+    let (mut calls, mut on_beta) = (Vec::new(), 0);
+    while calls.len() < 20 && (calls.len() == on_beta || on_beta == 0) {
+        let before = reached(&labs);
+        let caller = modern.clone();
+        calls.push(tokio::spawn(
+            async move { caller.call_tool("sleep", json!({"ms": 3000})).await },
+        ));
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let now = loop {
+            let now = reached(&labs);
+            // The first call to each gateway is preceded by a server/discover.
+            if now.iter().zip(&before).any(|(n, b)| n > b)
+                && now.iter().sum::<u64>() >= before.iter().sum::<u64>() + 1
+            {
+                break now;
+            }
+            assert!(Instant::now() < deadline, "call {} reached no gateway", calls.len());
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        };
+        if now[1] > before[1] {
+            on_beta += 1;
+        }
+    }
+    assert!(on_beta > 0 && on_beta < calls.len(), "{on_beta} of {} calls on beta", calls.len());
+    let doomed_url = labs[1].url.clone();
+    drop(labs[1].gateway.take());
+    let mut outcomes = Vec::new();
+    for call in calls {
+        outcomes.push(call.await.unwrap());
+    }
+    let lost: Vec<_> = outcomes.iter().filter_map(|o| o.as_ref().err()).collect();
+    assert_eq!(lost.len(), on_beta, "{outcomes:?}");
+    for error in lost {
+        let McpError::Rpc { code, message } = error else { panic!("{error}") };
+        assert_eq!(*code, -32010);
+        let said = format!("gateway {doomed_url} went down during tools/call");
+        assert!(
+            message.contains(&said) && message.contains("may or may not have run"),
+            "{message}"
+        );
+    }
+}
