@@ -198,3 +198,103 @@ async fn a_2026_call_whose_gateway_dies_mid_way_is_not_sent_again() {
         );
     }
 }
+
+/// Real clients through the router to a real 2026-only server (the TypeScript SDK v2 with
+/// `legacy: 'reject'`) behind a lab gateway double.
+#[cfg(unix)]
+mod peers {
+    use std::time::Duration;
+
+    use mcp_connect::lab::gateway::Gateway;
+    use mcp_connect::net::TlsOptions;
+    use mcp_connect::net::era::Era;
+    use mcp_connect::router::{GatewaySettings, Router};
+    use serde_json::{Value, json};
+
+    use crate::support::Home;
+    use crate::support::gateways::{SECRET, lab_gateway, start_router, tokens};
+    use crate::support::mcp::{McpSession, http_client};
+    use crate::support::modern::Modern;
+    use crate::support::peers::{Claude, Peer, inspector};
+
+    /// The TS 2026-only server, a gateway double in front of it, and a router over that
+    /// gateway whose check has found out its era.
+    async fn router_to_ts_2026_only() -> (Peer, Gateway, Router) {
+        let peer = tokio::task::block_in_place(Peer::modern_only);
+        let gateway = lab_gateway(peer.url(), SECRET, |_| {}).await;
+        let settings = GatewaySettings {
+            url: gateway.mcp_url().parse().unwrap(),
+            weight: 1,
+            tokens: Some(tokens()),
+            own_auth: false,
+            tls: TlsOptions {
+                pin_sha256: Some(gateway.fingerprint_sha256.replace(':', "").to_lowercase()),
+                ..Default::default()
+            },
+        };
+        let router = start_router(vec![settings], true, Duration::from_secs(30)).await;
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while router.health().gateways().any(|g| g.era.is_none()) {
+            assert!(std::time::Instant::now() < deadline, "{:?}\n{}", router.health(), peer.log());
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert_eq!(router.health().gateways().next().unwrap().era, Some(Era::Modern));
+        (peer, gateway, router)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_2025_session_and_2026_requests_reach_the_typescript_2026_only_server() {
+        let (peer, _gateway, router) = router_to_ts_2026_only().await;
+        let client = http_client();
+        let mut session = McpSession::connect(&client, &router.url())
+            .await
+            .unwrap_or_else(|e| panic!("{e}\n{}", peer.log()));
+        assert_eq!(session.server_name(), "era-2026-only");
+        let echoed = session.call_tool("echo", json!({})).await.unwrap();
+        assert_eq!(echoed["content"][0]["text"], "hello");
+        let modern = Modern::new(&client, &router.url());
+        assert_eq!(modern.tools_list().await.unwrap(), ["echo", "add"]);
+        let added = modern.call_tool("add", json!({})).await.unwrap();
+        assert_eq!(added["content"][0]["text"], "2");
+    }
+
+    fn tool_names(stdout: &str) -> Vec<String> {
+        let answer: Value =
+            serde_json::from_str(stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+        let tools = answer["tools"].as_array().cloned().unwrap_or_default();
+        tools.iter().filter_map(|t| t["name"].as_str().map(str::to_owned)).collect()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_inspector_lists_tools_through_the_router_in_either_era_from_a_2026_only_server() {
+        let (peer, _gateway, router) = router_to_ts_2026_only().await;
+        let (url, home) = (router.url(), Home::new());
+        for era in ["modern", "legacy"] {
+            let face = [url.as_str(), "--transport", "http", "--protocol-era", era];
+            tokio::task::block_in_place(|| {
+                let list = ["--method", "tools/list"];
+                let (code, out, err) = inspector(home.path(), &[&face[..], &list].concat());
+                assert_eq!(code, 0, "{era}: {out}\n{err}\n{}", peer.log());
+                assert_eq!(tool_names(&out), ["echo", "add"], "{era}");
+            });
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn claude_code_old_and_new_connects_through_the_router_to_a_2026_only_server() {
+        let (peer, _gateway, router) = router_to_ts_2026_only().await;
+        let home = Home::new();
+        let url = router.url();
+        tokio::task::block_in_place(|| {
+            let [old, newest] = Claude::both(home.path());
+            old.run_ok(&["mcp", "add", "--transport", "http", "era-router", &url]);
+            for claude in [old, newest] {
+                let list = claude.run_ok(&["mcp", "list"]);
+                let connected = list
+                    .lines()
+                    .any(|l| l.starts_with("era-router: ") && l.ends_with("✔ Connected"));
+                assert!(connected, "claude {}:\n{list}\n{}", claude.version(), peer.log());
+            }
+        });
+    }
+}
