@@ -123,8 +123,17 @@ impl Router {
                 let _ = binding.gateway.send(Method::DELETE, None, &binding.upstream).await;
             }
         });
-        let _ =
-            tokio::time::timeout(Duration::from_secs(2), futures::future::join_all(ending)).await;
+        // And the sessions it kept on 2025-only gateways for 2026 clients.
+        let kept = self.shared.gateways().map(|gateway| async move {
+            if let Some(kept) = gateway.kept.lock().await.take() {
+                let _ = gateway.send(Method::DELETE, None, &kept.upstream).await;
+            }
+        });
+        let all = futures::future::join(
+            futures::future::join_all(ending),
+            futures::future::join_all(kept),
+        );
+        let _ = tokio::time::timeout(Duration::from_secs(2), all).await;
         for check in std::mem::take(&mut self.checks) {
             let _ = tokio::time::timeout(Duration::from_secs(1), check).await;
         }

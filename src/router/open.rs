@@ -92,6 +92,11 @@ async fn open_on(
     let upstream_id = response.headers().get(SESSION).cloned();
     let answer = (read_answer(response, id).await)
         .map_err(|cause| gateway.place.other(format!("initialize: {cause}")))?;
+    if let Some(speaks) = speaks_of_refusal(&answer) {
+        // The same refusal of the handshake, with HTTP 200 (as rmcp gives it).
+        gateway.learned(speaks);
+        return open_translated_on(shared, gateway, params, id).await;
+    }
     gateway.counters.record(Outcome::Ok);
     gateway.request_ok();
     let Some(version) = answer["result"]["protocolVersion"].as_str() else {

@@ -287,3 +287,34 @@ async fn pass_stream(
     let trouble = gateway.place.dropped("the answer stream ended before the answer");
     Attempt::Failed { trouble, delivered: true }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::net::era::{META_CLIENT, META_VERSION};
+    use crate::net::mcp::MODERN_VERSION;
+
+    fn incoming(message: Value) -> Incoming {
+        let id = message.get("id").cloned();
+        let method = message["method"].as_str().map(str::to_owned);
+        Incoming { body: message.to_string().into(), id, method }
+    }
+
+    #[test]
+    fn a_2025_session_on_a_2026_gateway_is_answered_or_sent_with_its_initialize_as_meta() {
+        let params = json!({"protocolVersion": "2025-06-18", "capabilities": {},
+            "clientInfo": {"name": "claude-code", "version": "2.1.197"}});
+        let note = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+        assert!(matches!(translate(&incoming(note), &params), Translated::Accepted));
+        let ping = json!({"jsonrpc": "2.0", "id": 4, "method": "ping"});
+        let Translated::Answer(pong) = translate(&incoming(ping), &params) else { panic!() };
+        assert_eq!(pong, json!({"jsonrpc": "2.0", "id": 4, "result": {}}));
+        let call = json!({"jsonrpc": "2.0", "id": 5, "method": "tools/call",
+            "params": {"name": "echo", "arguments": {"text": "hi"}}});
+        let Translated::Send(sent) = translate(&incoming(call), &params) else { panic!() };
+        let sent: Value = serde_json::from_slice(&sent.body).unwrap();
+        assert_eq!(sent["params"]["_meta"][META_VERSION], MODERN_VERSION);
+        assert_eq!(sent["params"]["_meta"][META_CLIENT]["name"], "claude-code");
+        assert_eq!(sent["params"]["arguments"]["text"], "hi");
+    }
+}

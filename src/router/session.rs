@@ -115,6 +115,12 @@ pub(crate) async fn open_upstream_answered(
     let mut upstream = Upstream { id: response.headers().get(SESSION).cloned(), version: None };
     let answer = (read_answer(response, &id).await)
         .map_err(|e| gateway.place.other(format!("initialize: {e}")))?;
+    if let Some(speaks) = speaks_of_refusal(&answer) {
+        gateway.learned(speaks);
+        return Err(gateway
+            .place
+            .other("it speaks only MCP 2026-07-28: it refused the initialize handshake (-32022)"));
+    }
     let Some(version) = answer["result"]["protocolVersion"].as_str() else {
         let error = &answer["error"];
         return Err(match error["message"].as_str().map(|m| Said::from_message(0, m)) {
