@@ -3,6 +3,12 @@
 //!
 //! - [`web`]: the faces, `/mcp`, `/health`, `/metrics`; [`open`]: a client's `initialize`;
 //!   [`relay`]: every later message, failover included; [`reply`]: its answer, whole or SSE.
+//! - Both MCP eras, on the face and towards the gateways: [`modern`] routes a session-less
+//!   2026-07-28 request to a gateway chosen for it alone (safe ones retried elsewhere);
+//!   [`eras`] finds out what each gateway speaks and decides when a client's messages are
+//!   translated: a 2025 session on a 2026-only gateway (its `initialize` answered from
+//!   `server/discover`, its requests sent with the 2026 headers and `_meta`), and a 2026
+//!   request on a 2025-only gateway (in a session the router keeps there).
 //! - [`session`]: router session ids mapped to a gateway's session, and moving them;
 //!   [`pool`]: the weighted choice; [`gateway`]: one upstream, its client, token and state, and
 //!   how long a request waits on it (its deadline, checks asked for while it waits, every
