@@ -199,6 +199,23 @@ async fn a_2026_call_whose_gateway_dies_mid_way_is_not_sent_again() {
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_session_kept_for_2026_clients_on_a_2025_gateway_is_opened_again_when_forgotten() {
+    let mut old = Lab::start_speaking("old", Eras::Only2025).await;
+    let router = start_router(vec![old.settings(1)], false, Duration::from_secs(30)).await;
+    let modern = Modern::new(&http_client(), &router.url());
+    let discovered = modern.discover().await.unwrap();
+    assert_eq!(discovered["_meta"]["io.modelcontextprotocol/serverInfo"]["name"], "old");
+    assert_eq!(discovered["supportedVersions"], json!([MODERN]), "the router speaks 2026");
+    assert!(modern.tools_list().await.unwrap().contains(&"echo".to_owned()));
+    // A new server on the same address: it knows no session.
+    old.backend.take().unwrap().shutdown().await;
+    old.restart_backend().await;
+    let echoed = modern.call_tool("echo", json!({"text": "again"})).await.expect("echo");
+    assert_eq!(echoed["content"][0]["text"], "again");
+    assert_eq!(router.health().gateway(&old.url).unwrap().state, GatewayState::Healthy);
+}
+
 /// Real clients through the router to a real 2026-only server (the TypeScript SDK v2 with
 /// `legacy: 'reject'`) behind a lab gateway double.
 #[cfg(unix)]
