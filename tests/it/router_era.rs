@@ -200,6 +200,53 @@ async fn a_2026_call_whose_gateway_dies_mid_way_is_not_sent_again() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gateway_of_both_eras_is_spoken_to_in_each_clients_own_era() {
+    let both = Lab::start("both").await;
+    let router = start_router(vec![both.settings(1)], true, Duration::from_secs(30)).await;
+    let report = until(&router, eras_known).await;
+    let row = report.gateway(&both.url).unwrap();
+    assert_eq!(row.era, Some(Era::Modern));
+    let supported = row.supported_versions.clone().unwrap();
+    assert!(supported.contains(&"2025-06-18".to_owned()) && supported.contains(&MODERN.to_owned()));
+    let client = http_client();
+    let session = McpSession::connect(&client, &router.url()).await.unwrap();
+    // A session on the gateway itself, not translated: its server stream is there (a 2026-only
+    // gateway has none: 405).
+    let stream = (client.get(router.url()))
+        .header("accept", "text/event-stream")
+        .header("mcp-session-id", session.session_id().unwrap())
+        .header("mcp-protocol-version", session.protocol_version())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), 200);
+    drop(stream);
+    let modern = Modern::new(&client, &router.url());
+    assert_eq!(
+        modern.discover().await.unwrap()["supportedVersions"].as_array().unwrap().len(),
+        supported.len()
+    );
+    session.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_2025_session_on_a_2026_only_gateway_has_no_server_stream() {
+    let modern = Lab::start_speaking("modern", Eras::Only2026).await;
+    let router = start_router(vec![modern.settings(1)], true, Duration::from_secs(30)).await;
+    until(&router, eras_known).await;
+    let client = http_client();
+    let session = McpSession::connect(&client, &router.url()).await.unwrap();
+    let stream = (client.get(router.url()))
+        .header("accept", "text/event-stream")
+        .header("mcp-session-id", session.session_id().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), 405);
+    session.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_session_kept_for_2026_clients_on_a_2025_gateway_is_opened_again_when_forgotten() {
     let mut old = Lab::start_speaking("old", Eras::Only2025).await;
     let router = start_router(vec![old.settings(1)], false, Duration::from_secs(30)).await;
