@@ -33,7 +33,7 @@ pub const LATEST_WITH_INITIALIZE: &str = "2025-11-25";
 pub const WITH_INITIALIZE: [&str; 4] = ["2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"];
 
 /// Which era a message speaks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Era {
     /// 2026-07-28: no handshake, no session; each request says its version.
     #[serde(rename = "2026-07-28")]

@@ -24,12 +24,14 @@ use tokio::sync::{Notify, watch};
 use url::Url;
 
 use super::envelope::Envelope;
+use super::eras::Kept;
 use super::fault::Place;
 use super::health::{GatewayHealth, GatewayState};
 use super::metrics::Counters;
 use super::settings::{GatewaySettings, GatewayTransport, HealthSettings, Origin, PoolSettings};
 use crate::auth::Tokens;
-use crate::net::mcp::{ACCEPT_BOTH, SESSION, VERSION};
+use crate::net::era::{Era, modern_headers};
+use crate::net::mcp::{ACCEPT_BOTH, MODERN_VERSION, SESSION, VERSION};
 use crate::net::tls::SeenHandle;
 use crate::net::{Http, Target};
 use crate::trouble::Trouble;
@@ -49,11 +51,35 @@ pub(crate) enum Judged {
     Request,
 }
 
-/// A session on a gateway, as the router sends it back: its id and protocol version.
+/// A session on a gateway, as the router sends it back: its id and protocol version. With
+/// version 2026-07-28 and no id it is no session: each request is sent on its own, with the
+/// 2026 headers (see [`Upstream::modern`]).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Upstream {
     pub id: Option<HeaderValue>,
     pub version: Option<String>,
+}
+
+impl Upstream {
+    /// Session-less 2026-07-28: every request says its version, method and name in headers.
+    pub(crate) fn modern() -> Upstream {
+        Upstream { id: None, version: Some(MODERN_VERSION.to_owned()) }
+    }
+
+    pub(crate) fn is_modern(&self) -> bool {
+        self.version.as_deref() == Some(MODERN_VERSION)
+    }
+}
+
+/// What a gateway's server was found to speak (by a check, or by its answers).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Speaks {
+    /// MCP 2026-07-28: it answered `server/discover`.
+    pub modern: bool,
+    /// The `initialize` handshake, with sessions.
+    pub initialize: bool,
+    /// The versions its `server/discover` listed; empty when it did not say.
+    pub supported: Vec<String>,
 }
 
 /// Why a request got no HTTP answer, explained (see [`super::fault`]). `delivered`: it may have
@@ -89,6 +115,10 @@ pub(crate) struct Gateway {
     suspect: Notify,
     /// Counts its successful checks: a request past its deadline waits for the next one.
     checks: watch::Sender<u64>,
+    /// What its server speaks, once found out.
+    speaks: Mutex<Option<Speaks>>,
+    /// On a 2025-only gateway, the session the router keeps there for 2026 clients.
+    pub kept: tokio::sync::Mutex<Option<Kept>>,
 }
 
 /// How requests reach the gateway.
@@ -125,6 +155,8 @@ impl Gateway {
             own_auth: settings.own_auth,
             pool: pool.name.clone(),
         };
+        // The envelope carries sessions only: the 2025 era.
+        let mut speaks = None;
         let (carrier, seen) = match settings.transport() {
             Some(GatewayTransport::StreamableHttp) => {
                 let target = Target { tls: settings.tls.clone(), ..Target::new(url.clone()) };
@@ -136,6 +168,7 @@ impl Gateway {
                     Envelope::new(&url, &settings.tls, settings.tokens.clone(), place.clone())
                         .map_err(tls_error)?;
                 let seen = envelope.seen();
+                speaks = Some(Speaks { modern: false, initialize: true, supported: Vec::new() });
                 (Carrier::Envelope(Box::new(envelope)), seen)
             }
             None => {
@@ -169,6 +202,8 @@ impl Gateway {
             downs: watch::Sender::new(0),
             suspect: Notify::new(),
             checks: watch::Sender::new(0),
+            speaks: Mutex::new(speaks),
+            kept: tokio::sync::Mutex::new(None),
         })
     }
 
@@ -237,6 +272,16 @@ impl Gateway {
         }
         if let Some(version) = &session.version {
             request = request.header(VERSION, version.as_str());
+        }
+        if session.is_modern()
+            && let Some(message) = body.and_then(|b| serde_json::from_slice(b).ok())
+        {
+            for (name, value) in modern_headers(&message).into_iter().skip(1) {
+                // A name a header cannot carry is left out; the server reads the body.
+                if let Ok(value) = HeaderValue::from_str(&value) {
+                    request = request.header(name, value);
+                }
+            }
         }
         if let Some(tokens) = &self.tokens {
             let bearer = tokens.bearer().await.map_err(|e| self.no_token(&e))?;
@@ -359,6 +404,7 @@ impl Gateway {
     }
 
     pub(crate) fn row(&self, sessions: usize) -> GatewayHealth {
+        let speaks = self.speaks();
         let status = self.lock();
         GatewayHealth {
             url: self.label.clone(),
@@ -368,6 +414,23 @@ impl Gateway {
             sessions,
             last_failure: status.last_failure.as_ref().map(|t| t.cause.clone()),
             last_fix: status.last_failure.as_ref().map(|t| t.fix.clone()),
+            era: speaks.as_ref().map(|s| if s.modern { Era::Modern } else { Era::Initialize }),
+            supported_versions: speaks.map(|s| s.supported).filter(|v| !v.is_empty()),
+        }
+    }
+
+    /// What its server speaks, if found out yet.
+    pub(crate) fn speaks(&self) -> Option<Speaks> {
+        self.speaks.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Keeps what its server was found to speak.
+    pub(crate) fn learned(&self, speaks: Speaks) {
+        let mut known = self.speaks.lock().unwrap_or_else(|p| p.into_inner());
+        if known.as_ref() != Some(&speaks) {
+            tracing::info!(gateway = %self.label, modern = speaks.modern,
+                initialize = speaks.initialize, "the gateway's MCP eras");
+            *known = Some(speaks);
         }
     }
 

@@ -10,10 +10,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
+use super::eras::{discover, learn, router_meta};
 use super::gateway::{Gateway, Judged, STALL, Upstream};
 use super::pool::Shared;
 use super::session::open_upstream;
 use super::wire::read_answer;
+use crate::net::era::Era;
 use crate::trouble::Trouble;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -58,6 +60,13 @@ pub struct GatewayHealth {
     /// What to do about that failure.
     #[serde(default)]
     pub last_fix: Option<String>,
+    /// The MCP era it is spoken to in, once known: `2026-07-28` when it answers
+    /// `server/discover` (it may speak the handshake too), else `2025`.
+    #[serde(default)]
+    pub era: Option<Era>,
+    /// The versions its `server/discover` listed, when it did.
+    #[serde(default)]
+    pub supported_versions: Option<Vec<String>>,
 }
 
 impl HealthReport {
@@ -151,8 +160,27 @@ pub(crate) async fn watch(gateway: Arc<Gateway>, cancel: CancellationToken) {
     }
 }
 
-/// One check: a `ping` on the kept session (opened first when there is none); its round trip.
+/// One check: what the gateway speaks found out first (`server/discover`, see [`learn`]);
+/// then on a 2026-only gateway a `server/discover`, on any other a `ping` on the kept session
+/// (opened first when there is none); its round trip.
 async fn check(gateway: &Gateway, kept: &mut Option<Upstream>) -> Result<Duration, Trouble> {
+    if learn(gateway).await?.initialize {
+        return check_in_session(gateway, kept).await;
+    }
+    let started = Instant::now();
+    match discover(gateway, &router_meta()).await? {
+        Some(_) => Ok(started.elapsed()),
+        None => Err(gateway
+            .place
+            .other("it refused server/discover, yet it refused the initialize handshake too")),
+    }
+}
+
+/// A `ping` on the kept session (opened first when there is none); its round trip.
+async fn check_in_session(
+    gateway: &Gateway,
+    kept: &mut Option<Upstream>,
+) -> Result<Duration, Trouble> {
     for _ in 0..2 {
         let session = match kept {
             Some(session) => session.clone(),

@@ -3,6 +3,12 @@
 //!
 //! - [`web`]: the faces, `/mcp`, `/health`, `/metrics`; [`open`]: a client's `initialize`;
 //!   [`relay`]: every later message, failover included; [`reply`]: its answer, whole or SSE.
+//! - Both MCP eras, on the face and towards the gateways: [`modern`] routes a session-less
+//!   2026-07-28 request to a gateway chosen for it alone (safe ones retried elsewhere);
+//!   [`eras`] finds out what each gateway speaks and decides when a client's messages are
+//!   translated: a 2025 session on a 2026-only gateway (its `initialize` answered from
+//!   `server/discover`, its requests sent with the 2026 headers and `_meta`), and a 2026
+//!   request on a 2025-only gateway (in a session the router keeps there).
 //! - [`session`]: router session ids mapped to a gateway's session, and moving them;
 //!   [`pool`]: the weighted choice; [`gateway`]: one upstream, its client, token and state, and
 //!   how long a request waits on it (its deadline, checks asked for while it waits, every
@@ -17,10 +23,12 @@ pub mod config;
 pub mod settings;
 
 mod envelope;
+mod eras;
 mod fault;
 mod gateway;
 mod health;
 mod metrics;
+mod modern;
 mod open;
 mod pool;
 mod relay;
@@ -121,8 +129,17 @@ impl Router {
                 let _ = binding.gateway.send(Method::DELETE, None, &binding.upstream).await;
             }
         });
-        let _ =
-            tokio::time::timeout(Duration::from_secs(2), futures::future::join_all(ending)).await;
+        // And the sessions it kept on 2025-only gateways for 2026 clients.
+        let kept = self.shared.gateways().map(|gateway| async move {
+            if let Some(kept) = gateway.kept.lock().await.take() {
+                let _ = gateway.send(Method::DELETE, None, &kept.upstream).await;
+            }
+        });
+        let all = futures::future::join(
+            futures::future::join_all(ending),
+            futures::future::join_all(kept),
+        );
+        let _ = tokio::time::timeout(Duration::from_secs(2), all).await;
         for check in std::mem::take(&mut self.checks) {
             let _ = tokio::time::timeout(Duration::from_secs(1), check).await;
         }

@@ -11,10 +11,12 @@ use axum::response::{IntoResponse, Response};
 use reqwest::Method;
 use serde_json::{Value, json};
 
+use super::eras::{Way, open_translated, speaks_of_refusal, way};
 use super::gateway::{Gateway, Judged, Upstream};
 use super::metrics::Outcome;
 use super::pool::Shared;
 use super::wire::{self, NO_GATEWAY, read_answer};
+use crate::net::era::Era;
 use crate::net::mcp::SESSION;
 use crate::trouble::Trouble;
 
@@ -55,11 +57,30 @@ async fn open_on(
     body: Bytes,
     id: &Value,
 ) -> Result<Response, Trouble> {
+    if way(Era::Initialize, gateway.speaks().as_ref()) == Way::Translate {
+        return open_translated_on(shared, gateway, params, id).await;
+    }
     let started = Instant::now();
     let response = (gateway.send(Method::POST, Some(body), &Upstream::default()).await)
         .map_err(|error| error.trouble)?;
     gateway.counters.observe(started.elapsed());
     let status = response.status();
+    if status == StatusCode::BAD_REQUEST {
+        // A 2026-only gateway refuses the handshake (-32022): the router speaks it instead.
+        let content_type = response.headers().get(reqwest::header::CONTENT_TYPE).cloned();
+        let body = response.bytes().await.unwrap_or_default();
+        let refusal = serde_json::from_slice::<Value>(&body).ok();
+        if let Some(speaks) = refusal.as_ref().and_then(speaks_of_refusal) {
+            gateway.learned(speaks);
+            return open_translated_on(shared, gateway, params, id).await;
+        }
+        gateway.counters.record(Outcome::Rejected);
+        let mut answer = (status, body).into_response();
+        if let Some(content_type) = content_type {
+            answer.headers_mut().insert(reqwest::header::CONTENT_TYPE, content_type);
+        }
+        return Ok(answer);
+    }
     let refused = matches!(status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN);
     if status.is_server_error() || refused {
         return Err(gateway.explain(response, "initialize").await);
@@ -71,6 +92,11 @@ async fn open_on(
     let upstream_id = response.headers().get(SESSION).cloned();
     let answer = (read_answer(response, id).await)
         .map_err(|cause| gateway.place.other(format!("initialize: {cause}")))?;
+    if let Some(speaks) = speaks_of_refusal(&answer) {
+        // The same refusal of the handshake, with HTTP 200 (as rmcp gives it).
+        gateway.learned(speaks);
+        return open_translated_on(shared, gateway, params, id).await;
+    }
     gateway.counters.record(Outcome::Ok);
     gateway.request_ok();
     let Some(version) = answer["result"]["protocolVersion"].as_str() else {
@@ -80,6 +106,26 @@ async fn open_on(
     let upstream = Upstream { id: upstream_id, version: Some(version.to_owned()) };
     let session = shared.sessions.open(Arc::clone(gateway), upstream, params.clone());
     tracing::info!(%session, gateway = %gateway.label, "client session opened");
+    Ok(([(SESSION, session)], Json(answer)).into_response())
+}
+
+/// A 2025 client's `initialize` on a 2026-only gateway: answered from the gateway's
+/// `server/discover`, under a session of the router's own that the gateway never sees.
+async fn open_translated_on(
+    shared: &Shared,
+    gateway: &Arc<Gateway>,
+    params: &Value,
+    id: &Value,
+) -> Result<Response, Trouble> {
+    let started = Instant::now();
+    let result = open_translated(gateway, params).await?;
+    gateway.counters.observe(started.elapsed());
+    gateway.counters.record(Outcome::Ok);
+    gateway.request_ok();
+    let session = shared.sessions.open(Arc::clone(gateway), Upstream::modern(), params.clone());
+    tracing::info!(%session, gateway = %gateway.label,
+        "client session opened, translated to MCP 2026-07-28");
+    let answer = json!({"jsonrpc": "2.0", "id": id, "result": result});
     Ok(([(SESSION, session)], Json(answer)).into_response())
 }
 

@@ -15,16 +15,17 @@ use axum::body::Bytes;
 use axum::http::{HeaderValue, StatusCode};
 use futures::StreamExt;
 use reqwest::Method;
-use serde_json::Value;
+use serde_json::{Value, json};
 use sse_stream::SseStream;
 use tokio::sync::mpsc;
 
-use super::gateway::{Gateway, Interrupted, Judged};
+use super::gateway::{Gateway, Interrupted, Judged, Upstream};
 use super::metrics::Outcome;
 use super::pool::Shared;
 use super::reply::{Out, Reply};
-use super::session::{Binding, ClientSession, Why, recover};
+use super::session::{ClientSession, Why, recover};
 use super::wire::{self, GATEWAY_LOST, NO_ANSWER, NO_GATEWAY, SAFE};
+use crate::net::era::{meta_of_initialize, put_meta};
 use crate::net::mcp::{answers, media_type, message_of};
 use crate::trouble::Trouble;
 
@@ -54,12 +55,26 @@ pub(crate) async fn relay(
     for _ in 0..ATTEMPTS {
         let binding = session.binding();
         let gateway = binding.gateway.clone();
+        // On a 2026-only gateway the session is the router's: it answers what has no 2026
+        // counterpart, and sends the rest translated.
+        let translated;
+        let incoming = match binding.upstream.is_modern() {
+            false => &incoming,
+            true => match translate(&incoming, &session.params) {
+                Translated::Accepted => return reply.accepted().await,
+                Translated::Answer(answer) => return reply.answer(answer, false).await,
+                Translated::Send(modern) => {
+                    translated = modern;
+                    &translated
+                }
+            },
+        };
         // Taken before `serves` is asked: a judgement in between is seen.
         let mut downs = gateway.downs();
         let attempt = match gateway.serves() {
             false => Attempt::Known { cause: gateway.describe(), delivered: false },
             true => {
-                let sent = send(&gateway, &binding, &incoming, &mut reply);
+                let sent = send(&gateway, &binding.upstream, incoming, &mut reply);
                 match gateway.guard(method, &mut downs, sent).await {
                     Ok(attempt) => attempt,
                     Err(Interrupted::Down) => {
@@ -118,7 +133,7 @@ pub(crate) async fn relay(
     reply.answer(wire::error(&id, GATEWAY_LOST, &cause, fix), false).await;
 }
 
-enum Attempt {
+pub(crate) enum Attempt {
     /// Answered (or the client left).
     Done,
     /// The gateway no longer knows the session (404); it never saw the message.
@@ -130,16 +145,45 @@ enum Attempt {
     Known { cause: String, delivered: bool },
 }
 
-/// One send to the session's gateway, its answer passed on as it comes.
-async fn send(
+/// What a 2025 client's message becomes on a 2026-only gateway.
+enum Translated {
+    /// `notifications/initialized`: nothing to tell a server without sessions.
+    Accepted,
+    /// `ping`: answered by the router (2026 has none).
+    Answer(Value),
+    /// Anything else: sent with the 2026 `_meta` of the client's `initialize`.
+    Send(Incoming),
+}
+
+fn translate(incoming: &Incoming, params: &Value) -> Translated {
+    match (&incoming.id, incoming.method.as_deref()) {
+        (None, Some("notifications/initialized")) => return Translated::Accepted,
+        (Some(id), Some("ping")) => {
+            return Translated::Answer(json!({"jsonrpc": "2.0", "id": id, "result": {}}));
+        }
+        _ => {}
+    }
+    let body = match serde_json::from_slice::<Value>(&incoming.body) {
+        Ok(mut message) => {
+            put_meta(&mut message, &meta_of_initialize(params));
+            Bytes::from(message.to_string())
+        }
+        Err(_) => incoming.body.clone(),
+    };
+    Translated::Send(Incoming { body, id: incoming.id.clone(), method: incoming.method.clone() })
+}
+
+/// One send to a gateway in `upstream` (a session, or none in 2026), its answer passed on as
+/// it comes.
+pub(crate) async fn send(
     gateway: &Gateway,
-    binding: &Binding,
+    upstream: &Upstream,
     incoming: &Incoming,
     reply: &mut Reply,
 ) -> Attempt {
     let started = Instant::now();
     let body = Some(incoming.body.clone());
-    let response = match gateway.send(Method::POST, body, &binding.upstream).await {
+    let response = match gateway.send(Method::POST, body, upstream).await {
         Ok(response) => response,
         Err(error) => {
             gateway.counters.record(Outcome::Failed);
@@ -148,7 +192,7 @@ async fn send(
     };
     gateway.counters.observe(started.elapsed());
     let status = response.status();
-    if status == StatusCode::NOT_FOUND && binding.upstream.id.is_some() {
+    if status == StatusCode::NOT_FOUND && upstream.id.is_some() {
         gateway.counters.record(Outcome::Expired);
         return Attempt::Forgotten;
     }
@@ -242,4 +286,35 @@ async fn pass_stream(
     gateway.counters.record(Outcome::Failed);
     let trouble = gateway.place.dropped("the answer stream ended before the answer");
     Attempt::Failed { trouble, delivered: true }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::net::era::{META_CLIENT, META_VERSION};
+    use crate::net::mcp::MODERN_VERSION;
+
+    fn incoming(message: Value) -> Incoming {
+        let id = message.get("id").cloned();
+        let method = message["method"].as_str().map(str::to_owned);
+        Incoming { body: message.to_string().into(), id, method }
+    }
+
+    #[test]
+    fn a_2025_session_on_a_2026_gateway_is_answered_or_sent_with_its_initialize_as_meta() {
+        let params = json!({"protocolVersion": "2025-06-18", "capabilities": {},
+            "clientInfo": {"name": "claude-code", "version": "2.1.197"}});
+        let note = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+        assert!(matches!(translate(&incoming(note), &params), Translated::Accepted));
+        let ping = json!({"jsonrpc": "2.0", "id": 4, "method": "ping"});
+        let Translated::Answer(pong) = translate(&incoming(ping), &params) else { panic!() };
+        assert_eq!(pong, json!({"jsonrpc": "2.0", "id": 4, "result": {}}));
+        let call = json!({"jsonrpc": "2.0", "id": 5, "method": "tools/call",
+            "params": {"name": "echo", "arguments": {"text": "hi"}}});
+        let Translated::Send(sent) = translate(&incoming(call), &params) else { panic!() };
+        let sent: Value = serde_json::from_slice(&sent.body).unwrap();
+        assert_eq!(sent["params"]["_meta"][META_VERSION], MODERN_VERSION);
+        assert_eq!(sent["params"]["_meta"][META_CLIENT]["name"], "claude-code");
+        assert_eq!(sent["params"]["arguments"]["text"], "hi");
+    }
 }

@@ -6,9 +6,10 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use reqwest::Method;
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
+use super::eras::{open_for, speaks_of_refusal};
 use super::gateway::{Gateway, Judged, Upstream};
 use super::pool::Shared;
 use super::wire::read_answer;
@@ -88,6 +89,15 @@ impl Sessions {
 /// Opens a session on `gateway` with these `initialize` params: initialize, then
 /// `notifications/initialized`. `Err` explains what failed.
 pub(crate) async fn open_upstream(gateway: &Gateway, params: &Value) -> Result<Upstream, Trouble> {
+    open_upstream_answered(gateway, params).await.map(|(upstream, _)| upstream)
+}
+
+/// [`open_upstream`], with the `initialize` result the gateway gave. A gateway that refuses
+/// the handshake for MCP 2026-07-28 (400 -32022) is learned to speak only that.
+pub(crate) async fn open_upstream_answered(
+    gateway: &Gateway,
+    params: &Value,
+) -> Result<(Upstream, Value), Trouble> {
     static OPENED: AtomicU64 = AtomicU64::new(1);
     let n = OPENED.fetch_add(1, Ordering::Relaxed);
     let id = json!(format!("mcp-connect-router-initialize-{n}"));
@@ -96,12 +106,21 @@ pub(crate) async fn open_upstream(gateway: &Gateway, params: &Value) -> Result<U
         (gateway.send(Method::POST, Some(body.to_string().into()), &Upstream::default()))
             .await
             .map_err(|e| e.trouble)?;
+    if response.status() == StatusCode::BAD_REQUEST {
+        return Err(refused_handshake(gateway, response).await);
+    }
     if !response.status().is_success() {
         return Err(gateway.explain(response, "initialize").await);
     }
     let mut upstream = Upstream { id: response.headers().get(SESSION).cloned(), version: None };
     let answer = (read_answer(response, &id).await)
         .map_err(|e| gateway.place.other(format!("initialize: {e}")))?;
+    if let Some(speaks) = speaks_of_refusal(&answer) {
+        gateway.learned(speaks);
+        return Err(gateway
+            .place
+            .other("it speaks only MCP 2026-07-28: it refused the initialize handshake (-32022)"));
+    }
     let Some(version) = answer["result"]["protocolVersion"].as_str() else {
         let error = &answer["error"];
         return Err(match error["message"].as_str().map(|m| Said::from_message(0, m)) {
@@ -110,14 +129,34 @@ pub(crate) async fn open_upstream(gateway: &Gateway, params: &Value) -> Result<U
         });
     };
     upstream.version = Some(version.to_owned());
+    let result = answer["result"].clone();
     let note = json!({"jsonrpc": "2.0", "method": "notifications/initialized"}).to_string();
     let failure = match gateway.send(Method::POST, Some(note.into()), &upstream).await {
-        Ok(response) if response.status().is_success() => return Ok(upstream),
+        Ok(response) if response.status().is_success() => return Ok((upstream, result)),
         Ok(response) => gateway.explain(response, "notifications/initialized").await,
         Err(error) => error.trouble,
     };
     gateway.forget(&upstream).await;
     Err(failure)
+}
+
+/// A 400 to `initialize`, explained; when it is -32022 (no handshake: MCP 2026-07-28 only),
+/// the gateway is learned to speak only that.
+async fn refused_handshake(gateway: &Gateway, response: reqwest::Response) -> Trouble {
+    let (status, headers) = (response.status(), response.headers().clone());
+    let body = response.bytes().await.unwrap_or_default();
+    if let Ok(answer) = serde_json::from_slice::<Value>(&body)
+        && let Some(speaks) = speaks_of_refusal(&answer)
+    {
+        gateway.learned(speaks);
+        return gateway
+            .place
+            .other("it speaks only MCP 2026-07-28: it refused the initialize handshake (-32022)");
+    }
+    let mut again = axum::http::Response::new(body);
+    *again.status_mut() = status;
+    *again.headers_mut() = headers;
+    gateway.explain(reqwest::Response::from(again), "initialize").await
 }
 
 /// Why a session must move.
@@ -143,7 +182,7 @@ pub(crate) async fn recover(
     }
     let old = now.gateway;
     if let Why::Forgotten = why {
-        match old.bounded("initialize", open_upstream(&old, &session.params)).await {
+        match old.bounded("initialize", open_for(&old, &session.params)).await {
             Ok(upstream) => {
                 tracing::info!(
                     session = %session.id, gateway = %old.label,
@@ -156,16 +195,20 @@ pub(crate) async fn recover(
     }
     let mut tried = vec![old.clone()];
     while let Some(next) = shared.pick(&tried) {
-        match next.bounded("initialize", open_upstream(&next, &session.params)).await {
+        match next.bounded("initialize", open_for(&next, &session.params)).await {
             Ok(upstream) => {
                 shared.failed_over();
                 tracing::info!(
                     session = %session.id, from = %old.label, to = %next.label,
+                    translated = upstream.is_modern(),
                     "failed over: the client's initialize replayed on another gateway"
                 );
                 // Best effort: the old gateway may be alive after all (a check that timed out).
                 let (gone, stale) = (old.clone(), stale.upstream.clone());
                 tokio::spawn(async move {
+                    if stale.id.is_none() {
+                        return;
+                    }
                     let delete = gone.send(Method::DELETE, None, &stale);
                     let _ = tokio::time::timeout(std::time::Duration::from_secs(1), delete).await;
                 });

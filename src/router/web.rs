@@ -21,13 +21,15 @@ use tokio_stream::wrappers::ReceiverStream;
 use super::gateway::Judged;
 use super::health::report;
 use super::metrics;
+use super::modern::relay_modern;
 use super::open::{initialize, pass_on};
 use super::pool::Shared;
 use super::relay::{Incoming, relay};
 use super::reply::Out;
 use super::session::{ClientSession, Why, recover};
 use super::wire::{self, INVALID, Message, classify};
-use crate::net::mcp::SESSION;
+use crate::net::era::{Era, era_of_request};
+use crate::net::mcp::{MODERN_VERSION, SESSION, VERSION};
 
 /// MCP messages are small; a larger body is refused (413).
 const MAX_BODY: usize = 16 << 20;
@@ -46,6 +48,18 @@ async fn post(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes
         Ok(classified) => classified,
         Err(answer) => return (StatusCode::BAD_REQUEST, Json(answer)).into_response(),
     };
+    let version = headers.get(VERSION).and_then(|v| v.to_str().ok());
+    if era_of_request(version, &message) == Era::Modern {
+        // No session: a gateway for this request alone.
+        let (id, method) = match kind {
+            Message::Request { id, method } => (Some(id), Some(method)),
+            Message::Notice { method } => (None, method),
+        };
+        let (out, answers) = mpsc::channel(64);
+        let incoming = Incoming { body, id, method };
+        tokio::spawn(relay_modern(shared, message, incoming, out));
+        return answer(answers).await;
+    }
     let (id, method) = match kind {
         Message::Request { id, method } if method == "initialize" => {
             return initialize(&shared, &message, body, &id).await;
@@ -57,9 +71,14 @@ async fn post(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes
         Ok(session) => session,
         Err(refusal) => return refusal.into_response(),
     };
-    let (out, mut answers) = mpsc::channel(64);
+    let (out, answers) = mpsc::channel(64);
     // Its own task: a call goes on (and its failover with it) even if the client hangs up.
     tokio::spawn(relay(shared, session, Incoming { body, id, method }, out));
+    answer(answers).await
+}
+
+/// The HTTP answer the relay task writes to `answers`: whole, or an SSE stream.
+async fn answer(mut answers: mpsc::Receiver<Out>) -> Response {
     match answers.recv().await {
         Some(Out::Whole { status, content_type, body }) => {
             let mut response = (status, body).into_response();
@@ -86,13 +105,22 @@ async fn post(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes
 }
 
 /// `GET /mcp`: the session's server stream on its gateway, passed through as it comes.
+/// MCP 2026-07-28 has no server stream: a 2026 client, or a session translated to that era,
+/// gets 405.
 async fn server_stream(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    let version = headers.get(VERSION).and_then(|v| v.to_str().ok());
+    if version == Some(MODERN_VERSION) {
+        return no_stream();
+    }
     let session = match session_of(&shared, &headers, None) {
         Ok(session) => session,
         Err(refusal) => return refusal.into_response(),
     };
     for _ in 0..2 {
         let binding = session.binding();
+        if binding.upstream.is_modern() {
+            return no_stream();
+        }
         let gateway = binding.gateway.clone();
         let why = match gateway.send(Method::GET, None, &binding.upstream).await {
             Ok(r) if r.status() == StatusCode::NOT_FOUND && binding.upstream.id.is_some() => {
@@ -126,6 +154,11 @@ async fn server_stream(State(shared): State<Arc<Shared>>, headers: HeaderMap) ->
     }
     let text = "no server stream could be opened on the session's gateway; try again";
     (StatusCode::SERVICE_UNAVAILABLE, text).into_response()
+}
+
+fn no_stream() -> Response {
+    let text = "no server stream: the gateway speaks MCP 2026-07-28, which has none";
+    (StatusCode::METHOD_NOT_ALLOWED, [(header::ALLOW, "POST, DELETE")], text).into_response()
 }
 
 /// `DELETE /mcp`: ends the client session, and its session on the gateway.

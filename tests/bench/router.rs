@@ -1,7 +1,8 @@
 //! The router's cost and its failover, measured in one run: `cargo bench --bench router`.
 //!
 //! P7: the `tools/list` round trip through the router ÷ straight to the gateway it routes to
-//! (p50, p95; the two interleaved, sample by sample), and the failover time: a client sending
+//! (p50, p95; the two interleaved, sample by sample), in a 2025 session and as session-less
+//! MCP 2026-07-28 requests, and the failover time: a client sending
 //! `tools/list` back to back while its session's gateway is killed, from the last answer of
 //! the old gateway to the first of the new one.
 //!
@@ -16,6 +17,9 @@ mod freeze;
 #[allow(dead_code)]
 #[path = "../it/support/mcp.rs"]
 mod mcp;
+#[allow(dead_code)]
+#[path = "../it/support/modern.rs"]
+mod modern;
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
@@ -29,6 +33,7 @@ use mcp_connect::net::{Http, Target, TlsOptions};
 use mcp_connect::router::{
     self, DEFAULT_REQUEST_TIMEOUT, GatewaySettings, HealthSettings, PoolSettings, RouterSettings,
 };
+use modern::Modern;
 
 const SECRET: &str = "a-router-bench-secret-of-forty-characters";
 const SECRET_VAR: &str = "MCP_CONNECT_BENCH_ROUTER_JWT_SECRET";
@@ -120,6 +125,19 @@ async fn main() {
     println!(
         "P7 tools/list RTT ({RTT_SAMPLES}, interleaved): direct p50 {} p95 {} | router p50 {} \
          p95 {} | ratio p50 {:.2} p95 {:.2} (target <= 1.15) {}",
+        ms(d50),
+        ms(d95),
+        ms(r50),
+        ms(r95),
+        ratio(r50, d50),
+        ratio(r95, d95),
+        verdict(ratio(r50, d50) <= 1.15 && ratio(r95, d95) <= 1.15)
+    );
+    let [mut d, mut r] = measure_modern(&alpha, RTT_SAMPLES).await;
+    let (d50, d95, r50, r95) = (pct(&mut d, 50), pct(&mut d, 95), pct(&mut r, 50), pct(&mut r, 95));
+    println!(
+        "P7 (2026-07-28) tools/list RTT, session-less ({RTT_SAMPLES}, interleaved): direct p50 \
+         {} p95 {} | router p50 {} p95 {} | ratio p50 {:.2} p95 {:.2} (target <= 1.15) {}",
         ms(d50),
         ms(d95),
         ms(r50),
@@ -243,6 +261,30 @@ async fn measure(lab: &Lab, samples: usize) -> [Vec<Duration>; 3] {
             let took = time(session).await;
             if n >= WARMUP {
                 times.push(took);
+            }
+        }
+    }
+    times
+}
+
+/// [`measure`] in the 2026 era: session-less `tools/list` straight to the gateway and through
+/// the router (which found the gateway's era with its first check), interleaved.
+async fn measure_modern(lab: &Lab, samples: usize) -> [Vec<Duration>; 2] {
+    let router = start(&[lab]).await;
+    let mut target = Target::new(lab.url.parse().unwrap());
+    target.tls = lab.tls.clone();
+    target.auth = Some(tokens());
+    target.authorize().await.expect("a token");
+    let direct_client = Http::new(&target).expect("a client").client;
+    let clients =
+        [Modern::new(&direct_client, &lab.url), Modern::new(&http_client(), &router.url())];
+    let mut times: [Vec<Duration>; 2] = Default::default();
+    for n in 0..WARMUP + samples {
+        for (client, times) in clients.iter().zip(times.iter_mut()) {
+            let started = Instant::now();
+            client.tools_list().await.expect("tools/list, 2026");
+            if n >= WARMUP {
+                times.push(started.elapsed());
             }
         }
     }

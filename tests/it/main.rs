@@ -56,6 +56,7 @@ mod router_auth;
 mod router_claude;
 mod router_config;
 mod router_envelope;
+mod router_era;
 mod router_faults;
 mod router_freeze;
 mod router_route;

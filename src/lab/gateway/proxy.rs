@@ -11,13 +11,16 @@ use axum::response::{IntoResponse, Response};
 /// Who the gateway vouches for, as mcp-bridge tells its backends.
 const USER_HEADER: HeaderName = HeaderName::from_static("x-mcp-user");
 
-/// Request headers the backend needs (`Authorization` stays at the gateway).
-const TO_BACKEND: [HeaderName; 5] = [
+/// Request headers the backend needs (`Authorization` stays at the gateway); a 2026-07-28
+/// request names its method and tool in `Mcp-Method` and `Mcp-Name`, which a 2026 server checks.
+const TO_BACKEND: [HeaderName; 7] = [
     header::ACCEPT,
     header::CONTENT_TYPE,
     HeaderName::from_static("mcp-session-id"),
     HeaderName::from_static("mcp-protocol-version"),
     HeaderName::from_static("last-event-id"),
+    HeaderName::from_static("mcp-method"),
+    HeaderName::from_static("mcp-name"),
 ];
 
 /// Response headers the client needs.

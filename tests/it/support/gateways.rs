@@ -7,7 +7,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use mcp_connect::auth::{KubeAccess, Tokens};
 use mcp_connect::lab::gateway::{Gateway, GatewayOptions};
-use mcp_connect::lab::mcp::{McpServer, McpServerOptions};
+use mcp_connect::lab::mcp::{Eras, McpServer, McpServerOptions};
 use mcp_connect::net::TlsOptions;
 use mcp_connect::router::{
     self, DEFAULT_REQUEST_TIMEOUT, GatewaySettings, HealthSettings, PoolSettings, Router,
@@ -48,6 +48,8 @@ pub struct Lab {
     /// Its envelope WebSocket, `wss://127.0.0.1:PORT/ws`.
     pub ws_url: String,
     pub pin: String,
+    /// The MCP eras its server speaks.
+    pub eras: Eras,
 }
 
 impl Lab {
@@ -58,7 +60,16 @@ impl Lab {
     /// A lab whose gateway checks tokens against `secret` (the router's are signed with
     /// [`SECRET`]).
     pub async fn start_with_secret(name: &str, secret: &str) -> Lab {
-        let backend = backend(name, SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await;
+        Lab::start_full(name, secret, Eras::Both).await
+    }
+
+    /// A lab whose MCP server speaks only `eras` (see `lab::mcp::Eras`).
+    pub async fn start_speaking(name: &str, eras: Eras) -> Lab {
+        Lab::start_full(name, SECRET, eras).await
+    }
+
+    async fn start_full(name: &str, secret: &str, eras: Eras) -> Lab {
+        let backend = backend(name, SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), eras).await;
         let options =
             GatewayOptions { backend: backend.url(), secret: secret.into(), ..Default::default() };
         let gateway = Gateway::start(options).await.expect("the gateway starts");
@@ -70,6 +81,7 @@ impl Lab {
             ws_url: gateway.ws_url(),
             pin: gateway.fingerprint_sha256.replace(':', "").to_lowercase(),
             gateway: Some(gateway),
+            eras,
         }
     }
 
@@ -91,12 +103,12 @@ impl Lab {
 
     /// The backend again, on the same address.
     pub async fn restart_backend(&mut self) {
-        self.backend = Some(backend(&self.name, self.backend_addr).await);
+        self.backend = Some(backend(&self.name, self.backend_addr, self.eras).await);
     }
 }
 
-async fn backend(name: &str, addr: SocketAddr) -> McpServer {
-    let options = McpServerOptions { name: name.into(), ..Default::default() };
+async fn backend(name: &str, addr: SocketAddr, eras: Eras) -> McpServer {
+    let options = McpServerOptions { name: name.into(), eras, ..Default::default() };
     McpServer::start(addr, options).await.expect("the lab MCP server starts")
 }
 

@@ -7,6 +7,7 @@ pub mod link;
 pub mod mcp;
 #[cfg(unix)]
 pub mod messages;
+pub mod modern;
 #[cfg(unix)]
 pub mod peers;
 
