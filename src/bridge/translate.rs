@@ -15,8 +15,8 @@ use super::rpc::Problem;
 use super::stdio::note;
 use super::upstream::Upstream;
 use crate::net::era::{
-    Era, LATEST_WITH_INITIALIZE, discover_result_of_initialize, initialize_params_of_meta,
-    initialize_result_of_discover, meta_of_initialize, modern_headers,
+    Era, LATEST_WITH_INITIALIZE, as_2026_result, discover_result_of_initialize,
+    initialize_params_of_meta, initialize_result_of_discover, meta_of_initialize, modern_headers,
 };
 use crate::net::mcp::answers;
 use crate::net::snippet;
@@ -126,7 +126,10 @@ impl Upstream {
             }
             _ => return false,
         };
-        let answer = json!({"jsonrpc": "2.0", "id": id, "result": result});
+        let mut answer = json!({"jsonrpc": "2.0", "id": id, "result": result});
+        if client == Era::Modern {
+            as_2026_result(&mut answer, method);
+        }
         let _ = self.out.send(answer.to_string()).await;
         true
     }

@@ -25,7 +25,7 @@ use super::session::{Session, Snapshot};
 use super::stdio::{Out, note, warn};
 use super::target;
 use crate::auth::{Bearer, Tokens};
-use crate::net::era::Era;
+use crate::net::era::{Era, as_2026_result};
 use crate::net::mcp::{ACCEPT_BOTH, SESSION, VERSION, answers};
 use crate::net::{Http, innermost, snippet};
 use crate::profile::Profile;
@@ -157,7 +157,13 @@ impl Upstream {
             let session_id = response.headers().get(SESSION).cloned();
             self.session.begin(session_id, Some(params))
         });
+        // A 2025 server's results, to a 2026 client, say they are final as 2026 results do.
+        let complete =
+            self.eras.client() == Era::Modern && self.eras.server() == Some(Era::Initialize);
         let read = answer::read(response, id, Some(&self.out), |message| {
+            if complete && answers(message, id) {
+                as_2026_result(message, method);
+            }
             if let Some(generation) = generation
                 && answers(message, id)
                 && let Some(version) = message["result"]["protocolVersion"].as_str()

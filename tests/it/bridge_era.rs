@@ -71,8 +71,14 @@ async fn a_2026_client_is_served_by_a_2025_only_server_in_a_session_of_the_bridg
         let info = &result["_meta"]["io.modelcontextprotocol/serverInfo"];
         assert_eq!(info["name"], "mcp-connect-lab", "from initialize: {discover}");
         assert!(result["capabilities"]["tools"].is_object(), "{discover}");
+        // Results as 2026 ones: final, and a list says how long it keeps (the SDKs' defaults).
+        for hint in ["resultType", "ttlMs", "cacheScope"] {
+            assert!(result.get(hint).is_some(), "{hint}: {discover}");
+        }
         let tools = bridge.call(2, "tools/list", modern(json!({})));
         assert_eq!(tool_names(&tools), ["blob", "echo", "sleep"], "{tools}");
+        let hints = (&tools["result"]["resultType"], &tools["result"]["cacheScope"]);
+        assert_eq!(hints, (&json!("complete"), &json!("private")), "{tools}");
         modern_echo(&mut bridge, 3, "a 2026 client, a 2025 server");
         bridge
     });
