@@ -136,6 +136,42 @@ async fn a_server_of_both_eras_gets_each_client_in_its_own_era() {
     });
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_path_is_explained_to_a_client_of_either_era_not_taken_for_an_era() {
+    let server = server(Eras::Both).await;
+    let wrong = server.url().replace("/mcp", "/wrong");
+    let home = Home::new();
+    tokio::task::block_in_place(|| {
+        let mut bridge = start_plain(&home, "wrong-path", &wrong);
+        let init = bridge.call(1, "initialize", initialize_params());
+        let message = init["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains("refused initialize with 404"), "{init}");
+        assert!(message.contains("fix: check that the profile's `endpoint.path`"), "{init}");
+        let (_, _, stderr) = bridge.close();
+        assert!(!stderr.contains("speaks only"), "a 404 without -32601 is no era: {stderr}");
+
+        // A 2026 client: discover's 404 may be an older server, so initialize is tried; its
+        // 404 says what is wrong.
+        let mut bridge = start_plain(&home, "wrong-path", &wrong);
+        let discover = bridge.call(1, "server/discover", modern(json!({})));
+        let message = discover["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains("refused server/discover as a 2025 server does"), "{discover}");
+        assert!(message.contains("refused initialize with 404"), "{discover}");
+        assert!(message.contains("fix: check that the profile's `endpoint.path`"), "{discover}");
+        let list = bridge.call(2, "tools/list", modern(json!({})));
+        assert!(list["error"]["message"].as_str().is_some(), "still an explained error: {list}");
+        let (code, _, stderr) = bridge.close();
+        assert_eq!(code, 0, "{stderr}");
+    });
+}
+
+/// What every mcp-connect run under `home` wrote to its log file.
+fn log_text(home: &Home) -> String {
+    let logs = home.path().join("state/mcp-connect");
+    let files = crate::support::files_under(&logs);
+    files.iter().map(|f| std::fs::read_to_string(f).unwrap_or_default()).collect()
+}
+
 /// The `claude mcp list` line of `name` says Connected.
 fn assert_connected(list: &str, name: &str) {
     let found =
@@ -155,13 +191,14 @@ fn stdio_entry(home: &Home, name: &str) -> Value {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn claude_code_of_either_era_connects_through_the_bridge_to_2026_only_servers() {
-    let lab = server(Eras::Only2026).await;
+async fn claude_code_of_either_era_connects_through_the_bridge_to_servers_of_one_era() {
+    let (lab, old) = (server(Eras::Only2026).await, server(Eras::Only2025).await);
     tokio::task::block_in_place(|| {
         let sdk = Peer::modern_only();
         let home = Home::new();
         let dir = home.user_profiles();
-        for (name, url) in [("ts-2026", sdk.url()), ("lab-2026", lab.url())] {
+        let servers = [("ts-2026", sdk.url()), ("lab-2026", lab.url()), ("lab-2025", old.url())];
+        for (name, url) in servers {
             let yaml = crate::support::bridge::plain_profile(name, &url);
             std::fs::write(dir.join(format!("{name}.yaml")), yaml).unwrap();
         }
@@ -170,15 +207,30 @@ async fn claude_code_of_either_era_connects_through_the_bridge_to_2026_only_serv
         let servers = json!({"mcpServers": {
             "ts-2026": stdio_entry(&home, "ts-2026"),
             "lab-2026": stdio_entry(&home, "lab-2026"),
+            "lab-2025": stdio_entry(&home, "lab-2025"),
         }});
         std::fs::write(claude.cwd().join(".mcp.json"), servers.to_string()).unwrap();
-        // 2.1.197 sends only initialize; 2.1.332 sends server/discover first.
-        for claude in Claude::both(home.path()) {
-            let list = claude.run_ok(&["mcp", "list"]);
-            eprintln!("claude {} mcp list:\n{list}", claude.version());
-            assert_connected(&list, "ts-2026");
-            assert_connected(&list, "lab-2026");
+        // 2.1.197 sends only initialize; 2.1.332 sends server/discover first, which the bridge
+        // answers itself in front of the 2025-only server.
+        // The bridges' log (Claude Code runs them in this home) says which translation each
+        // Claude Code needed.
+        let [old_claude, new_claude] = Claude::both(home.path());
+        let list = old_claude.run_ok(&["mcp", "list"]);
+        eprintln!("claude {} mcp list:\n{list}", old_claude.version());
+        for name in ["ts-2026", "lab-2026", "lab-2025"] {
+            assert_connected(&list, name);
         }
+        let log = log_text(&home);
+        assert_eq!(log.matches("speaks only MCP 2026-07-28").count(), 2, "{log}");
+        assert!(!log.contains("speaks only the 2025 era"), "2.1.197 sends no discover: {log}");
+        let list = new_claude.run_ok(&["mcp", "list"]);
+        eprintln!("claude {} mcp list:\n{list}", new_claude.version());
+        for name in ["ts-2026", "lab-2026", "lab-2025"] {
+            assert_connected(&list, name);
+        }
+        let log = log_text(&home);
+        assert!(log.contains("speaks only the 2025 era"), "discover answered by the bridge: {log}");
+        assert_eq!(log.matches("speaks only MCP 2026-07-28").count(), 2, "none new: {log}");
         // And the SDK server really refuses the handshake the old Claude Code speaks.
         let (code, out, _) = inspector(home.path(), &[&sdk.url(), "--method", "tools/list"]);
         assert_ne!(code, 0, "legacy to a 2026-only server fails without the bridge: {out}");
