@@ -143,13 +143,13 @@ pub fn error_answering(body: &str, id: &Value) -> Option<String> {
 }
 
 /// Whether the server's answer (`status`, `body`) to an `initialize` says it speaks only
-/// 2026-07-28: 400 -32022 listing only 2026 versions (the TS SDK v2 with `legacy: 'reject'`),
-/// or 404 -32601 (no such method). A -32022 listing a 2025 version is a version the client
-/// asked wrongly, answered as it is.
+/// 2026-07-28: -32022 listing only 2026 versions, with 400 (the TS SDK v2 with `legacy:
+/// 'reject'`) or 200 (rmcp), or 404 -32601 (no such method). A -32022 listing a 2025 version
+/// is a version the client asked wrongly, answered as it is.
 pub fn refuses_handshake(status: u16, body: &str) -> bool {
     let Some(said) = said_in(body) else { return false };
     match (status, said.code) {
-        (400, UNSUPPORTED_VERSION) => {
+        (200 | 400, UNSUPPORTED_VERSION) => {
             !said.supported.is_empty()
                 && said.supported.iter().all(|version| version.as_str() >= MODERN_VERSION)
         }
@@ -192,6 +192,7 @@ mod tests {
         let ts_v2 =
             refusal(-32022, json!({"supported": ["2026-07-28"], "requested": "2025-06-18"}));
         assert!(refuses_handshake(400, &ts_v2));
+        assert!(refuses_handshake(200, &ts_v2), "as rmcp answers it");
         let not_found = refusal(-32601, json!(null));
         assert!(refuses_handshake(404, &not_found), "no initialize in the server's era");
     }

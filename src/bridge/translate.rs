@@ -8,8 +8,10 @@
 //!   [`era::refuses_2026`]): the bridge opens a session of its own with the client's
 //!   capabilities and name, and answers `server/discover` from that session's `initialize`.
 
+use reqwest::Response;
 use serde_json::{Value, json};
 
+use super::answer::{self, Read};
 use super::era::{self, Way};
 use super::rpc::Problem;
 use super::stdio::note;
@@ -18,7 +20,7 @@ use crate::net::era::{
     Era, LATEST_WITH_INITIALIZE, as_2026_result, discover_result_of_initialize,
     initialize_params_of_meta, initialize_result_of_discover, meta_of_initialize, modern_headers,
 };
-use crate::net::mcp::answers;
+use crate::net::mcp::{SESSION, answers};
 use crate::net::snippet;
 
 /// The id of the bridge's own `server/discover` (each goes in a request of its own).
@@ -35,11 +37,13 @@ impl Upstream {
                 Err(problem) => return self.fail(&id, "initialize", problem).await,
             };
             let status = response.status();
-            if status.is_success() {
-                self.eras.set_server(Era::Initialize);
-                return self.pass_on(response, Some(params), &id, "initialize").await;
-            }
-            let text = response.text().await.unwrap_or_default();
+            let text = match status.is_success() {
+                true => match self.handshake(response, params.clone(), &id).await {
+                    Some(refusal) => refusal,
+                    None => return,
+                },
+                false => response.text().await.unwrap_or_default(),
+            };
             if !era::refuses_handshake(status.as_u16(), &text) {
                 let problem = self.refused("initialize", status.as_u16(), &text).await;
                 return self.fail(&id, "initialize", problem).await;
@@ -66,6 +70,41 @@ impl Upstream {
         }
     }
 
+    /// Passes on the server's answer (200) to the client's `initialize` and begins the session
+    /// it opened, unless the answer is a 2026-only server's refusal (rmcp answers it with
+    /// 200): that one is answered, not passed on.
+    async fn handshake(&self, response: Response, params: Value, id: &Value) -> Option<String> {
+        let session_id = response.headers().get(SESSION).cloned();
+        let mut messages = Vec::new();
+        let read = answer::read(response, id, None, |message| messages.push(message.clone()));
+        let read = read.await;
+        let answer = messages.iter().find(|message| answers(message, id));
+        if let Some(refusal) = answer.filter(|a| a.get("error").is_some()).map(Value::to_string)
+            && era::refuses_handshake(200, &refusal)
+        {
+            return Some(refusal);
+        }
+        self.eras.set_server(Era::Initialize);
+        let generation = self.session.begin(session_id, Some(params));
+        for message in messages {
+            if answers(&message, id)
+                && let Some(version) = message["result"]["protocolVersion"].as_str()
+            {
+                self.session.set_version(generation, version);
+            }
+            if self.out.send(message.to_string()).await.is_err() {
+                return None;
+            }
+        }
+        let problem = match read {
+            Ok(Read::Answered | Read::ClientGone) => return None,
+            Ok(Read::Unanswered) => "the stream ended first".to_owned(),
+            Err(detail) => detail,
+        };
+        self.fail(id, "initialize", self.explainer.bad_answer("initialize", &problem)).await;
+        None
+    }
+
     /// Learns the server's era for a 2026 client from a `server/discover`: the client's own
     /// `message` when it is one (its answer is passed on here), else the bridge's. A server
     /// that refuses it as a 2025 server does gets a session of the bridge's own. `Ok(true)`:
@@ -84,7 +123,7 @@ impl Upstream {
         if status.is_success() {
             self.eras.set_server(Era::Modern);
             if own {
-                self.pass_on(response, None, id, "server/discover").await;
+                self.pass_on(response, id, "server/discover").await;
             }
             return Ok(!own);
         }
@@ -140,7 +179,7 @@ impl Upstream {
         let response = self.exchange(&body.to_string(), "server/discover", &way).await?;
         let id = json!(DISCOVER_ID);
         let mut answer = None;
-        let read = super::answer::read(response, &id, None, |message| {
+        let read = answer::read(response, &id, None, |message| {
             if answers(message, &id) {
                 answer = Some(message.clone());
             }

@@ -127,7 +127,7 @@ impl Upstream {
         };
         let status = response.status();
         if status.is_success() {
-            return self.pass_on(response, None, &id, &method).await;
+            return self.pass_on(response, &id, &method).await;
         }
         let text = response.text().await.unwrap_or_default();
         // A 2026 server answers a request it refuses with an HTTP error and the JSON-RPC error
@@ -140,35 +140,18 @@ impl Upstream {
         self.fail(&id, &method, problem).await;
     }
 
-    /// Passes the answer to request `id` on to the client. `initialize`: the client's params
-    /// of the `initialize` it answers, which begins a session.
-    pub(super) async fn pass_on(
-        &self,
-        response: Response,
-        initialize: Option<Value>,
-        id: &Value,
-        method: &str,
-    ) {
+    /// Passes the answer to request `id` on to the client.
+    pub(super) async fn pass_on(&self, response: Response, id: &Value, method: &str) {
         if response.status() != StatusCode::OK {
             let detail = format!("HTTP {} without an answer", response.status().as_u16());
             return self.fail(id, method, self.explainer.bad_answer(method, &detail)).await;
         }
-        let generation = initialize.map(|params| {
-            let session_id = response.headers().get(SESSION).cloned();
-            self.session.begin(session_id, Some(params))
-        });
         // A 2025 server's results, to a 2026 client, say they are final as 2026 results do.
         let complete =
             self.eras.client() == Era::Modern && self.eras.server() == Some(Era::Initialize);
         let read = answer::read(response, id, Some(&self.out), |message| {
             if complete && answers(message, id) {
                 as_2026_result(message, method);
-            }
-            if let Some(generation) = generation
-                && answers(message, id)
-                && let Some(version) = message["result"]["protocolVersion"].as_str()
-            {
-                self.session.set_version(generation, version);
             }
         });
         let problem = match read.await {

@@ -5,6 +5,7 @@
 //! of the bridge's own. Real Claude Code (both versions) and the MCP Inspector connect through
 //! it to a 2026-only server.
 
+use mcp_connect::lab::mcp::tools::LabTools;
 use mcp_connect::lab::mcp::{Eras, McpServer, McpServerOptions};
 use serde_json::{Value, json};
 
@@ -57,6 +58,60 @@ async fn a_2025_client_is_served_by_a_2026_only_server() {
         assert!(stderr.contains("speaks only MCP 2026-07-28 (initialize got 400"), "{stderr}");
         assert!(!stderr.contains("failed"), "{stderr}");
     });
+}
+
+/// rmcp's own 2026-only server, without the lab's gate in front: it refuses `initialize` with
+/// HTTP 200 and -32022 (where the TS SDK v2 answers 400).
+async fn rmcp_2026_only() -> (String, tokio::task::JoinHandle<()>) {
+    use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+    use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
+
+    let config = StreamableHttpServerConfig::default()
+        .disable_allowed_hosts()
+        .with_legacy_session_mode(false)
+        .with_stateless_protocol_metadata_required(true);
+    let service = StreamableHttpService::new(
+        || Ok(LabTools::new("rmcp-2026-only".into(), Eras::Only2026)),
+        std::sync::Arc::new(LocalSessionManager::default()),
+        config,
+    );
+    let app = axum::Router::new().route_service("/mcp", service);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/mcp", listener.local_addr().unwrap());
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app).await.unwrap();
+    });
+    (url, task)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_2025_client_is_served_by_an_rmcp_server_that_refuses_initialize_with_200() {
+    let (url, server) = rmcp_2026_only().await;
+    let refusal = reqwest::Client::new()
+        .post(&url)
+        .header("accept", "application/json, text/event-stream")
+        .header("content-type", "application/json")
+        .body(
+            json!({"jsonrpc": "2.0", "id": 1, "method": "initialize",
+            "params": initialize_params()})
+            .to_string(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refusal.status(), 200, "rmcp's way of refusing the handshake");
+    let home = Home::new();
+    tokio::task::block_in_place(|| {
+        let mut bridge = start_plain(&home, "rmcp-2026", &url);
+        let init = bridge.call(1, "initialize", initialize_params());
+        assert_eq!(init["result"]["serverInfo"]["name"], "rmcp-2026-only", "{init}");
+        bridge.notify("notifications/initialized");
+        echo(&mut bridge, 2, "past a refusal in a 200");
+        let (code, _, stderr) = bridge.close();
+        assert_eq!(code, 0, "{stderr}");
+        assert!(stderr.contains("speaks only MCP 2026-07-28 (initialize got 200"), "{stderr}");
+    });
+    server.abort();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
