@@ -130,9 +130,10 @@ impl Upstream {
             return self.pass_on(response, &id, &method).await;
         }
         let text = response.text().await.unwrap_or_default();
-        // A 2026 server answers a request it refuses with an HTTP error and the JSON-RPC error
-        // that says why: that one, as it is.
-        if let (Way::Modern(_), Some(error)) = (&way, era::error_answering(&text, &id)) {
+        // A 2026 server answers a request it refuses with 400 or 404 and the JSON-RPC error
+        // that says why (-32602, -32601…): that one, as it is.
+        let modern_refusal = matches!(way, Way::Modern(_)) && matches!(status.as_u16(), 400 | 404);
+        if let Some(error) = era::error_answering(&text, &id).filter(|_| modern_refusal) {
             let _ = self.out.send(error).await;
             return;
         }
@@ -176,7 +177,10 @@ impl Upstream {
         let initialize = self.session.initialize_params();
         let (body, way) = era::outgoing(client, server, message, line, initialize.as_ref());
         match self.exchange(&body, what, &way).await {
-            Ok(_) if what == "notifications/initialized" => self.open_server_stream(),
+            // The 2025 era's GET stream, in the client's own session only.
+            Ok(_) if what == "notifications/initialized" && way == Way::Session => {
+                self.open_server_stream()
+            }
             Ok(_) => {}
             Err(problem) => warn(format!("{what} could not be relayed: {}", problem.message())),
         }
