@@ -142,14 +142,32 @@ async fn a_2026_client_is_served_by_a_2025_only_server_in_a_session_of_the_bridg
         modern_echo(&mut bridge, 4, "after the server forgot");
         let again = bridge.call(5, "server/discover", modern(json!({})));
         assert_eq!(again["result"]["supportedVersions"], json!([MODERN]), "{again}");
-        let stderr = bridge.stderr();
-        assert!(stderr.contains("speaks only the 2025 era (server/discover got 400"), "{stderr}");
-        assert_eq!(stderr.matches("re-initialized with a new session").count(), 1, "{stderr}");
     });
     let (code, rest, stderr) = tokio::task::block_in_place(|| bridge.close());
     assert_eq!(code, 0, "{stderr}");
     assert!(rest.is_empty(), "{rest:?}");
+    assert!(stderr.contains("speaks only the 2025 era (server/discover got 400"), "{stderr}");
+    assert_eq!(stderr.matches("re-initialized with a new session").count(), 1, "{stderr}");
     assert_eq!(server.expire_sessions().await, 0, "the bridge ended its session at exit");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_2026_client_that_skips_discover_is_served_by_a_server_of_either_single_era() {
+    for (eras, says) in [(Eras::Only2025, "speaks only the 2025 era"), (Eras::Only2026, "")] {
+        let server = server(eras).await;
+        let home = Home::new();
+        tokio::task::block_in_place(|| {
+            let mut bridge = start_plain(&home, "skips", &server.url());
+            let tools = bridge.call(1, "tools/list", modern(json!({})));
+            assert_eq!(tool_names(&tools), ["blob", "echo", "sleep"], "{eras:?}: {tools}");
+            modern_echo(&mut bridge, 2, "no discover first");
+            let (code, rest, stderr) = bridge.close();
+            assert_eq!(code, 0, "{stderr}");
+            assert!(rest.is_empty(), "the bridge's own discover is not passed on: {rest:?}");
+            assert_eq!(stderr.contains("speaks only"), !says.is_empty(), "{eras:?}: {stderr}");
+            assert!(stderr.contains(says), "{eras:?}: {stderr}");
+        });
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
