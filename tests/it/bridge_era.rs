@@ -266,11 +266,17 @@ fn stdio_entry(home: &Home, name: &str) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn claude_code_of_either_era_connects_through_the_bridge_to_servers_of_one_era() {
     let (lab, old) = (server(Eras::Only2026).await, server(Eras::Only2025).await);
+    let both = server(Eras::Both).await;
     tokio::task::block_in_place(|| {
         let sdk = Peer::modern_only();
         let home = Home::new();
         let dir = home.user_profiles();
-        let servers = [("ts-2026", sdk.url()), ("lab-2026", lab.url()), ("lab-2025", old.url())];
+        let servers = [
+            ("ts-2026", sdk.url()),
+            ("lab-2026", lab.url()),
+            ("lab-2025", old.url()),
+            ("lab-both", both.url()),
+        ];
         for (name, url) in servers {
             let yaml = crate::support::bridge::plain_profile(name, &url);
             std::fs::write(dir.join(format!("{name}.yaml")), yaml).unwrap();
@@ -281,16 +287,17 @@ async fn claude_code_of_either_era_connects_through_the_bridge_to_servers_of_one
             "ts-2026": stdio_entry(&home, "ts-2026"),
             "lab-2026": stdio_entry(&home, "lab-2026"),
             "lab-2025": stdio_entry(&home, "lab-2025"),
+            "lab-both": stdio_entry(&home, "lab-both"),
         }});
         std::fs::write(claude.cwd().join(".mcp.json"), servers.to_string()).unwrap();
         // 2.1.197 sends only initialize; 2.1.332 sends server/discover first, which the bridge
         // answers itself in front of the 2025-only server.
         // The bridges' log (Claude Code runs them in this home) says which translation each
-        // Claude Code needed.
+        // Claude Code needed: one per server of the other era, none for the server of both.
         let [old_claude, new_claude] = Claude::both(home.path());
         let list = old_claude.run_ok(&["mcp", "list"]);
         eprintln!("claude {} mcp list:\n{list}", old_claude.version());
-        for name in ["ts-2026", "lab-2026", "lab-2025"] {
+        for name in ["ts-2026", "lab-2026", "lab-2025", "lab-both"] {
             assert_connected(&list, name);
         }
         let log = log_text(&home);
@@ -298,7 +305,7 @@ async fn claude_code_of_either_era_connects_through_the_bridge_to_servers_of_one
         assert!(!log.contains("speaks only the 2025 era"), "2.1.197 sends no discover: {log}");
         let list = new_claude.run_ok(&["mcp", "list"]);
         eprintln!("claude {} mcp list:\n{list}", new_claude.version());
-        for name in ["ts-2026", "lab-2026", "lab-2025"] {
+        for name in ["ts-2026", "lab-2026", "lab-2025", "lab-both"] {
             assert_connected(&list, name);
         }
         let log = log_text(&home);
