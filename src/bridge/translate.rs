@@ -6,7 +6,9 @@
 //!   `ping` with `{}`, and `notifications/initialized` goes nowhere; no session, no GET stream.
 //! - A 2026 client in front of a 2025-only server (its `server/discover` refused, see
 //!   [`era::refuses_2026`]): the bridge opens a session of its own with the client's
-//!   capabilities and name, and answers `server/discover` from that session's `initialize`.
+//!   capabilities and name, and answers `server/discover` from that session's `initialize`;
+//!   the server's results reach the client as 2026 results (`resultType`, and the cache hints
+//!   of the cacheable ones, see `Upstream::pass_on`).
 
 use reqwest::Response;
 use serde_json::{Value, json};
