@@ -20,17 +20,18 @@ pub enum Read {
     ClientGone,
 }
 
-/// Reads `response`, giving each message to `inspect`, then to `out` (when given) as one line.
-/// Stops after the message that answers `id`. `Err` names what was wrong with the body.
+/// Reads `response`, giving each message to `inspect` (which may change it), then to `out`
+/// (when given) as one line. Stops after the message that answers `id`. `Err` names what was
+/// wrong with the body.
 pub async fn read(
     response: Response,
     id: &Value,
     out: Option<&Out>,
-    mut inspect: impl FnMut(&Value),
+    mut inspect: impl FnMut(&mut Value),
 ) -> Result<Read, String> {
     let mut seen = false;
-    let mut pass = async |message: Value| -> Option<Read> {
-        inspect(&message);
+    let mut pass = async |mut message: Value| -> Option<Read> {
+        inspect(&mut message);
         let answered = answers(&message, id);
         seen = true;
         if let Some(out) = out

@@ -6,11 +6,14 @@
 //! - [`link`]: a direct URL, a forward already running, or the bridge's own forward.
 //! - [`upstream`]: the POSTs, the session, and recovery from 404, 401 and dropped connections;
 //!   [`server_stream`] the optional GET stream; [`answer`] JSON and SSE answers.
+//! - [`era`]: which MCP era each side speaks (the client's `initialize` or `server/discover`,
+//!   the server's refusals); [`translate`] answers, between eras, what only one side has.
 //!
 //! Stdout carries JSON-RPC lines and nothing else; no token or secret is written anywhere.
 
 pub(crate) mod answer;
 mod envelope;
+mod era;
 mod explain;
 pub mod link;
 mod recover;
@@ -19,6 +22,7 @@ mod server_stream;
 mod session;
 pub mod stdio;
 mod target;
+mod translate;
 mod upstream;
 
 use std::future::Future;
@@ -119,7 +123,7 @@ where
                 tracing::info!(?method, "not relayed: the route is down");
             }
             (Incoming::Notification { method }, Ok(_)) => {
-                let _ = notes.send((text, method)).await;
+                let _ = notes.send((text, message, method)).await;
             }
         }
         while requests.try_join_next().is_some() {}
@@ -170,9 +174,9 @@ impl Carrier {
         }
     }
 
-    async fn notify(&self, line: String, method: Option<String>) {
+    async fn notify(&self, line: String, message: serde_json::Value, method: Option<String>) {
         match self {
-            Carrier::Mcp(up) => up.notify(line, method).await,
+            Carrier::Mcp(up) => up.notify(line, message, method).await,
             Carrier::Envelope(up) => up.notify(line, method).await,
         }
     }
@@ -186,11 +190,14 @@ impl Carrier {
 }
 
 /// Relays the client's notifications and responses one at a time, in the order they came.
-async fn notify_in_order(upstream: Carrier, mut notes: mpsc::Receiver<(String, Option<String>)>) {
-    while let Some((line, method)) = notes.recv().await {
-        upstream.notify(line, method).await;
+async fn notify_in_order(upstream: Carrier, mut notes: mpsc::Receiver<Note>) {
+    while let Some((line, message, method)) = notes.recv().await {
+        upstream.notify(line, message, method).await;
     }
 }
+
+/// A notification or response from the client: its line, the message, its method.
+type Note = (String, serde_json::Value, Option<String>);
 
 #[cfg(test)]
 mod tests;

@@ -3,12 +3,14 @@
 
 use std::sync::atomic::Ordering;
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::answer::{self, Read};
+use super::era::Way;
 use super::rpc::{self, Problem};
 use super::stdio::{note, warn};
 use super::upstream::Upstream;
+use crate::net::era::Era;
 use crate::net::mcp::{SESSION, answers};
 use crate::net::{innermost, io_kind};
 
@@ -28,11 +30,27 @@ impl Upstream {
                 "reconnect the MCP server in the client (in Claude Code: /mcp, then reconnect)",
             ));
         };
+        Box::pin(self.start_session(params, false)).await?;
+        note(format!(
+            "the server forgot the session (404 on {what}); re-initialized with a new session \
+             and retrying {what}"
+        ));
+        if self.eras.client() == Era::Initialize {
+            self.open_server_stream();
+        }
+        Ok(())
+    }
+
+    /// Starts a session with `initialize` `params` (kept for a later re-initialization when
+    /// `keep`) and `notifications/initialized`; its answer is not passed on but answered here:
+    /// the server's `initialize` result.
+    pub(super) async fn start_session(&self, params: Value, keep: bool) -> Result<Value, Problem> {
         let n = self.reinits.fetch_add(1, Ordering::Relaxed) + 1;
         let id = json!(format!("mcp-connect-bridge-reinitialize-{n}"));
         let body = json!({"jsonrpc": "2.0", "id": id, "method": "initialize", "params": params});
-        let response = Box::pin(self.exchange(&body.to_string(), "initialize", true)).await?;
-        let generation = self.session.begin(response.headers().get(SESSION).cloned(), None);
+        let response = self.exchange(&body.to_string(), "initialize", &Way::Fresh).await?;
+        let session_id = response.headers().get(SESSION).cloned();
+        let generation = self.session.begin(session_id, keep.then_some(params));
         let mut answer = None;
         let read = answer::read(response, &id, None, |message| {
             if answers(message, &id) {
@@ -58,12 +76,7 @@ impl Upstream {
             Ok(response) => warn(format!("notifications/initialized got {}", response.status())),
             Err(error) => warn(format!("notifications/initialized failed: {}", innermost(&error))),
         }
-        note(format!(
-            "the server forgot the session (404 on {what}); re-initialized with a new session \
-             and retrying {what}"
-        ));
-        self.open_server_stream();
-        Ok(())
+        Ok(result["result"].clone())
     }
 
     /// Whether a request that failed so may be sent again: nothing answered at all, or (through

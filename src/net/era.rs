@@ -129,6 +129,35 @@ pub fn strip_meta(message: &mut Value) {
     }
 }
 
+/// What a 2026 result says of itself when it is the final answer (`resultType`).
+pub const RESULT_COMPLETE: &str = "complete";
+/// The methods whose 2026 results are cacheable and must say for how long and for whom
+/// (`ttlMs`, `cacheScope`; SEP-2549, as the TypeScript SDK v2 lists them).
+pub const CACHEABLE: [&str; 6] = [
+    "tools/list",
+    "prompts/list",
+    "resources/list",
+    "resources/templates/list",
+    "resources/read",
+    "server/discover",
+];
+
+/// Makes the response `message` of a 2025 server to a `method` request into the result a 2026
+/// client requires: `resultType: "complete"`, and for a cacheable method the conservative
+/// cache hints the SDKs default to (`ttlMs: 0`, `cacheScope: "private"`). What the result
+/// says already is kept; an error, a request or a notification is left alone.
+pub fn as_2026_result(message: &mut Value, method: &str) {
+    if message.get("method").is_some() {
+        return;
+    }
+    let Some(result) = message.get_mut("result").and_then(Value::as_object_mut) else { return };
+    result.entry("resultType").or_insert_with(|| json!(RESULT_COMPLETE));
+    if CACHEABLE.contains(&method) {
+        result.entry("ttlMs").or_insert_with(|| json!(0));
+        result.entry("cacheScope").or_insert_with(|| json!("private"));
+    }
+}
+
 /// The `params` of an `initialize` a relay sends for the 2026 client whose request carries
 /// `meta` (its `params._meta`, or nothing): its capabilities and who it is, asking for
 /// `version`.
@@ -247,6 +276,34 @@ mod tests {
         put_meta(&mut with_token, &meta_of_initialize(&json!({})));
         strip_meta(&mut with_token);
         assert_eq!(with_token["params"]["_meta"], json!({"a": 1}));
+    }
+
+    #[test]
+    fn a_relayed_2025_result_says_it_is_complete_and_how_long_a_list_keeps() {
+        let mut list = json!({"jsonrpc": "2.0", "id": 1, "result": {"tools": []}});
+        as_2026_result(&mut list, "tools/list");
+        assert_eq!(list["result"]["resultType"], RESULT_COMPLETE);
+        assert_eq!(
+            (&list["result"]["ttlMs"], &list["result"]["cacheScope"]),
+            (&json!(0), &json!("private"))
+        );
+        let mut call = json!({"jsonrpc": "2.0", "id": 2, "result": {"content": []}});
+        as_2026_result(&mut call, "tools/call");
+        assert_eq!(call["result"]["resultType"], RESULT_COMPLETE);
+        assert!(call["result"].get("ttlMs").is_none(), "a call is not cacheable: {call}");
+        let mut own = json!({"id": 1, "result": {"resultType": "input_required", "ttlMs": 5}});
+        as_2026_result(&mut own, "resources/read");
+        assert_eq!(own["result"]["resultType"], "input_required", "its own type kept");
+        assert_eq!(own["result"]["ttlMs"], 5, "its own hint kept");
+        for untouched in [
+            json!({"jsonrpc": "2.0", "id": 1, "error": {"code": -32601, "message": "no"}}),
+            json!({"jsonrpc": "2.0", "method": "notifications/progress", "params": {}}),
+            json!({"jsonrpc": "2.0", "id": 2, "method": "sampling/createMessage", "result": {}}),
+        ] {
+            let mut message = untouched.clone();
+            as_2026_result(&mut message, "tools/list");
+            assert_eq!(message, untouched);
+        }
     }
 
     #[test]

@@ -7,6 +7,8 @@ mod auth;
 mod bridge;
 mod bridge_envelope;
 #[cfg(unix)]
+mod bridge_era;
+#[cfg(unix)]
 mod clientconfig_claude;
 mod clientconfig_props;
 #[cfg(unix)]

@@ -218,3 +218,34 @@ pub fn echo(bridge: &mut Bridge, id: u64, text: &str) {
     let answer = bridge.call(id, "tools/call", args);
     assert_eq!(answer["result"]["content"][0]["text"], text, "{answer}");
 }
+
+/// A profile named `name` that reaches the MCP endpoint `url` (`http://HOST:PORT/PATH`)
+/// directly, without credentials (a plain MCP server).
+pub fn plain_profile(name: &str, url: &str) -> String {
+    let url = url::Url::parse(url).expect("an endpoint URL");
+    let origin = url.origin().ascii_serialization();
+    let path = url.path();
+    format!("name: {name}\ntitle: {name}\n{}endpoint:\n  path: {path}\n", direct_link(&origin))
+}
+
+/// `mcp-connect bridge NAME` for a [`plain_profile`] written into `home`'s profiles.
+pub fn start_plain(home: &Home, name: &str, url: &str) -> Bridge {
+    let dir = home.user_profiles();
+    std::fs::write(dir.join(format!("{name}.yaml")), plain_profile(name, url)).unwrap();
+    Bridge::start_with(home, &home.path().join("no-kubeconfig"), &dir, &["bridge", name])
+}
+
+/// The `_meta` a 2026 client puts in every request's params.
+pub fn modern_meta() -> Value {
+    json!({
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": {},
+        "io.modelcontextprotocol/clientInfo": {"name": "bridge-era-test", "version": "0"},
+    })
+}
+
+/// `params` as a 2026 client sends them: with [`modern_meta`].
+pub fn modern(mut params: Value) -> Value {
+    params["_meta"] = modern_meta();
+    params
+}
