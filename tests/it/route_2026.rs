@@ -2,7 +2,8 @@
 //! SDK v2 with the old handshake rejected) behind the lab's `svc/serena-mcp` — as a client sees
 //! it: `up` serves it and names the era; the newest Claude Code connects to the entry `config
 //! write` wrote and calls a tool through it; the pinned one, which speaks only the 2025
-//! handshake, is refused by that server.
+//! handshake, is refused by that server, and connects through the stdio bridge, which
+//! translates.
 
 use std::io::{BufRead, BufReader};
 use std::net::{Ipv4Addr, SocketAddr};
@@ -86,6 +87,19 @@ async fn route_1_carries_the_newest_claude_code_to_a_2026_only_server() {
         let list = pinned.run_ok(&["mcp", "list"]);
         let failed = format!("serena: {url} (HTTP) - ✘ Failed to connect");
         assert!(list.lines().any(|l| l.starts_with(&failed)), "{}:\n{list}", pinned.version());
+
+        // What the note says to do: the stdio bridge translates, and 2.1.197 connects.
+        let bin = env!("CARGO_BIN_EXE_mcp-connect");
+        let kubeconfig = lab.kubeconfig().to_str().unwrap();
+        let bridge = ["--kubeconfig", kubeconfig, "bridge", "serena-direct", "--local-port", &port];
+        let add = ["mcp", "add", "--scope", "local", "serena-bridge", "--", bin];
+        pinned.run_ok(&[&add[..], &bridge].concat());
+        for claude in [&pinned, &newest] {
+            let list = claude.run_ok(&["mcp", "list"]);
+            let bridged = list.lines().find(|l| l.starts_with("serena-bridge: "));
+            let bridged = bridged.unwrap_or_else(|| panic!("no serena-bridge in:\n{list}"));
+            assert!(bridged.ends_with("- ✔ Connected"), "{}: {bridged}", claude.version());
+        }
 
         // A real tool call through the route, in the 2026 era end to end.
         let tool = "mcp__serena__echo";
