@@ -68,6 +68,19 @@ pub(crate) fn speaks_of_refusal(answer: &Value) -> Option<Speaks> {
     Some(Speaks { modern: true, initialize: false, supported })
 }
 
+/// A `server/discover` result as the router's face answers it: the gateway's, with the
+/// handshake versions added, since the router accepts `initialize` from 2025 clients whatever
+/// the gateway speaks (it translates).
+pub(crate) fn as_face(mut result: Value) -> Value {
+    let listed: Vec<Value> =
+        (result.get("supportedVersions").and_then(Value::as_array)).cloned().unwrap_or_default();
+    let handshake = WITH_INITIALIZE.iter().map(|v| json!(v));
+    let mut versions: Vec<Value> = handshake.filter(|v| !listed.contains(v)).collect();
+    versions.extend(listed);
+    result["supportedVersions"] = Value::Array(versions);
+    result
+}
+
 /// Who the router is, where a client is not there to say.
 pub(crate) fn router_info() -> Value {
     json!({"name": "mcp-connect-router", "version": env!("CARGO_PKG_VERSION")})
@@ -207,6 +220,20 @@ mod tests {
         assert_eq!((both.modern, both.initialize), (true, true));
         let silent = speaks_of_discover(&json!({"capabilities": {}}));
         assert!(silent.initialize, "a server that lists nothing is not assumed to lack it");
+    }
+
+    #[test]
+    fn the_face_lists_the_handshake_beside_what_the_gateway_speaks() {
+        let only = as_face(json!({"supportedVersions": [MODERN_VERSION], "ttlMs": 1}));
+        let versions = only["supportedVersions"].as_array().unwrap();
+        assert_eq!(versions.len(), WITH_INITIALIZE.len() + 1);
+        assert_eq!(
+            (versions.first().unwrap(), versions.last().unwrap()),
+            (&json!("2024-11-05"), &json!(MODERN_VERSION))
+        );
+        assert_eq!(only["ttlMs"], 1, "the rest as the gateway said");
+        let both = as_face(json!({"supportedVersions": ["2025-06-18", MODERN_VERSION]}));
+        assert_eq!(both["supportedVersions"].as_array().unwrap().len(), versions.len(), "no twice");
     }
 
     #[test]

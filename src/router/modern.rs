@@ -13,7 +13,7 @@ use axum::body::Bytes;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
-use super::eras::{Way, kept_session, learn, way};
+use super::eras::{Way, as_face, discover, kept_session, learn, way};
 use super::gateway::{Gateway, Interrupted, Judged, Upstream};
 use super::metrics::Outcome;
 use super::pool::Shared;
@@ -92,9 +92,36 @@ async fn attempt(
         Err(trouble) => return Attempt::Failed { trouble, delivered: false },
     };
     match way(Era::Modern, Some(&speaks)) {
+        Way::Native if incoming.method.as_deref() == Some("server/discover") => {
+            discover_on(gateway, message, incoming, reply).await
+        }
         Way::Native => send(gateway, &Upstream::modern(), incoming, reply).await,
         Way::Translate => in_kept_session(gateway, message, incoming, reply).await,
     }
+}
+
+/// `server/discover` on a gateway that speaks 2026, answered as the router's face
+/// ([`as_face`]).
+async fn discover_on(
+    gateway: &Gateway,
+    message: &Value,
+    incoming: &Incoming,
+    reply: &mut Reply,
+) -> Attempt {
+    let meta = message.pointer("/params/_meta").and_then(Value::as_object).cloned();
+    let found = match discover(gateway, &meta.unwrap_or_default()).await {
+        Ok(Some(result)) => result,
+        Ok(None) => {
+            let trouble =
+                gateway.place.other("it refused server/discover, which it answered before");
+            return Attempt::Failed { trouble, delivered: false };
+        }
+        Err(trouble) => return Attempt::Failed { trouble, delivered: false },
+    };
+    gateway.counters.record(Outcome::Ok);
+    let id = incoming.id.clone().unwrap_or(Value::Null);
+    reply.answer(json!({"jsonrpc": "2.0", "id": id, "result": as_face(found)}), false).await;
+    Attempt::Done
 }
 
 /// A 2026 request on a 2025-only gateway, in the session the router keeps there (opened
@@ -120,7 +147,7 @@ async fn in_kept_session(
             Err(trouble) => return Attempt::Failed { trouble, delivered: false },
         };
         if let (Some(id), Some("server/discover")) = (&incoming.id, incoming.method.as_deref()) {
-            let result = discover_result_of_initialize(&kept.result);
+            let result = as_face(discover_result_of_initialize(&kept.result));
             reply.answer(json!({"jsonrpc": "2.0", "id": id, "result": result}), false).await;
             return Attempt::Done;
         }

@@ -46,7 +46,10 @@ async fn both_eras_served_by(router: &Router, name: &str) {
     let modern = Modern::new(&client, &router.url());
     let discovered = modern.discover().await.expect("server/discover");
     assert_eq!(discovered["_meta"]["io.modelcontextprotocol/serverInfo"]["name"], name);
-    assert!(discovered["supportedVersions"].as_array().unwrap().contains(&json!(MODERN)));
+    let versions = discovered["supportedVersions"].as_array().unwrap();
+    assert!(versions.contains(&json!(MODERN)), "{discovered}");
+    // Its face takes the handshake too, whatever the gateway speaks: it translates.
+    assert!(versions.contains(&json!("2025-11-25")), "{discovered}");
     assert!(modern.tools_list().await.unwrap().contains(&"echo".to_owned()));
     let echoed = modern.call_tool("echo", json!({"text": "from 2026"})).await.unwrap();
     assert_eq!(echoed["content"][0]["text"], "from 2026");
@@ -253,7 +256,9 @@ async fn the_session_kept_for_2026_clients_on_a_2025_gateway_is_opened_again_whe
     let modern = Modern::new(&http_client(), &router.url());
     let discovered = modern.discover().await.unwrap();
     assert_eq!(discovered["_meta"]["io.modelcontextprotocol/serverInfo"]["name"], "old");
-    assert_eq!(discovered["supportedVersions"], json!([MODERN]), "the router speaks 2026");
+    // The router's face speaks both eras, whatever the gateway speaks (it translates).
+    let versions = discovered["supportedVersions"].as_array().unwrap();
+    assert!(versions.contains(&json!(MODERN)) && versions.contains(&json!("2025-06-18")));
     assert!(modern.tools_list().await.unwrap().contains(&"echo".to_owned()));
     // A new server on the same address: it knows no session.
     old.backend.take().unwrap().shutdown().await;
