@@ -1,7 +1,8 @@
 //! `kubectl port-forward` — the seed's own route 1 — against the lab: SPDY/3.1 tunnelled in a
 //! WebSocket (kubectl 1.30+'s default) and after a plain upgrade (older kubectl, or
 //! `KUBECTL_PORT_FORWARD_WEBSOCKETS=false`), to the Service and to the pod, many connections at
-//! once on kubectl's one connection, and a port nothing listens on reported as a kubelet does.
+//! once on kubectl's one connection, and a port nothing listens on reported as a kubelet does;
+//! the official Python client's port-forward (WebSocket channels) beside them.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -118,4 +119,54 @@ async fn a_port_nothing_listens_on_is_reported_by_kubectl_as_the_kubelets_error(
         let _ = kubectl.kill();
         let _ = kubectl.wait();
     }
+}
+
+/// The official Python client's port-forward (WebSocket channels, not SPDY): an MCP
+/// `initialize` through it.
+const PYTHON_FORWARD: &str = r#"
+import json, sys
+from kubernetes import client, config
+from kubernetes.stream import portforward
+config.load_kube_config(config_file=sys.argv[1])
+api = client.CoreV1Api()
+forward = portforward(api.connect_get_namespaced_pod_portforward, sys.argv[2], "mcp", ports="8080")
+sock = forward.socket(8080)
+sock.setblocking(True)
+body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+    "protocolVersion": "2025-06-18", "capabilities": {},
+    "clientInfo": {"name": "python-kubernetes", "version": "1"}}})
+sock.sendall((
+    "POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nAccept: application/json, text/event-stream\r\n"
+    "Content-Type: application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s"
+    % (len(body), body)).encode())
+answer = b""
+while True:
+    chunk = sock.recv(65536)
+    if not chunk:
+        break
+    answer += chunk
+print(answer.decode(errors="replace"))
+error = forward.error(8080)
+if error:
+    print("error channel:", error)
+forward.close()
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_python_clients_port_forward_still_serves_mcp() {
+    let python = crate::support::peers::python_kubernetes_bin();
+    let lab = Lab::start(LabOptions::default()).await.expect("the lab starts");
+    let out = tokio::task::block_in_place(|| {
+        Command::new(python)
+            .args(["-c", PYTHON_FORWARD])
+            .arg(lab.kubeconfig())
+            .arg(&lab.seeded.serena_pod)
+            .output()
+            .expect("python runs")
+    });
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.starts_with("HTTP/1.1 200"), "{stdout}\n{stderr}");
+    assert!(stdout.contains("\"name\":\"mcp-connect-lab\""), "{stdout}");
 }

@@ -37,6 +37,9 @@ pub const CLAUDE_VERSION: &str = "2.1.197";
 pub const CLAUDE_NEWEST: &str = "2.1.332";
 /// The pinned Python MCP SDK `mcp` version (PyPI): serves and speaks both eras.
 pub const PYTHON_MCP_VERSION: &str = "2.3.0";
+/// The pinned official Python Kubernetes client (PyPI `kubernetes`), whose port-forward speaks
+/// the WebSocket channel protocol.
+pub const PYTHON_KUBERNETES_VERSION: &str = "37.0.2";
 /// The pinned `@modelcontextprotocol/server-everything` version (npm); needs Node 18+.
 pub const EVERYTHING_VERSION: &str = "2026.8.31";
 
@@ -80,6 +83,23 @@ pub fn python_mcp_bin() -> &'static Path {
     static BIN: OnceLock<Result<PathBuf, String>> = OnceLock::new();
     let bin = BIN.get_or_init(|| {
         installed("python-mcp", PYTHON_MCP_VERSION, "venv/bin/python", install_python_mcp)
+    });
+    bin.as_deref().unwrap_or_else(|error| panic!("{error}"))
+}
+
+/// The Python of a venv holding the official Kubernetes client, installing it first if needed.
+pub fn python_kubernetes_bin() -> &'static Path {
+    static BIN: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    let bin = BIN.get_or_init(|| {
+        let install = |dir: &Path| {
+            let venv = dir.join("venv");
+            pip_install(&venv, &format!("kubernetes=={PYTHON_KUBERNETES_VERSION}"))?;
+            let print = "import importlib.metadata as m; print(m.version('kubernetes'))";
+            let python = venv.join("bin/python");
+            let version = run_step(Command::new(python).args(["-c", print]), "", "")?;
+            expect_version(&version, PYTHON_KUBERNETES_VERSION)
+        };
+        installed("python-kubernetes", PYTHON_KUBERNETES_VERSION, "venv/bin/python", install)
     });
     bin.as_deref().unwrap_or_else(|error| panic!("{error}"))
 }
