@@ -167,6 +167,10 @@ pub enum Command {
         /// The MCP eras the reference server speaks.
         #[arg(long, value_enum, default_value_t = ErasArg::Both, conflicts_with = "serena")]
         eras: ErasArg,
+        /// Write the gateway routes' profiles for this lab into DIR (its address, its pinned
+        /// certificate), as the demo does, for `mcp-connect --profiles DIR tui`.
+        #[arg(long = "write-profiles", value_name = "DIR")]
+        write_profiles: Option<PathBuf>,
     },
     /// Run the local router in front of pools of MCP gateways: standard MCP at
     /// http://127.0.0.1:PORT/mcp (with /health and /metrics), a JWT and TLS pin per gateway,

@@ -75,8 +75,9 @@ fn main() -> ExitCode {
         Command::Bridge { profile, local_port } => {
             run(commands::bridge::start(&catalog, &profile, options(local_port), launcher))
         }
-        Command::Lab { serena, eras } => {
-            runtime().block_on(commands::lab::run(commands::lab::options(serena, eras.into())))
+        Command::Lab { serena, eras, write_profiles } => {
+            let options = commands::lab::options(serena, eras.into());
+            runtime().block_on(commands::lab::run(options, write_profiles, &dirs.state))
         }
         Command::Router { profile, config, local_port } => {
             let (profile, config) = (profile.as_deref(), config.as_deref());

@@ -108,7 +108,7 @@ fn local_ports(catalog: &Catalog) -> (Vec<Command>, Vec<String>) {
 /// Routes 2, 3 and 4 against this lab: its gateway's certificate pinned (the demo knows it is
 /// the lab's own), and route 3's LoadBalancer address and route 4's pool replaced by the
 /// gateway's. Rewritten at every start, since each lab has its own address and certificate.
-fn gateway_routes(lab: &Lab, store: &ProfileStore) -> Result<(), Trouble> {
+pub(super) fn gateway_routes(lab: &Lab, store: &ProfileStore) -> Result<(), Trouble> {
     let broken = |cause: String| Trouble { cause, fix: "report this as a bug".to_owned() };
     let pin = Sha256Pin::try_from(lab.gateway.fingerprint_sha256.as_str()).map_err(broken)?;
     let url = BaseUrl::try_from(lab.gateway.url.as_str()).map_err(broken)?;

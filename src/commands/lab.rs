@@ -1,11 +1,13 @@
 //! `mcp-connect lab`: the lab, headless, until SIGINT or SIGTERM.
 
 use std::io::{self, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use crate::lab::kube::seed::{GATEWAY, GATEWAY_SECRET, GATEWAY_SECRET_KEY, NAMESPACE, SERENA};
 use crate::lab::mcp::Eras;
 use crate::lab::world::{Lab, LabOptions, SerenaBackend};
+use crate::profile::ProfileStore;
 
 use super::{report, wait_for_shutdown};
 
@@ -19,11 +21,18 @@ pub fn options(serena: bool, eras: Eras) -> LabOptions {
     LabOptions { serena, eras, ..LabOptions::default() }
 }
 
-pub async fn run(options: LabOptions) -> ExitCode {
+pub async fn run(options: LabOptions, profiles: Option<PathBuf>, state: &Path) -> ExitCode {
     let lab = match Lab::start(options).await {
         Ok(lab) => lab,
         Err(err) => return report(&err, &err.fix()),
     };
+    if let Some(dir) = profiles {
+        let store = ProfileStore::new(dir.clone(), state);
+        if let Err(err) = super::demo::gateway_routes(&lab, &store) {
+            return super::fail(&err);
+        }
+        println!("profiles: {} (the gateway routes, pointed at this lab)", dir.display());
+    }
     if let Err(err) = describe(&lab, &mut io::stdout().lock()) {
         return report(&err, "check that stdout is writable");
     }

@@ -80,9 +80,14 @@ fn lab_eras_2026_only_serves_a_server_that_the_probe_finds_2026_only() {
         .stderr(Stdio::null())
         .spawn()
         .expect("mcp-connect lab starts");
-    let lines = BufReader::new(child.stdout.take().unwrap()).lines().map_while(Result::ok);
-    let service = lines
+    // Read to its last line: a pipe closed early would end the lab at its next line.
+    let printed: Vec<String> = BufReader::new(child.stdout.take().unwrap())
+        .lines()
+        .map_while(Result::ok)
         .take_while(|l| l != "lab ready")
+        .collect();
+    let service = printed
+        .iter()
         .find(|l| l.starts_with("service mcp/serena-mcp:8080"))
         .expect("the Service line");
     assert!(service.contains("(reference MCP server, MCP 2026-07-28 only, http://"), "{service}");
@@ -99,4 +104,47 @@ fn lab_eras_2026_only_serves_a_server_that_the_probe_finds_2026_only() {
     let both = home.run(&["lab", "--serena", "--eras", "2026-only"]);
     assert_eq!(both.code(), 2, "{}", both.stderr());
     assert!(both.stderr().contains("cannot be used with"), "{}", both.stderr());
+}
+
+#[test]
+fn lab_write_profiles_points_the_gateway_routes_at_it() {
+    let home = Home::new();
+    let dir = home.path().join("lab-profiles");
+    let mut child = home
+        .command()
+        .args(["lab", "--write-profiles"])
+        .arg(&dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("mcp-connect lab starts");
+    let printed: Vec<String> = BufReader::new(child.stdout.take().unwrap())
+        .lines()
+        .map_while(Result::ok)
+        .take_while(|l| l != "lab ready")
+        .collect();
+    let kubeconfig = printed.iter().find_map(|l| l.strip_prefix("kubeconfig: "));
+    let kubeconfig = kubeconfig.expect("the kubeconfig line").to_owned();
+    let said = format!("profiles: {} (the gateway routes, pointed at this lab)", dir.display());
+    assert!(printed.contains(&said), "{printed:#?}");
+    for name in ["gateway-port-forward", "gateway-loadbalancer", "router"] {
+        assert!(dir.join(format!("{name}.yaml")).is_file(), "{name}");
+    }
+    // Route 3 through the lab's gateway, its certificate pinned: it serves.
+    let profiles = dir.to_str().unwrap();
+    let mut up = home
+        .command()
+        .args(["--kubeconfig", &kubeconfig, "--profiles", profiles])
+        .args(["up", "gateway-loadbalancer", "--json"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lines = BufReader::new(up.stdout.take().unwrap()).lines().map_while(Result::ok);
+    let status = lines
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(&l).ok())
+        .find(|e| e["event"] == "status" && e["phase"] != "starting")
+        .expect("a status");
+    assert_eq!(status["phase"], "serving", "{status}");
+    assert_eq!(crate::support::stop(&mut up), 0);
+    assert_eq!(crate::support::stop(&mut child), 0);
 }
