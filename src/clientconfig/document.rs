@@ -59,16 +59,34 @@ pub struct Document {
 }
 
 impl Document {
-    /// Parses `text`; empty text is an empty object.
+    /// Parses `text` as strict JSON; empty text is an empty object.
     pub fn parse(text: &str) -> Result<Document, DocError> {
+        Document::parse_as(text, false)
+    }
+
+    /// Parses `text` as strict JSON, or with `jsonc` as JSON with comments and trailing commas
+    /// (what VS Code and Zed read, and nothing looser); empty text is an empty object.
+    pub fn parse_as(text: &str, jsonc: bool) -> Result<Document, DocError> {
         let text = if text.trim().is_empty() { "{}\n" } else { text };
-        // Strict first: a file Claude Code could not read is not ours to rewrite.
-        let value: Value = serde_json::from_str(text).map_err(|e| DocError::Malformed {
-            line: e.line(),
-            column: e.column(),
-            message: strip_position(&e.to_string()),
-        })?;
-        if !value.is_object() {
+        // Strict first: a file the client could not read is not ours to rewrite.
+        let object = if jsonc {
+            let value = jsonc_parser::parse_to_value(text, &jsonc_options()).map_err(|e| {
+                DocError::Malformed {
+                    line: e.line_display(),
+                    column: e.column_display(),
+                    message: e.kind().to_string(),
+                }
+            })?;
+            matches!(value, Some(jsonc_parser::JsonValue::Object(_)))
+        } else {
+            let value: Value = serde_json::from_str(text).map_err(|e| DocError::Malformed {
+                line: e.line(),
+                column: e.column(),
+                message: strip_position(&e.to_string()),
+            })?;
+            value.is_object()
+        };
+        if !object {
             return Err(DocError::RootNotObject);
         }
         let root = CstRootNode::parse(text, &ParseOptions::default())
@@ -168,6 +186,22 @@ impl Document {
     }
 }
 
+/// JSONC as VS Code and Zed read it: comments and trailing commas, otherwise strict.
+fn jsonc_options() -> ParseOptions {
+    ParseOptions {
+        allow_comments: true,
+        allow_trailing_commas: true,
+        allow_loose_object_property_names: false,
+        allow_missing_commas: false,
+        allow_single_quoted_strings: false,
+        allow_hexadecimal_numbers: false,
+        allow_unary_plus_numbers: false,
+        allow_bare_decimal_point_numbers: false,
+        allow_non_finite_numbers: false,
+        allow_extended_string_escapes: false,
+    }
+}
+
 fn input(value: &Value) -> CstInputValue {
     match value {
         Value::Null => CstInputValue::Null,
@@ -195,7 +229,7 @@ fn offset(node: CstNode) -> usize {
 }
 
 /// The line and column of byte `offset` in `text`.
-fn position(text: &str, offset: usize) -> Position {
+pub(super) fn position(text: &str, offset: usize) -> Position {
     let before = &text[..offset.min(text.len())];
     let line_start = before.rfind('\n').map_or(0, |i| i + 1);
     Position {

@@ -6,6 +6,7 @@ use serde_json::{Map, Value, json};
 
 use crate::profile::{Auth, Link, Profile};
 
+use super::client::Client;
 use super::scope::Scope;
 use crate::trouble::Trouble;
 
@@ -80,12 +81,7 @@ impl Entry {
         let private_tls =
             profile.tls.as_ref().is_some_and(|t| t.pin_sha256.is_some() || t.ca_file.is_some());
         if private_tls {
-            let mut args = launcher.with(&["bridge", name]);
-            if let Some(port) = local_port.filter(|_| matches!(profile.link, Link::PortForward(_)))
-            {
-                args.extend(["--local-port".to_owned(), port.to_string()]);
-            }
-            return Ok(Entry::Stdio { command: launcher.program.clone(), args, env: Vec::new() });
+            return Ok(Entry::bridge(profile, local_port, launcher));
         }
         let mut url = profile.local_endpoint();
         if let Some(port) = local_port {
@@ -110,6 +106,31 @@ impl Entry {
         Ok(match profile.endpoint.transport {
             crate::profile::Transport::Sse => Entry::Sse { url, headers },
             _ => Entry::Http { url, headers, headers_helper: None },
+        })
+    }
+
+    /// mcp-connect's stdio bridge to `profile`'s endpoint (`local_port`: the forward's port,
+    /// when not the profile's).
+    pub fn bridge(profile: &Profile, local_port: Option<u16>, launcher: &Launcher) -> Entry {
+        let mut args = launcher.with(&["bridge", profile.name.as_str()]);
+        if let Some(port) = local_port.filter(|_| matches!(profile.link, Link::PortForward(_))) {
+            args.extend(["--local-port".to_owned(), port.to_string()]);
+        }
+        Entry::Stdio { command: launcher.program.clone(), args, env: Vec::new() }
+    }
+
+    /// The entry for `profile` in `client`'s file: [`Entry::for_profile`]'s when the client can
+    /// express it (see [`super::shape`]), else the stdio bridge.
+    pub fn for_client(
+        profile: &Profile,
+        local_port: Option<u16>,
+        launcher: &Launcher,
+        client: Client,
+    ) -> Result<Entry, Trouble> {
+        let entry = Entry::for_profile(profile, local_port, launcher)?;
+        Ok(match super::shape::render(client, &entry) {
+            Some(_) => entry,
+            None => Entry::bridge(profile, local_port, launcher),
         })
     }
 
