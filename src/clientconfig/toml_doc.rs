@@ -160,3 +160,57 @@ fn inline_table(map: &Map<String, Value>) -> InlineTable {
     }
     table
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn servers() -> Vec<String> {
+        vec!["mcp_servers".to_owned()]
+    }
+
+    #[test]
+    fn a_server_goes_after_the_others_and_leaves_without_a_trace() {
+        let text = "# top\nmodel = \"o3\"  # why\n\n[mcp_servers.other]\ncommand = \"x\"\n\n\
+                    # later\n[profiles.a]\nk = 1\n";
+        let doc = TomlDoc::parse(text).unwrap();
+        let entry = json!({"url": "http://127.0.0.1:1/mcp", "http_headers": {"A": "b"}});
+        doc.put(&servers(), "serena", &entry).unwrap();
+        let expected = text.replace(
+            "\n# later",
+            "\n[mcp_servers.serena]\nurl = \"http://127.0.0.1:1/mcp\"\nhttp_headers = { A = \
+             \"b\" }\n\n# later",
+        );
+        assert_eq!(doc.text(), expected);
+        assert_eq!(doc.get(&servers(), "serena").unwrap(), Some(entry));
+        doc.put(&servers(), "serena", &json!({"url": "http://127.0.0.1:2/mcp"})).unwrap();
+        assert!(doc.text().contains("[mcp_servers.serena]\nurl = \"http://127.0.0.1:2/mcp\"\n\n"));
+        assert!(doc.remove(&servers(), "serena").unwrap());
+        assert_eq!(doc.text(), text);
+    }
+
+    #[test]
+    fn an_inline_servers_table_gets_an_inline_entry() {
+        let text = "mcp_servers = { other = { command = \"x\" } }\n[p]\nk=1\n";
+        let doc = TomlDoc::parse(text).unwrap();
+        doc.put(&servers(), "serena", &json!({"url": "u"})).unwrap();
+        assert_eq!(
+            doc.text(),
+            "mcp_servers = { other = { command = \"x\" } , serena = { url = \"u\" } }\n[p]\nk=1\n"
+        );
+        doc.remove(&servers(), "serena").unwrap();
+        assert_eq!(doc.text(), text);
+    }
+
+    #[test]
+    fn malformed_toml_is_refused_with_where_and_a_servers_value_that_is_no_table() {
+        let err = TomlDoc::parse("a = 1\n[mcp_servers.s]\nurl = \"x\"\nurl = \"y\"\n").err();
+        let Some(DocError::Malformed { line, column, message }) = err else { panic!("{err:?}") };
+        assert_eq!((line, column), (4, 1), "{message}");
+        assert!(message.contains("duplicate key"), "{message}");
+        let doc = TomlDoc::parse("mcp_servers = 3\n").unwrap();
+        let err = doc.put(&servers(), "s", &json!({})).unwrap_err();
+        assert_eq!(err, DocError::NotAnObject { key: "mcp_servers".into() });
+    }
+}
