@@ -14,6 +14,7 @@ mod clientconfig_race;
 #[cfg(unix)]
 mod clientconfig_refuse;
 mod clients_props;
+mod clients_shapes;
 #[cfg(unix)]
 mod faults;
 mod forward;
