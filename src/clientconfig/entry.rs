@@ -2,6 +2,8 @@
 //! `{"type":"http","url":…,"headers":{…}}`, `{"type":"sse",…}`, or
 //! `{"type":"stdio","command":…,"args":[…],"env":{…}}`, plus `headersHelper` for http.
 
+use std::path::Path;
+
 use serde_json::{Map, Value, json};
 
 use crate::profile::{Auth, Link, Profile};
@@ -40,6 +42,26 @@ impl Launcher {
             .and_then(|p| p.to_str().map(str::to_owned))
             .unwrap_or_else(|| "mcp-connect".to_owned());
         Launcher { program, args }
+    }
+
+    /// This launcher for a client that may start the bridge without the user's environment
+    /// (Codex passes a server only HOME, PATH and a few more; Claude Desktop is started by the
+    /// desktop, not a shell): the profiles directory and kubeconfig in effect named on the
+    /// command line, unless they already are. Claude Code keeps the environment: as is.
+    pub fn for_client(&self, client: Client, profiles: &Path, kubeconfig: Option<&Path>) -> Self {
+        if client == Client::ClaudeCode {
+            return self.clone();
+        }
+        let mut args = Vec::new();
+        let has = |flag: &str| self.args.iter().any(|a| a == flag);
+        if let Some(kubeconfig) = kubeconfig.filter(|_| !has("--kubeconfig")) {
+            args.extend(["--kubeconfig".to_owned(), kubeconfig.display().to_string()]);
+        }
+        if !has("--profiles") {
+            args.extend(["--profiles".to_owned(), profiles.display().to_string()]);
+        }
+        args.extend(self.args.iter().cloned());
+        Launcher { program: self.program.clone(), args }
     }
 
     fn with(&self, command: &[&str]) -> Vec<String> {
@@ -266,6 +288,17 @@ mod tests {
         let args = direct.unwrap().to_json()["args"].clone();
         assert_eq!(args, json!(["--profiles", "/p", "bridge", "gateway-loadbalancer"]));
         assert!(!entry.holds_secret());
+    }
+
+    #[test]
+    fn a_client_that_drops_the_environment_gets_the_profiles_and_kubeconfig_named() {
+        let plain = Launcher { program: "/bin/mcp-connect".into(), args: vec![] };
+        let (profiles, kube) = (Path::new("/c/profiles"), Some(Path::new("/k/config")));
+        let codex = plain.for_client(Client::Codex, profiles, kube);
+        assert_eq!(codex.args, ["--kubeconfig", "/k/config", "--profiles", "/c/profiles"]);
+        assert_eq!(plain.for_client(Client::ClaudeCode, profiles, kube), plain);
+        let given = launcher().for_client(Client::ClaudeDesktop, profiles, None);
+        assert_eq!(given.args, ["--profiles", "/p"], "what was given stays");
     }
 
     #[test]

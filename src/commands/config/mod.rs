@@ -37,7 +37,8 @@ pub fn run(
                 Err(code) => return code,
             };
             let client = target.client;
-            let entry = match Entry::for_client(profile, local_port, launcher, client) {
+            let launcher = launcher_for(launcher, client);
+            let entry = match Entry::for_client(profile, local_port, &launcher, client) {
                 Ok(entry) => entry,
                 Err(why) => return fail(&why),
             };
@@ -76,6 +77,18 @@ pub fn run(
             Err(code) => code,
         },
     }
+}
+
+/// `launcher` for `client`: with the profiles directory and kubeconfig in effect named, for a
+/// client that may start the bridge without this environment (see [`Launcher::for_client`]).
+fn launcher_for(launcher: &Launcher, client: Client) -> Launcher {
+    let profiles = crate::paths::Dirs::discover().map(|d| d.profiles()).unwrap_or_default();
+    // One file only: `--kubeconfig` takes one, where KUBECONFIG may list several.
+    let kubeconfig = std::env::var_os("KUBECONFIG")
+        .map(PathBuf::from)
+        .filter(|p| !p.as_os_str().is_empty() && std::env::split_paths(p.as_os_str()).count() == 1)
+        .and_then(|p| std::path::absolute(p).ok());
+    launcher.for_client(client, &profiles, kubeconfig.as_deref())
 }
 
 /// The directory given (default: the current one), made absolute and real (Claude Code keys

@@ -90,7 +90,8 @@ fn show(
         .into_iter()
         .map(|item| {
             let status = if item.ours {
-                match matching_profile(catalog, client, &item.name, &item.entry, launcher) {
+                let launcher = super::launcher_for(launcher, client);
+                match matching_profile(catalog, client, &item.name, &item.entry, &launcher) {
                     Some(matched) => format!("mcp-connect's, matches profile {matched}"),
                     None => {
                         "mcp-connect's, matches no profile now (rewrite it with `config write`)"
