@@ -14,6 +14,8 @@ mod clientconfig_race;
 #[cfg(unix)]
 mod clientconfig_refuse;
 mod clients_props;
+#[cfg(unix)]
+mod clients_real;
 mod clients_shapes;
 #[cfg(unix)]
 mod faults;
