@@ -13,6 +13,7 @@ mod clientconfig_props;
 mod clientconfig_race;
 #[cfg(unix)]
 mod clientconfig_refuse;
+mod clients_cli;
 mod clients_props;
 #[cfg(unix)]
 mod clients_real;
