@@ -40,7 +40,7 @@ fn config_clients_names_the_installed_ones_and_every_file() {
     assert!(out.contains(&format!("user: {h}/config/Code/User/mcp.json")), "{out}");
     assert!(out.contains(&format!("user: {h}/config/Claude/claude_desktop_config.json")), "{out}");
     assert!(out.contains(&format!("user: {h}/.codeium/windsurf/mcp_config.json")), "{out}");
-    assert!(!row("windsurf").iter().any(|w| *w == "project:"), "Windsurf has no project file");
+    assert!(!row("windsurf").contains(&"project:"), "Windsurf has no project file");
 }
 
 #[test]
