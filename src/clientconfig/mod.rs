@@ -122,7 +122,7 @@ pub struct Listed {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("{}:{source}", path.display())]
+    #[error("{}:{}", path.display(), in_client(source, *client))]
     Malformed { path: PathBuf, source: DocError, client: Client },
     /// An entry the client cannot read as meant (a token helper for any client but Claude
     /// Code, a remote URL for Claude Desktop): [`Entry::for_client`] gives one it can.
@@ -143,6 +143,17 @@ pub enum ConfigError {
         path.display()
     )]
     Busy { path: PathBuf, tries: usize, took: Duration },
+}
+
+/// `source` as said of `client`'s file: a key twice is read by that client (the last one).
+fn in_client(source: &DocError, client: Client) -> String {
+    let text = source.to_string();
+    match source {
+        DocError::DuplicateKey { .. } if client != Client::ClaudeCode => {
+            text.replace("Claude Code (JSON.parse)", client.title())
+        }
+        _ => text,
+    }
 }
 
 impl From<&ConfigError> for crate::trouble::Trouble {

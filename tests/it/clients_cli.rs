@@ -155,3 +155,20 @@ fn a_scope_a_client_does_not_have_is_refused_with_the_ones_it_has() {
     assert_eq!(unknown.code(), 2);
     assert!(unknown.stderr().contains("[possible values: claude-code, claude-desktop, cursor, vscode, windsurf, zed, codex, gemini]"), "{}", unknown.stderr());
 }
+
+#[test]
+fn a_server_named_twice_in_a_clients_file_names_that_client() {
+    let home = Home::new();
+    let gemini = "{\"mcpServers\": {\n  \"serena\": {\"httpUrl\": \"a\"},\n  \"serena\": {\"httpUrl\": \"b\"}\n}}\n";
+    let file = home.write(".gemini/settings.json", gemini);
+    let run =
+        home.run(&["config", "write", "serena-direct", "--client", "gemini", "--scope", "user"]);
+    let error = format!(
+        "{}:2:3: `mcpServers.serena` appears twice in one object, at 2:3 and 3:3; Gemini CLI \
+         reads only the last one",
+        file.display()
+    );
+    let fix = "keep one of them (Gemini CLI uses the last one) and run this again";
+    assert_refused(&run, &error, fix);
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), gemini);
+}
