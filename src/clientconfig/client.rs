@@ -29,6 +29,20 @@ pub struct Homes {
 }
 
 impl Homes {
+    /// The user's own home with the configuration directory the OS names for it (honouring
+    /// `$XDG_CONFIG_HOME`); any other home (the demo's, a test's) with the default under it.
+    pub fn for_home(home: &Path) -> Homes {
+        use etcetera::BaseStrategy;
+        let own = etcetera::home_dir().ok();
+        let native = etcetera::base_strategy::choose_native_strategy().ok();
+        match native {
+            Some(native) if own.as_deref() == Some(home) => {
+                Homes { home: home.to_path_buf(), config: native.config_dir() }
+            }
+            _ => Homes::under(home),
+        }
+    }
+
     /// `home` with this OS's default configuration directory under it.
     pub fn under(home: &Path) -> Homes {
         let config = if cfg!(target_os = "macos") {

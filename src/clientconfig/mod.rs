@@ -220,9 +220,9 @@ impl Writer {
     }
 
     /// `state`: mcp-connect's state directory (backups, locks, what it wrote). Other clients'
-    /// user files are under this OS's default configuration directory in `home`.
+    /// user files are under the configuration directory of [`Homes::for_home`].
     pub fn new(home: &Path, state: &Path) -> Writer {
-        Writer { homes: Homes::under(home), store: Store::new(state), settle: SETTLE }
+        Writer { homes: Homes::for_home(home), store: Store::new(state), settle: SETTLE }
     }
 
     /// Takes other clients' user files from under `config` (`$XDG_CONFIG_HOME`, …).

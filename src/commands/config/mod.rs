@@ -23,13 +23,9 @@ pub fn run(
     let Some(home) = etcetera::home_dir().ok() else {
         return report(&"cannot find the home directory", "set HOME");
     };
-    let mut writer = Writer::new(&home, state);
-    // The OS's own configuration directory ($XDG_CONFIG_HOME, ~/Library/Application Support,
-    // %APPDATA%), where Claude Desktop, VS Code and Zed keep their user files.
-    if let Ok(native) = etcetera::base_strategy::choose_native_strategy() {
-        use etcetera::BaseStrategy;
-        writer = writer.with_config_dir(&native.config_dir());
-    }
+    // Other clients' user files: under $XDG_CONFIG_HOME, ~/Library/Application Support or
+    // %APPDATA% (see `Homes::for_home`).
+    let writer = Writer::new(&home, state);
     match command {
         ConfigCommand::Write { profile, target, name, local_port, dry_run, force } => {
             let profile = match super::find_profile(catalog, &profile) {
