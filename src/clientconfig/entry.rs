@@ -64,6 +64,15 @@ impl Launcher {
         Launcher { program: self.program.clone(), args }
     }
 
+    /// `$KUBECONFIG` when it names one file (`--kubeconfig` takes one, where the variable may
+    /// list several), made absolute: what [`Launcher::for_client`] names for the bridge.
+    pub fn kubeconfig_from_env() -> Option<std::path::PathBuf> {
+        let value = std::env::var_os("KUBECONFIG").filter(|v| !v.is_empty())?;
+        let mut files = std::env::split_paths(&value);
+        let (Some(file), None) = (files.next(), files.next()) else { return None };
+        std::path::absolute(file).ok()
+    }
+
     fn with(&self, command: &[&str]) -> Vec<String> {
         self.args.iter().cloned().chain(command.iter().map(|w| (*w).to_owned())).collect()
     }

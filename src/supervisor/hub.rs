@@ -421,7 +421,10 @@ impl Hub {
         // the profiles directory.
         let client = scope.client();
         let launcher = match &self.options.profiles {
-            Some(store) => self.options.launcher.for_client(client, &store.dir, None),
+            Some(store) => {
+                let kubeconfig = clientconfig::Launcher::kubeconfig_from_env();
+                self.options.launcher.for_client(client, &store.dir, kubeconfig.as_deref())
+            }
             None => self.options.launcher.clone(),
         };
         let entry = match Entry::for_client(profile, local_port, &launcher, client) {

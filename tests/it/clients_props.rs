@@ -296,3 +296,78 @@ proptest! {
         prop_assert!(!home.path().join("state/clientconfig/backups").exists(), "no backup");
     }
 }
+
+#[test]
+fn another_clients_entry_we_did_not_write_is_kept_unless_forced() {
+    let home = tempfile::tempdir().unwrap();
+    let writer = writer(home.path());
+    let scope = Scope::of(Client::Codex, "user", home.path()).unwrap();
+    let theirs = "[mcp_servers.serena]\ncommand = \"uvx\"\nargs = [\"serena\"]\n";
+    let file = scope.file(home.path());
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    std::fs::write(&file, theirs).unwrap();
+    let err = writer.commit(&put(&scope, 8080)).unwrap_err();
+    assert!(matches!(err, ConfigError::NotOurs { .. }), "{err}");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), theirs);
+    let remove = Edit { op: Op::Remove, ..put(&scope, 0) };
+    assert!(matches!(writer.commit(&remove), Err(ConfigError::NotOurs { .. })));
+    let forced = Edit { force: true, ..put(&scope, 8080) };
+    assert_eq!(writer.commit(&forced).unwrap().outcome, Outcome::Replaced);
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        "[mcp_servers.serena]\nurl = \"http://127.0.0.1:8080/mcp\"\n"
+    );
+    // Ours now; a user's edit makes it theirs again.
+    assert_eq!(writer.commit(&put(&scope, 9090)).unwrap().outcome, Outcome::Replaced);
+    let edited = std::fs::read_to_string(&file).unwrap().replace("9090", "7070");
+    std::fs::write(&file, edited).unwrap();
+    assert!(matches!(writer.commit(&put(&scope, 8080)), Err(ConfigError::NotOurs { .. })));
+}
+
+#[test]
+fn modes_are_kept_new_user_files_are_private_and_read_only_ones_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let home = tempfile::tempdir().unwrap();
+    let writer = writer(home.path());
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    for client in others() {
+        let scope = Scope::of(client, "user", home.path()).unwrap();
+        writer.commit(&put(&scope, 8080)).unwrap();
+        assert_eq!(mode(&scope.file(home.path())), 0o600, "{client}: a new user file");
+    }
+    let dir = home.path().join("p");
+    let scope = Scope::of(Client::VsCode, "project", &dir).unwrap();
+    let file = scope.file(home.path());
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    std::fs::write(&file, "{}").unwrap();
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o640)).unwrap();
+    writer.commit(&put(&scope, 8080)).unwrap();
+    assert_eq!(mode(&file), 0o640, "the mode is kept");
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o440)).unwrap();
+    let before = std::fs::read_to_string(&file).unwrap();
+    let err = writer.commit(&put(&scope, 9090)).unwrap_err();
+    assert!(matches!(err, ConfigError::ReadOnly { mode: 0o440, .. }), "{err}");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), before);
+}
+
+#[test]
+fn an_entry_a_client_cannot_read_as_meant_is_refused_untouched() {
+    let home = tempfile::tempdir().unwrap();
+    let writer = writer(home.path());
+    // A token helper is Claude Code's alone; a remote URL is ignored by Claude Desktop.
+    let helper = Entry::Http {
+        url: "https://gw/mcp".into(),
+        headers: vec![],
+        headers_helper: Some("mcp-connect token gw --headers".into()),
+    };
+    for (client, entry) in
+        [(Client::Cursor, helper), (Client::ClaudeDesktop, entry(Client::Cursor, 1))]
+    {
+        let scope = Scope::of(client, "user", home.path()).unwrap();
+        let edit =
+            Edit { scope: scope.clone(), name: "serena".into(), op: Op::Put(entry), force: true };
+        let err = writer.commit(&edit).unwrap_err();
+        assert!(matches!(err, ConfigError::Inexpressible { .. }), "{client}: {err}");
+        assert!(!scope.file(home.path()).exists(), "{client}: nothing written");
+    }
+}

@@ -79,11 +79,7 @@ pub fn run(
 /// client that may start the bridge without this environment (see [`Launcher::for_client`]).
 fn launcher_for(launcher: &Launcher, client: Client) -> Launcher {
     let profiles = crate::paths::Dirs::discover().map(|d| d.profiles()).unwrap_or_default();
-    // One file only: `--kubeconfig` takes one, where KUBECONFIG may list several.
-    let kubeconfig = std::env::var_os("KUBECONFIG")
-        .map(PathBuf::from)
-        .filter(|p| !p.as_os_str().is_empty() && std::env::split_paths(p.as_os_str()).count() == 1)
-        .and_then(|p| std::path::absolute(p).ok());
+    let kubeconfig = Launcher::kubeconfig_from_env();
     launcher.for_client(client, &profiles, kubeconfig.as_deref())
 }
 
