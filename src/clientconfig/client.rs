@@ -101,11 +101,13 @@ impl Client {
         Client::ALL.into_iter().find(|c| c.id() == id)
     }
 
-    /// How its file is read: VS Code and Zed take comments and trailing commas, Codex TOML;
-    /// the others strict JSON (a file they could not read is not ours to rewrite).
+    /// How its file is read: VS Code and Zed take comments and trailing commas, Gemini CLI
+    /// comments only (0.61.0 refuses a trailing comma), Codex TOML; the others strict JSON (a
+    /// file they could not read is not ours to rewrite).
     pub fn syntax(self) -> Syntax {
         match self {
             Client::VsCode | Client::Zed => Syntax::Jsonc,
+            Client::Gemini => Syntax::JsonComments,
             Client::Codex => Syntax::Toml,
             _ => Syntax::Json,
         }

@@ -61,22 +61,22 @@ pub struct Document {
 impl Document {
     /// Parses `text` as strict JSON; empty text is an empty object.
     pub fn parse(text: &str) -> Result<Document, DocError> {
-        Document::parse_as(text, false)
+        Document::parse_as(text, Looseness::Strict)
     }
 
-    /// Parses `text` as strict JSON, or with `jsonc` as JSON with comments and trailing commas
-    /// (what VS Code and Zed read, and nothing looser); empty text is an empty object.
-    pub fn parse_as(text: &str, jsonc: bool) -> Result<Document, DocError> {
+    /// Parses `text` as strict JSON or as loose as `looseness` (and nothing looser); empty
+    /// text is an empty object.
+    pub fn parse_as(text: &str, looseness: Looseness) -> Result<Document, DocError> {
         let text = if text.trim().is_empty() { "{}\n" } else { text };
         // Strict first: a file the client could not read is not ours to rewrite.
-        let object = if jsonc {
-            let value = jsonc_parser::parse_to_value(text, &jsonc_options()).map_err(|e| {
-                DocError::Malformed {
+        let object = if looseness != Looseness::Strict {
+            let options = jsonc_options(looseness == Looseness::CommentsAndTrailingCommas);
+            let value =
+                jsonc_parser::parse_to_value(text, &options).map_err(|e| DocError::Malformed {
                     line: e.line_display(),
                     column: e.column_display(),
                     message: e.kind().to_string(),
-                }
-            })?;
+                })?;
             matches!(value, Some(jsonc_parser::JsonValue::Object(_)))
         } else {
             let value: Value = serde_json::from_str(text).map_err(|e| DocError::Malformed {
@@ -186,11 +186,21 @@ impl Document {
     }
 }
 
-/// JSONC as VS Code and Zed read it: comments and trailing commas, otherwise strict.
-fn jsonc_options() -> ParseOptions {
+/// What a client's JSON reader takes beyond strict JSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Looseness {
+    Strict,
+    /// Comments (Gemini CLI strips them before JSON.parse).
+    Comments,
+    /// Comments and trailing commas (JSONC, as VS Code and Zed read it).
+    CommentsAndTrailingCommas,
+}
+
+/// Comments, and trailing commas if `trailing_commas`; otherwise strict.
+fn jsonc_options(trailing_commas: bool) -> ParseOptions {
     ParseOptions {
         allow_comments: true,
-        allow_trailing_commas: true,
+        allow_trailing_commas: trailing_commas,
         allow_loose_object_property_names: false,
         allow_missing_commas: false,
         allow_single_quoted_strings: false,

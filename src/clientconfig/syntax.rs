@@ -3,12 +3,15 @@
 
 use serde_json::Value;
 
-use super::document::{DocError, Document};
+use super::document::{DocError, Document, Looseness};
 use super::toml_doc::TomlDoc;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Syntax {
     Json,
+    /// JSON with comments, no trailing commas (Gemini CLI's settings).
+    JsonComments,
+    /// JSON with comments and trailing commas.
     Jsonc,
     Toml,
 }
@@ -17,6 +20,7 @@ impl Syntax {
     pub fn name(self) -> &'static str {
         match self {
             Syntax::Json => "JSON",
+            Syntax::JsonComments => "JSON with comments",
             Syntax::Jsonc => "JSONC",
             Syntax::Toml => "TOML",
         }
@@ -25,7 +29,7 @@ impl Syntax {
     /// The extension of a backup of such a file.
     pub fn extension(self) -> &'static str {
         match self {
-            Syntax::Json | Syntax::Jsonc => "json",
+            Syntax::Json | Syntax::JsonComments | Syntax::Jsonc => "json",
             Syntax::Toml => "toml",
         }
     }
@@ -41,8 +45,11 @@ impl Doc {
     /// Parses `text`; empty text is an empty document.
     pub fn parse(text: &str, syntax: Syntax) -> Result<Doc, DocError> {
         Ok(match syntax {
-            Syntax::Json => Doc::Json(Document::parse_as(text, false)?),
-            Syntax::Jsonc => Doc::Json(Document::parse_as(text, true)?),
+            Syntax::Json => Doc::Json(Document::parse_as(text, Looseness::Strict)?),
+            Syntax::JsonComments => Doc::Json(Document::parse_as(text, Looseness::Comments)?),
+            Syntax::Jsonc => {
+                Doc::Json(Document::parse_as(text, Looseness::CommentsAndTrailingCommas)?)
+            }
             Syntax::Toml => Doc::Toml(TomlDoc::parse(text)?),
         })
     }

@@ -172,3 +172,31 @@ fn a_server_named_twice_in_a_clients_file_names_that_client() {
     assert_refused(&run, &error, fix);
     assert_eq!(std::fs::read_to_string(&file).unwrap(), gemini);
 }
+
+#[test]
+fn gemini_settings_keep_their_comments_and_a_trailing_comma_is_refused_as_gemini_refuses_it() {
+    let home = Home::new();
+    let theirs = "{\n  // mine\n  \"ui\": {\"theme\": \"GitHub\"}\n}\n";
+    let file = home.write(".gemini/settings.json", theirs);
+    let write = ["config", "write", "serena-direct", "--client", "gemini", "--scope", "user"];
+    ok(&home.run(&write));
+    let written = std::fs::read_to_string(&file).unwrap();
+    assert!(written.starts_with("{\n  // mine\n  \"ui\": {\"theme\": \"GitHub\"},\n"), "{written}");
+    let remove = ["config", "remove", "serena", "--client", "gemini", "--scope", "user"];
+    ok(&home.run(&remove));
+    let emptied = std::fs::read_to_string(&file).unwrap();
+    assert!(emptied.starts_with("{\n  // mine\n"), "{emptied}");
+
+    let trailing = "{\n  \"ui\": {\"theme\": \"GitHub\"},\n}\n";
+    std::fs::write(&file, trailing).unwrap();
+    let run = home.run(&write);
+    assert!(
+        run.stderr().starts_with(&format!(
+            "error: {}:2:28: Trailing commas are not allowed",
+            file.display()
+        )),
+        "{}",
+        run.stderr()
+    );
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), trailing);
+}

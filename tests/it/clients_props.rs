@@ -116,10 +116,11 @@ fn toml_leaf(leaf: &Leaf) -> String {
     }
 }
 
-/// `content` as a JSON file (`jsonc`: with comments and, if asked, trailing commas).
-fn json_text(content: &Content, key: &str, jsonc: bool) -> String {
+/// `content` as a JSON file, with comments (`comments`) and trailing commas (`commas`) where
+/// the client takes them and the content asks for them.
+fn json_text(content: &Content, key: &str, comments: bool, commas: bool) -> String {
     let comment = |what: &str| {
-        if jsonc && content.comments { format!("  // about {what}\n") } else { String::new() }
+        if comments && content.comments { format!("  // about {what}\n") } else { String::new() }
     };
     let sep = if content.odd { " :  " } else { ": " };
     let mut members: Vec<String> = content
@@ -143,7 +144,7 @@ fn json_text(content: &Content, key: &str, jsonc: bool) -> String {
         let body = if inner.is_empty() {
             "{}".to_owned()
         } else {
-            let end = if jsonc && content.trailing { "," } else { "" };
+            let end = if commas && content.trailing { "," } else { "" };
             format!("{{\n{}{end}\n  }}", inner.join(",\n"))
         };
         members.push(format!("{}  {}{sep}{body}", comment(key), json_string(key)));
@@ -151,8 +152,8 @@ fn json_text(content: &Content, key: &str, jsonc: bool) -> String {
     if members.is_empty() {
         return if content.odd { "{ }\n".to_owned() } else { "{}\n".to_owned() };
     }
-    let end = if jsonc && content.trailing { "," } else { "" };
-    let tail = if jsonc && content.comments { "\n/* the end */\n" } else { "\n" };
+    let end = if commas && content.trailing { "," } else { "" };
+    let tail = if comments && content.comments { "\n/* the end */\n" } else { "\n" };
     format!("{{\n{}{end}\n}}{tail}", members.join(",\n"))
 }
 
@@ -192,8 +193,9 @@ fn toml_text(content: &Content) -> String {
 
 fn text_for(client: Client, content: &Content) -> String {
     match client.syntax() {
-        Syntax::Json => json_text(content, client.servers_key(), false),
-        Syntax::Jsonc => json_text(content, client.servers_key(), true),
+        Syntax::Json => json_text(content, client.servers_key(), false, false),
+        Syntax::JsonComments => json_text(content, client.servers_key(), true, false),
+        Syntax::Jsonc => json_text(content, client.servers_key(), true, true),
         Syntax::Toml => toml_text(content),
     }
 }

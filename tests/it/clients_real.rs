@@ -106,10 +106,10 @@ async fn gemini_connects_to_both_routes_and_reports_the_wrong_entry_beside_them(
         let port = free_port();
         let (mut child, _ready, output) = up(&home, lab.kubeconfig(), port);
 
-        // The user's project settings, with a wrong entry of their own.
+        // The user's project settings, commented, with a wrong entry of their own.
         let theirs = format!(
-            "{{\n  \"ui\": {{\"theme\": \"GitHub\"}},\n  \"mcpServers\": {{\n    \"wrong\": \
-             {{\"httpUrl\": \"http://127.0.0.1:{port}/\"}}\n  }}\n}}\n"
+            "{{\n  // mine\n  \"ui\": {{\"theme\": \"GitHub\"}},\n  \"mcpServers\": {{\n    \
+             \"wrong\": {{\"httpUrl\": \"http://127.0.0.1:{port}/\"}}\n  }}\n}}\n"
         );
         let settings = dir.join(".gemini/settings.json");
         std::fs::create_dir_all(settings.parent().unwrap()).unwrap();
