@@ -183,6 +183,27 @@ impl Client {
         })
     }
 
+    /// What the user must know for `client` to use an entry just written in `scope_name`.
+    pub fn note(self, scope_name: &str) -> Option<&'static str> {
+        match (self, scope_name) {
+            (Client::ClaudeCode, "project") => Some(
+                "Claude Code asks before it runs a project's servers (or set \
+                 enableAllProjectMcpServers in ~/.claude/settings.json)",
+            ),
+            (Client::Gemini, "project") => Some(
+                "Gemini CLI runs a project's servers only in a trusted folder (/permissions, or \
+                 ~/.gemini/trustedFolders.json)",
+            ),
+            (Client::Codex, "project") => Some(
+                "Codex CLI reads a project's .codex/config.toml only once it trusts the project",
+            ),
+            (Client::ClaudeDesktop, _) => {
+                Some("Claude Desktop reads its file when it starts: restart it")
+            }
+            _ => None,
+        }
+    }
+
     /// The command that lists its servers, where it has one (Claude Code's and Gemini CLI's
     /// connect to each; Codex's does not).
     pub fn list_command(self) -> Option<&'static str> {

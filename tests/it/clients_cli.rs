@@ -150,6 +150,13 @@ fn a_scope_a_client_does_not_have_is_refused_with_the_ones_it_has() {
         "Codex CLI has no local scope",
         "use --scope project or --scope user",
     );
+    let codex = ok(&args("codex", "project"));
+    assert!(
+        codex.ends_with(
+            "note: Codex CLI reads a project's .codex/config.toml only once it trusts the project\n"
+        ),
+        "{codex}"
+    );
     let unknown =
         home.run(&["config", "write", "serena-direct", "--client", "emacs", "--scope", "user"]);
     assert_eq!(unknown.code(), 2);

@@ -135,6 +135,12 @@ fn apply(writer: &Writer, edit: &Edit, dry_run: bool, command: Option<&str>) -> 
     if let Some(command) = command {
         println!("equivalent: {command}");
     }
+    let client = edit.scope.client();
+    if let (Some(note), false) =
+        (client.note(edit.scope.name()), change.outcome == Outcome::Removed)
+    {
+        println!("note: {note}");
+    }
     ExitCode::SUCCESS
 }
 
