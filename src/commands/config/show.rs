@@ -25,8 +25,9 @@ pub fn run(
         None => vec![ScopeArg::Project, ScopeArg::Local, ScopeArg::User],
     };
     let clients = if all { Client::ALL.to_vec() } else { vec![client] };
-    let (mut first, mut code) = (None, ExitCode::SUCCESS);
+    let (mut listed, mut code) = (Vec::new(), ExitCode::SUCCESS);
     for client in clients {
+        let mut first = None;
         for arg in &args {
             // A scope the client does not have: refused when asked for by name, else skipped.
             if !has(client, *arg) && (all || !asked) {
@@ -44,13 +45,15 @@ pub fn run(
             if let Err(failed) = show(writer, &scope, catalog, launcher, all) {
                 code = failed;
             }
-            if scope.client() == Client::ClaudeCode {
-                first.get_or_insert(scope);
-            }
+            first.get_or_insert(scope);
+        }
+        // The client's own listing, where it has one (Claude Code's and Gemini CLI's connect).
+        if let (Some(scope), Some(command)) = (first, client.list_command()) {
+            listed.push(scope.in_project(command));
         }
     }
-    if let Some(scope) = first {
-        println!("equivalent: {}", scope.in_project("claude mcp list"));
+    for command in listed {
+        println!("equivalent: {command}");
     }
     code
 }
