@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use crate::clientconfig::Client;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "mcp-connect",
@@ -125,7 +127,8 @@ pub enum Command {
     /// tools/list and ping, with latency. When it is not, says why and how to fix it.
     /// Exit 0 when healthy, 1 when not, 2 when the probe cannot start.
     Probe(ProbeArgs),
-    /// Write, show or remove the Claude Code MCP entry of a route, keeping everything else in
+    /// Write, show or remove a route's MCP entry for Claude Code or another client (Cursor,
+    /// VS Code, Windsurf, Zed, Codex, Gemini CLI, Claude Desktop), keeping everything else in
     /// the file as it was (a backup of the old file is kept).
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -198,7 +201,7 @@ pub enum ConfigCommand {
         profile: String,
         #[command(flatten)]
         target: ScopeArgs,
-        /// The server name in Claude Code (default: the profile's `client.server_name`).
+        /// The server name in the client (default: the profile's `client.server_name`).
         #[arg(long, value_name = "NAME")]
         name: Option<String>,
         /// The local port the route listens on, when not the profile's.
@@ -212,11 +215,24 @@ pub enum ConfigCommand {
         #[arg(long)]
         force: bool,
     },
-    /// List the MCP entries of a scope (default: all), which are mcp-connect's, and whether
-    /// they still match their profile.
+    /// List the MCP entries of a scope (default: all), which are mcp-connect's, whether they
+    /// still match their profile, and what is wrong with the others.
     Show {
         #[arg(long, value_enum)]
         scope: Option<ScopeArg>,
+        /// The project directory (default: the current one).
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+        /// The client whose files to read.
+        #[arg(long, value_name = "CLIENT", default_value = "claude-code", value_parser = client_arg(), conflicts_with = "all")]
+        client: Client,
+        /// Every client's files that exist.
+        #[arg(long)]
+        all: bool,
+    },
+    /// List the MCP clients: which are installed (their config directory exists) and which
+    /// file each scope of each is written to.
+    Clients {
         /// The project directory (default: the current one).
         #[arg(long, value_name = "DIR")]
         dir: Option<PathBuf>,
@@ -270,8 +286,11 @@ pub struct ProbeArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct ScopeArgs {
-    /// project: DIR/.mcp.json; local: ~/.claude.json for DIR only; user: ~/.claude.json for
-    /// every project.
+    /// The client whose file to write (`config clients` lists them and their files).
+    #[arg(long, value_name = "CLIENT", default_value = "claude-code", value_parser = client_arg())]
+    pub client: Client,
+    /// project: the client's file in DIR (Claude Code: DIR/.mcp.json); local (Claude Code
+    /// only): ~/.claude.json for DIR only; user: the client's file for every project.
     #[arg(long, value_enum)]
     pub scope: ScopeArg,
     /// The project directory (default: the current one).
@@ -284,6 +303,15 @@ pub enum ScopeArg {
     Project,
     Local,
     User,
+}
+
+/// `--client`: one of the clients' ids (claude-code, cursor, vscode, …).
+fn client_arg() -> impl clap::builder::TypedValueParser<Value = Client> {
+    let ids = Client::ALL.map(Client::id);
+    let parser = clap::builder::PossibleValuesParser::new(ids);
+    clap::builder::TypedValueParser::map(parser, |id: String| {
+        Client::from_id(&id).unwrap_or(Client::ClaudeCode)
+    })
 }
 
 /// How often `up` checks health: `None` when off.

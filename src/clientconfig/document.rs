@@ -59,16 +59,34 @@ pub struct Document {
 }
 
 impl Document {
-    /// Parses `text`; empty text is an empty object.
+    /// Parses `text` as strict JSON; empty text is an empty object.
     pub fn parse(text: &str) -> Result<Document, DocError> {
+        Document::parse_as(text, Looseness::Strict)
+    }
+
+    /// Parses `text` as strict JSON or as loose as `looseness` (and nothing looser); empty
+    /// text is an empty object.
+    pub fn parse_as(text: &str, looseness: Looseness) -> Result<Document, DocError> {
         let text = if text.trim().is_empty() { "{}\n" } else { text };
-        // Strict first: a file Claude Code could not read is not ours to rewrite.
-        let value: Value = serde_json::from_str(text).map_err(|e| DocError::Malformed {
-            line: e.line(),
-            column: e.column(),
-            message: strip_position(&e.to_string()),
-        })?;
-        if !value.is_object() {
+        // Strict first: a file the client could not read is not ours to rewrite.
+        let object = if looseness != Looseness::Strict {
+            let options = jsonc_options(looseness == Looseness::CommentsAndTrailingCommas);
+            let value =
+                jsonc_parser::parse_to_value(text, &options).map_err(|e| DocError::Malformed {
+                    line: e.line_display(),
+                    column: e.column_display(),
+                    message: e.kind().to_string(),
+                })?;
+            matches!(value, Some(jsonc_parser::JsonValue::Object(_)))
+        } else {
+            let value: Value = serde_json::from_str(text).map_err(|e| DocError::Malformed {
+                line: e.line(),
+                column: e.column(),
+                message: strip_position(&e.to_string()),
+            })?;
+            value.is_object()
+        };
+        if !object {
             return Err(DocError::RootNotObject);
         }
         let root = CstRootNode::parse(text, &ParseOptions::default())
@@ -168,6 +186,32 @@ impl Document {
     }
 }
 
+/// What a client's JSON reader takes beyond strict JSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Looseness {
+    Strict,
+    /// Comments (Gemini CLI strips them before JSON.parse).
+    Comments,
+    /// Comments and trailing commas (JSONC, as VS Code and Zed read it).
+    CommentsAndTrailingCommas,
+}
+
+/// Comments, and trailing commas if `trailing_commas`; otherwise strict.
+fn jsonc_options(trailing_commas: bool) -> ParseOptions {
+    ParseOptions {
+        allow_comments: true,
+        allow_trailing_commas: trailing_commas,
+        allow_loose_object_property_names: false,
+        allow_missing_commas: false,
+        allow_single_quoted_strings: false,
+        allow_hexadecimal_numbers: false,
+        allow_unary_plus_numbers: false,
+        allow_bare_decimal_point_numbers: false,
+        allow_non_finite_numbers: false,
+        allow_extended_string_escapes: false,
+    }
+}
+
 fn input(value: &Value) -> CstInputValue {
     match value {
         Value::Null => CstInputValue::Null,
@@ -195,7 +239,7 @@ fn offset(node: CstNode) -> usize {
 }
 
 /// The line and column of byte `offset` in `text`.
-fn position(text: &str, offset: usize) -> Position {
+pub(super) fn position(text: &str, offset: usize) -> Position {
     let before = &text[..offset.min(text.len())];
     let line_start = before.rfind('\n').map_or(0, |i| i + 1);
     Position {

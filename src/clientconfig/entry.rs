@@ -2,10 +2,13 @@
 //! `{"type":"http","url":…,"headers":{…}}`, `{"type":"sse",…}`, or
 //! `{"type":"stdio","command":…,"args":[…],"env":{…}}`, plus `headersHelper` for http.
 
+use std::path::Path;
+
 use serde_json::{Map, Value, json};
 
 use crate::profile::{Auth, Link, Profile};
 
+use super::client::Client;
 use super::scope::Scope;
 use crate::trouble::Trouble;
 
@@ -39,6 +42,35 @@ impl Launcher {
             .and_then(|p| p.to_str().map(str::to_owned))
             .unwrap_or_else(|| "mcp-connect".to_owned());
         Launcher { program, args }
+    }
+
+    /// This launcher for a client that may start the bridge without the user's environment
+    /// (Codex passes a server only HOME, PATH and a few more; Claude Desktop is started by the
+    /// desktop, not a shell): the profiles directory and kubeconfig in effect named on the
+    /// command line, unless they already are. Claude Code keeps the environment: as is.
+    pub fn for_client(&self, client: Client, profiles: &Path, kubeconfig: Option<&Path>) -> Self {
+        if client == Client::ClaudeCode {
+            return self.clone();
+        }
+        let mut args = Vec::new();
+        let has = |flag: &str| self.args.iter().any(|a| a == flag);
+        if let Some(kubeconfig) = kubeconfig.filter(|_| !has("--kubeconfig")) {
+            args.extend(["--kubeconfig".to_owned(), kubeconfig.display().to_string()]);
+        }
+        if !has("--profiles") {
+            args.extend(["--profiles".to_owned(), profiles.display().to_string()]);
+        }
+        args.extend(self.args.iter().cloned());
+        Launcher { program: self.program.clone(), args }
+    }
+
+    /// `$KUBECONFIG` when it names one file (`--kubeconfig` takes one, where the variable may
+    /// list several), made absolute: what [`Launcher::for_client`] names for the bridge.
+    pub fn kubeconfig_from_env() -> Option<std::path::PathBuf> {
+        let value = std::env::var_os("KUBECONFIG").filter(|v| !v.is_empty())?;
+        let mut files = std::env::split_paths(&value);
+        let (Some(file), None) = (files.next(), files.next()) else { return None };
+        std::path::absolute(file).ok()
     }
 
     fn with(&self, command: &[&str]) -> Vec<String> {
@@ -80,12 +112,7 @@ impl Entry {
         let private_tls =
             profile.tls.as_ref().is_some_and(|t| t.pin_sha256.is_some() || t.ca_file.is_some());
         if private_tls {
-            let mut args = launcher.with(&["bridge", name]);
-            if let Some(port) = local_port.filter(|_| matches!(profile.link, Link::PortForward(_)))
-            {
-                args.extend(["--local-port".to_owned(), port.to_string()]);
-            }
-            return Ok(Entry::Stdio { command: launcher.program.clone(), args, env: Vec::new() });
+            return Ok(Entry::bridge(profile, local_port, launcher));
         }
         let mut url = profile.local_endpoint();
         if let Some(port) = local_port {
@@ -110,6 +137,31 @@ impl Entry {
         Ok(match profile.endpoint.transport {
             crate::profile::Transport::Sse => Entry::Sse { url, headers },
             _ => Entry::Http { url, headers, headers_helper: None },
+        })
+    }
+
+    /// mcp-connect's stdio bridge to `profile`'s endpoint (`local_port`: the forward's port,
+    /// when not the profile's).
+    pub fn bridge(profile: &Profile, local_port: Option<u16>, launcher: &Launcher) -> Entry {
+        let mut args = launcher.with(&["bridge", profile.name.as_str()]);
+        if let Some(port) = local_port.filter(|_| matches!(profile.link, Link::PortForward(_))) {
+            args.extend(["--local-port".to_owned(), port.to_string()]);
+        }
+        Entry::Stdio { command: launcher.program.clone(), args, env: Vec::new() }
+    }
+
+    /// The entry for `profile` in `client`'s file: [`Entry::for_profile`]'s when the client can
+    /// express it (see [`super::shape`]), else the stdio bridge.
+    pub fn for_client(
+        profile: &Profile,
+        local_port: Option<u16>,
+        launcher: &Launcher,
+        client: Client,
+    ) -> Result<Entry, Trouble> {
+        let entry = Entry::for_profile(profile, local_port, launcher)?;
+        Ok(match super::shape::render(client, &entry) {
+            Some(_) => entry,
+            None => Entry::bridge(profile, local_port, launcher),
         })
     }
 
@@ -245,6 +297,17 @@ mod tests {
         let args = direct.unwrap().to_json()["args"].clone();
         assert_eq!(args, json!(["--profiles", "/p", "bridge", "gateway-loadbalancer"]));
         assert!(!entry.holds_secret());
+    }
+
+    #[test]
+    fn a_client_that_drops_the_environment_gets_the_profiles_and_kubeconfig_named() {
+        let plain = Launcher { program: "/bin/mcp-connect".into(), args: vec![] };
+        let (profiles, kube) = (Path::new("/c/profiles"), Some(Path::new("/k/config")));
+        let codex = plain.for_client(Client::Codex, profiles, kube);
+        assert_eq!(codex.args, ["--kubeconfig", "/k/config", "--profiles", "/c/profiles"]);
+        assert_eq!(plain.for_client(Client::ClaudeCode, profiles, kube), plain);
+        let given = launcher().for_client(Client::ClaudeDesktop, profiles, None);
+        assert_eq!(given.args, ["--profiles", "/p"], "what was given stays");
     }
 
     #[test]

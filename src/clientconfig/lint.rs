@@ -3,6 +3,28 @@
 
 use serde_json::Value;
 
+use super::client::Client;
+
+/// The URL of a remote entry, under whichever key its client reads it (`url`, Gemini CLI's
+/// `httpUrl`, Windsurf's `serverUrl`).
+pub fn url_of(entry: &Value) -> Option<&str> {
+    ["url", "httpUrl", "serverUrl"].iter().find_map(|k| entry.get(*k).and_then(Value::as_str))
+}
+
+/// What is wrong with `entry`, found in `client`'s file: [`problem`], and what that client
+/// would make of it.
+pub fn problem_in(client: Client, entry: &Value) -> Option<String> {
+    if client == Client::ClaudeDesktop && url_of(entry).is_some() {
+        return Some(
+            "Claude Desktop ignores a remote URL in this file (it launches stdio servers only); \
+             `mcp-connect config write PROFILE --client claude-desktop --scope user` writes the \
+             stdio bridge"
+                .to_owned(),
+        );
+    }
+    problem(entry)
+}
+
 /// What is wrong with `entry`, if it is one of the known broken shapes.
 pub fn problem(entry: &Value) -> Option<String> {
     let text = |key: &str| entry.get(key).and_then(Value::as_str).unwrap_or_default();
@@ -35,7 +57,7 @@ pub fn problem(entry: &Value) -> Option<String> {
                 .to_owned(),
         );
     }
-    let url = text("url");
+    let url = url_of(entry).unwrap_or_default();
     if matches!(text("type"), "http" | "") && !url.is_empty() {
         let path = url::Url::parse(url).map(|u| u.path().to_owned()).unwrap_or_default();
         if matches!(path.as_str(), "" | "/" | "/sse" | "/message") {
@@ -64,5 +86,10 @@ mod tests {
         assert!(problem(&root).unwrap().contains("serves streamable HTTP at /mcp"));
         assert_eq!(problem(&json!({"type": "http", "url": "http://127.0.0.1:8080/mcp"})), None);
         assert_eq!(problem(&json!({"type": "stdio", "command": "uvx", "args": ["serena"]})), None);
+        let gemini = json!({"httpUrl": "http://127.0.0.1:8080/"});
+        assert!(problem_in(Client::Gemini, &gemini).unwrap().contains("at /mcp"));
+        let remote = json!({"url": "http://127.0.0.1:8080/mcp"});
+        assert!(problem_in(Client::ClaudeDesktop, &remote).unwrap().contains("ignores a remote"));
+        assert_eq!(problem_in(Client::Cursor, &remote), None);
     }
 }

@@ -1,7 +1,12 @@
-//! Claude Code's MCP configuration, written so that it connects and loses nothing.
+//! MCP clients' configuration (Claude Code's, and every other client's in [`Client`]),
+//! written so that it connects and loses nothing.
 //!
-//! - [`Entry`]: a server entry in the client's own shape, from a profile.
-//! - [`Scope`]: project (`.mcp.json`), local and user (`~/.claude.json`).
+//! - [`Entry`]: a server entry from a profile, in Claude Code's shape; [`shape`] gives every
+//!   other client's (or the stdio bridge, where a client cannot say what a route needs).
+//! - [`Scope`]: Claude Code's project (`.mcp.json`), local and user (`~/.claude.json`), or
+//!   another client's project or user file ([`Client`] knows where, per OS).
+//! - [`Syntax`]: strict JSON, JSONC (VS Code, Zed: comments and trailing commas kept) or TOML
+//!   (Codex, through toml_edit), each edited in place.
 //! - [`Writer`]: previews a change as a diff, or commits it: under a lock, with a backup, by
 //!   atomic replace, keeping the mode; only entries mcp-connect wrote are replaced unless
 //!   forced; a file that is not strict JSON, that has a key we go through twice, or that is
@@ -9,13 +14,17 @@
 //!   its own: a version of it that lands while we edit is never written over, the edit is redone
 //!   on it (see [`replace`]).
 
+pub mod client;
 mod document;
 pub mod entry;
 mod ledger;
 pub mod lint;
 mod replace;
 pub mod scope;
+pub mod shape;
 mod store;
+pub mod syntax;
+mod toml_doc;
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -23,11 +32,14 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+pub use client::{Client, Homes};
 pub use document::{DocError, Position};
 pub use entry::{Entry, Launcher};
 use replace::{Fate, Install, Snapshot};
 pub use scope::Scope;
 use store::Store;
+use syntax::Doc;
+pub use syntax::Syntax;
 
 /// Attempts at an edit while other programs keep replacing the file, before giving up, and
 /// for how long at the least (a loaded machine can make a few attempts in a row too slow for a
@@ -110,8 +122,12 @@ pub struct Listed {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("{}:{source}", path.display())]
-    Malformed { path: PathBuf, source: DocError },
+    #[error("{}:{}", path.display(), in_client(source, *client))]
+    Malformed { path: PathBuf, source: DocError, client: Client },
+    /// An entry the client cannot read as meant (a token helper for any client but Claude
+    /// Code, a remote URL for Claude Desktop): [`Entry::for_client`] gives one it can.
+    #[error("{client} cannot express this entry in {}: {entry}", path.display())]
+    Inexpressible { path: PathBuf, client: Client, entry: String },
     #[error("{} already has an entry {name:?} that mcp-connect did not write{}", path.display(), problem.as_ref().map(|p| format!("; {p}")).unwrap_or_default())]
     NotOurs { path: PathBuf, name: String, problem: Option<String> },
     #[error("{} has no entry {name:?} in the {scope} scope", path.display())]
@@ -129,6 +145,17 @@ pub enum ConfigError {
     Busy { path: PathBuf, tries: usize, took: Duration },
 }
 
+/// `source` as said of `client`'s file: a key twice is read by that client (the last one).
+fn in_client(source: &DocError, client: Client) -> String {
+    let text = source.to_string();
+    match source {
+        DocError::DuplicateKey { .. } if client != Client::ClaudeCode => {
+            text.replace("Claude Code (JSON.parse)", client.title())
+        }
+        _ => text,
+    }
+}
+
 impl From<&ConfigError> for crate::trouble::Trouble {
     fn from(error: &ConfigError) -> crate::trouble::Trouble {
         crate::trouble::Trouble::new(error.to_string(), error.fix())
@@ -138,11 +165,16 @@ impl From<&ConfigError> for crate::trouble::Trouble {
 impl ConfigError {
     pub fn fix(&self) -> String {
         match self {
-            ConfigError::Malformed { source: DocError::DuplicateKey { .. }, .. } => {
-                "keep one of them (Claude Code uses the last one) and run this again".to_owned()
+            ConfigError::Malformed { source: DocError::DuplicateKey { .. }, client, .. } => {
+                format!("keep one of them ({client} uses the last one) and run this again")
             }
-            ConfigError::Malformed { .. } => "fix the file at that position (Claude Code cannot \
-                read it either); mcp-connect left it untouched"
+            ConfigError::Malformed { client, .. } => format!(
+                "fix the file at that position ({client} cannot read it either); mcp-connect \
+                 left it untouched"
+            ),
+            ConfigError::Inexpressible { .. } => "write the route's entry with `mcp-connect \
+                config write PROFILE --client …`, which uses the stdio bridge where the client \
+                cannot say what the route needs"
                 .to_owned(),
             ConfigError::NotOurs { problem: Some(_), .. } => {
                 "pass --force to replace it (the old file is backed up)".to_owned()
@@ -161,7 +193,9 @@ impl ConfigError {
                  write it anyway (its mode is kept)",
                 shell_words::quote(&path.to_string_lossy())
             ),
-            ConfigError::Busy { .. } => "close Claude Code or retry".to_owned(),
+            ConfigError::Busy { path, .. } => {
+                format!("close the program that keeps rewriting {} or retry", path.display())
+            }
         }
     }
 }
@@ -169,20 +203,32 @@ impl ConfigError {
 /// Reads and writes client configs for the user whose home is `home`.
 #[derive(Debug, Clone)]
 pub struct Writer {
-    home: PathBuf,
+    homes: Homes,
     store: Store,
     settle: Duration,
 }
 
 impl Writer {
-    /// `state`: mcp-connect's state directory (backups, locks, what it wrote).
     /// The home whose `~/.claude.json` the user and local scopes write.
     pub fn home(&self) -> &Path {
-        &self.home
+        &self.homes.home
     }
 
+    /// The home, and the configuration directory other clients' user files are under.
+    pub fn homes(&self) -> &Homes {
+        &self.homes
+    }
+
+    /// `state`: mcp-connect's state directory (backups, locks, what it wrote). Other clients'
+    /// user files are under the configuration directory of [`Homes::for_home`].
     pub fn new(home: &Path, state: &Path) -> Writer {
-        Writer { home: home.to_path_buf(), store: Store::new(state), settle: SETTLE }
+        Writer { homes: Homes::for_home(home), store: Store::new(state), settle: SETTLE }
+    }
+
+    /// Takes other clients' user files from under `config` (`$XDG_CONFIG_HOME`, …).
+    pub fn with_config_dir(self, config: &Path) -> Writer {
+        let homes = Homes { config: config.to_path_buf(), ..self.homes };
+        Writer { homes, ..self }
     }
 
     /// Watches the file for `settle` after each write instead of [`SETTLE`] (zero: for callers
@@ -192,7 +238,7 @@ impl Writer {
     }
 
     pub fn file(&self, scope: &Scope) -> PathBuf {
-        store::resolve(&scope.file(&self.home))
+        store::resolve(&scope.file_in(&self.homes))
     }
 
     /// What `edit` would change, without changing anything.
@@ -225,7 +271,8 @@ impl Writer {
             if backup.is_none()
                 && let Some(found) = &read.found
             {
-                backup = Some(self.store.backup(&file, &found.text).map_err(io)?);
+                let extension = edit.scope.client().syntax().extension();
+                backup = Some(self.store.backup(&file, &found.text, extension).map_err(io)?);
                 continue;
             }
             change.backup.clone_from(&backup);
@@ -243,7 +290,7 @@ impl Writer {
             }
             let servers = edit.scope.key_path();
             let written = match &edit.op {
-                Op::Put(entry) => Some(entry.to_json()),
+                Op::Put(entry) => render(&edit.scope, entry),
                 Op::Remove => None,
             };
             ledger::record(&self.store, &file, &servers, &edit.name, written.as_ref())
@@ -258,8 +305,9 @@ impl Writer {
         let file = self.file(scope);
         let io = |source| ConfigError::Io { path: file.clone(), source };
         let Some(found) = store::read(&file).map_err(io)? else { return Ok(Vec::new()) };
-        let malformed = |source| ConfigError::Malformed { path: file.clone(), source };
-        let doc = document::Document::parse(&found.text).map_err(malformed)?;
+        let client = scope.client();
+        let malformed = |source| ConfigError::Malformed { path: file.clone(), source, client };
+        let doc = Doc::parse(&found.text, client.syntax()).map_err(malformed)?;
         let servers = scope.key_path();
         let mut listed = Vec::new();
         for (name, entry) in doc.entries(&servers).map_err(malformed)? {
@@ -275,9 +323,21 @@ impl Writer {
         file: &Path,
         found: Option<&store::Found>,
     ) -> Result<Change, ConfigError> {
-        let malformed = |source| ConfigError::Malformed { path: file.to_path_buf(), source };
+        let client = edit.scope.client();
+        let malformed =
+            |source| ConfigError::Malformed { path: file.to_path_buf(), source, client };
         let before = found.map(|f| f.text.clone()).unwrap_or_default();
-        let doc = document::Document::parse(&before).map_err(malformed)?;
+        let doc = Doc::parse(&before, client.syntax()).map_err(malformed)?;
+        let wanted = match &edit.op {
+            Op::Put(entry) => {
+                Some(render(&edit.scope, entry).ok_or_else(|| ConfigError::Inexpressible {
+                    path: file.to_path_buf(),
+                    client,
+                    entry: entry.to_json().to_string(),
+                })?)
+            }
+            Op::Remove => None,
+        };
         let servers = edit.scope.key_path();
         let existing = doc.get(&servers, &edit.name).map_err(malformed)?;
         let owned = |entry: &Value| -> Result<bool, ConfigError> {
@@ -290,14 +350,14 @@ impl Writer {
             name: edit.name.clone(),
             problem: existing.as_ref().and_then(lint::problem),
         };
-        let outcome = match (&edit.op, &existing) {
-            (Op::Put(entry), Some(old)) if *old == entry.to_json() => Outcome::Unchanged,
-            (Op::Put(_), Some(old)) if !owned(old)? => return Err(not_ours()),
-            (Op::Put(entry), existing) => {
-                doc.put(&servers, &edit.name, &entry.to_json()).map_err(malformed)?;
+        let outcome = match (&wanted, &existing) {
+            (Some(entry), Some(old)) if old == entry => Outcome::Unchanged,
+            (Some(_), Some(old)) if !owned(old)? => return Err(not_ours()),
+            (Some(entry), existing) => {
+                doc.put(&servers, &edit.name, entry).map_err(malformed)?;
                 if existing.is_some() { Outcome::Replaced } else { Outcome::Added }
             }
-            (Op::Remove, None) => {
+            (None, None) => {
                 let scope = edit.scope.name();
                 return Err(ConfigError::NotFound {
                     path: file.to_path_buf(),
@@ -305,8 +365,8 @@ impl Writer {
                     scope,
                 });
             }
-            (Op::Remove, Some(old)) if !owned(old)? => return Err(not_ours()),
-            (Op::Remove, Some(_)) => {
+            (None, Some(old)) if !owned(old)? => return Err(not_ours()),
+            (None, Some(_)) => {
                 doc.remove(&servers, &edit.name).map_err(malformed)?;
                 Outcome::Removed
             }
@@ -341,11 +401,16 @@ fn mode(edit: &Edit, found: Option<&store::Found>) -> u32 {
     mode
 }
 
+/// `entry` in the shape of the client whose file `scope` is; `None` when it cannot express it.
+fn render(scope: &Scope, entry: &Entry) -> Option<Value> {
+    shape::render(scope.client(), entry)
+}
+
 /// Whether `text`, a version of the file, has `edit` made.
 fn keeps(edit: &Edit, text: &str) -> bool {
-    let Ok(doc) = document::Document::parse(text) else { return false };
+    let Ok(doc) = Doc::parse(text, edit.scope.client().syntax()) else { return false };
     match (doc.get(&edit.scope.key_path(), &edit.name), &edit.op) {
-        (Ok(found), Op::Put(entry)) => found == Some(entry.to_json()),
+        (Ok(found), Op::Put(entry)) => found.is_some() && found == render(&edit.scope, entry),
         (Ok(found), Op::Remove) => found.is_none(),
         (Err(_), _) => false,
     }

@@ -34,10 +34,10 @@ impl Store {
         Ok(lock)
     }
 
-    /// Copies `text`, the file's content before a change, to a private backup; keeps the
-    /// newest ten.
-    pub fn backup(&self, file: &Path, text: &str) -> io::Result<PathBuf> {
-        files::backup(&self.dir.join("backups").join(key(file)), text, "json")
+    /// Copies `text`, the file's content before a change, to a private backup (named with
+    /// `extension`); keeps the newest ten.
+    pub fn backup(&self, file: &Path, text: &str, extension: &str) -> io::Result<PathBuf> {
+        files::backup(&self.dir.join("backups").join(key(file)), text, extension)
     }
 }
 

@@ -104,6 +104,7 @@ pub struct ConfigWritten {
     pub diff: String,
     pub dry_run: bool,
     pub backup: Option<PathBuf>,
+    /// The same with Claude Code's CLI (empty for another client).
     pub claude_command: String,
 }
 
@@ -416,7 +417,17 @@ impl Hub {
             return;
         };
         let local_port = self.run_options(&name).local_port;
-        let entry = match Entry::for_profile(profile, local_port, &self.options.launcher) {
+        // Another client may start the bridge without this environment: the launcher names
+        // the profiles directory.
+        let client = scope.client();
+        let launcher = match &self.options.profiles {
+            Some(store) => {
+                let kubeconfig = clientconfig::Launcher::kubeconfig_from_env();
+                self.options.launcher.for_client(client, &store.dir, kubeconfig.as_deref())
+            }
+            None => self.options.launcher.clone(),
+        };
+        let entry = match Entry::for_client(profile, local_port, &launcher, client) {
             Ok(entry) => entry,
             Err(why) => {
                 let _ = events.try_send(refuse(why.cause, &why.fix));
@@ -424,7 +435,10 @@ impl Hub {
             }
         };
         let server = server.unwrap_or_else(|| profile.client.server_name.to_string());
-        let claude_command = entry.claude_add_command(&server, &scope);
+        let claude_command = match client {
+            clientconfig::Client::ClaudeCode => entry.claude_add_command(&server, &scope),
+            _ => String::new(),
+        };
         let edit = Edit { scope, name: server, op: Op::Put(entry), force };
         tokio::task::spawn_blocking(move || {
             let result = if dry_run { writer.preview(&edit) } else { writer.commit(&edit) };

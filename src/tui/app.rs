@@ -62,6 +62,9 @@ pub struct App {
     pub(super) config_dir: PathBuf,
     /// The home whose `.claude.json` is written, when it is not the user's own (the demo's).
     pub(super) claude_home: Option<PathBuf>,
+    /// Where other clients' files are and which are installed (`None`: the user's own, or
+    /// under the demo's home).
+    pub(super) client_homes: Option<crate::clientconfig::Homes>,
     pub(super) theme: Theme,
     pub(super) focus: Focus,
     pub(super) profiles: Profiles,
@@ -104,6 +107,7 @@ impl App {
             header,
             config_dir,
             claude_home: None,
+            client_homes: None,
             theme,
             focus: Focus::Profiles,
             profiles: Profiles::default(),
@@ -152,6 +156,15 @@ impl App {
     pub fn set_claude_home(&mut self, home: PathBuf) {
         let own = etcetera::home_dir().ok();
         self.claude_home = (own.as_deref() != Some(home.as_path())).then_some(home);
+    }
+
+    /// Where the write popup finds the clients' user files and tells which are installed.
+    pub(super) fn client_homes(&self) -> crate::clientconfig::Homes {
+        if let Some(homes) = &self.client_homes {
+            return homes.clone();
+        }
+        let home = self.claude_home.clone().or_else(|| etcetera::home_dir().ok());
+        crate::clientconfig::Homes::for_home(&home.unwrap_or_default())
     }
 
     /// A line of the engine's in the log, about no route in particular.

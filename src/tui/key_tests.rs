@@ -74,6 +74,8 @@ fn events_drive_a_routes_state() {
 fn write_config_previews_then_writes() {
     let mut app = app();
     assert_eq!(app.on_key(ch('w')), []);
+    assert_eq!(step(&app), Some(Step::Client));
+    assert_eq!(app.on_key(key(KeyCode::Enter)), [], "Claude Code first: its scopes next");
     assert_eq!(step(&app), Some(Step::Choose));
     assert_eq!(app.on_key(key(KeyCode::Enter)), [write(true, false)]);
     assert_eq!(step(&app), Some(Step::Previewing));
@@ -90,6 +92,34 @@ fn write_config_previews_then_writes() {
     assert!(app.popup().is_none());
     let logged: Vec<_> = app.logs().visible().filter(|l| l.source == Source::Config).collect();
     assert!(logged.iter().any(|l| l.text.contains("claude mcp add")), "{logged:?}");
+}
+
+#[test]
+fn another_clients_scope_is_chosen_after_the_client_and_its_file_is_written() {
+    let mut app = app();
+    app.client_homes = Some(crate::clientconfig::Homes::under(std::path::Path::new("/h")));
+    app.on_key(ch('w'));
+    // None installed: Claude Code, Claude Desktop, Cursor, VS Code…
+    (0..3).for_each(|_| assert_eq!(app.on_key(key(KeyCode::Down)), []));
+    assert_eq!(app.on_key(key(KeyCode::Enter)), []);
+    assert_eq!(app.on_key(ch('l')), [], "VS Code has no local scope: nothing chosen");
+    app.on_key(ch('u'));
+    let client = crate::clientconfig::Client::VsCode;
+    let expected = Command::WriteConfig {
+        profile: ROUTE.into(),
+        scope: Scope::Client { client, dir: None },
+        name: None,
+        dry_run: true,
+        force: false,
+    };
+    assert_eq!(app.on_key(key(KeyCode::Enter)), [expected]);
+    // `c` goes back to the clients, and p on Claude Code picks its project scope at once.
+    app.on_event(Event::Config { profile: ROUTE.into(), result: Ok(fixtures::preview()) });
+    app.on_key(ch('c'));
+    assert_eq!(step(&app), Some(Step::Client));
+    (0..3).for_each(|_| assert_eq!(app.on_key(key(KeyCode::Up)), []));
+    app.on_key(ch('p'));
+    assert_eq!(app.on_key(key(KeyCode::Enter)), [write(true, false)]);
 }
 
 #[test]

@@ -117,10 +117,48 @@ fn help_popup() {
     snapshot("help", &app);
 }
 
+/// An app whose clients' files are under `home` (none installed unless made so).
+fn app_with_clients(home: &std::path::Path) -> App {
+    let mut app = app();
+    app.client_homes = Some(crate::clientconfig::Homes::under(home));
+    app
+}
+
+#[test]
+fn write_config_popup_asks_the_client_first_installed_ones_on_top() {
+    let home = tempfile::tempdir().unwrap();
+    for dir in [".gemini", ".codex"] {
+        std::fs::create_dir_all(home.path().join(dir)).unwrap();
+    }
+    let mut app = app_with_clients(home.path());
+    app.on_key(ch('w'));
+    app.on_key(key(KeyCode::Down));
+    snapshot("write_config_clients", &app);
+    // Codex CLI, installed, is second: its scopes come next.
+    app.on_key(key(KeyCode::Enter));
+    let Some(crate::tui::popups::Popup::WriteConfig(popup)) = app.popup() else { panic!("open") };
+    assert_eq!(popup.chosen_client(), crate::clientconfig::Client::Codex);
+    let names: Vec<_> = popup.scopes().iter().map(|s| s.name()).collect();
+    assert_eq!(names, ["project", "user"]);
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn write_config_popup_names_another_clients_files() {
+    let mut app = app_with_clients(std::path::Path::new("/home/me"));
+    app.on_key(ch('w'));
+    (0..3).for_each(|_| {
+        app.on_key(key(KeyCode::Down));
+    });
+    app.on_key(key(KeyCode::Enter));
+    snapshot("write_config_vscode_scopes", &app);
+}
+
 #[test]
 fn write_config_popup_with_diff() {
-    let mut app = app();
+    let mut app = app_with_clients(std::path::Path::new("/nonexistent"));
     app.on_key(ch('w'));
+    app.on_key(key(KeyCode::Enter));
     app.on_key(key(KeyCode::Enter));
     app.on_event(Event::Config { profile: ROUTE.into(), result: Ok(fixtures::preview()) });
     snapshot("write_config_preview", &app);

@@ -39,7 +39,11 @@ const SEED_MCP_JSON: &str = r#"{
 /// `mcp-connect up serena-direct --local-port PORT`, once it printed its ready line: the child,
 /// that line, and the thread that keeps reading its output (so that `log [POD] …` lines never
 /// block it) and returns all of it at the end. No ready line in time fails the test.
-fn up(home: &Home, kubeconfig: &Path, port: u16) -> (Child, String, JoinHandle<Vec<String>>) {
+pub(crate) fn up(
+    home: &Home,
+    kubeconfig: &Path,
+    port: u16,
+) -> (Child, String, JoinHandle<Vec<String>>) {
     let mut child = home
         .command()
         .arg("--kubeconfig")
@@ -70,7 +74,7 @@ fn up(home: &Home, kubeconfig: &Path, port: u16) -> (Child, String, JoinHandle<V
 }
 
 /// Fails, showing all of `output`, unless one of its lines is exactly `expected`.
-fn assert_line(output: &str, expected: &str) {
+pub(crate) fn assert_line(output: &str, expected: &str) {
     let found = output.lines().any(|line| line.trim_end() == expected);
     assert!(found, "no line {expected:?} in:\n{output}");
 }

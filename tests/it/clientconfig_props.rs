@@ -164,7 +164,7 @@ proptest! {
         prop_assume!(serde_json::from_str::<Value>(&broken).is_err());
         std::fs::write(&file, &broken).unwrap();
         match writer.commit(&put(&scope, "serena", 8080)) {
-            Err(ConfigError::Malformed { path, source }) => {
+            Err(ConfigError::Malformed { path, source, .. }) => {
                 prop_assert_eq!(path, file.clone());
                 let message = format!("{}:{source}", file.display());
                 let position = message.split(':').nth(1).unwrap_or_default().to_owned();

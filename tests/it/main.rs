@@ -15,6 +15,11 @@ mod clientconfig_props;
 mod clientconfig_race;
 #[cfg(unix)]
 mod clientconfig_refuse;
+mod clients_cli;
+mod clients_props;
+#[cfg(unix)]
+mod clients_real;
+mod clients_shapes;
 #[cfg(unix)]
 mod faults;
 mod forward;

@@ -365,9 +365,16 @@ fn demo_in_a_real_terminal_activates_copies_writes_switches_and_quits_cleanly() 
     });
     lap("copied");
 
-    // w: the write-config popup, project scope, a preview, then the write.
-    let title = "Write serena-direct's Claude Code entry";
+    // w: the write-config popup, Claude Code (first among the clients), project scope, a
+    // preview, then the write.
     tmux.press("w");
+    let clients = "Write serena-direct's entry: which client?";
+    let screen =
+        tmux.wait_for("the client list", Duration::from_secs(10), |s| popup(s, clients).is_some());
+    let inside = popup(&screen, clients).unwrap();
+    assert!(inside.first().is_some_and(|l| l.starts_with("› Claude Code")), "{screen}");
+    let title = "Write serena-direct's Claude Code entry";
+    tmux.press("Enter");
     let screen = tmux
         .wait_for("the write-config popup", Duration::from_secs(10), |s| popup(s, title).is_some());
     let inside = popup(&screen, title).unwrap();

@@ -50,10 +50,12 @@ pub fn lines(event: &Event) -> Vec<LogLine> {
                         .as_ref()
                         .map(|b| format!("; backup {}", b.display()))
                         .unwrap_or_default();
-                    vec![
-                        line(format!("{}: {}{backup}", w.file.display(), w.outcome.as_str())),
-                        line(format!("same with the claude CLI: {}", w.claude_command)),
-                    ]
+                    let mut lines =
+                        vec![line(format!("{}: {}{backup}", w.file.display(), w.outcome.as_str()))];
+                    if !w.claude_command.is_empty() {
+                        lines.push(line(format!("same with the claude CLI: {}", w.claude_command)));
+                    }
+                    lines
                 }
                 Err(refused) => {
                     vec![line(format!("refused: {}", refused.trouble))]

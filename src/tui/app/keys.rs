@@ -220,10 +220,12 @@ impl App {
                 return vec![Command::Diagnose(name)];
             }
             Action::WriteConfig => {
+                let homes = self.client_homes();
                 self.popup = Some(Popup::WriteConfig(WriteConfig::new(
                     name,
                     self.config_dir.clone(),
                     self.claude_home.clone(),
+                    homes,
                 )));
             }
             Action::ClaudeCommand => self.claude_command(name),

@@ -201,15 +201,19 @@ fn help_key(help: &mut Help, action: Option<Action>) -> bool {
 fn write_key(write: &mut WriteConfig, action: Option<Action>, commands: &mut Vec<Command>) -> bool {
     let next = match action {
         Some(Action::ScopeProject) => {
-            write.select(0);
+            write.select_named("project");
             Next::Stay
         }
         Some(Action::ScopeLocal) => {
-            write.select(1);
+            write.select_named("local");
             Next::Stay
         }
         Some(Action::ScopeUser) => {
-            write.select(2);
+            write.select_named("user");
+            Next::Stay
+        }
+        Some(Action::ChooseClient) => {
+            write.choose_client();
             Next::Stay
         }
         Some(Action::Up) => {

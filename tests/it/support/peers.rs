@@ -768,3 +768,37 @@ impl Claude {
         stdout
     }
 }
+
+/// The pinned Gemini CLI (npm `@google/gemini-cli`): `gemini mcp list` connects to each server.
+pub const GEMINI_VERSION: &str = "0.61.0";
+/// The pinned Codex CLI (npm `@openai/codex`, a native binary inside the package): its
+/// `app-server` reports each MCP server's tools or startup error.
+pub const CODEX_VERSION: &str = "0.171.0";
+
+/// The installed `gemini` CLI, installing it first if needed.
+pub fn gemini_bin() -> &'static Path {
+    static BIN: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    let bin = BIN.get_or_init(|| {
+        installed("gemini-cli", GEMINI_VERSION, "node_modules/.bin/gemini", install_gemini)
+    });
+    bin.as_deref().unwrap_or_else(|error| panic!("{error}"))
+}
+
+/// The installed `codex` CLI, installing it first if needed.
+pub fn codex_bin() -> &'static Path {
+    static BIN: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    let bin = BIN.get_or_init(|| {
+        installed("codex", CODEX_VERSION, "node_modules/.bin/codex", install_codex)
+    });
+    bin.as_deref().unwrap_or_else(|error| panic!("{error}"))
+}
+
+/// `npm install --prefix DIR @google/gemini-cli@GEMINI_VERSION`.
+fn install_gemini(dir: &Path) -> Result<(), String> {
+    npm_install(dir, "@google/gemini-cli", GEMINI_VERSION)
+}
+
+/// `npm install --prefix DIR @openai/codex@CODEX_VERSION`.
+fn install_codex(dir: &Path) -> Result<(), String> {
+    npm_install(dir, "@openai/codex", CODEX_VERSION)
+}
