@@ -16,7 +16,8 @@ pub struct Kubectl {
 impl Drop for Kubectl {
     fn drop(&mut self) {
         // The loop runs in its own process group: kubectl with it.
-        let _ = Command::new("kill").args(["-KILL", &format!("-{}", self.child.id())]).status();
+        let group = format!("-{}", self.child.id());
+        let _ = Command::new("kill").args(["-s", "KILL", "--", &group]).status();
         let _ = self.child.wait();
     }
 }

@@ -44,6 +44,7 @@ async fn main() {
     println!("tui benchmark: lab reference MCP server, MonitorOptions::default(); load {load}");
     p5().await;
     p6().await;
+    p6b().await;
     p8().await;
 }
 
@@ -263,6 +264,63 @@ async fn p6() {
     tmux.quit("demo", pid).await;
 }
 
+/// P6 as a user runs it: `mcp-connect tui` with its four routes live against a lab in a
+/// process of its own (`mcp-connect lab --write-profiles`), so that the TUI's CPU is its own.
+async fn p6b() {
+    use std::io::BufRead;
+    let home = tempfile::tempdir().unwrap();
+    let env = ["HOME", "XDG_CONFIG_HOME", "XDG_STATE_HOME"]
+        .map(|var| format!("{var}={}", home.path().join(var.to_lowercase()).display()));
+    let profiles = home.path().join("lab-profiles");
+    let mut lab = Process::new(env!("CARGO_BIN_EXE_mcp-connect"))
+        .envs(env.iter().filter_map(|e| e.split_once('=')))
+        .arg("lab")
+        .arg("--write-profiles")
+        .arg(&profiles)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("mcp-connect lab");
+    let printed: Vec<String> = std::io::BufReader::new(lab.stdout.take().unwrap())
+        .lines()
+        .map_while(Result::ok)
+        .take_while(|l| l != "lab ready")
+        .collect();
+    let kubeconfig =
+        printed.iter().find_map(|l| l.strip_prefix("kubeconfig: ")).unwrap().to_owned();
+    let tmux = Tmux(format!("mcp-connect-bench-b-{}", std::process::id()), env);
+    tmux.run(&["new-session", "-d", "-s", "idle", "sleep", "3600"]);
+    let profiles = profiles.display().to_string();
+    let tui = ["--kubeconfig", &kubeconfig, "--profiles", &profiles, "tui"];
+    let (_, pid) = tmux.start("tui", &tui);
+    for key in ["Enter", "j", "r", "j", "r", "j", "r", "g"] {
+        tmux.run(&["send-keys", "-t", "tui", key]);
+        sleep(Duration::from_millis(100)).await;
+    }
+    sleep(Duration::from_secs(10)).await;
+    let screen = tmux.run(&["capture-pane", "-p", "-t", "tui"]);
+    let serving = screen.lines().filter(|l| l.starts_with("│●")).count();
+    let router = Process::new("pgrep").args(["-P", &pid.to_string()]).output().unwrap();
+    let router: Option<u32> = String::from_utf8_lossy(&router.stdout).trim().parse().ok();
+    let router_cpu = async {
+        match router {
+            Some(router) => Some(idle(router, IDLE).await.0),
+            None => None,
+        }
+    };
+    let ((cpu, rss), router_cpu) = tokio::join!(idle(pid, IDLE), router_cpu);
+    let router_cpu = router_cpu.map(|c| format!("{c:.2} %")).unwrap_or_else(|| "-".to_owned());
+    println!(
+        "P6b tui idle {} s, {serving} of 4 routes serving, against a lab in its own process: CPU \
+         {cpu:.2} % of a core (target <= 0.5 %) {}, RSS {:.1} MB; its router child {router_cpu}",
+        IDLE.as_secs(),
+        verdict(cpu <= 0.5),
+        mb(rss)
+    );
+    tmux.quit("tui", pid).await;
+    let _ = lab.kill();
+    let _ = lab.wait();
+}
+
 /// A tmux server of our own (`-L NAME`) with the demo's environment; killed with whatever
 /// still runs in it when dropped.
 struct Tmux(String, [String; 3]);
@@ -275,10 +333,16 @@ impl Tmux {
 
     /// Starts `mcp-connect demo` in a 120x40 session: the time to its first frame, its pid.
     fn demo(&self, session: &str) -> (Duration, u32) {
+        self.start(session, &["demo"])
+    }
+
+    /// Starts `mcp-connect ARGS` in a 120x40 session: the time to its first frame, its pid.
+    fn start(&self, session: &str, program_args: &[&str]) -> (Duration, u32) {
         let mut args = vec!["new-session", "-d", "-s", session, "-x", "120", "-y", "40"];
         self.1.iter().for_each(|e| args.extend(["-e", e]));
         // Built by cargo for this bench, with the bench profile (release settings).
-        args.extend([env!("CARGO_BIN_EXE_mcp-connect"), "demo"]);
+        args.push(env!("CARGO_BIN_EXE_mcp-connect"));
+        args.extend(program_args);
         let started = Instant::now();
         self.run(&args);
         while !self.run(&["capture-pane", "-p", "-t", session]).contains(ROUTE) {
