@@ -7,5 +7,6 @@
 pub mod gateway;
 pub mod kube;
 pub mod mcp;
+pub mod pods;
 pub mod tls;
 pub mod world;
