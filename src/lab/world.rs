@@ -212,6 +212,11 @@ impl Lab {
         Ok(())
     }
 
+    /// Whether each Serena pod has its own server (not so for someone else's server).
+    pub fn server_per_pod(&self) -> bool {
+        self.instances.is_some()
+    }
+
     /// What serves Serena's pods, in a few words.
     pub fn serena_backend(&self) -> &'static str {
         match self.backend {

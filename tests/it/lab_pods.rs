@@ -8,10 +8,13 @@ use std::process::Stdio;
 use std::sync::mpsc;
 use std::time::Duration;
 
+use jsonwebtoken::{EncodingKey, Header};
 use mcp_connect::forward::{ForwardEvent, ForwardState};
 use mcp_connect::lab::kube::store::EventKind;
 use mcp_connect::lab::mcp::Eras;
 use mcp_connect::lab::world::{Lab, LabOptions};
+use mcp_connect::net::Target;
+use mcp_connect::probe::{self, Hints, Outcome};
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -192,4 +195,27 @@ fn until(
             }
         }
     })
+}
+
+/// The gateway reaches Serena through its Service, as pods in the cluster do: the replacement
+/// serves it once the first pod is gone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_gateway_reaches_the_replacement_through_serenas_service() {
+    let lab = Lab::start(LabOptions::default()).await.expect("the lab starts");
+    let home = Home::new();
+    let key = EncodingKey::from_secret(lab.seeded.jwt_secret.as_bytes());
+    let exp = crate::support::gateways::now() + 3600;
+    let claims = json!({"sub": "dev", "iss": "mcp-gateway", "aud": "mcp-gateway", "exp": exp});
+    let token = jsonwebtoken::encode(&Header::default(), &claims, &key).unwrap();
+    let mut target = Target::new(lab.gateway.mcp_url().parse().unwrap());
+    target.tls.pin_sha256 = Some(lab.gateway.fingerprint_sha256.replace(':', "").to_lowercase());
+    target.add_header(&format!("Authorization: Bearer {token}")).unwrap();
+    let healthy = async || match probe::check(&target, &Hints::default()).await.unwrap() {
+        Outcome::Healthy(_) => {}
+        Outcome::Unhealthy { diagnosis, .. } => panic!("through the gateway: {diagnosis}"),
+    };
+    healthy().await;
+    let old = lab.seeded.serena_pod.clone();
+    replace_with_kubectl(&lab, &home, &old).await;
+    healthy().await;
 }

@@ -486,12 +486,7 @@ impl Cluster {
     pub fn ready_backend(&self, ns: &str, name: &str, port: u16) -> Option<SocketAddr> {
         let s = self.lock();
         let wkey = key(ns, name);
-        let ready = |pod: &Pod| {
-            let conditions = pod.status.as_ref().and_then(|s| s.conditions.as_ref());
-            let ready =
-                conditions.into_iter().flatten().any(|c| c.type_ == "Ready" && c.status == "True");
-            ready && pod.metadata.deletion_timestamp.is_none()
-        };
+        let ready = |pod: &Pod| objects::is_ready(pod) && pod.metadata.deletion_timestamp.is_none();
         s.pods
             .values()
             .filter(|state| state.workload.as_ref() == Some(&wkey) && ready(&state.pod))
