@@ -139,7 +139,18 @@ async fn through_our_forward_a_session_cut_by_a_replacement_gets_404_and_initial
 /// what it means for clients; the route serves on the new pod.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn up_says_once_that_the_replacement_pod_has_no_session_and_clients_reinitialize() {
-    let options = LabOptions { eras: Eras::Only2025, ..LabOptions::default() };
+    up_says_the_replacement(Duration::from_millis(500)).await;
+}
+
+/// The same when the route's checks fail while no pod is Ready (the forward answers 503): the
+/// health watch keeps its session through the gap, and the check on the new pod finds it gone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn up_says_the_replacement_after_checks_failed_while_no_pod_was_ready() {
+    up_says_the_replacement(Duration::from_secs(4)).await;
+}
+
+async fn up_says_the_replacement(ready_delay: Duration) {
+    let options = LabOptions { eras: Eras::Only2025, ready_delay, ..LabOptions::default() };
     let lab = Lab::start(options).await.expect("the lab starts");
     let (home, port) = (Home::new(), free_port());
     let mut child = home
