@@ -81,8 +81,10 @@ fn lab_eras_2026_only_serves_a_server_that_the_probe_finds_2026_only() {
         .spawn()
         .expect("mcp-connect lab starts");
     let lines = BufReader::new(child.stdout.take().unwrap()).lines().map_while(Result::ok);
-    let service = lines
-        .take_while(|l| l != "lab ready")
+    // Read to the end of what it prints: a pipe closed before makes the lab fail to print.
+    let printed: Vec<String> = lines.take_while(|l| l != "lab ready").collect();
+    let service = printed
+        .into_iter()
         .find(|l| l.starts_with("service mcp/serena-mcp:8080"))
         .expect("the Service line");
     assert!(service.contains("(reference MCP server, MCP 2026-07-28 only, http://"), "{service}");
