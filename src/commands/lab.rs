@@ -52,6 +52,13 @@ fn describe(lab: &Lab, out: &mut impl Write) -> io::Result<()> {
         lab.serena_backend(),
         lab.serena_url
     )?;
+    if lab.server_per_pod() {
+        writeln!(
+            out,
+            "  each pod of {SERENA} runs its own server: a replacement pod (kubectl delete pod) \
+             starts with no MCP session, and clients initialize again"
+        )?;
+    }
     let gateway = &lab.gateway;
     writeln!(
         out,

@@ -1,21 +1,20 @@
 //! A whole lab: MCP backends, the MCP gateway in front of Serena's, the fake API server
-//! seeded with the seed document's objects, and a kubeconfig that points at it. Dropping it
-//! stops everything and removes its files.
+//! seeded with the seed document's objects, and a kubeconfig that points at it. Each Serena
+//! pod has its own backend (see [`super::pods`]), so a replacement pod knows no session.
+//! Dropping it stops everything and removes its files.
 
 use std::io;
-use std::net::{Ipv4Addr, SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
-
 use super::gateway::{Gateway, GatewayOptions};
+use super::kube::cluster_ip::ClusterIp;
 use super::kube::seed::{self, Backends, NAMESPACE, SERENA, Seeded};
-use super::kube::store::Cluster;
+use super::kube::store::{Cluster, PodInstances};
 use super::kube::{FakeApiServer, random_token};
-use super::mcp::{Eras, McpServer, McpServerOptions};
+use super::mcp::{Eras, McpServer};
+use super::pods;
 
 /// What serves Serena's Service in the lab.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -72,16 +71,13 @@ impl LabError {
     }
 }
 
-/// What serves Serena's pod; held so that it keeps serving until the lab is dropped.
+/// What serves Serena's pods.
 enum Backend {
-    /// The reference server, at `addr`; `None` while it is stopped (its pod stays Ready).
-    Reference {
-        server: Option<McpServer>,
-        addr: SocketAddr,
-        eras: Eras,
-    },
-    Serena(Child),
-    /// Someone else's server.
+    /// Each pod its own reference server, speaking `eras`.
+    Reference { eras: Eras },
+    /// Each pod its own Serena process.
+    Serena,
+    /// Someone else's server, behind every pod.
     Running,
 }
 
@@ -89,13 +85,19 @@ enum Backend {
 pub struct Lab {
     pub api: FakeApiServer,
     pub seeded: Seeded,
-    /// The MCP URL Serena's pod serves, as seen from this machine.
+    /// The MCP URL Serena's first pod serves, as seen from this machine. A replacement pod has
+    /// its own server at another address (but for a [`SerenaBackend::Running`] server).
     pub serena_url: String,
-    /// The gateway's pod: Serena behind a JWT check, with the Secret's key. Its URL stands for
-    /// the gateway's LoadBalancer.
+    /// The gateway's pod: Serena behind a JWT check, with the Secret's key, reaching Serena's
+    /// Service as pods in the cluster do. Its URL stands for the gateway's LoadBalancer.
     pub gateway: Gateway,
     kubeconfig: PathBuf,
     backend: Backend,
+    /// Each Serena pod's own server, when it has one.
+    instances: Option<PodInstances>,
+    /// The pod whose server [`Lab::stop_backend`] stopped, and where it served.
+    stopped: Option<(String, SocketAddr)>,
+    _serena_service: ClusterIp,
     _dir: tempfile::TempDir,
 }
 
@@ -106,44 +108,68 @@ impl Lab {
             .prefix("mcp-connect-lab-")
             .tempdir()
             .map_err(start("directory"))?;
-        let (backend, serena_addr) = match options.serena {
+        let cluster = Cluster::default();
+        let (backend, instances, shared) = match options.serena {
             SerenaBackend::Reference => {
                 let eras = options.eras;
-                let options = McpServerOptions { eras, ..McpServerOptions::default() };
-                let server = McpServer::start(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), options)
-                    .await
-                    .map_err(start("reference MCP server"))?;
-                let addr = server.addr();
-                (Backend::Reference { server: Some(server), addr, eras }, addr)
+                (Backend::Reference { eras }, Some(pods::reference(eras)), None)
             }
             SerenaBackend::RealSerena { program } => {
-                let (child, addr) = start_serena(&program, dir.path()).await?;
-                (Backend::Serena(child), addr)
+                let home = dir.path().join("pods");
+                (Backend::Serena, Some(pods::serena(program, home, cluster.clone())), None)
             }
-            SerenaBackend::Running { addr } => (Backend::Running, addr),
+            SerenaBackend::Running { addr } => (Backend::Running, None, Some(addr)),
         };
-        let serena_url = format!("http://{serena_addr}/mcp");
+        let service = ClusterIp::start(cluster.clone(), NAMESPACE, SERENA, 8080)
+            .await
+            .map_err(start("Service address"))?;
         let jwt_secret = random_token();
         let gateway = Gateway::start(GatewayOptions {
-            backend: serena_url.clone(),
+            backend: format!("http://{}/mcp", service.addr),
             secret: jwt_secret.clone(),
             ..GatewayOptions::default()
         })
         .await
         .map_err(start("MCP gateway"))?;
-        let cluster = Cluster::default();
         let backends = Backends {
-            serena: Some(serena_addr),
+            serena: shared,
+            serena_instances: instances.clone(),
             gateway: Some(gateway.addr),
             gateway_health: Some(gateway.health_addr),
         };
         let seeded = seed::seed_with_secret(&cluster, &backends, options.ready_delay, jwt_secret);
+        let serena_addr = match &instances {
+            Some(instances) => {
+                let first = (instances.start)(seeded.serena_pod.clone(), None).await;
+                let first = first.map_err(|cause| match backend {
+                    Backend::Serena => LabError::Serena(cause),
+                    _ => LabError::Start {
+                        what: "reference MCP server",
+                        cause: io::Error::other(cause),
+                    },
+                })?;
+                let addr = first.addr;
+                cluster.attach_instance(NAMESPACE, &seeded.serena_pod, instances.port, first);
+                addr
+            }
+            None => shared.unwrap_or(service.addr),
+        };
+        let serena_url = format!("http://{serena_addr}/mcp");
         let api = FakeApiServer::start(cluster).await.map_err(start("API server"))?;
         let kubeconfig = dir.path().join("kubeconfig");
         api.write_kubeconfig(&kubeconfig, NAMESPACE).map_err(start("kubeconfig"))?;
-        let mut lab = Lab { api, seeded, serena_url, gateway, kubeconfig, backend, _dir: dir };
-        lab.pipe_serena_output();
-        Ok(lab)
+        Ok(Lab {
+            api,
+            seeded,
+            serena_url,
+            gateway,
+            kubeconfig,
+            backend,
+            instances,
+            stopped: None,
+            _serena_service: service,
+            _dir: dir,
+        })
     }
 
     /// The kubeconfig that points at the lab (context `lab`, namespace `mcp`).
@@ -162,129 +188,55 @@ impl Lab {
         live.filter_map(|p| p.metadata.name).find(|name| name.starts_with(SERENA))
     }
 
-    /// Stops the process behind Serena's pod, which stays Ready (as before a liveness probe
-    /// notices): connections to it are refused. The reference server only.
+    /// Stops the process behind Serena's pod of the moment, which stays Ready (as before a
+    /// liveness probe notices): connections to it are refused. The reference server only.
     pub async fn stop_backend(&mut self) {
-        if let Backend::Reference { server, .. } = &mut self.backend
-            && let Some(server) = server.take()
-        {
+        let Backend::Reference { .. } = self.backend else { return };
+        let Some(pod) = self.serena_pod() else { return };
+        let Some(instance) = self.cluster().take_instance(NAMESPACE, &pod) else { return };
+        self.stopped = Some((pod, instance.addr));
+        if let Ok(server) = instance.held.downcast::<McpServer>() {
             server.shutdown().await;
         }
     }
 
-    /// Starts the reference server behind Serena's pod again, on the same address.
+    /// Starts the reference server behind the pod [`Lab::stop_backend`] stopped, on the same
+    /// address, with no sessions.
     pub async fn start_backend(&mut self) -> io::Result<()> {
-        if let Backend::Reference { server: slot @ None, addr, eras } = &mut self.backend {
-            let options = McpServerOptions { eras: *eras, ..McpServerOptions::default() };
-            *slot = Some(McpServer::start(*addr, options).await?);
-        }
+        let (Some((pod, addr)), Some(instances)) = (self.stopped.take(), &self.instances) else {
+            return Ok(());
+        };
+        let instance =
+            (instances.start)(pod.clone(), Some(addr)).await.map_err(io::Error::other)?;
+        self.cluster().attach_instance(NAMESPACE, &pod, instances.port, instance);
         Ok(())
     }
 
-    /// What serves Serena's pod, in a few words.
-    pub fn serena_backend(&self) -> &'static str {
-        match self.backend {
-            Backend::Reference { eras: Eras::Both, .. } => "reference MCP server",
-            Backend::Reference { eras: Eras::Only2025, .. } => {
-                "reference MCP server, the 2025 handshake only"
-            }
-            Backend::Reference { eras: Eras::Only2026, .. } => {
-                "reference MCP server, MCP 2026-07-28 only"
-            }
-            Backend::Serena(_) => "real Serena",
-            Backend::Running => "an MCP server of the caller's",
-        }
+    /// Whether each Serena pod has its own server (not so for someone else's server).
+    pub fn server_per_pod(&self) -> bool {
+        self.instances.is_some()
     }
 
-    /// Real Serena's output becomes the log of Serena's live pods, as in a cluster.
-    fn pipe_serena_output(&mut self) {
-        let Backend::Serena(child) = &mut self.backend else { return };
-        let streams: Vec<Box<dyn tokio::io::AsyncRead + Send + Unpin>> = [
-            child
-                .stdout
-                .take()
-                .map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Send + Unpin>),
-            child
-                .stderr
-                .take()
-                .map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Send + Unpin>),
-        ]
-        .into_iter()
-        .flatten()
-        .collect();
-        for stream in streams {
-            let cluster = self.cluster().clone();
-            tokio::spawn(async move {
-                let mut lines = BufReader::new(stream).lines();
-                while let Ok(Some(line)) = lines.next_line().await {
-                    let (pods, _) = cluster.pods(Some(NAMESPACE));
-                    for pod in pods.iter().filter(|p| p.metadata.deletion_timestamp.is_none()) {
-                        let name = pod.metadata.name.as_deref().unwrap_or_default();
-                        if name.starts_with(SERENA) {
-                            cluster.append_log(NAMESPACE, name, line.clone());
-                        }
-                    }
-                }
-            });
+    /// What serves Serena's pods, in a few words.
+    pub fn serena_backend(&self) -> &'static str {
+        match self.backend {
+            Backend::Reference { eras: Eras::Both } => "reference MCP server",
+            Backend::Reference { eras: Eras::Only2025 } => {
+                "reference MCP server, the 2025 handshake only"
+            }
+            Backend::Reference { eras: Eras::Only2026 } => {
+                "reference MCP server, MCP 2026-07-28 only"
+            }
+            Backend::Serena => "real Serena",
+            Backend::Running => "an MCP server of the caller's",
         }
     }
 }
 
 impl Drop for Lab {
     fn drop(&mut self) {
-        // Serena and whatever it started (language servers) share its process group. It can
-        // ignore SIGTERM while a session is open, and holds nothing worth saving here.
-        if let Backend::Serena(child) = &self.backend
-            && let Some(pid) = child.id()
-        {
-            let group = format!("-{pid}");
-            let _ = std::process::Command::new("kill")
-                .args(["-KILL", "--", &group])
-                .stderr(Stdio::null())
-                .status();
-        }
-    }
-}
-
-/// A free port on 127.0.0.1 (free when asked; the caller binds it soon after).
-fn free_port() -> io::Result<u16> {
-    Ok(TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?.local_addr()?.port())
-}
-
-/// Starts `serena start-mcp-server` over streamable HTTP on a free port, in its own process
-/// group with the lab's directory as its home, and waits until it accepts connections.
-async fn start_serena(program: &Path, home: &Path) -> Result<(Child, SocketAddr), LabError> {
-    let port = free_port().map_err(|e| LabError::Serena(e.to_string()))?;
-    let mut child = Command::new(program)
-        .args(["start-mcp-server", "--transport", "streamable-http", "--host", "127.0.0.1"])
-        .args(["--port", &port.to_string()])
-        .args(["--enable-web-dashboard", "false", "--open-web-dashboard", "false"])
-        .args(["--enable-gui-log-window", "false"])
-        .env("HOME", home)
-        // Serena reports usage to its vendor on every start unless told not to.
-        .env("SERENA_USAGE_REPORTING", "false")
-        .current_dir(home)
-        .process_group(0)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .map_err(|e| LabError::Serena(format!("cannot run `{}`: {e}", program.display())))?;
-    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        if tokio::net::TcpStream::connect(addr).await.is_ok() {
-            return Ok((child, addr));
-        }
-        if let Ok(Some(status)) = child.try_wait() {
-            return Err(LabError::Serena(format!(
-                "`serena start-mcp-server` exited with {status}"
-            )));
-        }
-        if tokio::time::Instant::now() > deadline {
-            return Err(LabError::Serena(format!("nothing listened on {addr} within 60 s")));
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        // Each pod's server (a Serena process group, say) stops with the lab, even while a
+        // connection still holds the cluster.
+        self.cluster().stop_instances();
     }
 }

@@ -4,7 +4,9 @@
 //!
 //! The era found by the first check is kept with the session: a 2026-07-28 server (no session,
 //! no `ping`) is checked with `server/discover` and `tools/list` each interval; after a failure
-//! the next check finds the era again.
+//! the next check finds the era again. A 2025 session over streamable HTTP outlives a broken
+//! link, as a client's does: the check after it tells whether the server still knows it (a
+//! replaced pod does not: the session is initialized again, and [`SESSION_FORGOTTEN`] said).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -57,6 +59,10 @@ pub enum Health {
     Slow { server: ServerInfo, wire: Wire, tools: usize, threshold: Duration },
     Down(Trouble),
 }
+
+/// The note of a check whose server had forgotten the session (it was initialized again).
+pub const SESSION_FORGOTTEN: &str =
+    "the server had forgotten the session; a new one was initialized";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ProbeEvent {
@@ -161,9 +167,8 @@ impl Watch {
             Some((session, tools)) => {
                 let before = session.reinitialized;
                 session.ping().await.map(|took| {
-                    let note = (session.reinitialized > before).then(|| {
-                        "the server had forgotten the session; a new one was initialized".to_owned()
-                    });
+                    let note =
+                        (session.reinitialized > before).then(|| SESSION_FORGOTTEN.to_owned());
                     (took, *tools, note, session.handshake.clone())
                 })
             }
@@ -188,7 +193,23 @@ impl Watch {
                 (health, true, note, false)
             }
             Err(failure) => {
-                if let Some((session, _)) = self.session.take() {
+                // Nothing answered, or only the link in front of the server (a forward waiting
+                // for a pod answers 503): the session may live on behind it, and the next check
+                // asks the server (a 2025 session over streamable HTTP only; the others are
+                // bound to their connection).
+                let link_only = matches!(
+                    failure,
+                    Failure::Connect { .. }
+                        | Failure::Dropped { .. }
+                        | Failure::Timeout { .. }
+                        | Failure::Status { status: 502..=504, .. }
+                );
+                let kept = self.session.as_ref().is_some_and(|(session, _)| {
+                    link_only
+                        && session.era() == Era::Initialize
+                        && session.handshake.wire == Wire::StreamableHttp
+                });
+                if !kept && let Some((session, _)) = self.session.take() {
                     session.close().await;
                 }
                 // Refused credentials: the next check runs with a token minted now.

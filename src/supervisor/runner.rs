@@ -18,7 +18,7 @@ use super::status::{self, Facts, HealthFact, LinkFact, RouteStatus};
 use super::{Plan, RunOptions, plan, run_forward};
 use crate::clientconfig::Launcher;
 use crate::forward::{ForwardEvent, ForwardState};
-use crate::probe::{self, Health, MonitorOptions, ProbeEvent};
+use crate::probe::{self, Health, MonitorOptions, ProbeEvent, monitor};
 use crate::profile::Profile;
 use crate::trouble::Trouble;
 
@@ -66,6 +66,7 @@ impl Runner {
             watch_events: None,
             watch_cancel: cancel.child_token(),
             bursts: Bursts::default(),
+            replaced: None,
             runner: self,
         };
         // A link that fails for good is stopped: it waits for the user.
@@ -141,6 +142,8 @@ struct Run {
     watch_cancel: CancellationToken,
     /// Per-connection events counted rather than shown one by one.
     bursts: Bursts,
+    /// The forward moved from the first pod to the second, and no check has passed since.
+    replaced: Option<(String, String)>,
 }
 
 impl Run {
@@ -245,6 +248,9 @@ impl Run {
                 }
                 ForwardState::Listening { url, pod } => {
                     self.facts.url = Some(url.clone());
+                    if let Some(old) = self.facts.pod.as_ref().filter(|old| *old != pod) {
+                        self.replaced = Some((old.clone(), pod.clone()));
+                    }
                     self.facts.pod = Some(pod.clone());
                     self.link_up();
                 }
@@ -320,7 +326,23 @@ impl Run {
         self.decide().await;
     }
 
-    async fn probe(&mut self, event: ProbeEvent) {
+    async fn probe(&mut self, mut event: ProbeEvent) {
+        match &event {
+            // The first check on a replacement pod found the session forgotten: that is what a
+            // new pod is, and what every client of the route meets.
+            ProbeEvent::Note(note) if note == monitor::SESSION_FORGOTTEN => {
+                if let Some((old, new)) = self.replaced.take() {
+                    event = ProbeEvent::Note(format!(
+                        "pod {old} was replaced by {new}: the new pod has no session; clients \
+                         re-initialize (Claude Code does this on its own)"
+                    ));
+                }
+            }
+            // A check passed (its note, if any, came before): a later forgotten session is
+            // not the replacement's doing.
+            ProbeEvent::Latency(_) => self.replaced = None,
+            _ => {}
+        }
         if let ProbeEvent::Health(health) = &event {
             // A check that passed opened a new connection: new connections work again.
             if !matches!(health, Health::Down(_)) {

@@ -20,7 +20,7 @@ const READY_WITHIN: Duration = Duration::from_secs(30);
 /// `kubectl port-forward TARGET PORT:8080` against the lab, once it printed that it forwards
 /// on 127.0.0.1; its stderr lines keep coming on the receiver. `websockets: false` makes it
 /// use the plain SPDY upgrade.
-fn port_forward(
+pub(crate) fn port_forward(
     lab: &Lab,
     home: &Home,
     target: &str,

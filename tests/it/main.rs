@@ -41,6 +41,8 @@ mod lab_mcp_eras;
 #[cfg(unix)]
 mod lab_mcp_eras_python;
 #[cfg(unix)]
+mod lab_pods;
+#[cfg(unix)]
 mod logs;
 mod mcp_client;
 #[cfg(unix)]

@@ -3,6 +3,7 @@
 //! `pods/portforward` over WebSocket. kube-rs and `kubectl get` accept it unchanged.
 
 pub mod api;
+pub mod cluster_ip;
 pub mod faults;
 pub mod objects;
 pub mod portforward;

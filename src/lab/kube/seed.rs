@@ -10,7 +10,7 @@ use k8s_openapi::api::core::v1::{Secret, Service, ServicePort, ServiceSpec};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::objects::{PodTemplate, suffix};
-use super::store::{Cluster, Workload};
+use super::store::{Cluster, PodInstances, Workload};
 
 pub const NAMESPACE: &str = "mcp";
 pub const SERENA: &str = "serena-mcp";
@@ -21,8 +21,11 @@ pub const GATEWAY_SECRET_KEY: &str = "jwt-secret-key";
 /// The addresses that serve the seeded pods' ports.
 #[derive(Debug, Clone, Default)]
 pub struct Backends {
-    /// Serena's MCP port (8080).
+    /// Serena's MCP port (8080) on the first pod.
     pub serena: Option<SocketAddr>,
+    /// Each Serena pod's own server on 8080: a replacement gets a new one. `None`: every pod
+    /// is served by `serena`.
+    pub serena_instances: Option<PodInstances>,
     /// The gateway's MCP port (8443).
     pub gateway: Option<SocketAddr>,
     /// The gateway's health port (8080).
@@ -108,6 +111,7 @@ pub fn seed_with_secret(
         },
         backends: backends.serena.map(|a| HashMap::from([(8080, a)])).unwrap_or_default(),
         ready_delay,
+        instances: backends.serena_instances.clone(),
     });
 
     let gateway_labels = labels(&[
@@ -134,6 +138,7 @@ pub fn seed_with_secret(
         },
         backends: gateway_backends,
         ready_delay,
+        instances: None,
     });
 
     let mut secret = Secret::default();

@@ -1,13 +1,18 @@
 //! The fake cluster's objects, resource versions and watch history.
 //!
 //! One lock guards everything; watchers subscribe under it, so no event falls between a
-//! list and a watch. Pods owned by a workload are replaced, as a Deployment would.
+//! list and a watch. Pods owned by a workload are replaced, as a Deployment would. A workload
+//! may give each pod its own server ([`PodInstances`]): a replacement starts with a fresh one
+//! and turns Ready once it listens; a pod's server stops when the pod is gone.
 
+use std::any::Any;
 use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::fmt;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use futures::future::BoxFuture;
 use k8s_openapi::api::core::v1::{Namespace, Pod, Secret, Service};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
@@ -61,19 +66,54 @@ pub struct ForwardTarget {
     pub uid: String,
 }
 
+/// A server started for one pod: it serves the pod's port at `addr` until `held` is dropped.
+pub struct Instance {
+    pub addr: SocketAddr,
+    pub held: Box<dyn Any + Send>,
+}
+
+/// Starts a pod's own server, given the pod's name and, to start it again where it was, its
+/// address. An error is said in the pod's log, and the pod never turns Ready.
+pub type StartInstance = Arc<
+    dyn Fn(String, Option<SocketAddr>) -> BoxFuture<'static, Result<Instance, String>>
+        + Send
+        + Sync,
+>;
+
+/// Each pod of a workload gets its own server on `port`, as each pod of a Deployment runs its
+/// own container: a replacement starts with none of the old one's state.
+#[derive(Clone)]
+pub struct PodInstances {
+    pub port: u16,
+    pub start: StartInstance,
+}
+
+impl fmt::Debug for PodInstances {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PodInstances").field("port", &self.port).finish_non_exhaustive()
+    }
+}
+
 /// Pods made from a template, with the addresses that serve their container ports.
 #[derive(Debug, Clone)]
 pub struct Workload {
     pub template: PodTemplate,
+    /// What serves the first pod's ports; a replacement's too, but for the port of
+    /// `instances`, which it gets from there.
     pub backends: HashMap<u16, SocketAddr>,
     /// How long a replacement pod takes to turn Ready.
     pub ready_delay: Duration,
+    /// Each pod's own server on one port. The first pod's is the caller's: its address is in
+    /// `backends`, and the caller hands it over with [`Cluster::attach_instance`].
+    pub instances: Option<PodInstances>,
 }
 
 struct PodState {
     pod: Pod,
     workload: Option<Key>,
     backends: HashMap<u16, SocketAddr>,
+    /// The pod's own server, stopped when the pod is gone.
+    instance: Option<Instance>,
     logs: Vec<String>,
     log_tx: broadcast::Sender<String>,
     /// Cancelled when the pod is gone: ends its forwards and log follows.
@@ -93,6 +133,8 @@ struct Store {
     /// Events at or below this version have left the history.
     floor: u64,
     cut: CancellationToken,
+    /// Set by [`Cluster::stop_instances`]: an instance started later is stopped at once.
+    closed: bool,
 }
 
 /// The objects of the fake cluster; cheap to clone.
@@ -188,10 +230,15 @@ impl Cluster {
                 .collect::<Vec<_>>()
                 .join(" ")
         );
+        let mut backends = workload.backends.clone();
+        if !ready && let Some(instances) = &workload.instances {
+            backends.remove(&instances.port);
+        }
         let state = PodState {
             pod: pod.clone(),
             workload: Some(wkey.clone()),
-            backends: workload.backends.clone(),
+            backends,
+            instance: None,
             logs: vec![started],
             log_tx,
             gone: CancellationToken::new(),
@@ -202,11 +249,57 @@ impl Cluster {
             let cluster = self.clone();
             let (ns, pod_name) = (workload.template.namespace.clone(), name.clone());
             tokio::spawn(async move {
-                tokio::time::sleep(workload.ready_delay).await;
+                // Its server starts while the pod waits for its readiness probe.
+                let started = async {
+                    let instances = workload.instances.as_ref()?;
+                    Some((instances.port, (instances.start)(pod_name.clone(), None).await))
+                };
+                let (started, ()) = tokio::join!(started, tokio::time::sleep(workload.ready_delay));
+                match started {
+                    Some((port, Ok(instance))) => {
+                        cluster.attach_instance(&ns, &pod_name, port, instance)
+                    }
+                    Some((_, Err(error))) => {
+                        let line =
+                            format!("{} {pod_name}: container failed: {error}", Timestamp::now());
+                        return cluster.append_log(&ns, &pod_name, line);
+                    }
+                    None => {}
+                }
                 let _ = cluster.set_ready(&ns, &pod_name, true);
             });
         }
         name
+    }
+
+    /// Hands a pod its own server on `port`; stopped at once when the pod is gone already.
+    pub fn attach_instance(&self, ns: &str, name: &str, port: u16, instance: Instance) {
+        let mut s = self.lock();
+        if s.closed {
+            return;
+        }
+        if let Some(state) = s.pods.get_mut(&key(ns, name)) {
+            state.backends.insert(port, instance.addr);
+            let replaced = state.instance.replace(instance);
+            drop(s);
+            drop(replaced);
+        }
+    }
+
+    /// Takes a pod's own server away, leaving its address: connections to the pod's port are
+    /// refused once the caller stops it, as when a container's process dies.
+    pub fn take_instance(&self, ns: &str, name: &str) -> Option<Instance> {
+        self.lock().pods.get_mut(&key(ns, name)).and_then(|state| state.instance.take())
+    }
+
+    /// Stops every pod's own server, now and as they start: the lab is going away.
+    pub fn stop_instances(&self) {
+        let mut s = self.lock();
+        s.closed = true;
+        let instances: Vec<Instance> =
+            s.pods.values_mut().filter_map(|state| state.instance.take()).collect();
+        drop(s);
+        drop(instances);
     }
 
     fn record(&self, s: &mut Store, kind: EventKind, pod: Pod) {
@@ -333,6 +426,9 @@ impl Cluster {
             let mut pod = state.pod;
             pod.metadata.resource_version = Some(s.rv.to_string());
             self.record(&mut s, EventKind::Deleted, pod);
+            // Its own server stops with it, outside the lock.
+            drop(s);
+            drop(state.instance);
         }
     }
 
@@ -383,6 +479,18 @@ impl Cluster {
             cut: s.cut.clone(),
             uid: state.pod.metadata.uid.clone().unwrap_or_default(),
         })
+    }
+
+    /// The address serving `port` on a live Ready pod of the workload `name`, as the
+    /// workload's Service reaches it from inside the cluster.
+    pub fn ready_backend(&self, ns: &str, name: &str, port: u16) -> Option<SocketAddr> {
+        let s = self.lock();
+        let wkey = key(ns, name);
+        let ready = |pod: &Pod| objects::is_ready(pod) && pod.metadata.deletion_timestamp.is_none();
+        s.pods
+            .values()
+            .filter(|state| state.workload.as_ref() == Some(&wkey) && ready(&state.pod))
+            .find_map(|state| state.backends.get(&port).copied())
     }
 
     /// Appends a line to a pod's log.
