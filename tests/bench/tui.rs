@@ -299,8 +299,15 @@ async fn p6b() {
     sleep(Duration::from_secs(10)).await;
     let screen = tmux.run(&["capture-pane", "-p", "-t", "tui"]);
     let serving = screen.lines().filter(|l| l.starts_with("│●")).count();
-    let router = Process::new("pgrep").args(["-P", &pid.to_string()]).output().unwrap();
-    let router: Option<u32> = String::from_utf8_lossy(&router.stdout).trim().parse().ok();
+    // The router route's `mcp-connect router` child, if it runs as one.
+    let children = Process::new("pgrep").args(["-P", &pid.to_string()]).output().unwrap();
+    let router = String::from_utf8_lossy(&children.stdout)
+        .lines()
+        .filter_map(|line| line.trim().parse::<u32>().ok())
+        .find(|child| {
+            let cmdline = std::fs::read(format!("/proc/{child}/cmdline")).unwrap_or_default();
+            String::from_utf8_lossy(&cmdline).contains("router")
+        });
     let router_cpu = async {
         match router {
             Some(router) => Some(idle(router, IDLE).await.0),
