@@ -38,7 +38,7 @@ use crate::trouble::Trouble;
 pub use event::{ForwardEvent, ForwardState};
 use explain::{Doing, Explained, explain, no_answer};
 use mux::Mux;
-pub use mux::{ENV as MUX_ENV, MAX_AGE as MAX_TUNNEL_AGE};
+pub use mux::{ENV as MUX_ENV, MAX_AGE as MAX_TUNNEL_AGE, multiplexed};
 use opened::Opened;
 use target::{Target, Tracking};
 
@@ -77,6 +77,9 @@ pub struct ForwardSpec {
     /// How clients reach it: `http` or `https`, and the MCP path, for the URL in events.
     pub scheme: &'static str,
     pub path: String,
+    /// Connections as streams of one SPDY tunnel per pod (one WebSocket each where the API
+    /// server lacks SPDY), or always one WebSocket each: see [`mux`] and [`multiplexed`].
+    pub multiplexed: bool,
 }
 
 impl ForwardSpec {
@@ -161,7 +164,7 @@ pub async fn run(
         api.clone(),
         cancel.child_token(),
     );
-    let mux = Arc::new(Mux::new(client.clone(), spec.namespace.clone()));
+    let mux = Arc::new(Mux::new(client.clone(), spec.namespace.clone(), spec.multiplexed));
     let pods: Api<Pod> = Api::namespaced(client, &spec.namespace);
     tokio::spawn(logs::follow(
         pods.clone(),

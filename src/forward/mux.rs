@@ -10,7 +10,7 @@
 //! and is let go once its streams end.
 //!
 //! `MCP_CONNECT_FORWARD_MUX=off` forces the per-connection way (to measure one against the
-//! other).
+//! other, or should an API server mishandle the tunnel): see [`multiplexed`].
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -29,6 +29,11 @@ pub const ENV: &str = "MCP_CONNECT_FORWARD_MUX";
 /// is one upgrade every few seconds while connections come, none while the forward is idle.
 pub const MAX_AGE: Duration = Duration::from_secs(5);
 
+/// Whether a forward started now multiplexes: unless `MCP_CONNECT_FORWARD_MUX` is `off`.
+pub fn multiplexed() -> bool {
+    !std::env::var(ENV).is_ok_and(|v| v.trim().eq_ignore_ascii_case("off"))
+}
+
 pub struct Mux {
     client: Client,
     namespace: String,
@@ -41,14 +46,14 @@ pub struct Mux {
 }
 
 impl Mux {
-    pub fn new(client: Client, namespace: String) -> Mux {
-        let off = std::env::var(ENV).is_ok_and(|v| v.trim().eq_ignore_ascii_case("off"));
+    /// `multiplexed` false: every connection its own WebSocket.
+    pub fn new(client: Client, namespace: String, multiplexed: bool) -> Mux {
         Mux {
             client,
             namespace,
             session: Mutex::new(None),
             suspect: AtomicBool::new(false),
-            off: AtomicBool::new(off),
+            off: AtomicBool::new(!multiplexed),
         }
     }
 

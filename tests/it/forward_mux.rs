@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use mcp_connect::forward::{ForwardEvent, ForwardState, MAX_TUNNEL_AGE};
+use mcp_connect::forward::{ForwardEvent, ForwardSpec, ForwardState, MAX_TUNNEL_AGE};
 
 use crate::forward::{Running, lab, spec};
 use crate::support::mcp::{McpSession, http_client};
@@ -95,4 +95,15 @@ async fn an_api_server_without_the_websocket_tunnel_gets_the_plain_spdy_upgrade(
     sessions_at_once(&url, 10).await;
     let upgrades = lab.api.faults().upgrades();
     assert!(upgrades.spdy >= 1 && upgrades.websocket == 0, "{upgrades:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forward_told_not_to_multiplex_opens_a_websocket_per_connection() {
+    let lab = lab().await;
+    let spec = ForwardSpec { multiplexed: false, ..spec(0) };
+    let mut forward = Running::start(&lab, spec, None);
+    let (url, _) = forward.ready().await;
+    sessions_at_once(&url, 10).await;
+    let upgrades = lab.api.faults().upgrades();
+    assert!(upgrades.spdy == 0 && upgrades.websocket >= 10, "{upgrades:?}");
 }
