@@ -379,7 +379,9 @@ async fn drive(
             Frame::Other => {}
         }
     }
-    // Every stream ends with the connection: their pumps see the end, their openers `None`.
+    // No stream opens from now on (the session says it is closed before any stream ends), and
+    // every stream ends with the connection: their pumps see the end, their openers `None`.
+    drop(commands);
     drop(pairs);
     writer.abort();
 }
@@ -422,4 +424,62 @@ async fn pump(
         let _ = write.shutdown().await;
     };
     tokio::join!(up, down);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lab::world::{Lab, LabOptions};
+
+    async fn session(lab: &Lab) -> Session {
+        let loaded = crate::kubeconfig::load(Some(lab.kubeconfig())).unwrap();
+        let client = loaded.client(None).await.unwrap();
+        Session::connect(&client, "mcp", &lab.seeded.serena_pod).await.unwrap()
+    }
+
+    /// One HTTP exchange on a stream: what the pod answered, to its end.
+    async fn get(mut stream: DuplexStream, n: usize) -> String {
+        let request = format!("GET /mcp?{n} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).await.unwrap();
+        answer
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn streams_at_once_share_one_connection_and_a_refusal_comes_on_the_error_stream() {
+        let lab = Lab::start(LabOptions::default()).await.unwrap();
+        let session = session(&lab).await;
+        let exchanges = (0..20).map(|n| {
+            let session = session.clone();
+            async move {
+                let opened = session.open(8080).await.expect("a stream");
+                let answer = get(opened.stream, n).await;
+                (answer, opened.error.await)
+            }
+        });
+        for (answer, error) in futures::future::join_all(exchanges).await {
+            assert!(answer.starts_with("HTTP/1.1 "), "{answer:?}");
+            assert_eq!(error, None, "nothing said on the error stream");
+        }
+        // Nothing listens on port 9 in the pod: the kubelet's words, on the error stream.
+        let refused = session.open(9).await.expect("a stream");
+        let said = refused.error.await.expect("a message");
+        assert!(said.contains("localhost:9") && said.contains("connection refused"), "{said}");
+        assert_eq!(lab.api.faults().upgrades().spdy, 1);
+        assert_eq!(lab.api.faults().upgrades().websocket, 0);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_pod_deleted_ends_the_session_and_its_streams() {
+        let lab = Lab::start(LabOptions::default()).await.unwrap();
+        let session = session(&lab).await;
+        let mut live = session.open(8080).await.expect("a stream");
+        lab.cluster().delete_pod("mcp", &lab.seeded.serena_pod).unwrap();
+        let mut rest = Vec::new();
+        live.stream.read_to_end(&mut rest).await.unwrap();
+        assert_eq!(live.error.await, None);
+        assert!(session.open(8080).await.is_none(), "no stream on a session that ended");
+        assert!(session.is_closed());
+    }
 }
