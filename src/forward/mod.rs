@@ -1,5 +1,7 @@
 //! The native port-forward: a local listener whose every connection is carried to a Ready pod
-//! behind a Service over its own kube-rs port-forward stream. It follows the Service to new
+//! behind a Service, as a stream of one SPDY tunnel to the pod, or over its own kube-rs
+//! port-forward WebSocket where the API server lacks SPDY (see [`mux`];
+//! `MCP_CONNECT_FORWARD_MUX=off` forces the latter). It follows the Service to new
 //! pods as they turn Ready, reports what it does as [`ForwardEvent`]s, and follows the pod's
 //! log. While it cannot carry a new connection (no Ready pod, the API server unreachable or
 //! silent, failed) it answers one at once with why (`refuse`) rather than keep it waiting.
@@ -9,14 +11,17 @@ pub mod bind;
 pub mod event;
 pub mod explain;
 mod logs;
+mod mux;
 mod opened;
 mod refuse;
 mod relay;
 mod state;
 pub mod target;
+mod tunnel;
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Pod;
@@ -32,6 +37,8 @@ use crate::kubeconfig::ApiServer;
 use crate::trouble::Trouble;
 pub use event::{ForwardEvent, ForwardState};
 use explain::{Doing, Explained, explain, no_answer};
+use mux::Mux;
+pub use mux::{ENV as MUX_ENV, MAX_AGE as MAX_TUNNEL_AGE, multiplexed};
 use opened::Opened;
 use target::{Target, Tracking};
 
@@ -70,6 +77,9 @@ pub struct ForwardSpec {
     /// How clients reach it: `http` or `https`, and the MCP path, for the URL in events.
     pub scheme: &'static str,
     pub path: String,
+    /// Connections as streams of one SPDY tunnel per pod (one WebSocket each where the API
+    /// server lacks SPDY), or always one WebSocket each: see [`mux`] and [`multiplexed`].
+    pub multiplexed: bool,
 }
 
 impl ForwardSpec {
@@ -154,6 +164,7 @@ pub async fn run(
         api.clone(),
         cancel.child_token(),
     );
+    let mux = Arc::new(Mux::new(client.clone(), spec.namespace.clone(), spec.multiplexed));
     let pods: Api<Pod> = Api::namespaced(client, &spec.namespace);
     tokio::spawn(logs::follow(
         pods.clone(),
@@ -166,6 +177,7 @@ pub async fn run(
 
     let mut forward = Forwarder {
         pods,
+        mux,
         namespace: spec.namespace.clone(),
         api,
         scheme: spec.scheme,
@@ -239,6 +251,7 @@ impl Early<'_> {
 /// The accept loop's state.
 struct Forwarder {
     pods: Api<Pod>,
+    mux: Arc<Mux>,
     namespace: String,
     api: ApiServer,
     scheme: &'static str,
@@ -320,10 +333,11 @@ impl Forwarder {
     fn open_spare(&mut self, delay: Duration) {
         let Some(target) = self.target() else { return };
         let (pods, namespace, api) = (self.pods.clone(), self.namespace.clone(), self.api.clone());
+        let mux = self.mux.clone();
         self.next_attempt = Instant::now() + delay;
         self.opening = Some(tokio::spawn(async move {
             tokio::time::sleep(delay).await;
-            open(&pods, &namespace, &target, &api).await
+            open(&pods, &mux, &namespace, &target, &api).await
         }));
     }
 
@@ -372,8 +386,9 @@ impl Forwarder {
         if self.opening.is_none() {
             self.open_spare(Duration::ZERO);
         }
-        let (pods, namespace, api, tracking, events) = (
+        let (pods, mux, namespace, api, tracking, events) = (
             self.pods.clone(),
+            self.mux.clone(),
             self.namespace.clone(),
             self.api.clone(),
             self.tracking.clone(),
@@ -384,7 +399,8 @@ impl Forwarder {
             let opened = match spare {
                 Some(spare) => spare,
                 None => {
-                    match open_for_connection(&pods, &namespace, &api, tracking.clone()).await {
+                    match open_for_connection(&pods, &mux, &namespace, &api, tracking.clone()).await
+                    {
                         Ok(opened) => opened,
                         // The link went down under this connection: it is answered as the ones
                         // after it will be.
@@ -402,11 +418,12 @@ impl Forwarder {
 /// Opens a port-forward stream to `target`, or says why not (within [`API_ANSWER`]).
 async fn open(
     pods: &Api<Pod>,
+    mux: &Mux,
     namespace: &str,
     target: &Target,
     api: &ApiServer,
 ) -> Result<Opened, Explained> {
-    match tokio::time::timeout(API_ANSWER, Opened::open(pods, target)).await {
+    match tokio::time::timeout(API_ANSWER, Opened::open(pods, target, mux)).await {
         Ok(opened) => {
             opened.map_err(|e| explain(&e, Doing::PortForward { namespace, pod: &target.pod }, api))
         }
@@ -417,6 +434,7 @@ async fn open(
 /// Opens a stream for one connection, waiting (a while) for a Ready pod when there is none.
 async fn open_for_connection(
     pods: &Api<Pod>,
+    mux: &Mux,
     namespace: &str,
     api: &ApiServer,
     mut tracking: watch::Receiver<Tracking>,
@@ -438,5 +456,5 @@ async fn open_for_connection(
             ));
         }
     };
-    open(pods, namespace, &target, api).await.map_err(|e| (target.pod.clone(), e.trouble))
+    open(pods, mux, namespace, &target, api).await.map_err(|e| (target.pod.clone(), e.trouble))
 }

@@ -1,5 +1,6 @@
-//! A port-forward stream opened to a pod, ready to carry one connection. The forward keeps one
-//! spare opened ahead, so that a new connection does not wait for the WebSocket upgrade.
+//! A port-forward stream opened to a pod, ready to carry one connection: a stream of the pod's
+//! multiplexed tunnel, or a kube-rs WebSocket of its own (see [`super::mux`]). The forward keeps
+//! one spare opened ahead, so that a new connection does not wait for the stream to open.
 
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
@@ -12,6 +13,7 @@ use kube::Api;
 use kube::api::Portforwarder;
 use tokio::io::{AsyncRead, DuplexStream, ReadBuf};
 
+use super::mux::Mux;
 use super::target::Target;
 
 /// A spare older than this is replaced rather than trusted.
@@ -19,7 +21,8 @@ const MAX_AGE: Duration = Duration::from_secs(60);
 
 pub struct Opened {
     pub pod: String,
-    forwarder: Portforwarder,
+    /// The WebSocket's forwarder, when the stream has one of its own.
+    forwarder: Option<Portforwarder>,
     pub stream: DuplexStream,
     /// Resolves with the message the pod's error channel carries, or `None` when the stream ends.
     pub error: BoxFuture<'static, Option<String>>,
@@ -29,15 +32,26 @@ pub struct Opened {
 }
 
 impl Opened {
-    pub async fn open(pods: &Api<Pod>, target: &Target) -> Result<Opened, kube::Error> {
+    pub async fn open(pods: &Api<Pod>, target: &Target, mux: &Mux) -> Result<Opened, kube::Error> {
+        if let Some(tunnelled) = mux.open(&target.pod, target.port).await {
+            return Ok(Opened {
+                pod: target.pod.clone(),
+                forwarder: None,
+                stream: tunnelled.stream,
+                error: tunnelled.error,
+                early: Vec::new(),
+                opened: Instant::now(),
+            });
+        }
         let mut forwarder = pods.portforward(&target.pod, &[target.port]).await?;
         let lost =
             || kube::Error::Service(Box::new(std::io::Error::other("port-forward stream lost")));
         let stream = forwarder.take_stream(target.port).ok_or_else(lost)?;
         let error = forwarder.take_error(target.port).ok_or_else(lost)?.boxed();
+        mux.per_connection_opened();
         Ok(Opened {
             pod: target.pod.clone(),
-            forwarder,
+            forwarder: Some(forwarder),
             stream,
             error,
             early: Vec::new(),

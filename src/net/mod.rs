@@ -1,13 +1,16 @@
 //! The wire below everything that talks MCP: the HTTP client and the endpoint it talks to
 //! ([`http`]), TLS with the certificate it was shown ([`tls`]), the Streamable HTTP framing every
 //! MCP client here reads ([`mcp`]), the two MCP eras and the translation between them
-//! ([`era`]), and the words errors are explained in.
+//! ([`era`]), SPDY/3 frames as kubectl's port-forward speaks them ([`spdy`]), and the words
+//! errors are explained in.
 //!
-//! `probe`, `router`, `bridge` and `mcpbridge` build on this module and it on none of them.
+//! `probe`, `router`, `bridge`, `mcpbridge`, `forward` and the lab build on this module and it
+//! on none of them.
 
 pub mod era;
 pub mod http;
 pub mod mcp;
+pub mod spdy;
 pub mod tls;
 
 pub use http::{Http, Target};

@@ -62,6 +62,7 @@ pub fn plan(profile: &Profile, options: &RunOptions) -> Plan {
                     local: SocketAddr::new(pf.local_address, port),
                     scheme: pf.scheme.as_str(),
                     path: profile.endpoint.path.to_string(),
+                    multiplexed: crate::forward::multiplexed(),
                 },
                 context: options.context.clone().or_else(|| pf.context.clone()),
             }

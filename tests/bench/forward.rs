@@ -7,7 +7,9 @@
 //! the forward ÷ direct and ÷ kubectl to the lab's reference MCP server; P4 the time from a
 //! replacement pod turning Ready to serving again (for kubectl, the seed's `while true; do
 //! kubectl port-forward …; sleep 2; done`); and the idle CPU of `mcp-connect up` and of
-//! `kubectl port-forward`.
+//! `kubectl port-forward`. P2 and P2c are measured for both of the forward's modes: multiplexed
+//! (one SPDY tunnel per pod, as kubectl) and per-connection (one WebSocket each, as the forward
+//! runs with `MCP_CONNECT_FORWARD_MUX=off` or against an API server without SPDY).
 
 mod kubectl;
 
@@ -45,25 +47,16 @@ async fn main() {
     let lab = Lab::start(LabOptions::default()).await.expect("the lab starts");
     let (tx, mut events) = mpsc::channel(4096);
     let cancel = CancellationToken::new();
-    let spec = ForwardSpec {
-        namespace: "mcp".into(),
-        service: "serena-mcp".into(),
-        remote_port: 8080,
-        local: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
-        scheme: "http",
-        path: "/mcp".into(),
-    };
-    let kubeconfig = Some(lab.kubeconfig().to_path_buf());
-    tokio::spawn(supervisor::run_forward(spec, None, kubeconfig, tx, cancel.clone()));
-    let forward = loop {
-        match events.recv().await.expect("the forward runs") {
-            ForwardEvent::State(ForwardState::Listening { url, .. }) => break url,
-            ForwardEvent::State(ForwardState::Failed(trouble)) => panic!("{trouble}"),
-            _ => {}
-        }
-    };
+    let forward = start_forward(&lab, true, tx, &cancel, &mut events).await;
+    // The same forward, one WebSocket per connection; its events are not read past Listening.
+    let (per_tx, mut per_events) = mpsc::channel(4096);
+    let per_connection = start_forward(&lab, false, per_tx, &cancel, &mut per_events).await;
+    tokio::spawn(async move { while per_events.recv().await.is_some() {} });
     let direct = lab.serena_url.clone();
-    println!("forward benchmark: lab reference MCP server, direct {direct} vs forward {forward}");
+    println!(
+        "forward benchmark: lab reference MCP server, direct {direct} vs forward {forward} \
+         (multiplexed) and {per_connection} (per-connection)"
+    );
 
     let (d, f) = (rtt(&direct).await, rtt(&forward).await);
     let (d50, d95, f50, f95) = (pct(&d, 50), pct(&d, 95), pct(&f, 50), pct(&f, 95));
@@ -141,13 +134,21 @@ async fn main() {
         ratio(f50, d50),
         verdict(ratio(f50, d50) <= 3.0)
     );
+    let p50 = pct(&first_byte(&per_connection).await, 50);
+    println!(
+        "P2p new connection -> first byte, per-connection mode: p50 {} | ratio to direct {:.2} | multiplexed/per-connection {:.2}",
+        ms(p50),
+        ratio(p50, d50),
+        ratio(f50, p50)
+    );
     if let Some(k) = &kube {
         let k50 = pct(&first_byte(&k.url).await, 50);
         println!(
-            "P2k new connection -> first byte: kubectl p50 {} | forward/kubectl {:.2} (target <= 0.80) {}",
+            "P2k new connection -> first byte: kubectl p50 {} | forward/kubectl {:.2} (target <= 0.80) {} | per-connection/kubectl {:.2}",
             ms(k50),
             ratio(f50, k50),
-            verdict(ratio(f50, k50) <= 0.80)
+            verdict(ratio(f50, k50) <= 0.80),
+            ratio(p50, k50)
         );
     }
 
@@ -166,6 +167,7 @@ async fn main() {
     }
 
     let (d, f) = (concurrent(&direct).await, concurrent(&forward).await);
+    let p = concurrent(&per_connection).await;
     let k = match &kube {
         Some(k) => Some(concurrent(&k.url).await),
         None => None,
@@ -173,18 +175,22 @@ async fn main() {
     let kubectl_part = k.map(|(rps, p99)| {
         let vs = f.0 / rps;
         format!(
-            " | kubectl {rps:.0}/s p99 {} | forward/kubectl {vs:.2} (target >= 1.20) {}",
+            " | kubectl {rps:.0}/s p99 {} | forward/kubectl {vs:.2} (target >= 1.20) {}, per-connection/kubectl {:.2}",
             ms(p99),
-            verdict(vs >= 1.20)
+            verdict(vs >= 1.20),
+            p.0 / rps
         )
     });
     println!(
-        "P2c {CLIENTS} clients x {REQUESTS_EACH} requests, a new connection each: direct {:.0}/s p99 {} | forward {:.0}/s p99 {} ({:.2} of direct){}",
+        "P2c {CLIENTS} clients x {REQUESTS_EACH} requests, a new connection each: direct {:.0}/s p99 {} | forward {:.0}/s p99 {} ({:.2} of direct) | per-connection {:.0}/s p99 {} ({:.2} of direct){}",
         d.0,
         ms(d.1),
         f.0,
         ms(f.1),
         f.0 / d.0,
+        p.0,
+        ms(p.1),
+        p.0 / d.0,
         kubectl_part.unwrap_or_default()
     );
     idle_cpu(&lab, kube.as_ref()).await;
@@ -212,6 +218,34 @@ async fn main() {
                 "P4k the seed's kubectl loop, pod replaced -> serving again after Ready (worst of 3): {}",
                 ms(worst)
             );
+        }
+    }
+}
+
+/// Starts a forward to the lab's Serena, multiplexed or per-connection; answers its URL.
+async fn start_forward(
+    lab: &Lab,
+    multiplexed: bool,
+    tx: mpsc::Sender<ForwardEvent>,
+    cancel: &CancellationToken,
+    events: &mut mpsc::Receiver<ForwardEvent>,
+) -> String {
+    let spec = ForwardSpec {
+        namespace: "mcp".into(),
+        service: "serena-mcp".into(),
+        remote_port: 8080,
+        local: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+        scheme: "http",
+        path: "/mcp".into(),
+        multiplexed,
+    };
+    let kubeconfig = Some(lab.kubeconfig().to_path_buf());
+    tokio::spawn(supervisor::run_forward(spec, None, kubeconfig, tx, cancel.clone()));
+    loop {
+        match events.recv().await.expect("the forward runs") {
+            ForwardEvent::State(ForwardState::Listening { url, .. }) => break url,
+            ForwardEvent::State(ForwardState::Failed(trouble)) => panic!("{trouble}"),
+            _ => {}
         }
     }
 }

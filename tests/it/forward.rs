@@ -21,6 +21,7 @@ pub(crate) fn spec(local_port: u16) -> ForwardSpec {
         local: SocketAddr::from((Ipv4Addr::LOCALHOST, local_port)),
         scheme: "http",
         path: "/mcp".into(),
+        multiplexed: true,
     }
 }
 

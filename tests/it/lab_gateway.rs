@@ -357,6 +357,7 @@ async fn forward_to_gateway(lab: &Lab, port: u16, cancel: &CancellationToken) ->
         local: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
         scheme: if port == 8443 { "https" } else { "http" },
         path: String::new(),
+        multiplexed: true,
     };
     let (tx, mut events) = mpsc::channel(1024);
     let kubeconfig = Some(lab.kubeconfig().to_path_buf());

@@ -24,6 +24,7 @@ mod clients_shapes;
 mod faults;
 mod forward;
 mod forward_faults;
+mod forward_mux;
 #[cfg(unix)]
 mod gateway_claude;
 mod gateway_routes;

@@ -150,6 +150,7 @@ async fn an_mcp_session_with_real_serena_runs_through_the_forward() {
         local: "127.0.0.1:0".parse().unwrap(),
         scheme: "http",
         path: "/mcp".into(),
+        multiplexed: true,
     };
     let (tx, mut events) = tokio::sync::mpsc::channel(1024);
     let cancel = tokio_util::sync::CancellationToken::new();

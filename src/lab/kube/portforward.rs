@@ -43,17 +43,21 @@ pub async fn handle(
     s.cluster.forward_target(&ns, &name, 0)?;
     let headers = request.headers();
     let websocket = has_token(headers, header::UPGRADE, "websocket");
-    if websocket && has_token(headers, header::SEC_WEBSOCKET_PROTOCOL, SPDY_TUNNEL) {
+    let spdy = !s.faults.spdy_refused();
+    let tunnelled = !s.faults.spdy_tunnel_refused();
+    if tunnelled && websocket && has_token(headers, header::SEC_WEBSOCKET_PROTOCOL, SPDY_TUNNEL) {
         let upgrade = websocket_upgrade(request, &s).await?.protocols([SPDY_TUNNEL]);
+        let faults = s.faults.clone();
         let (cluster, stopping) = (s.cluster.clone(), s.stopping.clone());
         return Ok(upgrade
             .on_upgrade(move |socket| async move {
+                faults.upgraded(true);
                 tracing::debug!(namespace = %ns, pod = %name, "lab: SPDY-over-WebSocket forward");
                 spdy::serve(tunnel(socket), cluster, ns, name, stopping).await
             })
             .into_response());
     }
-    if !websocket && has_token(headers, header::UPGRADE, SPDY) {
+    if spdy && !websocket && has_token(headers, header::UPGRADE, SPDY) {
         return Ok(spdy_upgrade(request, &s, ns, name));
     }
     let ports: Vec<u16> = q
@@ -66,9 +70,10 @@ pub async fn handle(
     let targets: Vec<ForwardTarget> =
         ports.iter().map(|p| s.cluster.forward_target(&ns, &name, *p)).collect::<Result<_, _>>()?;
     let upgrade = websocket_upgrade(request, &s).await?.protocols([PROTOCOL]);
-    let stopping = s.stopping.clone();
+    let (stopping, faults) = (s.stopping.clone(), s.faults.clone());
     Ok(upgrade
         .on_upgrade(move |socket| async move {
+            faults.upgraded(false);
             // Not in the pod's log: a kubelet does not write there, and one line per connection
             // buried what the pod itself says.
             tracing::debug!(namespace = %ns, pod = %name, ?ports, "lab: port-forward stream opened");
@@ -100,10 +105,13 @@ async fn websocket_upgrade(request: Request, s: &ApiState) -> Result<WebSocketUp
 /// `101 Switching Protocols` to SPDY/3.1, then [`spdy::serve`] on the raw connection.
 fn spdy_upgrade(mut request: Request, s: &ApiState, ns: String, name: String) -> Response {
     let upgraded = hyper::upgrade::on(&mut request);
-    let (cluster, stopping) = (s.cluster.clone(), s.stopping.clone());
+    let (cluster, stopping, faults) = (s.cluster.clone(), s.stopping.clone(), s.faults.clone());
     tokio::spawn(async move {
         match upgraded.await {
-            Ok(io) => spdy::serve(TokioIo::new(io), cluster, ns, name, stopping).await,
+            Ok(io) => {
+                faults.upgraded(true);
+                spdy::serve(TokioIo::new(io), cluster, ns, name, stopping).await
+            }
             Err(error) => tracing::debug!(%error, "lab: a SPDY upgrade did not complete"),
         }
     });

@@ -8,8 +8,6 @@
 //! WebSocket (subprotocol `SPDY/3.1+portforward.k8s.io`, kubectl 1.30+); either way [`serve`]
 //! gets the byte stream. Flow control is not enforced: kubectl's spdystream does not either.
 
-mod frame;
-
 use std::collections::HashMap;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -20,7 +18,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::portforward::refused_message;
 use super::store::{Cluster, ForwardTarget};
-use frame::{Frame, REFUSED_STREAM, Reader, Writer};
+use crate::net::spdy::{self as frame, Frame, REFUSED_STREAM, Reader, Writer};
 
 /// What the writer task sends, in order.
 enum Out {
@@ -121,7 +119,7 @@ pub async fn serve<S>(
                 }
             }
             Frame::GoAway => break,
-            Frame::Other => {}
+            Frame::SynReply { .. } | Frame::Other => {}
         }
         tasks.retain(|_, task| !task.is_finished());
     }

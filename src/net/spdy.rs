@@ -2,6 +2,11 @@
 //! draft-mbelshe-httpbis-spdy-00): 8-byte headers, control frames with a version and a type,
 //! data frames with a stream id, and name/value header blocks compressed with zlib over the
 //! spec's dictionary, one compression context per direction for the whole connection.
+//!
+//! Shared by the lab's API server (the kubelet's side, `lab::kube::spdy`) and the forward's
+//! multiplexed tunnel (the client's side, `forward::tunnel`). Every header block received
+//! (SYN_STREAM, SYN_REPLY, HEADERS) goes through the reader's one inflate context, in order, or
+//! the next block would not inflate.
 
 use std::collections::HashMap;
 use std::io;
@@ -15,6 +20,7 @@ pub const SYN_REPLY: u16 = 2;
 pub const RST_STREAM: u16 = 3;
 pub const PING: u16 = 6;
 pub const GOAWAY: u16 = 7;
+pub const HEADERS: u16 = 8;
 /// FIN on a data frame or a SYN_STREAM: the sender sends nothing more on the stream.
 pub const FLAG_FIN: u8 = 0x01;
 /// RST_STREAM status: the stream is refused.
@@ -35,6 +41,12 @@ pub enum Frame {
         fin: bool,
         headers: HashMap<String, String>,
     },
+    /// SYN_REPLY or HEADERS: the peer's headers for a stream it accepted.
+    SynReply {
+        stream: u32,
+        fin: bool,
+        headers: HashMap<String, String>,
+    },
     RstStream {
         stream: u32,
     },
@@ -42,13 +54,19 @@ pub enum Frame {
         id: u32,
     },
     GoAway,
-    /// SYN_REPLY, SETTINGS, HEADERS, WINDOW_UPDATE and the rest: nothing for a kubelet to do.
+    /// SETTINGS, WINDOW_UPDATE and the rest: nothing for either side here to do.
     Other,
 }
 
 /// The reading side: frames, with the peer's header decompression context.
 pub struct Reader {
     inflate: Decompress,
+}
+
+impl Default for Reader {
+    fn default() -> Reader {
+        Reader::new()
+    }
 }
 
 impl Reader {
@@ -89,6 +107,12 @@ impl Reader {
                 let block = payload.get(10..).ok_or_else(|| invalid("a short SYN_STREAM"))?;
                 let headers = parse_headers(&self.inflate_block(block)?)?;
                 Frame::SynStream { stream, fin: flags & FLAG_FIN != 0, headers }
+            }
+            SYN_REPLY | HEADERS => {
+                let stream = stream.ok_or_else(|| invalid("a short SYN_REPLY"))?;
+                let block = payload.get(4..).ok_or_else(|| invalid("a short SYN_REPLY"))?;
+                let headers = parse_headers(&self.inflate_block(block)?)?;
+                Frame::SynReply { stream, fin: flags & FLAG_FIN != 0, headers }
             }
             RST_STREAM => Frame::RstStream { stream: stream.ok_or_else(|| invalid("RST"))? },
             PING => Frame::Ping { id: word(0).ok_or_else(|| invalid("a short PING"))? },
@@ -146,6 +170,27 @@ impl Writer {
         let mut payload = stream.to_be_bytes().to_vec();
         payload.extend_from_slice(&block);
         Ok(control(SYN_REPLY, 0, &payload))
+    }
+
+    /// SYN_STREAM opening `stream` with `headers` (names in lower case, as SPDY/3 wants them).
+    pub fn syn_stream(
+        &mut self,
+        stream: u32,
+        headers: &[(&str, &str)],
+        fin: bool,
+    ) -> io::Result<Vec<u8>> {
+        let mut block = (headers.len() as u32).to_be_bytes().to_vec();
+        for (name, value) in headers {
+            for text in [name, value] {
+                block.extend_from_slice(&(text.len() as u32).to_be_bytes());
+                block.extend_from_slice(text.as_bytes());
+            }
+        }
+        // The stream, no associated stream, priority 0 and slot 0, then the block.
+        let mut payload = (stream & 0x7fff_ffff).to_be_bytes().to_vec();
+        payload.extend_from_slice(&[0, 0, 0, 0, 0, 0]);
+        payload.extend_from_slice(&self.deflate_block(&block)?);
+        Ok(control(SYN_STREAM, if fin { FLAG_FIN } else { 0 }, &payload))
     }
 
     fn deflate_block(&mut self, input: &[u8]) -> io::Result<Vec<u8>> {
@@ -323,19 +368,8 @@ fn dictionary() -> Vec<u8> {
 mod tests {
     use super::*;
 
-    /// A SYN_STREAM as kubectl's framer writes it, compressed with our own context.
     fn syn_stream(writer: &mut Writer, stream: u32, headers: &[(&str, &str)]) -> Vec<u8> {
-        let mut block = (headers.len() as u32).to_be_bytes().to_vec();
-        for (name, value) in headers {
-            for text in [name, value] {
-                block.extend_from_slice(&(text.len() as u32).to_be_bytes());
-                block.extend_from_slice(text.as_bytes());
-            }
-        }
-        let mut payload = stream.to_be_bytes().to_vec();
-        payload.extend_from_slice(&[0, 0, 0, 0, 0, 0]);
-        payload.extend_from_slice(&writer.deflate_block(&block).unwrap());
-        control(SYN_STREAM, 0, &payload)
+        writer.syn_stream(stream, headers, false).unwrap()
     }
 
     #[test]
@@ -358,6 +392,7 @@ mod tests {
         wire.extend(ping(7));
         wire.extend(data(3, true, b""));
         wire.extend(writer.syn_reply(1).unwrap());
+        wire.extend(syn_stream(&mut writer, 5, &error));
 
         let mut reader = Reader::new();
         let mut io = &wire[..];
@@ -376,7 +411,14 @@ mod tests {
         assert_eq!(reader.next(&mut io).await.unwrap(), Some(Frame::Ping { id: 7 }));
         let fin = Frame::Data { stream: 3, fin: true, data: Vec::new() };
         assert_eq!(reader.next(&mut io).await.unwrap(), Some(fin));
-        assert_eq!(reader.next(&mut io).await.unwrap(), Some(Frame::Other), "SYN_REPLY");
+        let reply = Frame::SynReply { stream: 1, fin: false, headers: HashMap::new() };
+        assert_eq!(reader.next(&mut io).await.unwrap(), Some(reply));
+        // The SYN_REPLY's block went through the inflate context: the next block still inflates.
+        let Some(Frame::SynStream { stream: 5, headers, .. }) = reader.next(&mut io).await.unwrap()
+        else {
+            panic!("a SYN_STREAM after the SYN_REPLY")
+        };
+        assert_eq!(headers["streamtype"], "error");
         assert_eq!(reader.next(&mut io).await.unwrap(), None);
     }
 }
