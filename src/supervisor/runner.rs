@@ -67,6 +67,7 @@ impl Runner {
             watch_cancel: cancel.child_token(),
             bursts: Bursts::default(),
             replaced: None,
+            passed_after_replacement: None,
             runner: self,
         };
         // A link that fails for good is stopped: it waits for the user.
@@ -144,6 +145,8 @@ struct Run {
     bursts: Bursts,
     /// The forward moved from the first pod to the second, and no check has passed since.
     replaced: Option<(String, String)>,
+    /// A check passed after a replacement; its health, which follows, decides the note.
+    passed_after_replacement: Option<(String, String)>,
 }
 
 impl Run {
@@ -326,6 +329,19 @@ impl Run {
         self.decide().await;
     }
 
+    /// After the check that passed on pod `new`, which replaced `old`, as `passed` says: in
+    /// the 2026 era (no session of its own to lose) on a server that also speaks the
+    /// handshake, what the 2025 clients lost with the old pod.
+    async fn sessions_gone(&mut self, (old, new): (String, String), passed: &HealthFact) {
+        if handshake_unchecked(passed) {
+            let note = format!(
+                "pod {old} was replaced by {new}: the 2025 sessions on the old pod are gone with \
+                 it; those clients re-initialize (Claude Code does this on its own)"
+            );
+            self.send(RouteEvent::Probe(ProbeEvent::Note(note))).await;
+        }
+    }
+
     async fn probe(&mut self, mut event: ProbeEvent) {
         match &event {
             // The first check on a replacement pod found the session forgotten: that is what a
@@ -339,8 +355,28 @@ impl Run {
                 }
             }
             // A check passed (its note, if any, came before): a later forgotten session is
-            // not the replacement's doing.
-            ProbeEvent::Latency(_) => self.replaced = None,
+            // not the replacement's doing. A check in the 2026 era has no session to lose, but
+            // the 2025 clients of a server that speaks both eras had theirs on the old pod.
+            // Its health comes after it when it changed (from down): decided then.
+            ProbeEvent::Latency(_) => {
+                if let Some(pods) = self.replaced.take() {
+                    match &self.facts.health {
+                        HealthFact::Checked(Health::Down(_)) | HealthFact::Unchecked => {
+                            self.passed_after_replacement = Some(pods);
+                        }
+                        passed => {
+                            let passed = passed.clone();
+                            self.sessions_gone(pods, &passed).await;
+                        }
+                    }
+                }
+            }
+            ProbeEvent::Health(health) if !matches!(health, Health::Down(_)) => {
+                if let Some(pods) = self.passed_after_replacement.take() {
+                    let passed = HealthFact::Checked(health.clone());
+                    self.sessions_gone(pods, &passed).await;
+                }
+            }
             _ => {}
         }
         if let ProbeEvent::Health(health) = &event {
@@ -367,4 +403,15 @@ impl Run {
         }
         self.decide().await;
     }
+}
+
+/// Whether the route's checks speak 2026-07-28 (no session) to a server that also speaks the
+/// 2025 handshake (whose clients keep sessions on the pod).
+fn handshake_unchecked(health: &HealthFact) -> bool {
+    let HealthFact::Checked(Health::Healthy { server, .. } | Health::Slow { server, .. }) = health
+    else {
+        return false;
+    };
+    let modern = crate::net::mcp::MODERN_VERSION;
+    server.protocol_version == modern && server.supported.iter().any(|v| v.as_str() < modern)
 }

@@ -139,18 +139,31 @@ async fn through_our_forward_a_session_cut_by_a_replacement_gets_404_and_initial
 /// what it means for clients; the route serves on the new pod.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn up_says_once_that_the_replacement_pod_has_no_session_and_clients_reinitialize() {
-    up_says_the_replacement(Duration::from_millis(500)).await;
+    let said = up_says_the_replacement(Eras::Only2025, Duration::from_millis(500)).await;
+    assert!(said.ends_with(NO_SESSION), "{said}");
 }
+
+/// What a check that found its session gone on the new pod says after the pod names.
+const NO_SESSION: &str =
+    "the new pod has no session; clients re-initialize (Claude Code does this on its own)";
 
 /// The same when the route's checks fail while no pod is Ready (the forward answers 503): the
 /// health watch keeps its session through the gap, and the check on the new pod finds it gone.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn up_says_the_replacement_after_checks_failed_while_no_pod_was_ready() {
-    up_says_the_replacement(Duration::from_secs(4)).await;
+    let said = up_says_the_replacement(Eras::Only2025, Duration::from_secs(4)).await;
+    assert!(said.ends_with(NO_SESSION), "{said}");
 }
 
-async fn up_says_the_replacement(ready_delay: Duration) {
-    let options = LabOptions { eras: Eras::Only2025, ready_delay, ..LabOptions::default() };
+/// A server of both eras is checked in 2026 (no session): what the 2025 clients lose is said.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn up_says_what_a_replacement_means_for_2025_clients_of_a_dual_era_server() {
+    let said = up_says_the_replacement(Eras::Both, Duration::from_millis(500)).await;
+    assert!(said.contains("the 2025 sessions on the old pod are gone with it"), "{said}");
+}
+
+async fn up_says_the_replacement(eras: Eras, ready_delay: Duration) -> String {
+    let options = LabOptions { eras, ready_delay, ..LabOptions::default() };
     let lab = Lab::start(options).await.expect("the lab starts");
     let (home, port) = (Home::new(), free_port());
     let mut child = home
@@ -183,11 +196,10 @@ async fn up_says_the_replacement(ready_delay: Duration) {
     assert_eq!(tokio::task::block_in_place(|| crate::support::stop(&mut child)), 0);
     said.extend(lines.try_iter());
     let told: Vec<&String> = said.iter().filter(|l| l.contains("was replaced by")).collect();
-    let expected = format!(
-        "health: pod {old} was replaced by {new}: the new pod has no session; clients \
-         re-initialize (Claude Code does this on its own)"
-    );
-    assert_eq!(told, [&expected], "{said:#?}");
+    assert_eq!(told.len(), 1, "said once: {said:#?}");
+    let prefix = format!("health: pod {old} was replaced by {new}: ");
+    assert!(told[0].starts_with(&prefix), "{said:#?}");
+    told[0].clone()
 }
 
 /// Reads `up`'s lines into `said` until one that `pick` accepts.
