@@ -210,6 +210,9 @@ pub async fn run(
                 forward.opening = None;
                 forward.opened(opened).await;
             }
+            said = async { (&mut forward.spare.as_mut().expect("guarded").error).await }, if forward.spare.is_some() => {
+                forward.spare_ended(said).await;
+            }
             accepted = listener.accept() => {
                 if let Ok((tcp, _)) = accepted {
                     forward.connect(tcp);
@@ -360,6 +363,19 @@ impl Forwarder {
             Err(_) => self.open_spare(RETRY_MOST),
         }
         self.report().await;
+    }
+
+    /// The spare's stream ended before a connection used it: the pod's side closed it (its
+    /// server went away, or refused the connection, as `said`). A kubelet connects a stream to
+    /// the pod's port as soon as it opens, so this is the first sign of a server that died:
+    /// said as [`ForwardEvent::PodClosed`], so that the route checks now rather than at its
+    /// next interval. The next spare is opened after the backoff.
+    async fn spare_ended(&mut self, said: Option<String>) {
+        let Some(spare) = self.spare.take() else { return };
+        tracing::debug!(pod = %spare.pod, ?said, "forward: the spare stream ended unused");
+        let _ = self.events.send(ForwardEvent::PodClosed { pod: spare.pod.clone() }).await;
+        let delay = self.backoff.next().unwrap_or(RETRY_MOST);
+        self.open_spare(delay);
     }
 
     /// Carries a new connection: on the spare when it is still good, else on a stream opened

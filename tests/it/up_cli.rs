@@ -318,3 +318,51 @@ async fn up_runs_a_router_route_as_the_tui_does_and_reports_its_gateways() {
     watchdog.join().unwrap();
     assert!(std::net::TcpListener::bind(("127.0.0.1", port)).is_ok(), "the router's port is free");
 }
+
+/// A server that dies behind its Ready pod is seen at once, not at the next check: the
+/// forward's spare stream, connected to the pod's port ahead of use, ends with it, and the route
+/// checks then. The interval is long so that only that can tell it here.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_dies_is_seen_before_the_next_check_through_the_spare_stream() {
+    let mut lab = Lab::start(LabOptions::default()).await.unwrap();
+    let home = Home::new();
+    let mut child = home
+        .command()
+        .arg("--kubeconfig")
+        .arg(lab.kubeconfig())
+        .args(["up", "serena-direct", "--json", "--health-interval", "10m"])
+        .args(["--local-port", &free_port().to_string()])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (send, statuses) = std::sync::mpsc::channel::<Value>();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Ok(event) = serde_json::from_str::<Value>(&line)
+                && event["event"] == "status"
+            {
+                let _ = send.send(event);
+            }
+        }
+    });
+    // A watchdog far below the 10 minutes of the interval, not a measurement.
+    let phase = |wanted: &str| {
+        let found = statuses.iter().find(|s| s["phase"] == wanted);
+        found.unwrap_or_else(|| panic!("up ended before {wanted}"))
+    };
+    tokio::task::block_in_place(|| phase("serving"));
+    lab.stop_backend().await;
+    let (done, wait) = std::sync::mpsc::channel::<()>();
+    let pid = child.id().to_string();
+    let watchdog = std::thread::spawn(move || {
+        if wait.recv_timeout(Duration::from_secs(60)) == Err(RecvTimeoutError::Timeout) {
+            let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        }
+    });
+    let down = tokio::task::block_in_place(|| phase("down"));
+    assert!(down["cause"].as_str().unwrap().contains("nothing answers on its port 8080"), "{down}");
+    drop(done);
+    watchdog.join().unwrap();
+    assert_eq!(tokio::task::block_in_place(|| crate::support::stop(&mut child)), 0);
+}
