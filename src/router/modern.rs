@@ -14,12 +14,12 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
 use super::eras::{Way, as_face, discover, kept_session, learn, way};
-use super::gateway::{Gateway, Interrupted, Judged, Upstream};
+use super::gateway::{Gateway, Judged, Upstream};
 use super::metrics::Outcome;
 use super::pool::Shared;
-use super::relay::{Attempt, Incoming, send};
+use super::relay::{Attempt, Incoming, guarded, send};
 use super::reply::{Out, Reply};
-use super::wire::{self, GATEWAY_LOST, NO_ANSWER, NO_GATEWAY, SAFE};
+use super::wire::{self, GATEWAY_LOST, NO_GATEWAY, SAFE};
 use crate::net::era::{Era, discover_result_of_initialize, strip_meta};
 
 /// Relays the 2026 request `message` (as `incoming`) to a gateway until it is answered,
@@ -38,20 +38,9 @@ pub(crate) async fn relay_modern(
     while let Some(gateway) = shared.pick(&tried) {
         let mut downs = gateway.downs();
         let sent = attempt(&gateway, &message, &incoming, &mut reply);
-        let attempt = match gateway.guard(method, &mut downs, sent).await {
+        let attempt = match guarded(&gateway, method, &id, &mut downs, sent).await {
             Ok(attempt) => attempt,
-            Err(Interrupted::Down) => {
-                Attempt::Known { cause: gateway.found_down().cause, delivered: true }
-            }
-            Err(late @ Interrupted::Late { alive }) => {
-                gateway.counters.record(Outcome::Failed);
-                let trouble = gateway.interrupted(late, method);
-                if alive {
-                    let error = wire::error(&id, NO_ANSWER, &trouble.cause, &trouble.fix);
-                    return reply.answer(error, incoming.id.is_none()).await;
-                }
-                Attempt::Known { cause: trouble.cause, delivered: true }
-            }
+            Err(error) => return reply.answer(error, incoming.id.is_none()).await,
         };
         let (cause, delivered) = match attempt {
             Attempt::Done => return,

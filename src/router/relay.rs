@@ -75,22 +75,10 @@ pub(crate) async fn relay(
             false => Attempt::Known { cause: gateway.describe(), delivered: false },
             true => {
                 let sent = send(&gateway, &binding.upstream, incoming, &mut reply);
-                match gateway.guard(method, &mut downs, sent).await {
+                match guarded(&gateway, method, &id, &mut downs, sent).await {
                     Ok(attempt) => attempt,
-                    Err(Interrupted::Down) => {
-                        Attempt::Known { cause: gateway.found_down().cause, delivered: true }
-                    }
-                    Err(late @ Interrupted::Late { alive }) => {
-                        gateway.counters.record(Outcome::Failed);
-                        let trouble = gateway.interrupted(late, method);
-                        if alive {
-                            // Slow on this message alone: the session stays where it is.
-                            let error = wire::error(&id, NO_ANSWER, &trouble.cause, &trouble.fix);
-                            return reply.answer(error, incoming.id.is_none()).await;
-                        }
-                        // The deadline judged the gateway down (see `guard`).
-                        Attempt::Known { cause: trouble.cause, delivered: true }
-                    }
+                    // Slow on this message alone: the session stays where it is.
+                    Err(error) => return reply.answer(error, incoming.id.is_none()).await,
                 }
             }
         };
@@ -175,6 +163,32 @@ fn translate(incoming: &Incoming, params: &Value) -> Translated {
 
 /// One send to a gateway in `upstream` (a session, or none in 2026), its answer passed on as
 /// it comes.
+/// `sent` on `gateway` under its guard ([`Gateway::guard`]): the attempt, or, when it ran past
+/// its deadline on a gateway that still answers, the error that answers this message alone.
+pub(crate) async fn guarded(
+    gateway: &Gateway,
+    method: &str,
+    id: &Value,
+    downs: &mut tokio::sync::watch::Receiver<u64>,
+    sent: impl Future<Output = Attempt>,
+) -> Result<Attempt, Value> {
+    match gateway.guard(method, downs, sent).await {
+        Ok(attempt) => Ok(attempt),
+        Err(Interrupted::Down) => {
+            Ok(Attempt::Known { cause: gateway.found_down().cause, delivered: true })
+        }
+        Err(late @ Interrupted::Late { alive }) => {
+            gateway.counters.record(Outcome::Failed);
+            let trouble = gateway.interrupted(late, method);
+            if alive {
+                return Err(wire::error(id, NO_ANSWER, &trouble.cause, &trouble.fix));
+            }
+            // The deadline judged the gateway down (see `guard`).
+            Ok(Attempt::Known { cause: trouble.cause, delivered: true })
+        }
+    }
+}
+
 pub(crate) async fn send(
     gateway: &Gateway,
     upstream: &Upstream,
