@@ -3,8 +3,6 @@
 //! and a client's old session gets 404 until it initializes again — through kubectl's
 //! port-forward and through mcp-connect's own; and `up` says so.
 
-use std::io::{BufRead, BufReader};
-use std::process::Stdio;
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -166,21 +164,8 @@ async fn up_says_the_replacement(eras: Eras, ready_delay: Duration) -> String {
     let options = LabOptions { eras, ready_delay, ..LabOptions::default() };
     let lab = Lab::start(options).await.expect("the lab starts");
     let (home, port) = (Home::new(), free_port());
-    let mut child = home
-        .command()
-        .arg("--kubeconfig")
-        .arg(lab.kubeconfig())
-        .args(["up", "serena-direct", "--local-port", &port.to_string()])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let (send, lines) = mpsc::channel();
-    let stdout = child.stdout.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = send.send(line);
-        }
-    });
+    let local_port = ["--local-port", &port.to_string()];
+    let (mut child, lines) = home.up(lab.kubeconfig(), "serena-direct", &local_port);
     let mut said = Vec::new();
     until(&lines, &mut said, "serving", &|l| l.starts_with("serving: "));
     let old = lab.seeded.serena_pod.clone();

@@ -5,10 +5,7 @@
 //! handshake, is refused by that server, and connects through the stdio bridge, which
 //! translates.
 
-use std::io::{BufRead, BufReader};
 use std::net::{Ipv4Addr, SocketAddr};
-use std::process::Stdio;
-use std::sync::mpsc;
 use std::time::Duration;
 
 use mcp_connect::lab::world::{Lab, LabOptions, SerenaBackend};
@@ -28,21 +25,8 @@ async fn route_1_carries_the_newest_claude_code_to_a_2026_only_server() {
     tokio::task::block_in_place(|| {
         let home = Home::new();
         let port = free_port();
-        let mut up = home
-            .command()
-            .arg("--kubeconfig")
-            .arg(lab.kubeconfig())
-            .args(["up", "serena-direct", "--local-port", &port.to_string()])
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("run mcp-connect up");
-        let stdout = up.stdout.take().expect("up's stdout");
-        let (send, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let _ = send.send(line);
-            }
-        });
+        let local_port = ["--local-port", &port.to_string()];
+        let (mut up, lines) = home.up(lab.kubeconfig(), "serena-direct", &local_port);
         // A watchdog, not a measurement: should `up` never serve, the test fails, not hangs.
         let serving = loop {
             match lines.recv_timeout(READY_TIMEOUT) {

@@ -326,29 +326,15 @@ async fn up_runs_a_router_route_as_the_tui_does_and_reports_its_gateways() {
 async fn a_server_that_dies_is_seen_before_the_next_check_through_the_spare_stream() {
     let mut lab = Lab::start(LabOptions::default()).await.unwrap();
     let home = Home::new();
-    let mut child = home
-        .command()
-        .arg("--kubeconfig")
-        .arg(lab.kubeconfig())
-        .args(["up", "serena-direct", "--json", "--health-interval", "10m"])
-        .args(["--local-port", &free_port().to_string()])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let (send, statuses) = std::sync::mpsc::channel::<Value>();
-    let stdout = child.stdout.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Ok(event) = serde_json::from_str::<Value>(&line)
-                && event["event"] == "status"
-            {
-                let _ = send.send(event);
-            }
-        }
-    });
-    // A watchdog far below the 10 minutes of the interval, not a measurement.
-    let phase = |wanted: &str| {
-        let found = statuses.iter().find(|s| s["phase"] == wanted);
+    let port = free_port().to_string();
+    let args = ["--json", "--health-interval", "10m", "--local-port", &port];
+    let (mut child, lines) = home.up(lab.kubeconfig(), "serena-direct", &args);
+    let mut statuses = lines
+        .iter()
+        .filter_map(|line| serde_json::from_str::<Value>(&line).ok())
+        .filter(|event| event["event"] == "status");
+    let mut phase = |wanted: &str| {
+        let found = statuses.find(|s| s["phase"] == wanted);
         found.unwrap_or_else(|| panic!("up ended before {wanted}"))
     };
     tokio::task::block_in_place(|| phase("serving"));

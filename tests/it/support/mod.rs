@@ -11,9 +11,11 @@ pub mod modern;
 #[cfg(unix)]
 pub mod peers;
 
+use std::io::{BufRead, BufReader};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
 use std::time::Duration;
 
 use k8s_openapi::ByteString;
@@ -65,6 +67,33 @@ impl Home {
 
     pub fn run(&self, args: &[&str]) -> Run {
         Run(self.command().args(args).output().expect("run mcp-connect"))
+    }
+
+    /// `mcp-connect --kubeconfig KUBECONFIG up PROFILE ARGS`, its stdout read line by line on a
+    /// thread of its own (so that it never blocks on a full pipe): the child and its lines.
+    pub fn up(
+        &self,
+        kubeconfig: &Path,
+        profile: &str,
+        args: &[&str],
+    ) -> (Child, mpsc::Receiver<String>) {
+        let mut child = self
+            .command()
+            .arg("--kubeconfig")
+            .arg(kubeconfig)
+            .args(["up", profile])
+            .args(args)
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("run mcp-connect up");
+        let stdout = child.stdout.take().expect("up's stdout");
+        let (send, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = send.send(line);
+            }
+        });
+        (child, lines)
     }
 }
 
